@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs the system packages novanet needs: nats-server, OVN (central + host),
+# Open vSwitch, and the tools the dataplane tests use. Idempotent: does nothing
+# when everything is present. Debian/Ubuntu (apt) only; elsewhere it says what
+# to install and fails.
+set -euo pipefail
+
+need=()
+command -v nats-server  >/dev/null || need+=(nats-server)
+command -v ovsdb-server >/dev/null || need+=(openvswitch-switch)
+command -v ovs-vswitchd >/dev/null || need+=(openvswitch-switch)
+command -v ovn-northd   >/dev/null || need+=(ovn-central)
+command -v ovn-controller >/dev/null || need+=(ovn-host)
+command -v ovn-nbctl    >/dev/null || need+=(ovn-common)
+command -v busybox      >/dev/null || need+=(busybox)
+command -v ethtool      >/dev/null || need+=(ethtool)
+command -v ip           >/dev/null || need+=(iproute2)
+command -v tcpdump      >/dev/null || need+=(tcpdump)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+# shellcheck disable=SC2207
+need=($(printf '%s\n' "${need[@]}" | sort -u))
+
+if ! command -v apt-get >/dev/null; then
+  echo "novanet: missing system packages: ${need[*]}" >&2
+  echo "novanet: this script only knows apt (Debian/Ubuntu); install them by hand." >&2
+  exit 1
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "novanet: need root to install: ${need[*]}" >&2; exit 1
+  fi
+fi
+
+echo "novanet: installing ${need[*]} (apt)" >&2
+# The packages' own services are not wanted: novanet and its tests start every
+# daemon themselves, with their own run directories. policy-rc.d stops the
+# postinst scripts from starting them (and from failing where there is no init).
+created_policy=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+trap '[ -n "$created_policy" ] && $sudo rm -f /usr/sbin/policy-rc.d' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "novanet: system packages installed" >&2
