@@ -1,0 +1,200 @@
+import { OvsdbError, OvsdbProtocolError } from './errors.js';
+import type { Json } from './json-stream.js';
+import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
+import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, TableSchema, Uuid, Value } from './types.js';
+
+interface Index {
+  readonly key: (row: Row) => string | undefined;
+  readonly rows: Map<string, Map<Uuid, Row>>;
+}
+
+/** Monitored columns per table: update2 leaves out columns at their default, the cache fills them in. */
+export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
+
+const EMPTY: ReadonlyMap<Uuid, Row> = new Map();
+
+export class CacheImpl implements Cache {
+  readonly #schema: DatabaseSchema;
+  readonly #tables = new Map<string, Map<Uuid, Row>>();
+  readonly #indexes = new Map<string, Map<string, Index>>();
+
+  constructor(schema: DatabaseSchema) {
+    this.#schema = schema;
+  }
+
+  table(name: string): ReadonlyMap<Uuid, Row> {
+    return this.#tables.get(name) ?? EMPTY;
+  }
+
+  get(table: string, uuid: Uuid): Row | undefined {
+    return this.#tables.get(table)?.get(uuid);
+  }
+
+  addIndex(table: string, index: string, key: (row: Row) => string | undefined): void {
+    tableSchema(this.#schema, table);
+    const byName = this.#indexes.get(table) ?? new Map<string, Index>();
+    if (byName.has(index)) throw new OvsdbError(`index "${index}" on ${table} already exists`);
+    const idx: Index = { key, rows: new Map() };
+    for (const row of this.table(table).values()) addToIndex(idx, row);
+    byName.set(index, idx);
+    this.#indexes.set(table, byName);
+  }
+
+  lookup(table: string, index: string, key: string): readonly Row[] {
+    const idx = this.#indexes.get(table)?.get(index);
+    if (!idx) throw new OvsdbError(`no index "${index}" on ${table}`);
+    return [...(idx.rows.get(key)?.values() ?? [])];
+  }
+
+  /** Applies an update2 notification's table-updates2, in server order; returns what changed. */
+  applyUpdate2(json: Json, columns: MonitoredColumns): RowUpdate[] {
+    const updates: RowUpdate[] = [];
+    for (const [table, rows] of entries(json, 'table-updates2')) {
+      const ts = tableSchema(this.#schema, table);
+      for (const [uuid, change] of entries(rows, `${table} updates`)) {
+        const update = this.#decodeChange(ts, uuid, change, columns.get(table));
+        if (!update) continue;
+        this.#apply(update);
+        updates.push(update);
+      }
+    }
+    return updates;
+  }
+
+  /**
+   * Replaces the content of the given tables with a monitor reply's full dump and returns the
+   * difference (inserts, modifications, deletions), so derived state can follow a resync.
+   */
+  replace(json: Json, columns: MonitoredColumns): RowUpdate[] {
+    const dump = new Map(entries(json, 'table-updates2'));
+    const updates: RowUpdate[] = [];
+    for (const [table, cols] of columns) {
+      const ts = tableSchema(this.#schema, table);
+      const fresh = new Map<Uuid, Row>();
+      for (const [uuid, change] of entries(dump.get(table) ?? {}, `${table} updates`)) {
+        const row = asObject(change, `${table} row ${uuid}`)['initial'];
+        if (row !== undefined) fresh.set(uuid, withDefaults(decodeRow(ts, row, uuid), ts, cols));
+      }
+      const current = this.table(table);
+      for (const [uuid, row] of fresh) {
+        const old = current.get(uuid);
+        if (!old) updates.push({ table, uuid, new: row });
+        else if (!sameRow(old, row)) updates.push({ table, uuid, old, new: row });
+      }
+      for (const [uuid, old] of current) if (!fresh.has(uuid)) updates.push({ table, uuid, old });
+    }
+    for (const update of updates) this.#apply(update);
+    return updates;
+  }
+
+  #decodeChange(ts: TableSchema, uuid: Uuid, change: Json, cols: readonly string[] | undefined): RowUpdate | undefined {
+    const c = asObject(change, `${ts.name} row ${uuid}`);
+    const old = this.get(ts.name, uuid);
+    const table = ts.name;
+    const inserted = c['initial'] ?? c['insert'];
+    if (inserted !== undefined) {
+      const row = withDefaults(decodeRow(ts, inserted, uuid), ts, cols ?? []);
+      return old ? { table, uuid, old, new: row } : { table, uuid, new: row };
+    }
+    if (c['modify'] !== undefined) {
+      // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.
+      if (!old) throw new OvsdbProtocolError(`modify of unknown ${table} row ${uuid}`);
+      return { table, uuid, old, new: applyModify(ts, old, decodeRow(ts, c['modify'])) };
+    }
+    if ('delete' in c) return old ? { table, uuid, old } : undefined;
+    throw new OvsdbProtocolError(`bad row update for ${table} row ${uuid}`);
+  }
+
+  #apply(update: RowUpdate): void {
+    let rows = this.#tables.get(update.table);
+    if (!rows) this.#tables.set(update.table, (rows = new Map()));
+    const indexes = this.#indexes.get(update.table)?.values() ?? [];
+    for (const idx of indexes) {
+      if (update.old) removeFromIndex(idx, update.old);
+      if (update.new) addToIndex(idx, update.new);
+    }
+    if (update.new) rows.set(update.uuid, update.new);
+    else rows.delete(update.uuid);
+  }
+}
+
+/**
+ * update2 "modify": a scalar takes the new value; a set's listed elements toggle (symmetric
+ * difference); a map key that is absent is added, with the same value removed, else replaced.
+ */
+function applyModify(ts: TableSchema, old: Row, diff: Row): Row {
+  const row: Record<string, Value> = { ...old };
+  for (const [column, change] of Object.entries(diff)) {
+    const type = ts.columns.get(column)!;
+    switch (columnKind(type)) {
+      case 'scalar':
+        row[column] = change;
+        break;
+      case 'set': {
+        const set = new Set(old[column] as readonly Atom[] | undefined);
+        for (const atom of change as readonly Atom[]) {
+          if (!set.delete(atom)) set.add(atom);
+        }
+        row[column] = [...set];
+        break;
+      }
+      case 'map': {
+        const map: Record<string, Atom> = { ...(old[column] as Readonly<Record<string, Atom>> | undefined) };
+        for (const [key, value] of Object.entries(change as Readonly<Record<string, Atom>>)) {
+          if (!Object.hasOwn(map, key)) setKey(map, key, value);
+          else if (map[key] === value) delete map[key];
+          else setKey(map, key, value);
+        }
+        row[column] = map;
+        break;
+      }
+    }
+  }
+  return row as Row;
+}
+
+function withDefaults(row: Row, ts: TableSchema, columns: readonly string[]): Row {
+  const missing = columns.filter((c) => !(c in row));
+  if (missing.length === 0) return row;
+  const full: Record<string, Value> = { ...row };
+  for (const column of missing) full[column] = defaultValue(ts.columns.get(column)!);
+  return full as Row;
+}
+
+function sameRow(a: Row, b: Row): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => k in b && sameValue(a[k]!, b[k]!));
+}
+
+function sameValue(a: Value, b: Value): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const set = new Set<Atom>(a);
+    return a.length === b.length && b.every((x: Atom) => set.has(x));
+  }
+  if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const ka = Object.keys(a);
+    const rb = b as Readonly<Record<string, Atom>>;
+    return ka.length === Object.keys(rb).length && ka.every((k) => Object.hasOwn(rb, k) && (a as Readonly<Record<string, Atom>>)[k] === rb[k]);
+  }
+  return a === b;
+}
+
+function addToIndex(idx: Index, row: Row): void {
+  const key = idx.key(row);
+  if (key === undefined) return;
+  let rows = idx.rows.get(key);
+  if (!rows) idx.rows.set(key, (rows = new Map()));
+  rows.set(row._uuid, row);
+}
+
+function removeFromIndex(idx: Index, row: Row): void {
+  const key = idx.key(row);
+  if (key === undefined) return;
+  const rows = idx.rows.get(key);
+  rows?.delete(row._uuid);
+  if (rows?.size === 0) idx.rows.delete(key);
+}
+
+function entries(json: Json | undefined, what: string): [string, Json][] {
+  return Object.entries(asObject(json, what));
+}

@@ -1,0 +1,239 @@
+import { CacheImpl } from './cache.js';
+import type { MonitoredColumns } from './cache.js';
+import { RpcConnection, openSocket } from './connection.js';
+import { OvsdbDisconnectedError, OvsdbError } from './errors.js';
+import type { Json } from './json-stream.js';
+import { decodeResults, encodeMonitorRequests, encodeOperation } from './operations.js';
+import { parseSchema } from './schema.js';
+import type {
+  Cache,
+  ConnectionState,
+  DatabaseSchema,
+  Logger,
+  MonitorRequest,
+  Operation,
+  OperationResult,
+  OvsdbClientOptions,
+  RowUpdate,
+} from './types.js';
+
+interface Settings {
+  readonly remote: string;
+  readonly database: string;
+  readonly reconnectDelayMs: { readonly min: number; readonly max: number };
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+interface Monitor {
+  readonly request: Json;
+  readonly columns: MonitoredColumns;
+}
+
+const noop = (): void => {};
+const silent: Logger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/**
+ * OVSDB client for one database: transactions, monitor_cond into a cache, reconnect forever.
+ * Messages are processed in the order the server sends them, so the cache (and onUpdate listeners)
+ * have seen the effects of a transaction before its transact() resolves.
+ */
+export class OvsdbClient {
+  readonly #settings: Settings;
+  #schema: DatabaseSchema | undefined;
+  #cache: CacheImpl | undefined;
+  #conn: RpcConnection | undefined;
+  #connected = false;
+  #closed = false;
+  /** True while a reconnect attempt runs: its own failures must not start another one. */
+  #reconnecting = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #nextMonitorId = 1;
+  readonly #monitors = new Map<string, Monitor>();
+  readonly #updateListeners = new Set<(updates: readonly RowUpdate[]) => void>();
+  readonly #connectionListeners = new Set<(state: ConnectionState) => void>();
+
+  private constructor(settings: Settings) {
+    this.#settings = settings;
+  }
+
+  /** Connects and reads the schema; rejects if this first attempt fails. Later drops reconnect forever. */
+  static async connect(options: OvsdbClientOptions): Promise<OvsdbClient> {
+    const client = new OvsdbClient({
+      remote: options.remote,
+      database: options.database ?? 'OVN_Northbound',
+      reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5000 },
+      requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+      logger: options.logger ?? silent,
+    });
+    await client.#start();
+    return client;
+  }
+
+  get schema(): DatabaseSchema {
+    return this.#schema!;
+  }
+
+  get cache(): Cache {
+    return this.#cache!;
+  }
+
+  /** True once connected and every monitor is (re-)established; false while reconnecting. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Throws OvsdbSchemaError before sending, OvsdbTransactionError if an operation or the commit failed. */
+  async transact(ops: readonly Operation[]): Promise<OperationResult[]> {
+    const schema = this.schema;
+    const encoded = ops.map((op) => encodeOperation(schema, op));
+    return this.#requireConnection().request('transact', [this.#settings.database, ...encoded], (result) =>
+      decodeResults(schema, ops, result),
+    );
+  }
+
+  /**
+   * Starts a monitor_cond; resolves once its initial rows are in the cache (and listeners were told).
+   * Re-established after every reconnect. A table can be in one monitor only.
+   */
+  async monitor(tables: Readonly<Record<string, MonitorRequest>>): Promise<void> {
+    const { json, columns } = encodeMonitorRequests(this.schema, tables);
+    for (const monitor of this.#monitors.values()) {
+      for (const table of columns.keys()) {
+        if (monitor.columns.has(table)) throw new OvsdbError(`table ${table} is already monitored`);
+      }
+    }
+    const conn = this.#requireConnection();
+    const id = `m${this.#nextMonitorId++}`;
+    const monitor: Monitor = { request: json, columns };
+    // Registered before the reply: notifications for it may follow the reply within the same chunk.
+    this.#monitors.set(id, monitor);
+    try {
+      await this.#startMonitor(conn, id, monitor);
+    } catch (err) {
+      this.#monitors.delete(id);
+      throw err;
+    }
+  }
+
+  /** Called once per update notification, per initial dump and per resync, after the cache applied it. */
+  onUpdate(listener: (updates: readonly RowUpdate[]) => void): () => void {
+    this.#updateListeners.add(listener);
+    return () => this.#updateListeners.delete(listener);
+  }
+
+  onConnection(listener: (state: ConnectionState) => void): () => void {
+    this.#connectionListeners.add(listener);
+    return () => this.#connectionListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    await this.#conn?.close();
+  }
+
+  async #start(): Promise<void> {
+    const conn = await this.#open();
+    try {
+      this.#schema = parseSchema(await conn.request('get_schema', [this.#settings.database], (schema) => schema));
+    } catch (err) {
+      this.#closed = true;
+      await conn.close();
+      throw err;
+    }
+    this.#cache = new CacheImpl(this.#schema);
+    // Lost already? Then #onClose has scheduled a reconnect, which will set connected.
+    if (this.#conn === conn) this.#setConnected(true);
+  }
+
+  async #open(): Promise<RpcConnection> {
+    const { remote, requestTimeoutMs, logger } = this.#settings;
+    const socket = await openSocket(remote, requestTimeoutMs);
+    if (this.#closed) {
+      socket.destroy();
+      throw new OvsdbDisconnectedError('client closed');
+    }
+    const conn: RpcConnection = new RpcConnection(socket, { timeoutMs: requestTimeoutMs, logger }, {
+      onNotification: (method, params) => this.#onNotification(method, params),
+      onClose: (error) => this.#onClose(conn, error),
+    });
+    this.#conn = conn;
+    return conn;
+  }
+
+  #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
+    // The reply replaces the monitored tables and yields the difference: an initial dump, or a resync.
+    return conn.request('monitor_cond', [this.#settings.database, id, monitor.request], (dump) =>
+      this.#emit(this.#cache!.replace(dump, monitor.columns)),
+    );
+  }
+
+  #onNotification(method: string, params: Json): void {
+    if (method !== 'update2' || !Array.isArray(params)) {
+      this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
+      return;
+    }
+    const monitor = this.#monitors.get(String(params[0]));
+    // A throw here (a malformed update) drops the connection; the reconnect resyncs the cache.
+    if (monitor) this.#emit(this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns));
+  }
+
+  #onClose(conn: RpcConnection, error: Error | undefined): void {
+    if (conn !== this.#conn) return;
+    this.#conn = undefined;
+    this.#setConnected(false);
+    if (this.#closed) return;
+    this.#settings.logger.warn({ remote: this.#settings.remote, err: error }, 'ovsdb: connection lost');
+    if (!this.#reconnecting) this.#scheduleReconnect(this.#settings.reconnectDelayMs.min);
+  }
+
+  #scheduleReconnect(delayMs: number): void {
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(delayMs), delayMs);
+  }
+
+  async #reconnect(delayMs: number): Promise<void> {
+    this.#reconnecting = true;
+    try {
+      const conn = await this.#open();
+      for (const [id, monitor] of this.#monitors) await this.#startMonitor(conn, id, monitor);
+      if (this.#conn !== conn) throw new OvsdbDisconnectedError('connection lost while resynchronizing');
+      this.#settings.logger.info({ remote: this.#settings.remote }, 'ovsdb: reconnected');
+      this.#setConnected(true);
+    } catch (err) {
+      await this.#conn?.close();
+      if (this.#closed) return;
+      const next = Math.min(delayMs * 2, this.#settings.reconnectDelayMs.max);
+      this.#settings.logger.debug({ remote: this.#settings.remote, err, retryInMs: next }, 'ovsdb: reconnect failed');
+      this.#scheduleReconnect(next);
+    } finally {
+      this.#reconnecting = false;
+    }
+  }
+
+  #requireConnection(): RpcConnection {
+    if (!this.#connected || !this.#conn) throw new OvsdbDisconnectedError(`not connected to ${this.#settings.remote}`);
+    return this.#conn;
+  }
+
+  #setConnected(connected: boolean): void {
+    if (this.#connected === connected) return;
+    this.#connected = connected;
+    const state: ConnectionState = connected ? 'connected' : 'disconnected';
+    for (const listener of this.#connectionListeners) this.#call(() => listener(state));
+  }
+
+  #emit(updates: readonly RowUpdate[]): void {
+    if (updates.length === 0) return;
+    for (const listener of this.#updateListeners) this.#call(() => listener(updates));
+  }
+
+  /** A throwing listener must not break message processing or the other listeners. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#settings.logger.error({ err }, 'ovsdb: listener threw');
+    }
+  }
+}

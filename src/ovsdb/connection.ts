@@ -1,0 +1,140 @@
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import { OvsdbDisconnectedError, OvsdbError, OvsdbRpcError, OvsdbTimeoutError } from './errors.js';
+import { JsonStreamParser, stringifyJson } from './json-stream.js';
+import type { Json } from './json-stream.js';
+import { asObject } from './schema.js';
+import type { Logger } from './types.js';
+
+export interface ConnectionHandlers {
+  /** Called synchronously, in stream order, for every notification (a request with a null id). */
+  onNotification(method: string, params: Json): void;
+  /** Called once, when the connection is gone for whatever reason. */
+  onClose(error: Error | undefined): void;
+}
+
+interface Pending {
+  readonly method: string;
+  readonly handle: (result: Json) => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Opens a socket to 'unix:<path>' or 'tcp:<host>:<port>'. */
+export function openSocket(remote: string, timeoutMs: number): Promise<Socket> {
+  const m = /^(?:unix:(.+)|tcp:\[?([^\]]*?)\]?:(\d+))$/.exec(remote);
+  if (!m) return Promise.reject(new OvsdbError(`unsupported remote "${remote}": use unix:<path> or tcp:<host>:<port>`));
+  const socket = m[1] !== undefined ? net.createConnection({ path: m[1] }) : net.createConnection({ host: m[2], port: Number(m[3]) });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => socket.destroy(new OvsdbTimeoutError(`connecting to ${remote} timed out`)), timeoutMs);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new OvsdbDisconnectedError(`cannot connect to ${remote}: ${err.message}`, { cause: err }));
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      if (m[1] === undefined) {
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 10_000);
+      }
+      resolve(socket);
+    });
+  });
+}
+
+/** JSON-RPC 1.0 over one socket: requests with ids, replies to the server's echo, notifications in order. */
+export class RpcConnection {
+  readonly #socket: Socket;
+  readonly #handlers: ConnectionHandlers;
+  readonly #timeoutMs: number;
+  readonly #logger: Logger;
+  readonly #pending = new Map<number, Pending>();
+  readonly #closedPromise: Promise<void>;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(socket: Socket, options: { timeoutMs: number; logger: Logger }, handlers: ConnectionHandlers) {
+    this.#socket = socket;
+    this.#handlers = handlers;
+    this.#timeoutMs = options.timeoutMs;
+    this.#logger = options.logger;
+    const parser = new JsonStreamParser((message) => this.#onMessage(message));
+    this.#closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        this.#fail(err as Error);
+      }
+    });
+    socket.on('error', (err) => this.#fail(err));
+    socket.on('close', () => this.#fail(undefined));
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends a request. `handle` runs synchronously when the reply is read, before any later message
+   * is processed, and its return value resolves the promise (a throw rejects it).
+   */
+  request<T>(method: string, params: Json[], handle: (result: Json) => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new OvsdbDisconnectedError(`${method}: not connected`));
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new OvsdbTimeoutError(`${method}: no reply within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      this.#pending.set(id, { method, handle, resolve: resolve as (value: unknown) => void, reject, timer });
+      this.#send({ method, params, id });
+    });
+  }
+
+  /** Closes the socket; resolves once it is closed. */
+  close(): Promise<void> {
+    this.#fail(undefined);
+    return this.#closedPromise;
+  }
+
+  #send(message: Json): void {
+    this.#socket.write(stringifyJson(message));
+  }
+
+  #onMessage(json: Json): void {
+    const message = asObject(json, 'JSON-RPC message');
+    const { method, id } = message;
+    if (typeof method === 'string') {
+      if (id === null || id === undefined) return this.#handlers.onNotification(method, message['params'] ?? null);
+      // The server's inactivity probe: answer or be dropped.
+      if (method === 'echo') return this.#send({ result: message['params'] ?? [], error: null, id });
+      this.#logger.warn({ method }, 'ovsdb: unsupported request from server');
+      return this.#send({ result: null, error: `unsupported method ${method}`, id });
+    }
+    const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
+    if (!pending) return this.#logger.debug({ id }, 'ovsdb: reply to no pending request (timed out?)');
+    this.#pending.delete(id as number);
+    clearTimeout(pending.timer);
+    const error = message['error'];
+    if (error !== null && error !== undefined) return pending.reject(new OvsdbRpcError(pending.method, error));
+    try {
+      pending.resolve(pending.handle(message['result'] ?? null));
+    } catch (err) {
+      pending.reject(err as Error);
+    }
+  }
+
+  #fail(error: Error | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket.destroy();
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(new OvsdbDisconnectedError(`${pending.method}: connection lost before the reply`, { cause: error }));
+    }
+    this.#pending.clear();
+    this.#handlers.onClose(error);
+  }
+}

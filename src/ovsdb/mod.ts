@@ -1,0 +1,46 @@
+// Public surface of the OVSDB client. Internals (parser, connection, cache implementation) stay private.
+export { OvsdbClient } from './client.js';
+export {
+  OvsdbDisconnectedError,
+  OvsdbError,
+  OvsdbProtocolError,
+  OvsdbRpcError,
+  OvsdbSchemaError,
+  OvsdbTimeoutError,
+  OvsdbTransactionError,
+  isOvsdbDisconnectedError,
+  isOvsdbError,
+  isOvsdbProtocolError,
+  isOvsdbRpcError,
+  isOvsdbSchemaError,
+  isOvsdbTimeoutError,
+  isOvsdbTransactionError,
+} from './errors.js';
+export { JsonStreamParser, stringifyJson } from './json-stream.js';
+export type { Json } from './json-stream.js';
+export { columnKind, decodeValue, encodeValue, isUuid, parseSchema } from './schema.js';
+export type { ColumnKind } from './schema.js';
+export { AtomicTypes } from './types.js';
+export type {
+  Atom,
+  AtomicType,
+  BaseType,
+  Cache,
+  ColumnType,
+  Condition,
+  ConditionFunction,
+  ConnectionState,
+  DatabaseSchema,
+  Logger,
+  MonitorRequest,
+  Mutation,
+  Mutator,
+  Operation,
+  OperationResult,
+  OvsdbClientOptions,
+  Row,
+  RowUpdate,
+  TableSchema,
+  Uuid,
+  Value,
+} from './types.js';
