@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * Events of the tenant network family: VPCs, subnets, ports.
+ * Everything decided (ids, CIDRs, addresses, MACs) is recorded here: replay never allocates.
+ */
+
+const Id = z.uuid();
+const Ipv4 = z.ipv4();
+const Cidr4 = z.cidrv4();
+const Mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+
+export const VpcCreated = z.object({
+  type: z.literal('VpcCreated'),
+  data: z.object({ vpcId: Id, name: z.string(), cidr: Cidr4 }),
+});
+export const VpcDeleted = z.object({
+  type: z.literal('VpcDeleted'),
+  data: z.object({ vpcId: Id }),
+});
+
+export const DhcpSettings = z.object({
+  enabled: z.boolean(),
+  leaseTime: z.number().int(),
+  dnsServers: z.array(Ipv4),
+  ntpServers: z.array(Ipv4),
+  mtu: z.number().int().optional(),
+  domainName: z.string().optional(),
+});
+export type DhcpSettings = z.infer<typeof DhcpSettings>;
+
+export const SubnetCreated = z.object({
+  type: z.literal('SubnetCreated'),
+  data: z.object({
+    subnetId: Id,
+    vpcId: Id,
+    name: z.string(),
+    cidr: Cidr4,
+    gatewayIp: Ipv4,
+    /** MAC of the VPC router's port on this subnet (also the DHCP server MAC). */
+    gatewayMac: Mac,
+    dhcp: DhcpSettings,
+  }),
+});
+export const SubnetDeleted = z.object({
+  type: z.literal('SubnetDeleted'),
+  data: z.object({ subnetId: Id }),
+});
+
+export const PortCreated = z.object({
+  type: z.literal('PortCreated'),
+  data: z.object({
+    portId: Id,
+    subnetId: Id,
+    name: z.string().optional(),
+    deviceId: z.string().optional(),
+    macAddress: Mac,
+    ipAddress: Ipv4,
+  }),
+});
+export const PortDeleted = z.object({
+  type: z.literal('PortDeleted'),
+  data: z.object({ portId: Id }),
+});
+
+export const NetworkEvent = z.discriminatedUnion('type', [
+  VpcCreated, VpcDeleted, SubnetCreated, SubnetDeleted, PortCreated, PortDeleted,
+]);
+export type NetworkEvent = z.infer<typeof NetworkEvent>;

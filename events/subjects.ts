@@ -1,0 +1,22 @@
+import type { Scope } from './commit.js';
+import { PROVIDER } from './tenant.js';
+
+export const DEFAULT_PREFIX = 'novanet' as const;
+
+/** The one place subject names are built: clients import it too. */
+export function subjects(prefix: string = DEFAULT_PREFIX) {
+  return {
+    /** Request/reply subject of a tenant command, e.g. `novanet.cmd.acme.web.vpc.create`. */
+    command: (scope: Scope, operation: string) => `${prefix}.cmd.${scope.org}.${scope.project}.${operation}`,
+    adminCommand: (operation: string) => `${prefix}.admin.cmd.${operation}`,
+    commandWildcard: `${prefix}.cmd.>`,
+    adminCommandWildcard: `${prefix}.admin.cmd.>`,
+    events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,
+    eventsWildcard: `${prefix}.evt.>`,
+    status: (scope: Scope, kind: string, id: string) => scope.org === PROVIDER
+      ? `${prefix}.status.${PROVIDER}.${kind}.${id}`
+      : `${prefix}.status.${scope.org}.${scope.project}.${kind}.${id}`,
+    statusWildcard: `${prefix}.status.>`,
+  } as const;
+}
+export type Subjects = ReturnType<typeof subjects>;

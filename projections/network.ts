@@ -1,0 +1,134 @@
+import type { CommitRecord, DhcpSettings, NovanetEvent, Scope } from '../events/mod.js';
+
+/**
+ * The VPC/IPAM view: the current tenant networks, folded from commits.
+ *
+ * The fold mutates the view it is given and returns it: copying maps on every
+ * event would make each change cost O(size of the view). Purity still holds
+ * where it matters: no clocks, randomness or I/O, so replaying the same log
+ * into `initialNetworkView()` always gives a deep-equal view.
+ */
+
+export interface Vpc {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly name: string;
+  readonly cidr: string;
+  readonly createdAt: string;
+  /** Sequence of the commit that last changed this resource (its revision). */
+  seq: number;
+  readonly subnetIds: Set<string>;
+}
+
+export interface Subnet {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly vpcId: string;
+  readonly name: string;
+  readonly cidr: string;
+  readonly gatewayIp: string;
+  readonly gatewayMac: string;
+  readonly dhcp: DhcpSettings;
+  readonly createdAt: string;
+  seq: number;
+  readonly portIds: Set<string>;
+  /** Allocated addresses of this subnet's ports: ip -> port id. */
+  readonly allocated: Map<string, string>;
+}
+
+export interface Port {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly subnetId: string;
+  readonly vpcId: string;
+  readonly name?: string;
+  readonly deviceId?: string;
+  readonly macAddress: string;
+  readonly ipAddress: string;
+  readonly createdAt: string;
+  seq: number;
+}
+
+export interface NetworkView {
+  /** Sequence of the last commit folded in; 0 for an empty log. */
+  seq: number;
+  readonly vpcs: Map<string, Vpc>;
+  readonly subnets: Map<string, Subnet>;
+  readonly ports: Map<string, Port>;
+  /** Every MAC in use (ports and router ports): generated MACs must be unique. */
+  readonly macs: Set<string>;
+}
+
+export function initialNetworkView(): NetworkView {
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), macs: new Set() };
+}
+
+export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
+  for (const event of record.commit.events) applyEvent(view, event, record);
+  view.seq = record.seq;
+  return view;
+}
+
+/** Never throws: an event that does not fit the view is ignored, the log is the truth. */
+function applyEvent(view: NetworkView, event: NovanetEvent, { seq, commit }: CommitRecord): void {
+  switch (event.type) {
+    case 'VpcCreated': {
+      const { vpcId, name, cidr } = event.data;
+      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set() });
+      return;
+    }
+    case 'VpcDeleted':
+      view.vpcs.delete(event.data.vpcId);
+      return;
+    case 'SubnetCreated': {
+      const d = event.data;
+      const vpc = view.vpcs.get(d.vpcId);
+      if (!vpc) return;
+      view.subnets.set(d.subnetId, {
+        id: d.subnetId, scope: commit.scope, vpcId: d.vpcId, name: d.name, cidr: d.cidr,
+        gatewayIp: d.gatewayIp, gatewayMac: d.gatewayMac, dhcp: d.dhcp, createdAt: commit.at, seq,
+        portIds: new Set(), allocated: new Map(),
+      });
+      vpc.subnetIds.add(d.subnetId);
+      view.macs.add(d.gatewayMac);
+      return;
+    }
+    case 'SubnetDeleted': {
+      const subnet = view.subnets.get(event.data.subnetId);
+      if (!subnet) return;
+      view.subnets.delete(subnet.id);
+      view.vpcs.get(subnet.vpcId)?.subnetIds.delete(subnet.id);
+      view.macs.delete(subnet.gatewayMac);
+      return;
+    }
+    case 'PortCreated': {
+      const d = event.data;
+      const subnet = view.subnets.get(d.subnetId);
+      if (!subnet) return;
+      view.ports.set(d.portId, {
+        id: d.portId, scope: commit.scope, subnetId: d.subnetId, vpcId: subnet.vpcId,
+        ...(d.name !== undefined && { name: d.name }),
+        ...(d.deviceId !== undefined && { deviceId: d.deviceId }),
+        macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
+      });
+      subnet.portIds.add(d.portId);
+      subnet.allocated.set(d.ipAddress, d.portId);
+      view.macs.add(d.macAddress);
+      return;
+    }
+    case 'PortDeleted': {
+      const port = view.ports.get(event.data.portId);
+      if (!port) return;
+      view.ports.delete(port.id);
+      const subnet = view.subnets.get(port.subnetId);
+      subnet?.portIds.delete(port.id);
+      subnet?.allocated.delete(port.ipAddress);
+      view.macs.delete(port.macAddress);
+      return;
+    }
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/** The wire contract's error codes: clients switch on these, so they never change meaning. */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  UNKNOWN_OPERATION: 'UNKNOWN_OPERATION',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  ALREADY_EXISTS: 'ALREADY_EXISTS',
+  IN_USE: 'IN_USE',
+  INVALID_CIDR: 'INVALID_CIDR',
+  CIDR_OVERLAP: 'CIDR_OVERLAP',
+  SUBNET_OUTSIDE_VPC: 'SUBNET_OUTSIDE_VPC',
+  IP_OUTSIDE_SUBNET: 'IP_OUTSIDE_SUBNET',
+  IP_RESERVED: 'IP_RESERVED',
+  IP_ALREADY_ALLOCATED: 'IP_ALREADY_ALLOCATED',
+  MAC_ALREADY_ALLOCATED: 'MAC_ALREADY_ALLOCATED',
+  POOL_EXHAUSTED: 'POOL_EXHAUSTED',
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  UNAVAILABLE: 'UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** A command refused for a reason the client can act on. Never appended, always answered. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+  }
+}
+
+export function isCommandError(err: unknown): err is CommandError {
+  return err instanceof CommandError;
+}
+
+export const notFound = (kind: string, id: string): CommandError =>
+  new CommandError(ErrorCode.NOT_FOUND, `${kind} ${id} not found`, { kind, id });

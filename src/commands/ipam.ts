@@ -1,0 +1,102 @@
+import ipaddr from 'ipaddr.js';
+import { CommandError, ErrorCode } from './errors.js';
+
+/** IPv4 address arithmetic for the deciders: addresses as unsigned 32-bit numbers. */
+
+export interface Cidr {
+  /** Network address as a number. */
+  readonly network: number;
+  readonly prefix: number;
+  /** Number of addresses in the block. */
+  readonly size: number;
+}
+
+export function ipToInt(ip: string): number {
+  const b = ipaddr.IPv4.parse(ip).toByteArray();
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+export function intToIp(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${intToIp(c.network)}/${c.prefix}`;
+}
+
+/**
+ * Parses an IPv4 CIDR in canonical form (network address, no host bits).
+ * Anything else is INVALID_CIDR, with the canonical form in the details where there is one.
+ */
+export function parseCidr(text: string, limits: { minPrefix: number; maxPrefix: number }): Cidr {
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) throw new Error('not dotted quad');
+    parsed = ipaddr.parseCIDR(text);
+  } catch {
+    throw new CommandError(ErrorCode.INVALID_CIDR, `"${text}" is not an IPv4 CIDR such as 10.0.0.0/16`, { cidr: text });
+  }
+  const [addr, prefix] = parsed;
+  if (addr.kind() !== 'ipv4') {
+    throw new CommandError(ErrorCode.INVALID_CIDR, `"${text}": only IPv4 is supported`, { cidr: text });
+  }
+  if (prefix < limits.minPrefix || prefix > limits.maxPrefix) {
+    throw new CommandError(ErrorCode.INVALID_CIDR, `"${text}": prefix length must be between /${limits.minPrefix} and /${limits.maxPrefix}`, { cidr: text, ...limits });
+  }
+  const size = 2 ** (32 - prefix);
+  const ip = ipToInt(addr.toString());
+  const network = ip - (ip % size);
+  if (network !== ip) {
+    const canonical = `${intToIp(network)}/${prefix}`;
+    throw new CommandError(ErrorCode.INVALID_CIDR, `"${text}" has host bits set; did you mean ${canonical}?`, { cidr: text, canonical });
+  }
+  return { network, prefix, size };
+}
+
+export function cidrOf(text: string): Cidr {
+  return parseCidr(text, { minPrefix: 0, maxPrefix: 32 });
+}
+
+export function contains(outer: Cidr, ip: number): boolean {
+  return ip >= outer.network && ip < outer.network + outer.size;
+}
+
+export function within(inner: Cidr, outer: Cidr): boolean {
+  return contains(outer, inner.network) && inner.network + inner.size <= outer.network + outer.size;
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  return a.network < b.network + b.size && b.network < a.network + a.size;
+}
+
+/** First aligned block of the given prefix inside `pool` that overlaps none of `taken`. */
+export function firstFreeBlock(pool: Cidr, prefix: number, taken: readonly Cidr[]): Cidr | undefined {
+  if (prefix < pool.prefix) return undefined;
+  const size = 2 ** (32 - prefix);
+  const sorted = [...taken].sort((a, b) => a.network - b.network);
+  let candidate = pool.network;
+  for (const t of sorted) {
+    if (t.network + t.size <= candidate) continue;
+    if (t.network >= candidate + size) break;
+    // Overlap: jump past the taken block, re-aligned to the block size.
+    candidate = Math.ceil((t.network + t.size) / size) * size;
+  }
+  return candidate + size <= pool.network + pool.size ? { network: candidate, prefix, size } : undefined;
+}
+
+/** Network and broadcast addresses are never handed out (except in /31 and /32, which novanet does not allow). */
+export function isReserved(c: Cidr, ip: number): boolean {
+  return ip === c.network || ip === c.network + c.size - 1;
+}
+
+export function firstUsable(c: Cidr): number {
+  return c.network + 1;
+}
+
+/** Lowest address of `c` that is not reserved and not in `taken`. */
+export function firstFreeAddress(c: Cidr, taken: (ip: number) => boolean): number | undefined {
+  for (let ip = c.network + 1; ip < c.network + c.size - 1; ip++) {
+    if (!taken(ip)) return ip;
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import type { NovanetEvent, Scope } from '../../events/mod.js';
+import type { NetworkView } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+
+/** What a decider answers: the events to append (one commit) and the reply's result. */
+export interface Decision {
+  readonly events: readonly NovanetEvent[];
+  readonly result: Record<string, unknown>;
+}
+
+/** A mutating operation: validated payload -> decision, or a CommandError. Pure. */
+export interface CommandOperation<S extends z.ZodType = z.ZodType> {
+  readonly kind: 'command';
+  readonly schema: S;
+  decide(view: NetworkView, input: z.infer<S>, ctx: DecideContext): Decision;
+}
+
+/** A read of the current view: appends nothing. */
+export interface QueryOperation<S extends z.ZodType = z.ZodType> {
+  readonly kind: 'query';
+  readonly schema: S;
+  query(view: NetworkView, input: z.infer<S>, scope: Scope): Record<string, unknown>;
+}
+
+export type Operation = CommandOperation | QueryOperation;
+
+export const command = <S extends z.ZodType>(schema: S, decide: CommandOperation<S>['decide']): CommandOperation<S> =>
+  ({ kind: 'command', schema, decide });
+export const query = <S extends z.ZodType>(schema: S, run: QueryOperation<S>['query']): QueryOperation<S> =>
+  ({ kind: 'query', schema, query: run });
+
+/** Fields every payload may carry: the idempotency key, and the tenant (which must match the subject's). */
+const envelope = {
+  org: z.string().optional(),
+  project: z.string().optional(),
+};
+export const CommandId = z.string().min(1).max(128);
+
+/** A mutating command's payload: strict, so a misspelt field is an error instead of being ignored. */
+export const commandPayload = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject({ ...envelope, commandId: CommandId, ...shape });
+export const queryPayload = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject({ ...envelope, commandId: CommandId.optional(), ...shape });
+
+export const ResourceName = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters');
+export const ResourceId = z.uuid();
+
+export function sameScope(a: Scope, b: Scope): boolean {
+  return a.org === b.org && a.project === b.project;
+}

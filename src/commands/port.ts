@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { Scope } from '../../events/mod.js';
+import type { NetworkView, Port, Subnet } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+import { CommandError, ErrorCode, notFound } from './errors.js';
+import { cidrOf, contains, firstFreeAddress, intToIp, ipToInt, isReserved } from './ipam.js';
+import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
+import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { findSubnet } from './subnet.js';
+
+/** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
+
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'createdAt'>;
+
+export function presentPort(p: PortFields) {
+  return {
+    id: p.id, org: p.scope.org, project: p.scope.project, subnetId: p.subnetId, vpcId: p.vpcId,
+    ...(p.name !== undefined && { name: p.name }),
+    deviceId: p.deviceId ?? null,
+    macAddress: p.macAddress, ipAddress: p.ipAddress, createdAt: p.createdAt,
+  };
+}
+
+export function findPort(view: NetworkView, scope: Scope, portId: string): Port {
+  const port = view.ports.get(portId);
+  if (!port || !sameScope(port.scope, scope)) throw notFound('port', portId);
+  return port;
+}
+
+export const CreatePort = commandPayload({
+  subnetId: ResourceId,
+  name: ResourceName.optional(),
+  deviceId: z.string().min(1).max(255).optional(),
+  macAddress: z.string().regex(MacAddress, 'a MAC address such as 0a:4e:00:00:00:01').optional(),
+  ipAddress: z.ipv4().optional(),
+});
+
+function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
+  const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(subnet, input.ipAddress) : allocateIp(subnet);
+  let macAddress: string;
+  if (input.macAddress !== undefined) {
+    macAddress = normalizeMac(input.macAddress);
+    if (!isUnicastMac(macAddress)) {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `${input.macAddress} is not a unicast MAC address`, { macAddress: input.macAddress });
+    }
+    if (view.macs.has(macAddress)) {
+      throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `${macAddress} is already in use`, { macAddress });
+    }
+  } else {
+    macAddress = allocateMac(view, ctx);
+  }
+  const port: PortFields = {
+    id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
+    ...(input.name !== undefined && { name: input.name }),
+    ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
+    macAddress, ipAddress, createdAt: ctx.now,
+  };
+  return {
+    events: [{
+      type: 'PortCreated' as const,
+      data: {
+        portId: port.id, subnetId: subnet.id, macAddress, ipAddress,
+        ...(port.name !== undefined && { name: port.name }),
+        ...(port.deviceId !== undefined && { deviceId: port.deviceId }),
+      },
+    }],
+    result: { port: presentPort(port) },
+  };
+}
+
+function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
+  const cidr = cidrOf(subnet.cidr);
+  const ip = ipToInt(ipAddress);
+  if (!contains(cidr, ip)) {
+    throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `${ipAddress} is not inside ${subnet.cidr}`, { ipAddress, cidr: subnet.cidr });
+  }
+  if (isReserved(cidr, ip)) {
+    throw new CommandError(ErrorCode.IP_RESERVED, `${ipAddress} is the network or broadcast address of ${subnet.cidr}`, { ipAddress });
+  }
+  const canonical = intToIp(ip);
+  if (canonical === subnet.gatewayIp) {
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is the subnet's gateway`, { ipAddress: canonical, usedBy: 'gateway' });
+  }
+  const holder = subnet.allocated.get(canonical);
+  if (holder !== undefined) {
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to port ${holder}`, { ipAddress: canonical, portId: holder });
+  }
+  return canonical;
+}
+
+function allocateIp(subnet: Subnet): string {
+  const gateway = ipToInt(subnet.gatewayIp);
+  const ip = firstFreeAddress(cidrOf(subnet.cidr), (n) => n === gateway || subnet.allocated.has(intToIp(n)));
+  if (ip === undefined) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
+  return intToIp(ip);
+}
+
+export const DeletePort = commandPayload({ portId: ResourceId });
+
+function deletePort(view: NetworkView, input: z.infer<typeof DeletePort>, ctx: DecideContext) {
+  const port = findPort(view, ctx.scope, input.portId);
+  return { events: [{ type: 'PortDeleted' as const, data: { portId: port.id } }], result: {} };
+}
+
+export const GetPort = queryPayload({ portId: ResourceId });
+export const ListPorts = queryPayload({
+  subnetId: ResourceId.optional(), vpcId: ResourceId.optional(), deviceId: z.string().optional(),
+});
+
+export const portOperations = {
+  'port.create': command(CreatePort, createPort),
+  'port.delete': command(DeletePort, deletePort),
+  'port.get': query(GetPort, (view, input, scope) => ({ port: presentPort(findPort(view, scope, input.portId)) })),
+  'port.list': query(ListPorts, (view, input, scope) => ({
+    ports: [...view.ports.values()]
+      .filter((p) => sameScope(p.scope, scope)
+        && (input.subnetId === undefined || p.subnetId === input.subnetId)
+        && (input.vpcId === undefined || p.vpcId === input.vpcId)
+        && (input.deviceId === undefined || p.deviceId === input.deviceId))
+      .map(presentPort),
+  })),
+} as const;

@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { Scope } from '../../events/mod.js';
+import type { NetworkView, Subnet } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+import { CommandError, ErrorCode, notFound } from './errors.js';
+import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
+import { allocateMac } from './mac.js';
+import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { findVpc } from './vpc.js';
+
+/** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */
+
+export const SUBNET_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 30 } as const;
+const DEFAULT_SUBNET_PREFIX = 24;
+const DEFAULT_LEASE_TIME = 43200;
+
+export type SubnetFields = Pick<Subnet, 'id' | 'scope' | 'vpcId' | 'name' | 'cidr' | 'gatewayIp' | 'gatewayMac' | 'dhcp' | 'createdAt'>;
+
+export function presentSubnet(s: SubnetFields) {
+  return {
+    id: s.id, org: s.scope.org, project: s.scope.project, vpcId: s.vpcId, name: s.name, cidr: s.cidr,
+    gatewayIp: s.gatewayIp, dhcpEnabled: s.dhcp.enabled, dnsServers: s.dhcp.dnsServers, ntpServers: s.dhcp.ntpServers,
+    leaseTime: s.dhcp.leaseTime,
+    ...(s.dhcp.mtu !== undefined && { mtu: s.dhcp.mtu }),
+    ...(s.dhcp.domainName !== undefined && { domainName: s.dhcp.domainName }),
+    createdAt: s.createdAt,
+  };
+}
+
+export function findSubnet(view: NetworkView, scope: Scope, subnetId: string): Subnet {
+  const subnet = view.subnets.get(subnetId);
+  if (!subnet || !sameScope(subnet.scope, scope)) throw notFound('subnet', subnetId);
+  return subnet;
+}
+
+const DomainName = z.string().max(253).regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, 'a DNS domain name');
+
+export const CreateSubnet = commandPayload({
+  vpcId: ResourceId,
+  name: ResourceName,
+  cidr: z.string().optional(),
+  gatewayIp: z.ipv4().optional(),
+  dhcpEnabled: z.boolean().default(true),
+  dnsServers: z.array(z.ipv4()).max(8).default([]),
+  ntpServers: z.array(z.ipv4()).max(8).default([]),
+  leaseTime: z.number().int().min(60).max(2 ** 31 - 1).default(DEFAULT_LEASE_TIME),
+  mtu: z.number().int().min(576).max(9216).optional(),
+  domainName: DomainName.optional(),
+});
+
+function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ctx: DecideContext) {
+  const vpc = findVpc(view, ctx.scope, input.vpcId);
+  const siblings = [...vpc.subnetIds].map((id) => view.subnets.get(id)).filter((s): s is Subnet => s !== undefined);
+  if (siblings.some((s) => s.name === input.name)) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has a subnet named "${input.name}"`, { name: input.name });
+  }
+  const vpcCidr = cidrOf(vpc.cidr);
+  let cidr;
+  if (input.cidr !== undefined) {
+    cidr = parseCidr(input.cidr, SUBNET_PREFIX_LIMITS);
+    if (!within(cidr, vpcCidr)) {
+      throw new CommandError(ErrorCode.SUBNET_OUTSIDE_VPC, `${input.cidr} is not inside the VPC's ${vpc.cidr}`, { cidr: input.cidr, vpcCidr: vpc.cidr });
+    }
+    const clash = siblings.find((s) => overlaps(cidrOf(s.cidr), cidr!));
+    if (clash) {
+      throw new CommandError(ErrorCode.CIDR_OVERLAP, `${input.cidr} overlaps subnet ${clash.id} (${clash.cidr})`, { cidr: input.cidr, subnetId: clash.id, subnetCidr: clash.cidr });
+    }
+  } else {
+    const prefix = Math.max(DEFAULT_SUBNET_PREFIX, vpcCidr.prefix);
+    cidr = firstFreeBlock(vpcCidr, prefix, siblings.map((s) => cidrOf(s.cidr)));
+    if (!cidr) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${prefix} left in the VPC's ${vpc.cidr}`, { vpcCidr: vpc.cidr });
+  }
+  let gateway = firstUsable(cidr);
+  if (input.gatewayIp !== undefined) {
+    gateway = ipToInt(input.gatewayIp);
+    if (!contains(cidr, gateway)) {
+      throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `gateway ${input.gatewayIp} is not inside ${formatCidr(cidr)}`, { ipAddress: input.gatewayIp, cidr: formatCidr(cidr) });
+    }
+    if (isReserved(cidr, gateway)) {
+      throw new CommandError(ErrorCode.IP_RESERVED, `gateway ${input.gatewayIp} is the network or broadcast address of ${formatCidr(cidr)}`, { ipAddress: input.gatewayIp });
+    }
+  }
+  const subnet: SubnetFields = {
+    id: ctx.newId(), scope: ctx.scope, vpcId: vpc.id, name: input.name, cidr: formatCidr(cidr),
+    gatewayIp: intToIp(gateway), gatewayMac: allocateMac(view, ctx), createdAt: ctx.now,
+    dhcp: {
+      enabled: input.dhcpEnabled, leaseTime: input.leaseTime, dnsServers: input.dnsServers, ntpServers: input.ntpServers,
+      ...(input.mtu !== undefined && { mtu: input.mtu }),
+      ...(input.domainName !== undefined && { domainName: input.domainName }),
+    },
+  };
+  const { id: subnetId, scope: _scope, createdAt: _createdAt, ...data } = subnet;
+  return {
+    events: [{ type: 'SubnetCreated' as const, data: { subnetId, ...data } }],
+    result: { subnet: presentSubnet(subnet) },
+  };
+}
+
+export const DeleteSubnet = commandPayload({ subnetId: ResourceId });
+
+function deleteSubnet(view: NetworkView, input: z.infer<typeof DeleteSubnet>, ctx: DecideContext) {
+  const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  if (subnet.portIds.size > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });
+  }
+  return { events: [{ type: 'SubnetDeleted' as const, data: { subnetId: subnet.id } }], result: {} };
+}
+
+export const GetSubnet = queryPayload({ subnetId: ResourceId });
+export const ListSubnets = queryPayload({ vpcId: ResourceId.optional(), name: z.string().optional() });
+
+export const subnetOperations = {
+  'subnet.create': command(CreateSubnet, createSubnet),
+  'subnet.delete': command(DeleteSubnet, deleteSubnet),
+  'subnet.get': query(GetSubnet, (view, input, scope) => ({ subnet: presentSubnet(findSubnet(view, scope, input.subnetId)) })),
+  'subnet.list': query(ListSubnets, (view, input, scope) => ({
+    subnets: [...view.subnets.values()]
+      .filter((s) => sameScope(s.scope, scope)
+        && (input.vpcId === undefined || s.vpcId === input.vpcId)
+        && (input.name === undefined || s.name === input.name))
+      .map(presentSubnet),
+  })),
+} as const;

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { Scope } from '../../events/mod.js';
+import type { NetworkView, Vpc } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+import { CommandError, ErrorCode, notFound } from './errors.js';
+import { cidrOf, firstFreeBlock, formatCidr, parseCidr } from './ipam.js';
+import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+
+/** VPC: a tenant's private network space, one OVN Logical_Router. */
+
+export const VPC_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 28 } as const;
+const DEFAULT_VPC_PREFIX = 16;
+
+export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt'>;
+
+export function presentVpc(vpc: VpcFields) {
+  return { id: vpc.id, org: vpc.scope.org, project: vpc.scope.project, name: vpc.name, cidr: vpc.cidr, createdAt: vpc.createdAt };
+}
+
+export function findVpc(view: NetworkView, scope: Scope, vpcId: string): Vpc {
+  const vpc = view.vpcs.get(vpcId);
+  // Another tenant's id is indistinguishable from a missing one.
+  if (!vpc || !sameScope(vpc.scope, scope)) throw notFound('vpc', vpcId);
+  return vpc;
+}
+
+function tenantVpcs(view: NetworkView, scope: Scope): Vpc[] {
+  return [...view.vpcs.values()].filter((v) => sameScope(v.scope, scope));
+}
+
+export const CreateVpc = commandPayload({ name: ResourceName, cidr: z.string().optional() });
+
+function createVpc(view: NetworkView, input: z.infer<typeof CreateVpc>, ctx: DecideContext) {
+  const siblings = tenantVpcs(view, ctx.scope);
+  if (siblings.some((v) => v.name === input.name)) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `a VPC named "${input.name}" already exists`, { name: input.name });
+  }
+  let cidr: string;
+  if (input.cidr !== undefined) {
+    cidr = formatCidr(parseCidr(input.cidr, VPC_PREFIX_LIMITS));
+  } else {
+    // VPCs are isolated routers, so CIDRs may repeat across tenants; within a tenant
+    // the default picks a range unused by its other VPCs, which keeps peering possible later.
+    const block = firstFreeBlock(cidrOf(ctx.config.vpcPool), DEFAULT_VPC_PREFIX, siblings.map((v) => cidrOf(v.cidr)));
+    if (!block) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${DEFAULT_VPC_PREFIX} left in ${ctx.config.vpcPool}`, { pool: ctx.config.vpcPool });
+    cidr = formatCidr(block);
+  }
+  const vpc: VpcFields = { id: ctx.newId(), scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now };
+  return {
+    events: [{ type: 'VpcCreated' as const, data: { vpcId: vpc.id, name: vpc.name, cidr } }],
+    result: { vpc: presentVpc(vpc) },
+  };
+}
+
+export const DeleteVpc = commandPayload({ vpcId: ResourceId });
+
+function deleteVpc(view: NetworkView, input: z.infer<typeof DeleteVpc>, ctx: DecideContext) {
+  const vpc = findVpc(view, ctx.scope, input.vpcId);
+  if (vpc.subnetIds.size > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has subnets`, { subnetIds: [...vpc.subnetIds] });
+  }
+  return { events: [{ type: 'VpcDeleted' as const, data: { vpcId: vpc.id } }], result: {} };
+}
+
+export const GetVpc = queryPayload({ vpcId: ResourceId });
+export const ListVpcs = queryPayload({ name: z.string().optional() });
+
+export const vpcOperations = {
+  'vpc.create': command(CreateVpc, createVpc),
+  'vpc.delete': command(DeleteVpc, deleteVpc),
+  'vpc.get': query(GetVpc, (view, input, scope) => ({ vpc: presentVpc(findVpc(view, scope, input.vpcId)) })),
+  'vpc.list': query(ListVpcs, (view, input, scope) => ({
+    vpcs: tenantVpcs(view, scope).filter((v) => input.name === undefined || v.name === input.name).map(presentVpc),
+  })),
+} as const;
