@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { DEFAULT_PREFIX } from '../../events/mod.js';
+
+/** Engine configuration: flags win over environment, environment over defaults. */
+export const EngineConfig = z.object({
+  natsUrl: z.string().default('nats://127.0.0.1:4222'),
+  /** `unix:<path>` or `tcp:<host>:<port>`. */
+  ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),
+  prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
+  /** Owner mark on every Northbound row this installation writes. */
+  owner: z.string().min(1).default('novanet'),
+  vpcPool: z.string().default('10.0.0.0/8'),
+  resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
+  replicas: z.coerce.number().int().min(1).max(5).default(1),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type EngineConfig = z.infer<typeof EngineConfig>;
+
+const ENV: Readonly<Record<keyof EngineConfig, string>> = {
+  natsUrl: 'NOVANET_NATS_URL',
+  ovnNb: 'NOVANET_OVN_NB',
+  prefix: 'NOVANET_PREFIX',
+  owner: 'NOVANET_OWNER',
+  vpcPool: 'NOVANET_VPC_POOL',
+  resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',
+  replicas: 'NOVANET_REPLICAS',
+  logLevel: 'NOVANET_LOG_LEVEL',
+};
+
+export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const value = flags[key as keyof EngineConfig] ?? env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  return EngineConfig.parse(raw);
+}
+
+export const configEnvNames = ENV;

@@ -1,0 +1,58 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { subjects } from '../../events/mod.js';
+import { Intake } from '../bus/intake.js';
+import { EventLog } from '../bus/log.js';
+import { StatusPublisher } from '../bus/status.js';
+import { ensureStreams } from '../bus/streams.js';
+import { OvsdbClient } from '../ovsdb/mod.js';
+import { Reconciler } from '../reconcile/reconciler.js';
+import type { EngineConfig } from './config.js';
+
+/** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
+export interface Engine {
+  readonly intake: Intake;
+  readonly reconciler: Reconciler;
+  readonly nc: NatsConnection;
+  readonly ovsdb: OvsdbClient;
+  stop(): Promise<void>;
+}
+
+export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Engine> {
+  const nc = await connect({ servers: config.natsUrl, maxReconnectAttempts: -1, name: 'novanet-engine' });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const streams = await ensureStreams(jsm, config.prefix, config.replicas);
+  const subs = subjects(config.prefix);
+  const log = new EventLog(js, jsm, streams.events);
+
+  const ovsdb = await OvsdbClient.connect({ remote: config.ovnNb, database: 'OVN_Northbound', logger: logger.child({ component: 'ovsdb' }) });
+  const reconciler = new Reconciler({
+    source: log,
+    ovsdb,
+    statusSink: new StatusPublisher(js, subs),
+    ownership: { owner: config.owner },
+    logger: logger.child({ component: 'reconciler' }),
+    resyncIntervalMs: config.resyncIntervalMs,
+  });
+  const intake = new Intake({
+    nc, log, subjects: subs, prefix: config.prefix, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }),
+  });
+  await reconciler.start();
+  await intake.start();
+  logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix }, 'novanet engine ready');
+
+  return {
+    intake, reconciler, nc, ovsdb,
+    async stop() {
+      await intake.stop();
+      await reconciler.stop();
+      await ovsdb.close();
+      await nc.drain();
+      logger.info('novanet engine stopped');
+    },
+  };
+}

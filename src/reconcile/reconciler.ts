@@ -1,0 +1,285 @@
+import type { Logger } from 'pino';
+import type { CommitRecord, Scope } from '../../events/mod.js';
+import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
+import type { NetworkView } from '../../projections/mod.js';
+import { isOvsdbTransactionError } from '../ovsdb/mod.js';
+import type { OvsdbClient, Row, RowUpdate } from '../ovsdb/mod.js';
+import { desiredRows } from './desired.js';
+import type { DesiredRow } from './desired-row.js';
+import { diff } from './diff.js';
+import type { ActualRow } from './diff.js';
+import { ExternalId, isResourceKind, keyOf } from './names.js';
+import type { Ownership, ResourceRef } from './names.js';
+import { resourceOf, statusOf } from './status.js';
+import type { ResourceStatus } from './status.js';
+import { tableNames } from './tables/mod.js';
+
+/** Where the reconciler reads commits from (the event log). */
+export interface CommitSource {
+  lastSeq(): Promise<number>;
+  read(fromSeq: number, toSeq: number): AsyncIterable<CommitRecord>;
+  follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void): { stop(): Promise<void>; done: Promise<void> };
+}
+
+/** Where statuses go (the STATUS stream). */
+export interface StatusSink {
+  publish(statuses: readonly ResourceStatus[]): Promise<void>;
+}
+
+export interface ReconcilerOptions {
+  readonly source: CommitSource;
+  readonly ovsdb: OvsdbClient;
+  readonly statusSink: StatusSink;
+  readonly ownership: Ownership;
+  readonly logger: Logger;
+  /** Full resync period: repairs drift the monitor did not report, and removes owned orphans. */
+  readonly resyncIntervalMs: number;
+  /** Resources per OVSDB transaction. */
+  readonly batchSize?: number;
+}
+
+/** Why a resource is being reconciled: a status is always published after an event. */
+type Reason = 'event' | 'drift' | 'resync' | 'dependency';
+
+interface Dirty {
+  readonly ref: ResourceRef;
+  readonly scope: Scope;
+  readonly reason: Reason;
+}
+
+/**
+ * Converges the Northbound to the view folded from the log, level-based:
+ * events and monitor updates only mark resources dirty; a pass computes the
+ * desired rows of the dirty resources, diffs them against the monitored cache
+ * and applies the difference in one transaction per batch. Re-running is a no-op.
+ */
+export class Reconciler {
+  private readonly view: NetworkView = initialNetworkView();
+  private readonly dirty = new Map<string, Dirty>();
+  private readonly published = new Map<string, ResourceStatus>();
+  /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
+  private readonly expecting = new Set<string>();
+  private pass: Promise<void> | undefined;
+  private follower: { stop(): Promise<void> } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposers: (() => void)[] = [];
+  private readonly batchSize: number;
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.batchSize = opts.batchSize ?? 256;
+  }
+
+  /** The sequence of the last commit folded in. */
+  get observedSeq(): number {
+    return this.view.seq;
+  }
+
+  async start(): Promise<void> {
+    const { ovsdb, source } = this.opts;
+    for (const table of tableNames) ovsdb.cache.addIndex(table, 'owner', (row) => this.ownerKey(row));
+    this.disposers.push(ovsdb.onUpdate((updates) => this.onRowUpdates(updates)));
+    this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
+    await ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}])));
+
+    const last = await source.lastSeq();
+    for await (const record of source.read(1, last)) this.fold(record, false);
+    this.resync();
+    this.follower = source.follow(last + 1, (record) => {
+      this.fold(record, true);
+      this.schedule();
+    });
+    this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const dispose of this.disposers) dispose();
+    await this.follower?.stop();
+    await this.pass;
+  }
+
+  /** Resolves once every dirty resource has been through a pass (tests and graceful stops). */
+  async idle(): Promise<void> {
+    while (this.pass) await this.pass;
+  }
+
+  private fold(record: CommitRecord, markDirty: boolean): void {
+    evolveNetwork(this.view, record);
+    if (!markDirty) return;
+    for (const event of record.commit.events) {
+      const ref = resourceOf(event);
+      this.dirty.set(keyOf(ref), { ref, scope: record.commit.scope, reason: 'event' });
+    }
+  }
+
+  /** Everything in the view, and every owned row the view no longer explains (orphans). */
+  resync(): void {
+    for (const [kind, map] of [['vpc', this.view.vpcs], ['subnet', this.view.subnets], ['port', this.view.ports]] as const) {
+      for (const r of map.values()) this.mark({ kind, id: r.id }, r.scope, 'resync');
+    }
+    for (const table of tableNames) {
+      for (const row of this.opts.ovsdb.cache.table(table).values()) {
+        const dirty = this.ownedResource(row);
+        if (dirty) this.mark(dirty.ref, dirty.scope, 'resync');
+      }
+    }
+    this.schedule();
+  }
+
+  private mark(ref: ResourceRef, scope: Scope, reason: Reason): void {
+    const key = keyOf(ref);
+    // An event's reason wins: its status must be published even if nothing else changed.
+    if (this.dirty.get(key)?.reason !== 'event') this.dirty.set(key, { ref, scope, reason });
+  }
+
+  private onRowUpdates(updates: readonly RowUpdate[]): void {
+    let any = false;
+    for (const u of updates) {
+      if (this.expecting.has(u.uuid)) continue;
+      const owned = (u.new && this.ownedResource(u.new)) ?? (u.old && this.ownedResource(u.old));
+      if (!owned) continue;
+      this.mark(owned.ref, owned.scope, 'drift');
+      any = true;
+    }
+    if (any) this.schedule();
+  }
+
+  private ownerKey(row: Row): string | undefined {
+    const ids = row.external_ids as Record<string, string> | undefined;
+    return ids?.[ExternalId.owner] === this.opts.ownership.owner ? ids[ExternalId.id] : undefined;
+  }
+
+  private ownedResource(row: Row): Dirty | undefined {
+    const ids = row.external_ids as Record<string, string> | undefined;
+    if (!ids || ids[ExternalId.owner] !== this.opts.ownership.owner) return undefined;
+    const kind = ids[ExternalId.kind];
+    const id = ids[ExternalId.id];
+    if (!isResourceKind(kind) || id === undefined) return undefined;
+    return { ref: { kind, id }, scope: { org: ids[ExternalId.org] ?? '', project: ids[ExternalId.project] ?? '' }, reason: 'drift' };
+  }
+
+  private schedule(): void {
+    if (this.pass) return;
+    this.pass = this.run().finally(() => {
+      this.pass = undefined;
+      if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
+    });
+  }
+
+  private async run(): Promise<void> {
+    // Let commits that arrive together land in one transaction.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.dirty.size > 0 && this.opts.ovsdb.connected) {
+      const batch: Dirty[] = [];
+      for (const [key, d] of this.dirty) {
+        batch.push(d);
+        this.dirty.delete(key);
+        if (batch.length >= this.batchSize) break;
+      }
+      await this.reconcile(this.withMissingDependencies(batch));
+    }
+  }
+
+  /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
+  private withMissingDependencies(batch: Dirty[]): Dirty[] {
+    const keys = new Set(batch.map((d) => keyOf(d.ref)));
+    for (let i = 0; i < batch.length; i++) {
+      for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership).dependsOn) {
+        const key = keyOf(dep);
+        if (keys.has(key) || this.actualRows(dep, []).length > 0) continue;
+        const scope = this.scopeOf(dep);
+        if (!scope) continue;
+        keys.add(key);
+        batch.push({ ref: dep, scope, reason: 'dependency' });
+      }
+    }
+    return batch;
+  }
+
+  private scopeOf(ref: ResourceRef): Scope | undefined {
+    const map = ref.kind === 'vpc' ? this.view.vpcs : ref.kind === 'subnet' ? this.view.subnets : this.view.ports;
+    return map.get(ref.id)?.scope;
+  }
+
+  private actualRows(ref: ResourceRef, desired: readonly DesiredRow[]): ActualRow[] {
+    const { cache } = this.opts.ovsdb;
+    const found = new Map<string, ActualRow>();
+    for (const table of tableNames) {
+      for (const row of cache.lookup(table, 'owner', ref.id)) {
+        if (row.external_ids && (row.external_ids as Record<string, string>)[ExternalId.kind] === ref.kind) found.set(row._uuid, { table, row });
+      }
+    }
+    for (const d of desired) {
+      const row = cache.get(d.table, d.uuid);
+      if (row) found.set(row._uuid, { table: d.table, row });
+    }
+    return [...found.values()];
+  }
+
+  private async reconcile(batch: readonly Dirty[]): Promise<void> {
+    const seq = this.view.seq;
+    const work = batch.map((d) => {
+      const desired = desiredRows(this.view, d.ref, this.opts.ownership).rows;
+      return { dirty: d, desired, actual: this.actualRows(d.ref, desired) };
+    });
+    const ops = diff(work);
+    let failure: string | undefined;
+    if (ops.length > 0) {
+      for (const w of work) {
+        for (const d of w.desired) this.expecting.add(d.uuid);
+        for (const a of w.actual) this.expecting.add(a.row._uuid);
+      }
+      try {
+        await this.opts.ovsdb.transact(ops);
+      } catch (err) {
+        if (!isOvsdbTransactionError(err)) {
+          // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
+          for (const d of batch) this.mark(d.ref, d.scope, d.reason);
+          this.opts.logger.warn({ err }, 'Northbound transaction did not complete; will retry');
+          return;
+        }
+        if (batch.length > 1) {
+          // One bad resource must not block the others: split until it stands alone.
+          const half = Math.ceil(batch.length / 2);
+          await this.reconcile(batch.slice(0, half));
+          await this.reconcile(batch.slice(half));
+          return;
+        }
+        failure = err.message;
+        this.opts.logger.error({ err, resource: keyOf(batch[0]!.ref) }, 'Northbound refused the resource\'s rows');
+      } finally {
+        this.expecting.clear();
+      }
+    }
+    await this.publish(work.map((w) => statusOf(
+      this.view, w.dirty.ref, w.dirty.scope, seq, w.desired,
+      (d) => this.opts.ovsdb.cache.get(d.table, d.uuid), failure,
+    )), batch);
+  }
+
+  private async publish(statuses: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
+    const out: ResourceStatus[] = [];
+    statuses.forEach((s, i) => {
+      const key = `${s.kind}/${s.id}`;
+      const before = this.published.get(key);
+      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) out.push(s);
+      if (s.phase === 'Deleted') this.published.delete(key);
+      else this.published.set(key, s);
+    });
+    if (out.length === 0) return;
+    try {
+      await this.opts.statusSink.publish(out);
+    } catch (err) {
+      this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed');
+      for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
+    }
+  }
+}
+
+/** Statuses equal but for the sequence they were observed at. */
+function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
+  const { observedSeq: _a, ...x } = a;
+  const { observedSeq: _b, ...y } = b;
+  return JSON.stringify(x) === JSON.stringify(y);
+}

@@ -1,0 +1,34 @@
+import type { Subnet } from '../../../projections/mod.js';
+import type { DesiredRow } from '../desired-row.js';
+import { externalIds, rowUuid } from '../names.js';
+import type { Ownership } from '../names.js';
+
+/** OVN native DHCP for a subnet (ovn-nb(5) DHCP_Options; values as Neutron writes them). */
+export function subnetDhcpOptions(own: Ownership, subnet: Subnet): DesiredRow | undefined {
+  const { dhcp } = subnet;
+  if (!dhcp.enabled) return undefined;
+  const options: Record<string, string> = {
+    server_id: subnet.gatewayIp,
+    server_mac: subnet.gatewayMac,
+    router: subnet.gatewayIp,
+    lease_time: String(dhcp.leaseTime),
+  };
+  if (dhcp.dnsServers.length > 0) options.dns_server = ipList(dhcp.dnsServers);
+  if (dhcp.ntpServers.length > 0) options.ntp_server = ipList(dhcp.ntpServers);
+  if (dhcp.mtu !== undefined) options.mtu = String(dhcp.mtu);
+  // domain_name is a string-typed DHCP option: OVN wants it quoted.
+  if (dhcp.domainName !== undefined) options.domain_name = `"${dhcp.domainName}"`;
+  return {
+    table: 'DHCP_Options',
+    uuid: rowUuid.dhcpOptions(subnet.id),
+    columns: {
+      cidr: subnet.cidr,
+      options,
+      external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
+    },
+  };
+}
+
+function ipList(ips: readonly string[]): string {
+  return ips.length === 1 ? ips[0]! : `{${ips.join(', ')}}`;
+}

@@ -1,0 +1,43 @@
+import type { Port, Subnet } from '../../../projections/mod.js';
+import type { DesiredRow } from '../desired-row.js';
+import { externalIds, rowName, rowUuid } from '../names.js';
+import type { Ownership } from '../names.js';
+
+/** The switch side of the router port (Neutron's router-type LSP). */
+export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredRow {
+  return {
+    table: 'Logical_Switch_Port',
+    uuid: rowUuid.switchRouterPort(subnet.id),
+    columns: {
+      name: rowName.switchRouterPort(subnet.id),
+      type: 'router',
+      addresses: ['router'],
+      options: { 'router-port': rowName.routerPort(subnet.id) },
+      external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
+    },
+    parent: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+  };
+}
+
+/**
+ * A port: addresses and port_security both "MAC IP", so OVN answers ARP and DHCP
+ * for it and drops anything it sends from another MAC or IP (anti-spoofing).
+ */
+export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): DesiredRow {
+  const address = `${port.macAddress} ${port.ipAddress}`;
+  return {
+    table: 'Logical_Switch_Port',
+    uuid: rowUuid.switchPort(port.id),
+    columns: {
+      name: rowName.switchPort(port.id),
+      addresses: [address],
+      port_security: [address],
+      dhcpv4_options: subnet.dhcp.enabled ? [rowUuid.dhcpOptions(subnet.id)] : [],
+      external_ids: {
+        ...externalIds(own, { kind: 'port', id: port.id }, port.scope, port.seq, port.name),
+        ...(port.deviceId !== undefined && { 'novanet:device-id': port.deviceId }),
+      },
+    },
+    parent: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+  };
+}
