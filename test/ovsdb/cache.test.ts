@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { CacheImpl } from '../../src/ovsdb/cache.js';
+import { parseSchema } from '../../src/ovsdb/mod.js';
+import type { Json, Row } from '../../src/ovsdb/mod.js';
+import { NB_SCHEMA } from './fixture.js';
+
+const schema = parseSchema(JSON.parse(readFileSync(NB_SCHEMA, 'utf8')) as Json);
+const columns = new Map([['Logical_Switch', ['name', 'ports', 'other_config', 'external_ids']]]);
+const A = 'aaaaaaaa-0000-0000-0000-000000000001';
+const B = 'bbbbbbbb-0000-0000-0000-000000000002';
+const P1 = '11111111-0000-0000-0000-000000000001';
+const P2 = '22222222-0000-0000-0000-000000000002';
+const P3 = '33333333-0000-0000-0000-000000000003';
+
+function seeded(): CacheImpl {
+  const cache = new CacheImpl(schema);
+  cache.applyUpdate2(
+    {
+      Logical_Switch: {
+        [A]: { insert: { name: 'a', ports: ['set', [['uuid', P1], ['uuid', P2]]], other_config: ['map', [['k1', 'v1'], ['k2', 'v2']]] } },
+      },
+    },
+    columns,
+  );
+  return cache;
+}
+
+test('cache - insert fills the columns update2 leaves out at their default', (t) => {
+  const cache = new CacheImpl(schema);
+  const updates = cache.applyUpdate2({ Logical_Switch: { [B]: { insert: { name: 'b' } } } }, columns);
+  const row = { _uuid: B, name: 'b', ports: [], other_config: {}, external_ids: {} };
+  t.deepEqual(updates, [{ table: 'Logical_Switch', uuid: B, new: row }]);
+  t.deepEqual(cache.get('Logical_Switch', B), row);
+});
+
+test('cache - modify replaces scalars, toggles set elements, adds/removes/replaces map keys', (t) => {
+  const cache = seeded();
+  const before = cache.get('Logical_Switch', A)!;
+  const updates = cache.applyUpdate2(
+    {
+      Logical_Switch: {
+        [A]: {
+          modify: {
+            name: 'a2',
+            ports: ['set', [['uuid', P1], ['uuid', P3]]],
+            other_config: ['map', [['k1', 'v1'], ['k2', 'changed'], ['k3', 'new']]],
+          },
+        },
+      },
+    },
+    columns,
+  );
+  const after = cache.get('Logical_Switch', A)!;
+  t.is(after['name'], 'a2');
+  t.deepEqual([...(after['ports'] as string[])].sort(), [P2, P3]);
+  t.deepEqual(after['other_config'], { k2: 'changed', k3: 'new' });
+  t.deepEqual(updates, [{ table: 'Logical_Switch', uuid: A, old: before, new: after }]);
+  t.is(before['name'], 'a', 'the old row is left as it was');
+  t.deepEqual(cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { ports: ['uuid', P2] } } } }, columns)[0]!.new!['ports'], [P3], 'a bare atom toggles too');
+});
+
+test('cache - delete removes the row and reports it as old', (t) => {
+  const cache = seeded();
+  const row = cache.get('Logical_Switch', A);
+  t.deepEqual(cache.applyUpdate2({ Logical_Switch: { [A]: { delete: null } } }, columns), [{ table: 'Logical_Switch', uuid: A, old: row }]);
+  t.is(cache.table('Logical_Switch').size, 0);
+});
+
+test('cache - replace swaps in a fresh dump and reports the difference', (t) => {
+  const cache = seeded();
+  cache.applyUpdate2({ Logical_Switch: { [B]: { insert: { name: 'b' } } } }, columns);
+  const oldA = cache.get('Logical_Switch', A)!;
+  const oldB = cache.get('Logical_Switch', B)!;
+  const C = 'cccccccc-0000-0000-0000-000000000003';
+  const updates = cache.replace(
+    {
+      Logical_Switch: {
+        [B]: { initial: { name: 'b' } },
+        [C]: { initial: { name: 'c', external_ids: ['map', [['owner', 'x']]] } },
+      },
+    },
+    columns,
+  );
+  const sorted = [...updates].sort((x, y) => x.uuid.localeCompare(y.uuid));
+  t.deepEqual(sorted, [
+    { table: 'Logical_Switch', uuid: A, old: oldA },
+    { table: 'Logical_Switch', uuid: C, new: { _uuid: C, name: 'c', ports: [], other_config: {}, external_ids: { owner: 'x' } } },
+  ]);
+  t.is(cache.get('Logical_Switch', B), oldB, 'an unchanged row keeps its identity');
+  const changed = cache.replace({ Logical_Switch: { [B]: { initial: { name: 'b2' } } } }, columns);
+  t.deepEqual(changed.map((u) => [u.uuid, u.old?.['name'], u.new?.['name']]).sort(), [
+    [B, 'b', 'b2'],
+    [C, 'c', undefined],
+  ]);
+});
+
+test('cache - secondary indexes cover rows already present and follow every change', (t) => {
+  const cache = seeded();
+  const byName = (row: Row): string | undefined => (row['name'] === '' ? undefined : String(row['name']));
+  cache.addIndex('Logical_Switch', 'name', byName);
+  t.deepEqual(cache.lookup('Logical_Switch', 'name', 'a').map((r) => r._uuid), [A]);
+  cache.applyUpdate2({ Logical_Switch: { [B]: { insert: { name: 'a' } } } }, columns);
+  t.deepEqual(cache.lookup('Logical_Switch', 'name', 'a').map((r) => r._uuid).sort(), [A, B]);
+  cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { name: 'z' } } } }, columns);
+  t.deepEqual(cache.lookup('Logical_Switch', 'name', 'a').map((r) => r._uuid), [B]);
+  t.deepEqual(cache.lookup('Logical_Switch', 'name', 'z').map((r) => r._uuid), [A]);
+  cache.applyUpdate2({ Logical_Switch: { [B]: { delete: null } } }, columns);
+  t.deepEqual(cache.lookup('Logical_Switch', 'name', 'a'), []);
+  t.throws(() => cache.lookup('Logical_Switch', 'nope', 'a'), { message: /no index "nope"/ });
+  t.throws(() => cache.addIndex('Logical_Switch', 'name', byName), { message: /already exists/ });
+  t.throws(() => cache.addIndex('No_Such_Table', 'name', byName), { message: /unknown table "No_Such_Table"/ });
+});

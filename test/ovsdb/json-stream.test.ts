@@ -1,0 +1,96 @@
+import test from 'ava';
+import { JsonStreamParser, isOvsdbProtocolError, stringifyJson } from '../../src/ovsdb/mod.js';
+import type { Json } from '../../src/ovsdb/mod.js';
+
+const messages: Json[] = [
+  { method: 'echo', params: [], id: 'echo' },
+  { id: 1, result: { name: 'héllo wörld 日本語 😀', braces: '}{][', quote: 'say "hi" \\ \\"', nested: [[{}], []] }, error: null },
+  [1, -2.5e3, true, false, null, 'tail \u0001 \t\n'],
+  { id: null, method: 'update2', params: ['m1', { T: { 'a-b': { modify: { s: '\\' } } } }] },
+];
+// Whitespace between texts is legal; there is no delimiter.
+const sample = Buffer.from(messages.map((m) => JSON.stringify(m)).join(' \n'), 'utf8');
+
+function parseChunks(chunks: Buffer[]): Json[] {
+  const out: Json[] = [];
+  const parser = new JsonStreamParser((m) => out.push(m));
+  for (const chunk of chunks) parser.push(chunk);
+  return out;
+}
+
+test('json-stream - a stream split at every byte offset yields the same messages', (t) => {
+  t.true(sample.length > sample.toString('utf8').length, 'the sample holds multibyte UTF-8');
+  for (let i = 0; i <= sample.length; i++) {
+    t.deepEqual(parseChunks([sample.subarray(0, i), sample.subarray(i)]), messages, `split at ${i}`);
+  }
+});
+
+test('json-stream - a stream split at every pair of offsets yields the same messages', (t) => {
+  let failures = 0;
+  for (let i = 0; i <= sample.length; i++) {
+    for (let j = i; j <= sample.length; j++) {
+      const parts = [sample.subarray(0, i), sample.subarray(i, j), sample.subarray(j)];
+      if (JSON.stringify(parseChunks(parts)) !== JSON.stringify(messages)) failures++;
+    }
+  }
+  t.is(failures, 0);
+});
+
+test('json-stream - one byte per chunk', (t) => {
+  const bytes = [...sample].map((b) => Buffer.from([b]));
+  t.deepEqual(parseChunks(bytes), messages);
+});
+
+test('json-stream - many messages in one chunk', (t) => {
+  const many = Array.from({ length: 10_000 }, (_, i) => ({ id: i, result: [`r${i}`], error: null }));
+  const out = parseChunks([Buffer.from(many.map((m) => JSON.stringify(m)).join(''))]);
+  t.deepEqual(out, many);
+});
+
+test('json-stream - a 40 MB message arriving in 64 KiB chunks', (t) => {
+  // Shaped like a big initial monitor reply: 100k rows with multibyte strings and nested sets.
+  const rows: Record<string, Json> = {};
+  for (let i = 0; i < 100_000; i++) {
+    const uuid = `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`;
+    rows[uuid] = {
+      initial: {
+        name: `port-${i}-ünïcødé-${'x'.repeat(250)}`,
+        addresses: ['set', [`fa:16:3e:00:00:${i % 100} 10.0.${i % 250}.${i % 200}`, 'unknown']],
+        external_ids: ['map', [['novanet:owner', 'novanet'], ['quote', '"}{']]],
+      },
+    };
+  }
+  const big = Buffer.from(JSON.stringify({ id: 7, result: { Logical_Switch_Port: rows }, error: null }));
+  t.true(big.length > 40_000_000);
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < big.length; off += 65_536) chunks.push(big.subarray(off, off + 65_536));
+  const out = parseChunks(chunks);
+  t.is(out.length, 1);
+  const result = (out[0] as { result: { Logical_Switch_Port: Record<string, Json> } }).result.Logical_Switch_Port;
+  t.is(Object.keys(result).length, 100_000);
+  t.deepEqual(result['00000000-0000-0000-0000-000000099999'], rows['00000000-0000-0000-0000-000000099999']);
+});
+
+test('json-stream - integers beyond 2^53 decode to bigint, also when split', (t) => {
+  const text = '{"a":9007199254740993,"b":[1,-9223372036854775808,1.5e300,12345678901234567890.5,9007199254740991],"c":"12345678901234567890"}';
+  const expected = {
+    a: 9007199254740993n,
+    b: [1, -9223372036854775808n, 1.5e300, 12345678901234567890.5, 9007199254740991],
+    c: '12345678901234567890',
+  };
+  const buf = Buffer.from(text);
+  for (let i = 0; i <= buf.length; i++) {
+    t.deepEqual(parseChunks([buf.subarray(0, i), buf.subarray(i)]), [expected], `split at ${i}`);
+  }
+});
+
+test('json-stream - stringifyJson writes bigint as a JSON integer', (t) => {
+  t.is(stringifyJson({ a: [9007199254740993n, 'x', null, 1.5], b: { c: true } }), '{"a":[9007199254740993,"x",null,1.5],"b":{"c":true}}');
+});
+
+test('json-stream - bytes that are not a JSON text are a protocol error', (t) => {
+  const parser = new JsonStreamParser(() => {});
+  t.true(isOvsdbProtocolError(t.throws(() => parser.push(Buffer.from('{"a":1} x')))));
+  const invalid = new JsonStreamParser(() => {});
+  t.true(isOvsdbProtocolError(t.throws(() => invalid.push(Buffer.from('{"a" 1}')))));
+});
