@@ -1,0 +1,184 @@
+import test from 'ava';
+import { acme, given, globex, id, mac, portCreated, vpcWithSubnet } from '../support/decider.js';
+
+const dhcpDefaults = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] };
+
+// --- vpc.create -------------------------------------------------------------
+
+test('vpc.create - records the requested CIDR', (t) => {
+  const d = given().when(acme, 'vpc.create', { name: 'main', cidr: '192.168.0.0/20' })
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '192.168.0.0/20' } }]);
+  t.like(d.result, { vpc: { id: id(100), name: 'main', cidr: '192.168.0.0/20', org: 'acme', project: 'web' } });
+});
+
+test('vpc.create - without a CIDR takes the next free /16 of the pool, per tenant', (t) => {
+  const first = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'a', cidr: '10.0.0.0/16' } }] };
+  given(first).when(acme, 'vpc.create', { name: 'b' })
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.1.0.0/16' } }]);
+  // Another tenant's VPCs do not take space: identical ranges are fine across tenants.
+  given(first).when(globex, 'vpc.create', { name: 'b' })
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.0.0.0/16' } }]);
+});
+
+test('vpc.create - a pool with no free /16 is POOL_EXHAUSTED', (t) => {
+  const first = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'a', cidr: '10.0.0.0/16' } }] };
+  given(first).when(acme, 'vpc.create', { name: 'b' }, { config: { vpcPool: '10.0.0.0/16' } }).thenFails(t, 'POOL_EXHAUSTED');
+});
+
+test('vpc.create - the same name twice in a tenant is ALREADY_EXISTS, in another tenant it is fine', (t) => {
+  const history = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } }] };
+  given(history).when(acme, 'vpc.create', { name: 'main' }).thenFails(t, 'ALREADY_EXISTS');
+  given(history).when(globex, 'vpc.create', { name: 'main' }).then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '10.0.0.0/16' } }]);
+});
+
+test('vpc.create - malformed CIDRs are INVALID_CIDR, host bits name the canonical form', (t) => {
+  for (const cidr of ['banana', '10.0.0.0', '10.0.0.0/33', '300.0.0.0/16', 'fd00::/48', '10.0.0.0/30', '10.0.0.0/4']) {
+    given().when(acme, 'vpc.create', { name: 'x', cidr }).thenFails(t, 'INVALID_CIDR');
+  }
+  given().when(acme, 'vpc.create', { name: 'x', cidr: '10.0.5.7/16' }).thenFails(t, 'INVALID_CIDR', { canonical: '10.0.0.0/16' });
+});
+
+test('vpc.create - payloads that do not fit the schema are VALIDATION_FAILED', (t) => {
+  given().when(acme, 'vpc.create', {}).thenFails(t, 'VALIDATION_FAILED');
+  given().when(acme, 'vpc.create', { name: 42 }).thenFails(t, 'VALIDATION_FAILED');
+  given().when(acme, 'vpc.create', { name: 'x', cidrBlock: '10.0.0.0/16' }).thenFails(t, 'VALIDATION_FAILED');
+  given().when(acme, 'vpc.create', { name: 'x'.repeat(65) }).thenFails(t, 'VALIDATION_FAILED');
+});
+
+// --- vpc.delete -------------------------------------------------------------
+
+test('vpc.delete - deletes an empty VPC', (t) => {
+  const history = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } }] };
+  given(history).when(acme, 'vpc.delete', { vpcId: id(1) }).then(t, [{ type: 'VpcDeleted', data: { vpcId: id(1) } }]);
+});
+
+test('vpc.delete - IN_USE while it has subnets; NOT_FOUND for unknown or foreign ids', (t) => {
+  given(vpcWithSubnet()).when(acme, 'vpc.delete', { vpcId: id(1) }).thenFails(t, 'IN_USE', { subnetIds: [id(2)] });
+  given(vpcWithSubnet()).when(globex, 'vpc.delete', { vpcId: id(1) }).thenFails(t, 'NOT_FOUND');
+  given().when(acme, 'vpc.delete', { vpcId: id(9) }).thenFails(t, 'NOT_FOUND');
+});
+
+// --- subnet.create ----------------------------------------------------------
+
+test('subnet.create - without a CIDR takes the next free /24; the gateway is the first usable address', (t) => {
+  const d = given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'db' }).then(t, [{
+    type: 'SubnetCreated',
+    data: { subnetId: id(100), vpcId: id(1), name: 'db', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: mac(0xa0), dhcp: dhcpDefaults },
+  }]);
+  t.like(d.result, { subnet: { id: id(100), cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', dhcpEnabled: true, leaseTime: 43200 } });
+  const second = given(vpcWithSubnet(), { scope: acme, events: d.events })
+    .when(acme, 'subnet.create', { vpcId: id(1), name: 'db2' }).decision!;
+  t.like(second.result, { subnet: { cidr: '10.0.2.0/24' } });
+});
+
+test('subnet.create - records the requested CIDR, gateway and DHCP settings', (t) => {
+  given(vpcWithSubnet()).when(acme, 'subnet.create', {
+    vpcId: id(1), name: 'db', cidr: '10.0.8.0/22', gatewayIp: '10.0.11.254', dnsServers: ['1.1.1.1', '9.9.9.9'],
+    ntpServers: ['10.0.0.5'], leaseTime: 600, mtu: 1400, domainName: 'corp.example', dhcpEnabled: true,
+  }).then(t, [{
+    type: 'SubnetCreated',
+    data: {
+      subnetId: id(100), vpcId: id(1), name: 'db', cidr: '10.0.8.0/22', gatewayIp: '10.0.11.254', gatewayMac: mac(0xa0),
+      dhcp: { enabled: true, leaseTime: 600, dnsServers: ['1.1.1.1', '9.9.9.9'], ntpServers: ['10.0.0.5'], mtu: 1400, domainName: 'corp.example' },
+    },
+  }]);
+});
+
+test('subnet.create - SUBNET_OUTSIDE_VPC, CIDR_OVERLAP, INVALID_CIDR', (t) => {
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.1.0.0/24' }).thenFails(t, 'SUBNET_OUTSIDE_VPC');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.0.0/8' }).thenFails(t, 'SUBNET_OUTSIDE_VPC');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.2.0/31' }).thenFails(t, 'INVALID_CIDR');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.0.0/23' }).thenFails(t, 'CIDR_OVERLAP', { subnetId: id(2) });
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.1.128/25' }).thenFails(t, 'CIDR_OVERLAP');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.2.1/24' }).thenFails(t, 'INVALID_CIDR', { canonical: '10.0.2.0/24' });
+});
+
+test('subnet.create - the gateway must be a usable address of the subnet', (t) => {
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.2.0/24', gatewayIp: '10.0.3.1' }).thenFails(t, 'IP_OUTSIDE_SUBNET');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.2.0/24', gatewayIp: '10.0.2.255' }).thenFails(t, 'IP_RESERVED');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', cidr: '10.0.2.0/24', gatewayIp: '10.0.2.0' }).thenFails(t, 'IP_RESERVED');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', gatewayIp: 'nope' }).thenFails(t, 'VALIDATION_FAILED');
+});
+
+test('subnet.create - name clash in the VPC, foreign or unknown VPC, bad DHCP settings', (t) => {
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'app' }).thenFails(t, 'ALREADY_EXISTS');
+  given(vpcWithSubnet()).when(globex, 'subnet.create', { vpcId: id(1), name: 'x' }).thenFails(t, 'NOT_FOUND');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', leaseTime: 5 }).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', dnsServers: ['dns.example'] }).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'x', domainName: 'bad domain' }).thenFails(t, 'VALIDATION_FAILED');
+});
+
+test('subnet.create - a generated gateway MAC is never one already in use', (t) => {
+  given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'db' }, { macs: [mac(1), mac(7)] })
+    .then(t, [{ type: 'SubnetCreated', data: { subnetId: id(100), vpcId: id(1), name: 'db', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: mac(7), dhcp: dhcpDefaults } }]);
+});
+
+// --- subnet.delete ----------------------------------------------------------
+
+test('subnet.delete - IN_USE while it has ports, then deletable', (t) => {
+  given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] })
+    .when(acme, 'subnet.delete', { subnetId: id(2) }).thenFails(t, 'IN_USE', { portIds: [id(3)] });
+  given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), { type: 'PortDeleted', data: { portId: id(3) } }] })
+    .when(acme, 'subnet.delete', { subnetId: id(2) }).then(t, [{ type: 'SubnetDeleted', data: { subnetId: id(2) } }]);
+  given(vpcWithSubnet()).when(globex, 'subnet.delete', { subnetId: id(2) }).thenFails(t, 'NOT_FOUND');
+});
+
+// --- port.create ------------------------------------------------------------
+
+test('port.create - allocates the lowest free address, never network, gateway or broadcast', (t) => {
+  const d = given(vpcWithSubnet()).when(acme, 'port.create', { subnetId: id(2), deviceId: 'vm-1' })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', deviceId: 'vm-1' } }]);
+  t.like(d.result, { port: { id: id(100), ipAddress: '10.0.1.2', macAddress: mac(0xa0), deviceId: 'vm-1', subnetId: id(2), vpcId: id(1) } });
+  given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), portCreated(4, '10.0.1.4')] })
+    .when(acme, 'port.create', { subnetId: id(2) }).then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.3' } }]);
+});
+
+test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and one port)', (t) => {
+  const tiny = {
+    scope: acme,
+    events: [{
+      type: 'SubnetCreated' as const,
+      data: { subnetId: id(5), vpcId: id(1), name: 'tiny', cidr: '10.0.9.0/30', gatewayIp: '10.0.9.1', gatewayMac: mac(5), dhcp: dhcpDefaults },
+    }],
+  };
+  given(vpcWithSubnet(), tiny).when(acme, 'port.create', { subnetId: id(5) })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(5), macAddress: mac(0xa0), ipAddress: '10.0.9.2' } }]);
+  given(vpcWithSubnet(), tiny, { scope: acme, events: [portCreated(6, '10.0.9.2', id(5))] })
+    .when(acme, 'port.create', { subnetId: id(5) }).thenFails(t, 'POOL_EXHAUSTED');
+});
+
+test('port.create - a requested address must be inside, usable and free', (t) => {
+  const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.77' })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.77' } }]);
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.2.5' }).thenFails(t, 'IP_OUTSIDE_SUBNET');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { portId: id(3) });
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.1' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { usedBy: 'gateway' });
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.0' }).thenFails(t, 'IP_RESERVED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.255' }).thenFails(t, 'IP_RESERVED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.300' }).thenFails(t, 'VALIDATION_FAILED');
+});
+
+test('port.create - MACs: generated ones are unique, requested ones must be unicast and free', (t) => {
+  const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
+  given(...history).when(acme, 'port.create', { subnetId: id(2) }, { macs: [mac(3), mac(1), mac(9)] })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(9), ipAddress: '10.0.1.3' } }]);
+  given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '0A:4E:00:00:00:03' }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '01:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: 'zz:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '02-AA-BB-CC-DD-EE' })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: '02:aa:bb:cc:dd:ee', ipAddress: '10.0.1.3' } }]);
+});
+
+test('port.create - another tenant\'s subnet is NOT_FOUND', (t) => {
+  given(vpcWithSubnet()).when(globex, 'port.create', { subnetId: id(2) }).thenFails(t, 'NOT_FOUND');
+});
+
+// --- port.delete ------------------------------------------------------------
+
+test('port.delete - frees the address for the next port', (t) => {
+  const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), { type: 'PortDeleted' as const, data: { portId: id(3) } }] }] as const;
+  given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2', macAddress: mac(3) })
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2' } }]);
+  given(...history).when(acme, 'port.delete', { portId: id(3) }).thenFails(t, 'NOT_FOUND');
+});

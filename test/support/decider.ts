@@ -1,0 +1,104 @@
+import type { ExecutionContext } from 'ava';
+import type { CommitRecord, NovanetEvent, Scope } from '../../events/mod.js';
+import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
+import type { NetworkView } from '../../projections/mod.js';
+import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, tenantOperations } from '../../src/commands/mod.js';
+import type { DecideConfig, DecideContext, Decision } from '../../src/commands/mod.js';
+
+/**
+ * Decider specifications: given(events) / when(operation, payload) / then(events)
+ * or thenFails(code). Ids and MACs come from fixed sequences, so a spec can name them.
+ */
+
+export const acme: Scope = { org: 'acme', project: 'web' };
+export const globex: Scope = { org: 'globex', project: 'web' };
+
+export const id = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+export const mac = (n: number): string => `0a:4e:00:00:00:${n.toString(16).padStart(2, '0')}`;
+
+export interface Given {
+  readonly scope: Scope;
+  readonly events: readonly NovanetEvent[];
+}
+
+export function given(...history: Given[]) {
+  const view = initialNetworkView();
+  history.forEach((h, i) => evolveNetwork(view, commit(i + 1, h.scope, h.events)));
+  return {
+    view,
+    when: (scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number } = {}) =>
+      outcome(view, () => decide(view, scope, operation, payload, options)),
+  };
+}
+
+export function commit(seq: number, scope: Scope, events: readonly NovanetEvent[]): CommitRecord {
+  return {
+    seq,
+    commit: { v: 1, commandId: `c${seq}`, scope, operation: 'test', at: `2026-01-01T00:00:${String(seq % 60).padStart(2, '0')}Z`, request: {}, result: {}, events: [...events] },
+  };
+}
+
+function decide(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number }): Decision {
+  const op = tenantOperations[operation];
+  if (!op || op.kind !== 'command') throw new Error(`${operation} is not a command`);
+  const parsed = op.schema.safeParse({ commandId: 'spec', ...payload });
+  if (!parsed.success) throw new CommandError(ErrorCode.VALIDATION_FAILED, parsed.error.message, { issues: parsed.error.issues });
+  let nextId = options.firstId ?? 100;
+  const macs = [...(options.macs ?? [])];
+  let nextMac = 0xa0;
+  const ctx: DecideContext = {
+    scope, commandId: 'spec', now: '2026-01-01T12:00:00Z', config: { ...DEFAULT_DECIDE_CONFIG, ...options.config },
+    newId: () => id(nextId++),
+    newMac: () => macs.shift() ?? mac(nextMac++),
+  };
+  return op.decide(view, parsed.data, ctx);
+}
+
+function outcome(view: NetworkView, run: () => Decision) {
+  let decision: Decision | undefined;
+  let error: unknown;
+  try {
+    decision = run();
+  } catch (err) {
+    error = err;
+  }
+  return {
+    view,
+    decision,
+    then(t: ExecutionContext, events: readonly NovanetEvent[]): Decision {
+      if (error) t.fail(`expected events, got ${String(error)}`);
+      t.deepEqual(decision!.events, events);
+      return decision!;
+    },
+    thenFails(t: ExecutionContext, code: string, details?: Record<string, unknown>): CommandError {
+      if (!isCommandError(error)) {
+        t.fail(`expected ${code}, got ${error ? String(error) : JSON.stringify(decision?.events)}`);
+        throw new Error('unreachable');
+      }
+      t.is(error.code as string, code, error.message);
+      if (details) t.like(error.details ?? {}, details);
+      return error;
+    },
+  };
+}
+
+/** Common history: a VPC 10.0.0.0/16 (id 1) with a subnet 10.0.1.0/24 (id 2), gateway .1, owned by `scope`. */
+export function vpcWithSubnet(scope: Scope = acme): Given {
+  return {
+    scope,
+    events: [
+      { type: 'VpcCreated', data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } },
+      {
+        type: 'SubnetCreated',
+        data: {
+          subnetId: id(2), vpcId: id(1), name: 'app', cidr: '10.0.1.0/24', gatewayIp: '10.0.1.1', gatewayMac: mac(1),
+          dhcp: { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] },
+        },
+      },
+    ],
+  };
+}
+
+export function portCreated(n: number, ip: string, subnetId = id(2)): NovanetEvent {
+  return { type: 'PortCreated', data: { portId: id(n), subnetId, macAddress: mac(n), ipAddress: ip } };
+}
