@@ -85,9 +85,13 @@ export async function connect(t: ExecutionContext, options: OvsdbClientOptions):
   return client;
 }
 
-/** Polls until fn returns something other than undefined/false; fails after 10 s. */
-export async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
+/** Polls until fn returns something other than undefined/false; fails after timeoutMs. */
+export async function waitFor<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (value !== undefined && value !== false) return value;
