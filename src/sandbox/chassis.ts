@@ -1,0 +1,264 @@
+// One OVN "hypervisor" with its own central part: SB db + ovn-northd (fed by the given NB),
+// an Open_vSwitch db, ovs-vswitchd with the userspace datapath, and ovn-controller.
+//
+// ovs-vswitchd with datapath_type=netdev creates tap devices ('ovs-netdev', one per bridge)
+// in the network namespace it runs in, and a second one in the same namespace fails to
+// create them. So each chassis runs ovs-vswitchd and ovn-controller in a namespace of its
+// own, '<prefix>-host'; the veth pairs are created there with one end moved straight into
+// each VM namespace. Nothing is created in the caller's namespace, interface names need
+// only be unique per chassis, and namespaces carry a random per-chassis prefix.
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { prepareDir, sandboxEnv } from './env.js';
+import { SandboxArgumentError, SandboxStartError } from './errors.js';
+import { addNamespace, deleteNamespace, NamespaceImpl, txOffloadOff } from './netns.js';
+import { Schemas, startOvsdb } from './ovsdb.js';
+import type { Ovsdb } from './ovsdb.js';
+import { udhcpcScript } from './probes.js';
+import { accepts, pollUntil, run, runProcess, startDaemon, tail } from './process.js';
+import type { Daemon } from './process.js';
+import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOptions } from './types.js';
+
+const namePattern = /^[A-Za-z0-9_.-]+$/;
+const maxIfname = 15;
+/** ovs-vsctl and ovn-sbctl wait for ever by default (e.g. for ovs-vswitchd to apply a change). */
+const ctlTimeout = '--timeout=30';
+
+type Undo = () => Promise<void>;
+
+export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
+  const dir = await prepareDir(opts.dir);
+  const env = sandboxEnv(dir);
+  // Teardown steps in start order; stop() and a failed start run them backwards.
+  const undo: Undo[] = [];
+  const daemons: Daemon[] = [];
+  const started = (daemon: Daemon): Daemon => {
+    daemons.push(daemon);
+    undo.push(() => daemon.stop());
+    return daemon;
+  };
+  try {
+    const prefix = await claimHostNamespace();
+    const host = `${prefix}-host`;
+    undo.push(() => deleteNamespace(host));
+    const name = opts.name ?? `chassis-${prefix}`;
+    const udhcpc = join(dir, 'udhcpc.sh');
+    await writeFile(udhcpc, udhcpcScript, { mode: 0o755 });
+
+    // SB and the Open_vSwitch db are derived state (northd rebuilds SB from NB; the OVS db
+    // describes veths that died with the last run): both start empty. The two halves are independent.
+    const [sb, ovs] = await allSettled([
+      (async (): Promise<Ovsdb> => {
+        const sb = await startOvsdb({ name: 'ovnsb_db', dir, schema: Schemas.southbound, env, keep: false });
+        started(sb.daemon);
+        started(await startNorthd(dir, env, opts.northbound.remote, sb.remote));
+        return sb;
+      })(),
+      (async (): Promise<Ovsdb> => {
+        const ovs = await startOvsdb({ name: 'conf', dir, schema: Schemas.openvswitch, env, keep: false });
+        started(ovs.daemon);
+        await run(['ovs-vsctl', `--db=${ovs.remote}`, '--no-wait', 'init'], { env });
+        const vswitchd = started(await startVswitchd(dir, env, host, ovs.remote));
+        await addBridge(env, ovs.remote, 'br-int', vswitchd.logPath, ['fail-mode=secure', 'other-config:disable-in-band=true']);
+        return ovs;
+      })(),
+    ]);
+
+    const vsctl = async (...args: string[]): Promise<string> =>
+      (await run(['ovs-vsctl', `--db=${ovs.remote}`, ctlTimeout, ...args], { env })).trimEnd();
+    const sbctl = async (...args: string[]): Promise<string> =>
+      (await run(['ovn-sbctl', `--db=${sb.remote}`, ctlTimeout, ...args], { env })).trimEnd();
+
+    await vsctl('--no-wait', 'set', 'Open_vSwitch', '.',
+      `external_ids:system-id=${JSON.stringify(name)}`,
+      `external_ids:hostname=${JSON.stringify(name)}`,
+      `external_ids:ovn-remote=${JSON.stringify(sb.remote)}`,
+      'external_ids:ovn-encap-type=geneve',
+      'external_ids:ovn-encap-ip=127.0.0.1',
+      'external_ids:ovn-bridge-datapath-type=netdev');
+    started(await startDaemon({
+      name: 'ovn-controller',
+      // No --unixctl in 23.03: its control socket is ovn-controller.<pid>.ctl in OVN_RUNDIR.
+      argv: ['ip', 'netns', 'exec', host, 'ovn-controller', ovs.remote, `--pidfile=${join(dir, 'ovn-controller.pid')}`],
+      env,
+      logPath: join(dir, 'ovn-controller.log'),
+      ready: (signal) => pollUntil(async () => (await sbctl('--bare', '--columns=name', 'find', 'Chassis', `name=${JSON.stringify(name)}`)) !== '', signal, 100),
+    }));
+    return new ChassisImpl({ name, dir, env, host, prefix, udhcpc, vsctl, sbctl, ovsRemote: ovs.remote, undo, daemons });
+  } catch (err) {
+    await unwind(undo).catch(() => undefined);
+    throw err;
+  }
+}
+
+interface ChassisParts {
+  readonly name: string;
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly host: string;
+  readonly prefix: string;
+  readonly udhcpc: string;
+  readonly vsctl: (...args: string[]) => Promise<string>;
+  readonly sbctl: (...args: string[]) => Promise<string>;
+  readonly ovsRemote: string;
+  readonly undo: Undo[];
+  readonly daemons: readonly Daemon[];
+}
+
+class ChassisImpl implements Chassis {
+  readonly name: string;
+  readonly dir: string;
+  readonly hostNamespace: string;
+  readonly #parts: ChassisParts;
+  readonly #namespaces = new Set<Namespace>();
+  readonly #bridgeMappings: string[] = [];
+  #veths = 0;
+  #stopped: Promise<void> | undefined;
+
+  constructor(parts: ChassisParts) {
+    this.name = parts.name;
+    this.dir = parts.dir;
+    this.hostNamespace = parts.host;
+    this.#parts = parts;
+  }
+
+  get pids(): readonly number[] {
+    return this.#parts.daemons.map((d) => d.pid);
+  }
+
+  sbctl(...args: string[]): Promise<string> {
+    return this.#parts.sbctl(...args);
+  }
+
+  vsctl(...args: string[]): Promise<string> {
+    return this.#parts.vsctl(...args);
+  }
+
+  async plug(opts: PlugOptions): Promise<Namespace> {
+    return this.#attach({ namespace: opts.namespace, ifname: opts.ifname ?? 'eth0', bridge: 'br-int', mac: opts.mac, ifaceId: opts.iface });
+  }
+
+  async addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace> {
+    await addBridge(this.#parts.env, this.#parts.ovsRemote, opts.bridge, join(this.dir, 'ovs-vswitchd.log'), []);
+    this.#bridgeMappings.push(`${opts.physnet}:${opts.bridge}`);
+    await this.vsctl('set', 'Open_vSwitch', '.', `external_ids:ovn-bridge-mappings=${JSON.stringify(this.#bridgeMappings.join(','))}`);
+    const ns = await this.#attach({ namespace: opts.outside.namespace, ifname: 'eth0', bridge: opts.bridge });
+    await run(['ip', '-n', ns.name, 'addr', 'add', opts.outside.address, 'dev', ns.ifname]);
+    return ns;
+  }
+
+  stop(): Promise<void> {
+    this.#stopped ??= (async () => {
+      const removals = await Promise.allSettled([...this.#namespaces].map((ns) => ns.remove()));
+      const undone = await unwind(this.#parts.undo).then(() => undefined, (err: unknown) => err);
+      const failed = removals.find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      if (undone !== undefined) throw undone;
+    })();
+    return this.#stopped;
+  }
+
+  /** A namespace whose ifname is one end of a veth pair; the other end is a port of bridge in the host namespace. */
+  async #attach(spec: { namespace: string; ifname: string; bridge: string; mac?: string; ifaceId?: string }): Promise<NamespaceImpl> {
+    if (!namePattern.test(spec.namespace)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(spec.namespace)} must match ${namePattern}`);
+    if (spec.ifname.length > maxIfname || !namePattern.test(spec.ifname)) throw new SandboxArgumentError(`interface name ${JSON.stringify(spec.ifname)} is not a valid Linux interface name`);
+    const host = this.hostNamespace;
+    const name = `${this.#parts.prefix}-${spec.namespace}`;
+    // Prefixed although it lives in the host namespace: a leak into another namespace would be recognisable.
+    const hostEnd = `${this.#parts.prefix}v${++this.#veths}`;
+    await addNamespace(name);
+    try {
+      const peer = ['peer', 'name', spec.ifname, ...(spec.mac ? ['address', spec.mac] : []), 'netns', name];
+      await run(['ip', '-n', host, 'link', 'add', hostEnd, 'type', 'veth', ...peer]);
+      await Promise.all([
+        run(['ip', '-n', host, 'link', 'set', hostEnd, 'up']),
+        run(['ip', '-n', name, 'link', 'set', spec.ifname, 'up']),
+        txOffloadOff(host, hostEnd),
+        txOffloadOff(name, spec.ifname),
+      ]);
+      const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
+      await this.vsctl('add-port', spec.bridge, hostEnd, ...ifaceId);
+    } catch (err) {
+      await deleteNamespace(name).catch(() => undefined);
+      throw err;
+    }
+    const ns: NamespaceImpl = new NamespaceImpl({
+      name,
+      ifname: spec.ifname,
+      env: this.#parts.env,
+      udhcpcScript: this.#parts.udhcpc,
+      unplug: async () => {
+        this.#namespaces.delete(ns);
+        // On stop the whole OVS db is discarded: no need to unplug port by port.
+        if (this.#stopped === undefined) await this.vsctl('--if-exists', 'del-port', spec.bridge, hostEnd);
+      },
+    });
+    this.#namespaces.add(ns);
+    return ns;
+  }
+}
+
+/** Creates '<prefix>-host' under a fresh random prefix; `ip netns add` refuses a name in use. */
+async function claimHostNamespace(): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const prefix = `nv${randomBytes(3).toString('hex')}`;
+    try {
+      await addNamespace(`${prefix}-host`);
+      return prefix;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+}
+
+function startNorthd(dir: string, env: NodeJS.ProcessEnv, nbRemote: string, sbRemote: string): Promise<Daemon> {
+  const ctl = join(dir, 'ovn-northd.ctl');
+  return startDaemon({
+    name: 'ovn-northd',
+    argv: ['ovn-northd', `--ovnnb-db=${nbRemote}`, `--ovnsb-db=${sbRemote}`, `--pidfile=${join(dir, 'ovn-northd.pid')}`, `--unixctl=${ctl}`],
+    env,
+    logPath: join(dir, 'ovn-northd.log'),
+    // "active" once connected to both dbs and holding the SB lock.
+    ready: (signal) => pollUntil(async () => (await runProcess(['ovn-appctl', '-t', ctl, 'status'], { env })).stdout.includes('active'), signal, 100),
+  });
+}
+
+function startVswitchd(dir: string, env: NodeJS.ProcessEnv, host: string, ovsRemote: string): Promise<Daemon> {
+  const ctl = join(dir, 'ovs-vswitchd.ctl');
+  return startDaemon({
+    name: 'ovs-vswitchd',
+    argv: ['ip', 'netns', 'exec', host, 'ovs-vswitchd', ovsRemote, `--pidfile=${join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${ctl}`],
+    env,
+    logPath: join(dir, 'ovs-vswitchd.log'),
+    ready: (signal) => pollUntil(() => accepts(ctl), signal),
+  });
+}
+
+/** A netdev bridge. ovs-vsctl exits 0 even when ovs-vswitchd failed to create it, so the Interface's error column is checked. */
+async function addBridge(env: NodeJS.ProcessEnv, ovsRemote: string, bridge: string, vswitchdLog: string, settings: readonly string[]): Promise<void> {
+  if (bridge.length > maxIfname || !namePattern.test(bridge)) throw new SandboxArgumentError(`bridge name ${JSON.stringify(bridge)} is not a valid Linux interface name`);
+  const vsctl = (...args: string[]): Promise<string> => run(['ovs-vsctl', `--db=${ovsRemote}`, ctlTimeout, ...args], { env });
+  await vsctl('add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev', ...settings);
+  const error = (await vsctl('--bare', '--columns=error', 'find', 'Interface', `name=${bridge}`)).trim();
+  if (error !== '') {
+    throw new SandboxStartError({ component: `bridge ${bridge}`, reason: error, logPath: vswitchdLog, logTail: await tail(vswitchdLog) });
+  }
+}
+
+/** Waits for every promise, then rejects with the first failure (so nothing is still starting behind our back). */
+async function allSettled<T extends readonly unknown[]>(promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** Runs every step backwards (each even if an earlier one failed), then rejects with the first failure. */
+async function unwind(undo: Undo[]): Promise<void> {
+  let first: unknown;
+  for (const step of undo.splice(0).reverse()) {
+    await step().catch((err: unknown) => (first ??= err));
+  }
+  if (first !== undefined) throw first;
+}

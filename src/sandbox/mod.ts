@@ -1,0 +1,33 @@
+// Public surface of the sandbox: real nats-server and OVN processes, and network namespaces
+// plugged into OVN, for tests and for `npm start`. Knows nothing of novanet's domain.
+export { startChassis } from './chassis.js';
+export {
+  SandboxArgumentError,
+  SandboxCommandError,
+  SandboxError,
+  SandboxStartError,
+  SandboxTimeoutError,
+  isSandboxCommandError,
+  isSandboxError,
+  isSandboxStartError,
+  isSandboxTimeoutError,
+} from './errors.js';
+export { startNatsServer } from './nats.js';
+export { startNorthbound } from './northbound.js';
+export type {
+  Chassis,
+  ChassisOptions,
+  ConnectResult,
+  DhcpLease,
+  ExecResult,
+  Listener,
+  Namespace,
+  NatsServer,
+  NatsServerOptions,
+  Northbound,
+  NorthboundOptions,
+  PlugOptions,
+  ProviderNetworkOptions,
+  UdpDatagram,
+  UdpListener,
+} from './types.js';

@@ -1,0 +1,18 @@
+import { prepareDir, sandboxEnv } from './env.js';
+import { Schemas, startOvsdb } from './ovsdb.js';
+import { run } from './process.js';
+import type { Northbound, NorthboundOptions } from './types.js';
+
+/** ovsdb-server with the OVN Northbound schema; the db file is persistent state and is reused. */
+export async function startNorthbound(opts: NorthboundOptions): Promise<Northbound> {
+  const dir = await prepareDir(opts.dir);
+  const env = sandboxEnv(dir);
+  const nb = await startOvsdb({ name: 'ovnnb_db', dir, schema: Schemas.northbound, env, keep: true });
+  return {
+    remote: nb.remote,
+    dir,
+    pid: nb.daemon.pid,
+    nbctl: async (...args) => (await run(['ovn-nbctl', `--db=${nb.remote}`, ...args], { env })).trimEnd(),
+    stop: () => nb.daemon.stop(),
+  };
+}

@@ -1,0 +1,140 @@
+export interface NatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+export interface NatsServerOptions {
+  /** Holds the log, pid and ports files and the JetStream store (<dir>/jetstream), which a restart reuses. */
+  readonly dir: string;
+  /** Default: a free port chosen by the server itself. */
+  readonly port?: number;
+}
+
+export interface Northbound {
+  /** 'unix:<dir>/ovnnb_db.sock' */
+  readonly remote: string;
+  readonly dir: string;
+  readonly pid: number;
+  /** ovn-nbctl against this database; returns stdout without the trailing newline. */
+  nbctl(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface NorthboundOptions {
+  /** <dir>/ovnnb_db.db is reused when it exists (converted if the schema is newer). */
+  readonly dir: string;
+}
+
+export interface Chassis {
+  /** The chassis system-id. */
+  readonly name: string;
+  readonly dir: string;
+  /** The network namespace ovs-vswitchd and ovn-controller run in: br-int and the host ends of the veths live there. */
+  readonly hostNamespace: string;
+  /** Pids of the chassis's daemons (SB ovsdb-server, ovn-northd, OVS ovsdb-server, ovs-vswitchd, ovn-controller). */
+  readonly pids: readonly number[];
+  sbctl(...args: string[]): Promise<string>;
+  vsctl(...args: string[]): Promise<string>;
+  /** A namespace plugged into br-int as the VIF of logical switch port `iface`. */
+  plug(opts: PlugOptions): Promise<Namespace>;
+  /** ovn-bridge-mappings physnet:bridge, a netdev bridge, and an "outside" namespace on it. */
+  addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace>;
+  /** Stops ovn-controller, ovs-vswitchd, the OVS db, ovn-northd and the SB db; deletes every namespace it made. */
+  stop(): Promise<void>;
+}
+
+export interface ChassisOptions {
+  /** One chassis per dir (the OVS management sockets have fixed names); it may be the Northbound's dir. */
+  readonly dir: string;
+  readonly northbound: Northbound;
+  /** Default: 'chassis-<prefix>'. Pass a stable name when the NB outlives the chassis (gateway chassis refer to it). */
+  readonly name?: string;
+}
+
+export interface PlugOptions {
+  /** The logical switch port name, set as external_ids:iface-id. */
+  readonly iface: string;
+  /** Short name; the namespace created is '<chassis prefix>-<namespace>' (see Namespace.name). */
+  readonly namespace: string;
+  readonly mac: string;
+  /** Default eth0. */
+  readonly ifname?: string;
+}
+
+export interface ProviderNetworkOptions {
+  readonly physnet: string;
+  /** OVS bridge name, at most 15 characters. */
+  readonly bridge: string;
+  readonly outside: {
+    readonly namespace: string;
+    /** CIDR notation, e.g. '172.16.0.1/24'. */
+    readonly address: string;
+  };
+}
+
+export interface ExecResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Killed at timeoutMs (code is then 137). */
+  readonly timedOut: boolean;
+}
+
+export interface DhcpLease {
+  readonly address: string;
+  readonly prefixLength: number;
+  readonly router?: string;
+  readonly dns?: string[];
+  readonly mtu?: number;
+  readonly leaseTime?: number;
+}
+
+export interface Listener {
+  stop(): Promise<void>;
+}
+
+export interface UdpListener extends Listener {
+  /** The next datagram not yet returned, in arrival order; rejects with SandboxTimeoutError. */
+  next(opts?: { timeoutMs?: number }): Promise<UdpDatagram>;
+}
+
+export interface UdpDatagram {
+  readonly data: string;
+  /** Source address as the listener saw it. */
+  readonly from: string;
+  readonly port: number;
+}
+
+export interface ConnectResult {
+  readonly ok: boolean;
+  /** The listener's answer: '<namespace name> <source address it saw>'. */
+  readonly reply?: string;
+  /** Why not ok: ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH, ... */
+  readonly error?: string;
+}
+
+export interface Namespace {
+  /** The real network namespace name, usable with `ip netns exec`. */
+  readonly name: string;
+  /** The interface inside the namespace (eth0 unless asked otherwise). */
+  readonly ifname: string;
+  /** `ip netns exec <name> …`; never throws on a non-zero exit. Default timeout 30 s. */
+  exec(argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** busybox udhcpc; the lease is applied (address, MTU, default route) and reported. Default timeout 10 s. */
+  dhcp(opts?: { timeoutMs?: number }): Promise<DhcpLease>;
+  /** True once `count` echo replies came back (default 1), retrying until timeoutMs (default 5 s). */
+  ping(address: string, opts?: { count?: number; timeoutMs?: number }): Promise<boolean>;
+  /** Answers every connection with '<name> <peer address>' and closes it. */
+  tcpListen(port: number): Promise<Listener>;
+  /** Connects, reads the answer to its end. Default timeout 5 s. */
+  tcpConnect(address: string, port: number, opts?: { timeoutMs?: number }): Promise<ConnectResult>;
+  /** Records each datagram (see next) and answers its sender with '<name> <peer address>'. */
+  udpListen(port: number): Promise<UdpListener>;
+  /** Sends data every 500 ms until an answer arrives or timeoutMs (default 5 s) passes. */
+  udpSend(address: string, port: number, data: string, opts?: { timeoutMs?: number }): Promise<ConnectResult>;
+  /** Stops its listeners, unplugs it and deletes the namespace (and with it the veth pair). */
+  remove(): Promise<void>;
+}
