@@ -59,8 +59,7 @@ export function setKey(map: Record<string, Atom>, key: string, value: Atom): voi
 
 // Column kinds and lookups.
 
-export const ColumnKinds = { scalar: 'scalar', set: 'set', map: 'map' } as const;
-export type ColumnKind = (typeof ColumnKinds)[keyof typeof ColumnKinds];
+export type ColumnKind = 'scalar' | 'set' | 'map';
 
 /** min 1, max 1 -> scalar; any other set (also optional, min 0 max 1) -> set; with a value type -> map. */
 export function columnKind(type: ColumnType): ColumnKind {

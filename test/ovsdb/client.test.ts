@@ -220,3 +220,28 @@ test('client - the first connect rejects when nothing listens', async (t) => {
   t.true(isOvsdbDisconnectedError(err));
   await t.throwsAsync(OvsdbClient.connect({ remote: 'punix:/x' }), { message: /unsupported remote/ });
 });
+
+test('client - a large initial dump (20k ports, several MB) lands in the cache', async (t) => {
+  const nb = await startNb(t);
+  const writer = await connect(t, { remote: nb.remote });
+  const count = 20_000;
+  const pad = 'ü'.repeat(100);
+  const ports = Array.from({ length: count }, (_, i) => ({
+    op: 'insert' as const,
+    table: 'Logical_Switch_Port',
+    uuidName: `p${i}`,
+    row: { name: `port-${i}`, addresses: [`fa:16:3e:00:${(i >> 8) & 0xff}:${i & 0xff} 10.1.${i >> 8}.${i & 0xff}`], external_ids: { pad, i: String(i) } },
+  }));
+  await writer.transact([...ports, { op: 'insert', table: 'Logical_Switch', row: { name: 'big', ports: ports.map((p) => p.uuidName) } }]);
+
+  const reader = await connect(t, { remote: nb.remote });
+  let batch: readonly RowUpdate[] = [];
+  reader.onUpdate((updates) => (batch = updates));
+  await reader.monitor({ Logical_Switch: {}, Logical_Switch_Port: {} });
+  t.is(reader.cache.table('Logical_Switch_Port').size, count);
+  t.is(batch.length, count + 1);
+  const [big] = reader.cache.table('Logical_Switch').values();
+  t.is((big!['ports'] as string[]).length, count);
+  const last = [...reader.cache.table('Logical_Switch_Port').values()].find((r) => r['name'] === `port-${count - 1}`);
+  t.deepEqual(last?.['external_ids'], { pad, i: String(count - 1) });
+});
