@@ -1,8 +1,6 @@
-// A private Northbound ovsdb-server per test: temp dir, unix socket and a tcp port, restartable on
-// the same database file (reconnect tests), cleaned up by pid and path in t.teardown.
-import { execFile, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+// A Northbound ovsdb-server per test, from the sandbox, in a temp dir that t.teardown removes.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,71 +8,58 @@ import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import type { OvsdbClientOptions } from '../../src/ovsdb/mod.js';
+import { startNorthbound } from '../../src/sandbox/mod.js';
+import type { Northbound } from '../../src/sandbox/mod.js';
 
 const run = promisify(execFile);
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 
 export interface NbServer {
   readonly dir: string;
+  /** The database file, kept across stop/restart. */
   readonly db: string;
-  /** unix:<dir>/nb.sock */
+  /** unix:<dir>/ovnnb_db.sock */
   readonly remote: string;
-  /** tcp:127.0.0.1:<port>, the same port across restarts. */
-  readonly tcpRemote: string;
   nbctl(...args: string[]): Promise<string>;
-  /** Kills ovsdb-server (SIGKILL: no goodbye to clients); the database file stays. */
-  kill(): Promise<void>;
-  /** Starts it again on the same socket, port and database file. */
+  /** Stops ovsdb-server; the database file stays. */
+  stop(): Promise<void>;
+  /** Starts it again on the same socket and database file. */
   restart(): Promise<void>;
+  /** Makes the running server listen on tcp too; returns 'tcp:127.0.0.1:<port>'. */
+  listenTcp(): Promise<string>;
 }
-
-const live = new Set<ChildProcess>();
-// Last resort if the test process dies without running teardowns.
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
 
 /** Starts a Northbound ovsdb-server that t.teardown stops and deletes. */
 export async function startNb(t: ExecutionContext): Promise<NbServer> {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-ovsdb-'));
-  let child: ChildProcess | undefined;
+  let nb: Northbound | undefined;
   t.teardown(async () => {
-    if (child) await stop(child, 'SIGTERM');
+    await nb?.stop();
     await rm(dir, { recursive: true, force: true });
   });
-  const db = join(dir, 'nb.db');
-  const sock = join(dir, 'nb.sock');
-  const log = join(dir, 'nb.log');
-  await run('ovsdb-tool', ['create', db, NB_SCHEMA]);
-
-  let port = 0;
-  const launch = async (): Promise<void> => {
-    child = spawn(
-      'ovsdb-server',
-      [db, `--remote=punix:${sock}`, `--remote=ptcp:${port}:127.0.0.1`, `--unixctl=${join(dir, 'nb.ctl')}`, `--log-file=${log}`],
-      { stdio: 'ignore' },
-    );
-    live.add(child);
-    child.once('exit', () => live.delete(child!));
-    await waitFor(() => canConnect({ path: sock }), 'ovsdb-server unix socket');
-    if (port === 0) port = await waitFor(() => listeningPort(log), 'ovsdb-server tcp port');
-    await waitFor(() => canConnect({ host: '127.0.0.1', port }), 'ovsdb-server tcp port');
+  nb = await startNorthbound({ dir });
+  const running = (): Northbound => {
+    if (!nb) throw new Error('ovsdb-server is stopped');
+    return nb;
   };
-  await launch();
-
   return {
     dir,
-    db,
-    remote: `unix:${sock}`,
-    get tcpRemote() {
+    db: join(dir, 'ovnnb_db.db'),
+    remote: nb.remote,
+    nbctl: (...args) => running().nbctl(...args),
+    stop: async () => {
+      await nb?.stop();
+      nb = undefined;
+    },
+    restart: async () => {
+      nb = await startNorthbound({ dir });
+    },
+    listenTcp: async () => {
+      const port = await freePort();
+      await run('ovs-appctl', ['-t', join(dir, 'ovnnb_db.ctl'), 'ovsdb-server/add-remote', `ptcp:${port}:127.0.0.1`]);
+      await waitFor(() => canConnect(port), 'the tcp remote');
       return `tcp:127.0.0.1:${port}`;
     },
-    nbctl: async (...args) => (await run('ovn-nbctl', [`--db=unix:${sock}`, '--timeout=10', ...args])).stdout.trim(),
-    kill: async () => {
-      if (child) await stop(child, 'SIGKILL');
-      child = undefined;
-    },
-    restart: launch,
   };
 }
 
@@ -100,26 +85,24 @@ export async function waitFor<T>(
   }
 }
 
-async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill(signal);
-  await exited;
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
-function canConnect(options: net.NetConnectOpts): Promise<boolean> {
+function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.createConnection(options);
+    const socket = net.createConnection({ host: '127.0.0.1', port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-async function listeningPort(log: string): Promise<number | undefined> {
-  const text = await readFile(log, 'utf8').catch(() => '');
-  const m = /listening on port (\d+)/.exec(text);
-  return m ? Number(m[1]) : undefined;
 }

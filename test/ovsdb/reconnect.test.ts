@@ -23,7 +23,7 @@ test('client - reconnects after the server dies, re-monitors, and reports what c
   const pending = client.transact([
     { op: 'wait', table: 'Logical_Switch', where: [['name', '==', 'keep']], columns: ['name'], until: '==', rows: [{ name: 'never' }], timeout: 60_000 },
   ]);
-  await nb.kill();
+  await nb.stop();
   t.true(isOvsdbDisconnectedError(await t.throwsAsync(pending)));
   await waitFor(() => !client.connected, 'the client to notice');
   t.true(isOvsdbDisconnectedError(await t.throwsAsync(client.transact([{ op: 'comment', comment: 'while down' }]))));
@@ -70,7 +70,7 @@ test('client - keeps retrying with backoff while the server stays away; close() 
   const client = await connect(t, { remote: nb.remote, reconnectDelayMs: { min: 10, max: 50 }, logger });
   const states: ConnectionState[] = [];
   client.onConnection((state) => states.push(state));
-  await nb.kill();
+  await nb.stop();
   await waitFor(() => failedAttempts >= 5, 'several failed attempts');
   t.false(client.connected);
   await nb.restart();

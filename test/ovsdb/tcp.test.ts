@@ -5,13 +5,14 @@ import { connect, startNb, waitFor } from './fixture.js';
 
 test('client - over tcp, answering echo keeps an idle connection past the inactivity probe', async (t) => {
   const nb = await startNb(t);
-  const client = await connect(t, { remote: nb.tcpRemote });
+  const remote = await nb.listenTcp();
+  const client = await connect(t, { remote });
   const states: ConnectionState[] = [];
   client.onConnection((state) => states.push(state));
   await client.monitor({ Logical_Switch: { columns: ['name'] } });
 
   // Control: a peer that never answers echo is dropped by the server's probe (5 s idle + 5 s).
-  const silent = net.createConnection({ host: '127.0.0.1', port: Number(nb.tcpRemote.split(':')[2]) });
+  const silent = net.createConnection({ host: '127.0.0.1', port: Number(remote.split(':')[2]) });
   t.teardown(() => silent.destroy());
   let received = '';
   silent.on('data', (chunk: Buffer) => (received += chunk.toString()));
