@@ -131,6 +131,12 @@ function applyModify(ts: TableSchema, old: Row, diff: Row): Row {
         row[column] = change;
         break;
       case 'set': {
+        // An optional column (max 1) carries its new value, not a diff: ovsdb-server sends
+        // {"up": true} for [false] -> [true] and ["set", []] when it is cleared.
+        if (type.max === 1) {
+          row[column] = change;
+          break;
+        }
         const set = new Set(old[column] as readonly Atom[] | undefined);
         for (const atom of change as readonly Atom[]) {
           if (!set.delete(atom)) set.add(atom);

@@ -60,6 +60,18 @@ test('cache - modify replaces scalars, toggles set elements, adds/removes/replac
   t.deepEqual(cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { ports: ['uuid', P2] } } } }, columns)[0]!.new!['ports'], [P3], 'a bare atom toggles too');
 });
 
+test('cache - modify of an optional column carries the new value, not a diff', (t) => {
+  // What ovsdb-server sends when ovn-northd sets Logical_Switch_Port.up (verified against 23.03).
+  const lsp = new Map([['Logical_Switch_Port', ['name', 'up']]]);
+  const cache = new CacheImpl(schema);
+  cache.applyUpdate2({ Logical_Switch_Port: { [A]: { insert: { name: 'p', up: false } } } }, lsp);
+  t.deepEqual(cache.get('Logical_Switch_Port', A)!['up'], [false]);
+  cache.applyUpdate2({ Logical_Switch_Port: { [A]: { modify: { up: true } } } }, lsp);
+  t.deepEqual(cache.get('Logical_Switch_Port', A)!['up'], [true]);
+  cache.applyUpdate2({ Logical_Switch_Port: { [A]: { modify: { up: ['set', []] } } } }, lsp);
+  t.deepEqual(cache.get('Logical_Switch_Port', A)!['up'], []);
+});
+
 test('cache - delete removes the row and reports it as old', (t) => {
   const cache = seeded();
   const row = cache.get('Logical_Switch', A);
