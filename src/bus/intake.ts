@@ -64,6 +64,11 @@ export class Intake {
 
   constructor(private readonly opts: IntakeOptions) {}
 
+  /** The view commands are decided on (diagnostics and replay checks; do not mutate). */
+  get view(): NetworkView {
+    return this.network;
+  }
+
   async start(): Promise<void> {
     await this.rebuild();
     this.subscription = this.opts.nc.subscribe(this.opts.subjects.commandWildcard, {
@@ -128,6 +133,10 @@ export class Intake {
 
   private async run(): Promise<void> {
     while (!this.stopping || this.queue.length > 0) {
+      if (this.failed.length > 0) {
+        await this.recover();
+        continue;
+      }
       const job = this.queue.shift();
       if (!job) {
         await new Promise<void>((resolve) => { this.wake = resolve; });
@@ -145,6 +154,7 @@ export class Intake {
   private async process(job: Job): Promise<void> {
     if (job.operation.kind === 'query') {
       if (await this.requeueAfterSettle(job)) return;
+      await this.catchUp();
       job.respond({ ok: true, seq: this.network.seq, result: (job.operation as QueryOperation).query(this.network, job.input, job.scope) });
       return;
     }
@@ -187,6 +197,7 @@ export class Intake {
     ).catch((err: unknown) => {
       this.opts.logger.warn({ err, commandId: commit.commandId, expected }, 'append refused; the view will be rebuilt from the log');
       this.failed.push(job);
+      this.wake?.();
     }).finally(() => this.inFlight.delete(pending));
     this.inFlight.add(pending);
   }
@@ -198,13 +209,20 @@ export class Intake {
   }
 
   /**
-   * Waits until every in-flight append is confirmed or refused. After a refusal,
-   * rebuilds the view from the log and puts the refused commands back at the front
-   * of the queue in their original order, followed by `job`. Returns true if it did.
+   * Waits until every in-flight append is confirmed or refused. If one was refused,
+   * puts `job` back at the front of the queue and returns true: the run loop then
+   * recovers, which queues the refused commands ahead of it.
    */
   private async requeueAfterSettle(job: Job): Promise<boolean> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.failed.length === 0) return false;
+    this.queue.unshift(job);
+    return true;
+  }
+
+  /** After a refused append: rebuild the view from the log and decide the refused commands again, in order. */
+  private async recover(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     const retry = this.failed.sort((a, b) => a.ordinal - b.ordinal);
     this.failed = [];
     for (let attempt = 0; ; attempt++) {
@@ -212,13 +230,22 @@ export class Intake {
         await this.rebuild();
         break;
       } catch (err) {
-        // NATS is away: the client connection reconnects forever, so keep the commands and wait.
+        // NATS is away: the connection reconnects forever, so keep the commands and wait.
         this.opts.logger.warn({ err, attempt }, 'rebuilding the view from the log failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
       }
     }
-    this.queue.unshift(...retry, job);
-    return true;
+    this.queue.unshift(...retry);
+  }
+
+  /**
+   * Folds in commits other writers appended (several engines may share the log), so a
+   * read reflects every commit acknowledged before it was asked. Call only when settled.
+   */
+  private async catchUp(): Promise<void> {
+    const last = await this.opts.log.lastSeq();
+    if (last <= this.head) return;
+    for await (const record of this.opts.log.read(this.head + 1, last)) this.apply(record);
   }
 
   private async rebuild(): Promise<void> {

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+import { connect } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { NovanetClient } from '../bus/client.js';
+import { tenantOperations } from '../commands/mod.js';
+import { configFrom } from '../engine/config.js';
+import type { EngineConfig } from '../engine/config.js';
+import { startEngine } from '../engine/engine.js';
+import { runSandbox } from './sandbox.js';
+
+const USAGE = `novanet — multi-tenant network control plane for OVN
+
+Engine:
+  novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
+  novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
+
+Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "default"):
+  novanet vpc create --name NAME [--cidr CIDR]
+  novanet subnet create --vpc-id ID --name NAME [--cidr CIDR] [--gateway-ip IP] [--dns-servers A,B]
+                        [--dhcp-enabled false] [--lease-time S] [--mtu N] [--domain-name D] [--ntp-servers A,B]
+  novanet port create --subnet-id ID [--device-id D] [--mac-address MAC] [--ip-address IP] [--name N]
+  novanet <vpc|subnet|port> delete ID       novanet <vpc|subnet|port> get ID
+  novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
+  novanet watch <kind>/<id>                 latest status, then every change
+  novanet request <resource.verb> [JSON]    any operation of the wire contract
+
+Common flags: --nats URL (NOVANET_NATS_URL), --prefix P (NOVANET_PREFIX), --command-id ID`;
+
+async function main(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseCommandLine(argv);
+  const [command, ...rest] = positionals;
+  if (!command || flags.help !== undefined || command === 'help') {
+    console.log(USAGE);
+    return command ? 0 : 1;
+  }
+  const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
+    natsUrl: flags.nats, ovnNb: flags['ovn-nb'], prefix: flags.prefix, resyncIntervalMs: flags['resync-interval-ms'], logLevel: flags['log-level'],
+  };
+  switch (command) {
+    case 'serve':
+      return serve(configFrom(engineFlags));
+    case 'sandbox':
+      return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, engineFlags });
+    default:
+      return runClient(command, rest, flags, configFrom(engineFlags));
+  }
+}
+
+async function serve(config: EngineConfig): Promise<number> {
+  const engine = await startEngine(config);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await engine.stop();
+  return 0;
+}
+
+async function runClient(command: string, rest: string[], flags: Record<string, string>, config: EngineConfig): Promise<number> {
+  const scope = { org: flags.org ?? process.env.NOVANET_ORG ?? 'default', project: flags.project ?? process.env.NOVANET_PROJECT ?? 'default' };
+  const nc = await connect({ servers: config.natsUrl, name: 'novanet-cli' });
+  const client = new NovanetClient(nc, config.prefix);
+  try {
+    if (command === 'watch') {
+      const [kind, id] = (rest[0] ?? '').split('/');
+      if (!kind || !id) throw new Error('usage: novanet watch <kind>/<id>');
+      await client.watch(scope, kind, id, (s) => console.log(JSON.stringify(s)));
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+      return 0;
+    }
+    let operation: string;
+    let payload: Record<string, unknown>;
+    if (command === 'request') {
+      operation = rest[0] ?? '';
+      payload = rest[1] ? JSON.parse(rest[1]) as Record<string, unknown> : {};
+    } else {
+      const [verb, id] = rest;
+      operation = `${command}.${verb ?? ''}`;
+      payload = payloadFromFlags(operation, flags);
+      if (id !== undefined) payload[`${command}Id`] = id;
+    }
+    const reply = await client.request(scope, operation, payload);
+    console.log(JSON.stringify(reply, null, 2));
+    return reply.ok ? 0 : 1;
+  } finally {
+    await nc.close();
+  }
+}
+
+const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
+
+/** `--gateway-ip 10.0.0.1` becomes `gatewayIp`; values are typed by the operation's schema. */
+function payloadFromFlags(operation: string, flags: Record<string, string>): Record<string, unknown> {
+  const schema = tenantOperations[operation]?.schema;
+  const shape = schema instanceof z.ZodObject ? schema.shape as Record<string, z.ZodType> : {};
+  const payload: Record<string, unknown> = {};
+  for (const [flag, value] of Object.entries(flags)) {
+    if (GLOBAL_FLAGS.has(flag)) continue;
+    const field = flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    payload[field] = coerce(shape[field], value);
+  }
+  return payload;
+}
+
+function coerce(type: z.ZodType | undefined, value: string): unknown {
+  let t: unknown = type;
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap();
+  if (t instanceof z.ZodArray) return value === '' ? [] : value.split(',').map((v) => v.trim());
+  if (t instanceof z.ZodNumber) return Number(value);
+  if (t instanceof z.ZodBoolean) return value !== 'false' && value !== 'no' && value !== '0';
+  return value;
+}
+
+/** `--name value`, `--name=value` and bare `--flag` (true); everything else is positional. */
+function parseCommandLine(argv: string[]): { flags: Record<string, string>; positionals: string[] } {
+  const flags: Record<string, string> = {};
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '-h') { flags.help = 'true'; continue; }
+    if (!arg.startsWith('--')) { positionals.push(arg); continue; }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const next = argv[i + 1];
+    if (inline !== undefined) flags[name] = inline;
+    else if (next !== undefined && !next.startsWith('--') && !BOOLEAN_FLAGS.has(name)) flags[name] = argv[++i]!;
+    else flags[name] = 'true';
+  }
+  return { flags, positionals };
+}
+
+const BOOLEAN_FLAGS = new Set(['chassis', 'help']);
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
+  console.error(`novanet: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

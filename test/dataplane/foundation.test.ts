@@ -1,0 +1,36 @@
+import test from 'ava';
+import { startStack } from '../support/stack.js';
+
+test('dataplane - namespaces on two ports get the allocated addresses from OVN DHCP and ping each other and the gateway', async (t) => {
+  const stack = await startStack({ chassis: true });
+  t.teardown(() => stack.stop());
+  const chassis = stack.chassis!;
+  const scope = { org: 'dp', project: 'p1' };
+  const { client } = stack;
+  const vpc = (await client.call(scope, 'vpc.create', { name: 'dp' })).result.vpc as { id: string };
+  const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app', cidr: '10.0.7.0/24', dnsServers: ['10.0.7.53'], mtu: 1400, leaseTime: 3600 })).result.subnet as { id: string; gatewayIp: string };
+  const ports = await Promise.all(['a', 'b'].map(async (name) =>
+    (await client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: `vm-${name}` })).result.port as { id: string; ipAddress: string; macAddress: string }));
+
+  const namespaces = await Promise.all(ports.map((p, i) => chassis.plug({ iface: p.id, namespace: `vm${i}`, mac: p.macAddress })));
+  // The binding shows up in the port's status once ovn-controller claims the VIF.
+  await Promise.all(ports.map((p) => client.waitFor(scope, 'port', p.id, (s) => s.phase === 'Ready' && s.bound === true, 60_000)));
+
+  for (const [i, ns] of namespaces.entries()) {
+    const lease = await ns.dhcp({ timeoutMs: 30_000 });
+    t.is(lease.address, ports[i]!.ipAddress, 'DHCP hands out exactly the address the engine allocated');
+    t.is(lease.prefixLength, 24);
+    t.is(lease.router, subnet.gatewayIp);
+    t.deepEqual(lease.dns, ['10.0.7.53']);
+    t.is(lease.mtu, 1400);
+    t.is(lease.leaseTime, 3600);
+  }
+  t.true(await namespaces[0]!.ping(ports[1]!.ipAddress), 'a reaches b');
+  t.true(await namespaces[1]!.ping(ports[0]!.ipAddress), 'b reaches a');
+  t.true(await namespaces[0]!.ping(subnet.gatewayIp), 'a reaches its gateway (the VPC router)');
+
+  // Deleting a port takes it off the switch: its neighbour can no longer reach it.
+  await client.call(scope, 'port.delete', { portId: ports[1]!.id });
+  await client.waitFor(scope, 'port', ports[1]!.id, (s) => s.phase === 'Deleted');
+  t.false(await namespaces[0]!.ping(ports[1]!.ipAddress, { count: 2, timeoutMs: 3000 }), 'deleted port is unreachable');
+});
