@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { NetworkEvent } from './network.js';
+import { SecurityEvent } from './security.js';
 
 /** Every domain event novanet records, across families. */
-export const NovanetEvent = NetworkEvent;
+export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options]);
 export type NovanetEvent = z.infer<typeof NovanetEvent>;
 export type EventType = NovanetEvent['type'];
 export type EventOf<T extends EventType> = Extract<NovanetEvent, { type: T }>;

@@ -1,4 +1,5 @@
 export * from './tenant.js';
 export * from './network.js';
+export * from './security.js';
 export * from './commit.js';
 export * from './subjects.js';

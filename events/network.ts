@@ -56,6 +56,8 @@ export const PortCreated = z.object({
     deviceId: z.string().optional(),
     macAddress: Mac,
     ipAddress: Ipv4,
+    /** Absent in commits from before security groups: such ports are in no group. */
+    securityGroupIds: z.array(Id).optional(),
   }),
 });
 export const PortDeleted = z.object({

@@ -1,4 +1,4 @@
-import type { CommitRecord, DhcpSettings, NovanetEvent, Scope } from '../events/mod.js';
+import type { CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule } from '../events/mod.js';
 
 /**
  * The VPC/IPAM view: the current tenant networks, folded from commits.
@@ -18,6 +18,9 @@ export interface Vpc {
   /** Sequence of the commit that last changed this resource (its revision). */
   seq: number;
   readonly subnetIds: Set<string>;
+  readonly securityGroupIds: Set<string>;
+  /** The group ports join when they name none; set by the same commit that creates the VPC. */
+  defaultSecurityGroupId?: string;
 }
 
 export interface Subnet {
@@ -47,6 +50,22 @@ export interface Port {
   readonly ipAddress: string;
   readonly createdAt: string;
   seq: number;
+  securityGroupIds: readonly string[];
+}
+
+export interface SecurityGroup {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly vpcId: string;
+  readonly name: string;
+  description: string;
+  readonly isDefault: boolean;
+  ingressRules: readonly SecurityGroupRule[];
+  egressRules: readonly SecurityGroupRule[];
+  readonly createdAt: string;
+  seq: number;
+  /** Ports in the group. */
+  readonly portIds: Set<string>;
 }
 
 export interface NetworkView {
@@ -55,12 +74,13 @@ export interface NetworkView {
   readonly vpcs: Map<string, Vpc>;
   readonly subnets: Map<string, Subnet>;
   readonly ports: Map<string, Port>;
+  readonly securityGroups: Map<string, SecurityGroup>;
   /** Every MAC in use (ports and router ports): generated MACs must be unique. */
   readonly macs: Set<string>;
 }
 
 export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), macs: new Set() };
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), macs: new Set() };
 }
 
 export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
@@ -74,7 +94,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, { seq, commit }: Com
   switch (event.type) {
     case 'VpcCreated': {
       const { vpcId, name, cidr } = event.data;
-      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set() });
+      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set() });
       return;
     }
     case 'VpcDeleted':
@@ -110,8 +130,10 @@ function applyEvent(view: NetworkView, event: NovanetEvent, { seq, commit }: Com
         ...(d.name !== undefined && { name: d.name }),
         ...(d.deviceId !== undefined && { deviceId: d.deviceId }),
         macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
+        securityGroupIds: d.securityGroupIds ?? [],
       });
       subnet.portIds.add(d.portId);
+      for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
       subnet.allocated.set(d.ipAddress, d.portId);
       view.macs.add(d.macAddress);
       return;
@@ -124,6 +146,65 @@ function applyEvent(view: NetworkView, event: NovanetEvent, { seq, commit }: Com
       subnet?.portIds.delete(port.id);
       subnet?.allocated.delete(port.ipAddress);
       view.macs.delete(port.macAddress);
+      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      return;
+    }
+    case 'PortSecurityGroupsChanged': {
+      const port = view.ports.get(event.data.portId);
+      if (!port) return;
+      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      port.securityGroupIds = event.data.securityGroupIds;
+      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.add(port.id);
+      port.seq = seq;
+      return;
+    }
+    case 'SecurityGroupCreated': {
+      const d = event.data;
+      const vpc = view.vpcs.get(d.vpcId);
+      if (!vpc) return;
+      view.securityGroups.set(d.securityGroupId, {
+        id: d.securityGroupId, scope: commit.scope, vpcId: d.vpcId, name: d.name, description: d.description,
+        isDefault: d.isDefault, ingressRules: d.ingressRules, egressRules: d.egressRules, createdAt: commit.at, seq,
+        portIds: new Set(),
+      });
+      vpc.securityGroupIds.add(d.securityGroupId);
+      if (d.isDefault) vpc.defaultSecurityGroupId = d.securityGroupId;
+      return;
+    }
+    case 'SecurityGroupUpdated': {
+      const d = event.data;
+      const group = view.securityGroups.get(d.securityGroupId);
+      if (!group) return;
+      if (d.description !== undefined) group.description = d.description;
+      if (d.ingressRules !== undefined) group.ingressRules = d.ingressRules;
+      if (d.egressRules !== undefined) group.egressRules = d.egressRules;
+      group.seq = seq;
+      return;
+    }
+    case 'SecurityGroupRuleAdded': {
+      const group = view.securityGroups.get(event.data.securityGroupId);
+      if (!group) return;
+      if (event.data.direction === 'ingress') group.ingressRules = [...group.ingressRules, event.data.rule];
+      else group.egressRules = [...group.egressRules, event.data.rule];
+      group.seq = seq;
+      return;
+    }
+    case 'SecurityGroupRuleRemoved': {
+      const group = view.securityGroups.get(event.data.securityGroupId);
+      if (!group) return;
+      const keep = (r: SecurityGroupRule) => r.ruleId !== event.data.ruleId;
+      group.ingressRules = group.ingressRules.filter(keep);
+      group.egressRules = group.egressRules.filter(keep);
+      group.seq = seq;
+      return;
+    }
+    case 'SecurityGroupDeleted': {
+      const group = view.securityGroups.get(event.data.securityGroupId);
+      if (!group) return;
+      view.securityGroups.delete(group.id);
+      const vpc = view.vpcs.get(group.vpcId);
+      vpc?.securityGroupIds.delete(group.id);
+      if (vpc?.defaultSecurityGroupId === group.id) delete vpc.defaultSecurityGroupId;
       return;
     }
     default: {

@@ -1,7 +1,7 @@
 import type { Value } from '../ovsdb/mod.js';
 
-/** The column of a parent row that must reference a non-root row, or the row is garbage-collected. */
-export interface ParentRef {
+/** A set column of another row that must hold this row's UUID. */
+export interface Reference {
   readonly table: string;
   readonly uuid: string;
   readonly column: string;
@@ -16,5 +16,10 @@ export interface DesiredRow {
   readonly table: string;
   readonly uuid: string;
   readonly columns: Readonly<Record<string, Value>>;
-  readonly parent?: ParentRef;
+  /**
+   * Rows whose set columns must reference this one (a switch's ports, a port group's
+   * ports or ACLs). A non-root row lists its parent first: without that strong
+   * reference the server garbage-collects it.
+   */
+  readonly referencedBy: readonly Reference[];
 }

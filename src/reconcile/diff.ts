@@ -1,7 +1,6 @@
 import type { Operation, Row, Value } from '../ovsdb/mod.js';
-import type { DesiredRow } from './desired-row.js';
-import { Tables } from './tables/mod.js';
-import type { TableName } from './tables/mod.js';
+import type { DesiredRow, Reference } from './desired-row.js';
+import { isRootTable } from './tables/mod.js';
 
 /** The rows novanet already has in the Northbound for one resource, with their tables. */
 export interface ActualRow {
@@ -15,13 +14,16 @@ export interface ResourceDiffInput {
   readonly actual: readonly ActualRow[];
 }
 
+/** Owned rows whose reference columns hold a UUID now. */
+export type ReferencesTo = (uuid: string) => readonly Reference[];
+
 /**
  * Operations that turn the actual rows into the desired ones, for many resources
- * in one transaction. Pure. Order: inserts (root tables first, so children can
- * reference them), updates of changed managed columns, references from parents,
- * then removals. Re-running on the result yields no operations.
+ * in one transaction. Pure. Order: inserts (root tables first, so children can be
+ * referenced from them), updates of changed managed columns, new references, then
+ * dropped references and deletions. Re-running on the result yields no operations.
  */
-export function diff(resources: readonly ResourceDiffInput[]): Operation[] {
+export function diff(resources: readonly ResourceDiffInput[], referencesTo: ReferencesTo): Operation[] {
   const inserts: Operation[] = [];
   const childInserts: Operation[] = [];
   const updates: Operation[] = [];
@@ -32,33 +34,32 @@ export function diff(resources: readonly ResourceDiffInput[]): Operation[] {
     for (const want of desired) {
       const have = actualByUuid.get(want.uuid);
       if (!have) {
-        (want.parent ? childInserts : inserts).push({ op: 'insert', table: want.table, uuid: want.uuid, row: { ...want.columns } });
-        if (want.parent) {
-          links.push({
-            op: 'mutate', table: want.parent.table, where: [['_uuid', '==', want.parent.uuid]],
-            mutations: [[want.parent.column, 'insert', [want.uuid]]],
-          });
-        }
-        continue;
+        (isRootTable(want.table) ? inserts : childInserts).push({ op: 'insert', table: want.table, uuid: want.uuid, row: { ...want.columns } });
+      } else {
+        const changed = changedColumns(want.columns, have.row);
+        if (changed) updates.push({ op: 'update', table: want.table, where: [['_uuid', '==', want.uuid]], row: changed });
       }
-      const changed = changedColumns(want.columns, have.row);
-      if (changed) updates.push({ op: 'update', table: want.table, where: [['_uuid', '==', want.uuid]], row: changed });
+      const now = have ? referencesTo(want.uuid) : [];
+      for (const ref of want.referencedBy) if (!now.some((r) => sameRef(r, ref))) links.push(mutate(ref, 'insert', want.uuid));
+      for (const ref of now) if (!want.referencedBy.some((r) => sameRef(r, ref))) removals.push(mutate(ref, 'delete', want.uuid));
     }
     const wanted = new Set(desired.map((d) => d.uuid));
     for (const { table, row } of actual) {
-      if (!wanted.has(row._uuid)) removals.push(...removeOps(table, row._uuid));
+      if (wanted.has(row._uuid)) continue;
+      // Dropping the references lets the server collect a non-root row; a root row is deleted.
+      for (const ref of referencesTo(row._uuid)) removals.push(mutate(ref, 'delete', row._uuid));
+      if (isRootTable(table)) removals.push({ op: 'delete', table, where: [['_uuid', '==', row._uuid]] });
     }
   }
   return [...inserts, ...childInserts, ...updates, ...links, ...removals];
 }
 
-function removeOps(table: string, uuid: string): Operation[] {
-  const spec = Tables[table as TableName];
-  if (!spec || spec.root) return [{ op: 'delete', table, where: [['_uuid', '==', uuid]] }];
-  return spec.parents.map((p) => ({
-    op: 'mutate' as const, table: p.table, where: [[p.column, 'includes', [uuid]] as const],
-    mutations: [[p.column, 'delete', [uuid]] as const],
-  }));
+function mutate(ref: Reference, mutator: 'insert' | 'delete', uuid: string): Operation {
+  return { op: 'mutate', table: ref.table, where: [['_uuid', '==', ref.uuid]], mutations: [[ref.column, mutator, [uuid]]] };
+}
+
+function sameRef(a: Reference, b: Reference): boolean {
+  return a.table === b.table && a.uuid === b.uuid && a.column === b.column;
 }
 
 function changedColumns(want: Readonly<Record<string, Value>>, have: Row): Record<string, Value> | undefined {
@@ -71,9 +72,7 @@ function changedColumns(want: Readonly<Record<string, Value>>, have: Row): Recor
 
 /** Equality of decoded OVSDB values: sets ignore order, maps compare entries. */
 export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
-  const x = normalize(a);
-  const y = normalize(b);
-  return x === y;
+  return normalize(a) === normalize(b);
 }
 
 function normalize(v: Value | undefined): string {

@@ -8,7 +8,14 @@ import type { Scope } from '../../events/mod.js';
  * are therefore idempotent and every reference is known before a row exists.
  */
 
-export const ResourceKind = { vpc: 'vpc', subnet: 'subnet', port: 'port' } as const;
+export const ResourceKind = {
+  vpc: 'vpc',
+  subnet: 'subnet',
+  port: 'port',
+  securityGroup: 'securitygroup',
+  /** The installation-wide default deny: one port group every port joins, with drop ACLs. */
+  defaultDeny: 'default-deny',
+} as const;
 export type ResourceKind = (typeof ResourceKind)[keyof typeof ResourceKind];
 
 export interface ResourceRef {
@@ -20,8 +27,14 @@ export function keyOf(ref: ResourceRef): string {
   return `${ref.kind}/${ref.id}`;
 }
 
+const kinds = new Set<string>(Object.values(ResourceKind));
 export function isResourceKind(kind: string | undefined): kind is ResourceKind {
-  return kind !== undefined && Object.hasOwn(ResourceKind, kind);
+  return kind !== undefined && kinds.has(kind);
+}
+
+/** The default-deny resource of an installation: one per owner. */
+export function defaultDenyRef(own: Ownership): ResourceRef {
+  return { kind: ResourceKind.defaultDeny, id: own.owner };
 }
 
 /** A version-5-style UUID from a resource id and a role: pure, stable across restarts and replicas. */
@@ -40,7 +53,17 @@ export const rowUuid = {
   switchRouterPort: (subnetId: string) => derivedUuid(subnetId, 'switch-router-port'),
   dhcpOptions: (subnetId: string) => derivedUuid(subnetId, 'dhcp-options'),
   switchPort: (portId: string) => portId,
+  gatewayAcl: (subnetId: string) => derivedUuid(subnetId, 'gateway-acl'),
+  portGroup: (securityGroupId: string) => securityGroupId,
+  ruleAcl: (ruleId: string) => derivedUuid(ruleId, 'acl'),
+  dropPortGroup: (owner: string) => derivedUuid(owner, 'drop-port-group'),
+  defaultDenyAcl: (owner: string, role: string) => derivedUuid(owner, `default-deny/${role}`),
 } as const;
+
+/** Port group names appear in ACL matches, which allow only [a-zA-Z_.][a-zA-Z_.0-9]*. */
+function matchName(text: string): string {
+  return text.replace(/[^a-zA-Z0-9_.]/g, '_');
+}
 
 /** Row names follow Neutron's conventions; a port's LSP is named by the port id (the OVS iface-id). */
 export const rowName = {
@@ -49,6 +72,8 @@ export const rowName = {
   routerPort: (subnetId: string) => `lrp-${subnetId}`,
   switchRouterPort: (subnetId: string) => `rtr-${subnetId}`,
   switchPort: (portId: string) => portId,
+  portGroup: (securityGroupId: string) => `pg_${matchName(securityGroupId)}`,
+  dropPortGroup: (owner: string) => `${matchName(owner)}_drop`,
 } as const;
 
 export const ExternalId = {

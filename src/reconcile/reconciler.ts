@@ -8,11 +8,13 @@ import { desiredRows } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { diff } from './diff.js';
 import type { ActualRow } from './diff.js';
-import { ExternalId, isResourceKind, keyOf } from './names.js';
+import { defaultDenyRef, ExternalId, isResourceKind, keyOf } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
+import { ReferenceIndex } from './references.js';
 import { resourceOf, statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { tableNames } from './tables/mod.js';
+import { PROVIDER_SCOPE } from './tables/port-group.js';
 
 /** Where the reconciler reads commits from (the event log). */
 export interface CommitSource {
@@ -64,9 +66,11 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
+  private readonly references: ReferenceIndex;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.batchSize = opts.batchSize ?? 256;
+    this.references = new ReferenceIndex((row) => this.ownedResource(row) !== undefined);
   }
 
   /** The sequence of the last commit folded in. */
@@ -77,7 +81,10 @@ export class Reconciler {
   async start(): Promise<void> {
     const { ovsdb, source } = this.opts;
     for (const table of tableNames) ovsdb.cache.addIndex(table, 'owner', (row) => this.ownerKey(row));
-    this.disposers.push(ovsdb.onUpdate((updates) => this.onRowUpdates(updates)));
+    this.disposers.push(ovsdb.onUpdate((updates) => {
+      this.references.apply(updates);
+      this.onRowUpdates(updates);
+    }));
     this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
     await ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}])));
 
@@ -115,9 +122,10 @@ export class Reconciler {
 
   /** Everything in the view, and every owned row the view no longer explains (orphans). */
   resync(): void {
-    for (const [kind, map] of [['vpc', this.view.vpcs], ['subnet', this.view.subnets], ['port', this.view.ports]] as const) {
+    for (const [kind, map] of [['vpc', this.view.vpcs], ['subnet', this.view.subnets], ['port', this.view.ports], ['securitygroup', this.view.securityGroups]] as const) {
       for (const r of map.values()) this.mark({ kind, id: r.id }, r.scope, 'resync');
     }
+    this.mark(defaultDenyRef(this.opts.ownership), PROVIDER_SCOPE, 'resync');
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
         const dirty = this.ownedResource(row);
@@ -198,8 +206,17 @@ export class Reconciler {
   }
 
   private scopeOf(ref: ResourceRef): Scope | undefined {
-    const map = ref.kind === 'vpc' ? this.view.vpcs : ref.kind === 'subnet' ? this.view.subnets : this.view.ports;
-    return map.get(ref.id)?.scope;
+    switch (ref.kind) {
+      case 'vpc': return this.view.vpcs.get(ref.id)?.scope;
+      case 'subnet': return this.view.subnets.get(ref.id)?.scope;
+      case 'port': return this.view.ports.get(ref.id)?.scope;
+      case 'securitygroup': return this.view.securityGroups.get(ref.id)?.scope;
+      case 'default-deny': return PROVIDER_SCOPE;
+      default: {
+        const unhandled: never = ref.kind;
+        return unhandled;
+      }
+    }
   }
 
   private actualRows(ref: ResourceRef, desired: readonly DesiredRow[]): ActualRow[] {
@@ -223,11 +240,14 @@ export class Reconciler {
       const desired = desiredRows(this.view, d.ref, this.opts.ownership).rows;
       return { dirty: d, desired, actual: this.actualRows(d.ref, desired) };
     });
-    const ops = diff(work);
+    const ops = diff(work, (uuid) => this.references.referencesTo(uuid));
     let failure: string | undefined;
     if (ops.length > 0) {
       for (const w of work) {
-        for (const d of w.desired) this.expecting.add(d.uuid);
+        for (const d of w.desired) {
+          this.expecting.add(d.uuid);
+          for (const ref of d.referencedBy) this.expecting.add(ref.uuid);
+        }
         for (const a of w.actual) this.expecting.add(a.row._uuid);
       }
       try {
@@ -261,6 +281,8 @@ export class Reconciler {
   private async publish(statuses: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
     const out: ResourceStatus[] = [];
     statuses.forEach((s, i) => {
+      // The default-deny group is internal plumbing, not a resource anyone asked for.
+      if (s.kind === 'default-deny') return;
       const key = `${s.kind}/${s.id}`;
       const before = this.published.get(key);
       if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) out.push(s);

@@ -32,7 +32,14 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
       return { kind: 'subnet', id: event.data.subnetId };
     case 'PortCreated':
     case 'PortDeleted':
+    case 'PortSecurityGroupsChanged':
       return { kind: 'port', id: event.data.portId };
+    case 'SecurityGroupCreated':
+    case 'SecurityGroupUpdated':
+    case 'SecurityGroupRuleAdded':
+    case 'SecurityGroupRuleRemoved':
+    case 'SecurityGroupDeleted':
+      return { kind: 'securitygroup', id: event.data.securityGroupId };
     default: {
       const unhandled: never = event;
       return unhandled;
@@ -45,6 +52,7 @@ const ROLE_OF_TABLE: Readonly<Record<string, string>> = {
   Logical_Router_Port: 'logicalRouterPort',
   Logical_Switch: 'logicalSwitch',
   DHCP_Options: 'dhcpOptions',
+  Port_Group: 'portGroup',
 };
 
 /**
@@ -65,6 +73,8 @@ export function statusOf(
   if (desired.length === 0) return { ...base, phase: Phase.Deleted };
   const ovn: Record<string, string> = {};
   for (const d of desired) {
+    // ACLs are many per resource: the status counts them instead of listing them.
+    if (d.table === 'ACL') continue;
     const role = d.table === 'Logical_Switch_Port'
       ? (ref.kind === 'port' ? 'logicalSwitchPort' : 'switchRouterPort')
       : ROLE_OF_TABLE[d.table] ?? d.table;
@@ -94,8 +104,14 @@ function kindDetails(view: NetworkView, ref: ResourceRef, desired: readonly Desi
       // `up` is optional in the schema, so it decodes as a set: [] or [true].
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
-      return { subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, bound };
+      return { subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds, bound };
     }
+    case 'securitygroup': {
+      const group = view.securityGroups.get(ref.id);
+      return group ? { vpcId: group.vpcId, aclCount: desired.filter((d) => d.table === 'ACL').length } : {};
+    }
+    case 'default-deny':
+      return {};
     default: {
       const unhandled: never = ref.kind;
       return unhandled;

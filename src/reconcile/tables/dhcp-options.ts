@@ -26,6 +26,7 @@ export function subnetDhcpOptions(own: Ownership, subnet: Subnet): DesiredRow | 
       options,
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
     },
+    referencedBy: [],
   };
 }
 

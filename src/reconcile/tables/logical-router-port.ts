@@ -15,6 +15,6 @@ export function subnetRouterPort(own: Ownership, subnet: Subnet): DesiredRow {
       networks: [`${subnet.gatewayIp}/${prefix}`],
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
     },
-    parent: { table: 'Logical_Router', uuid: rowUuid.logicalRouter(subnet.vpcId), column: 'ports' },
+    referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(subnet.vpcId), column: 'ports' }],
   };
 }

@@ -12,5 +12,6 @@ export function vpcRouter(own: Ownership, vpc: Vpc): DesiredRow {
       name: rowName.logicalRouter(vpc.id),
       external_ids: externalIds(own, { kind: 'vpc', id: vpc.id }, vpc.scope, vpc.seq, vpc.name),
     },
+    referencedBy: [],
   };
 }

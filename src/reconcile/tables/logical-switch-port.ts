@@ -15,13 +15,14 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
       options: { 'router-port': rowName.routerPort(subnet.id) },
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
     },
-    parent: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+    referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' }],
   };
 }
 
 /**
  * A port: addresses and port_security both "MAC IP", so OVN answers ARP and DHCP
  * for it and drops anything it sends from another MAC or IP (anti-spoofing).
+ * It is a member of the default-deny group and of each of its security groups.
  */
 export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): DesiredRow {
   const address = `${port.macAddress} ${port.ipAddress}`;
@@ -38,6 +39,10 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): Desi
         ...(port.deviceId !== undefined && { 'novanet:device-id': port.deviceId }),
       },
     },
-    parent: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+    referencedBy: [
+      { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
+      ...port.securityGroupIds.map((sg) => ({ table: 'Port_Group', uuid: rowUuid.portGroup(sg), column: 'ports' })),
+    ],
   };
 }

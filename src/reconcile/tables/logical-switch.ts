@@ -13,5 +13,6 @@ export function subnetSwitch(own: Ownership, subnet: Subnet): DesiredRow {
       other_config: { subnet: subnet.cidr, exclude_ips: subnet.gatewayIp },
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
     },
+    referencedBy: [],
   };
 }

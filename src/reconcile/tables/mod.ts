@@ -1,21 +1,28 @@
 /**
- * The Northbound tables novanet writes, and how a row of each is removed:
- * root rows are deleted; non-root rows are dropped from their parent's set and
- * the server garbage-collects them (OVN-NOTES, "Northbound schema pitfalls").
+ * The Northbound tables novanet writes. Root rows are deleted explicitly; non-root
+ * rows disappear when the last strong reference to them is removed (the server
+ * garbage-collects them: OVN-NOTES, "Northbound schema pitfalls").
+ * `references` lists the set columns through which novanet's rows point at others:
+ * the reconciler indexes them to know which rows reference which.
  */
 export interface TableSpec {
   readonly root: boolean;
-  /** Parent set columns that may hold a non-root row. */
-  readonly parents: readonly { readonly table: string; readonly column: string }[];
+  readonly references: readonly string[];
 }
 
 export const Tables = {
-  Logical_Router: { root: true, parents: [] },
-  Logical_Router_Port: { root: false, parents: [{ table: 'Logical_Router', column: 'ports' }] },
-  Logical_Switch: { root: true, parents: [] },
-  Logical_Switch_Port: { root: false, parents: [{ table: 'Logical_Switch', column: 'ports' }] },
-  DHCP_Options: { root: true, parents: [] },
+  Logical_Router: { root: true, references: ['ports'] },
+  Logical_Router_Port: { root: false, references: [] },
+  Logical_Switch: { root: true, references: ['ports', 'acls'] },
+  Logical_Switch_Port: { root: false, references: [] },
+  DHCP_Options: { root: true, references: [] },
+  Port_Group: { root: true, references: ['ports', 'acls'] },
+  ACL: { root: false, references: [] },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof Tables;
 export const tableNames = Object.keys(Tables) as TableName[];
+
+export function isRootTable(table: string): boolean {
+  return (Tables as Record<string, TableSpec>)[table]?.root ?? true;
+}
