@@ -5,6 +5,8 @@ export const ErrorCode = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
+  /** The security group a command targets or attaches a port to is not in the caller's tenant (or the port's VPC). */
+  SECURITY_GROUP_NOT_FOUND: 'SECURITY_GROUP_NOT_FOUND',
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   IN_USE: 'IN_USE',
   INVALID_CIDR: 'INVALID_CIDR',

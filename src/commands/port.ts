@@ -6,18 +6,19 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeAddress, intToIp, ipToInt, isReserved } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
 
 /** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
 
-export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'createdAt'>;
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'createdAt'>;
 
 export function presentPort(p: PortFields) {
   return {
     id: p.id, org: p.scope.org, project: p.scope.project, subnetId: p.subnetId, vpcId: p.vpcId,
     ...(p.name !== undefined && { name: p.name }),
     deviceId: p.deviceId ?? null,
-    macAddress: p.macAddress, ipAddress: p.ipAddress, createdAt: p.createdAt,
+    macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds, createdAt: p.createdAt,
   };
 }
 
@@ -33,6 +34,8 @@ export const CreatePort = commandPayload({
   deviceId: z.string().min(1).max(255).optional(),
   macAddress: z.string().regex(MacAddress, 'a MAC address such as 0a:4e:00:00:00:01').optional(),
   ipAddress: z.ipv4().optional(),
+  /** Absent: the VPC's default group. [] puts the port in no group: only DHCP, ARP and its gateway get through. */
+  securityGroupIds: SecurityGroupIds.optional(),
 });
 
 function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
@@ -50,23 +53,32 @@ function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: D
   } else {
     macAddress = allocateMac(view, ctx);
   }
+  const securityGroupIds = input.securityGroupIds !== undefined
+    ? portSecurityGroups(view, ctx.scope, subnet.vpcId, input.securityGroupIds)
+    : defaultSecurityGroups(view, subnet.vpcId);
   const port: PortFields = {
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
     ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
-    macAddress, ipAddress, createdAt: ctx.now,
+    macAddress, ipAddress, securityGroupIds, createdAt: ctx.now,
   };
   return {
     events: [{
       type: 'PortCreated' as const,
       data: {
-        portId: port.id, subnetId: subnet.id, macAddress, ipAddress,
+        portId: port.id, subnetId: subnet.id, macAddress, ipAddress, securityGroupIds,
         ...(port.name !== undefined && { name: port.name }),
         ...(port.deviceId !== undefined && { deviceId: port.deviceId }),
       },
     }],
     result: { port: presentPort(port) },
   };
+}
+
+/** The list is recorded explicitly, so a later change of the VPC's default cannot move existing ports. */
+function defaultSecurityGroups(view: NetworkView, vpcId: string): string[] {
+  const defaultGroup = view.vpcs.get(vpcId)?.defaultSecurityGroupId;
+  return defaultGroup !== undefined ? [defaultGroup] : [];
 }
 
 function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
@@ -96,6 +108,18 @@ function allocateIp(subnet: Subnet): string {
   return intToIp(ip);
 }
 
+export const UpdatePort = commandPayload({ portId: ResourceId, securityGroupIds: SecurityGroupIds });
+
+/** Records the complete new list, so the event alone says which groups the port is in. */
+function updatePort(view: NetworkView, input: z.infer<typeof UpdatePort>, ctx: DecideContext) {
+  const port = findPort(view, ctx.scope, input.portId);
+  const securityGroupIds = portSecurityGroups(view, ctx.scope, port.vpcId, input.securityGroupIds);
+  return {
+    events: [{ type: 'PortSecurityGroupsChanged' as const, data: { portId: port.id, securityGroupIds } }],
+    result: { port: presentPort({ ...port, securityGroupIds }) },
+  };
+}
+
 export const DeletePort = commandPayload({ portId: ResourceId });
 
 function deletePort(view: NetworkView, input: z.infer<typeof DeletePort>, ctx: DecideContext) {
@@ -110,6 +134,7 @@ export const ListPorts = queryPayload({
 
 export const portOperations = {
   'port.create': command(CreatePort, createPort),
+  'port.update': command(UpdatePort, updatePort),
   'port.delete': command(DeletePort, deletePort),
   'port.get': query(GetPort, (view, input, scope) => ({ port: presentPort(findPort(view, scope, input.portId)) })),
   'port.list': query(ListPorts, (view, input, scope) => ({

@@ -1,20 +1,28 @@
 import { z } from 'zod';
-import type { Scope } from '../../events/mod.js';
+import type { EventOf, Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { NetworkView, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, firstFreeBlock, formatCidr, parseCidr } from './ipam.js';
 import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 
-/** VPC: a tenant's private network space, one OVN Logical_Router. */
+/** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
 
 export const VPC_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 28 } as const;
 const DEFAULT_VPC_PREFIX = 16;
+/** Reserved for the group every VPC is created with; no other group may take it. */
+export const DEFAULT_SECURITY_GROUP_NAME = 'default';
+/** Everything may go out, as in Neutron's and AWS's defaults. */
+export const ALLOW_ALL_EGRESS = { protocol: 'all', remote: { cidr: '0.0.0.0/0' } } as const satisfies Omit<SecurityGroupRule, 'ruleId'>;
 
-export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt'>;
+export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt' | 'defaultSecurityGroupId'>;
 
 export function presentVpc(vpc: VpcFields) {
-  return { id: vpc.id, org: vpc.scope.org, project: vpc.scope.project, name: vpc.name, cidr: vpc.cidr, createdAt: vpc.createdAt };
+  return {
+    id: vpc.id, org: vpc.scope.org, project: vpc.scope.project, name: vpc.name, cidr: vpc.cidr,
+    // VPCs from before security groups have none.
+    defaultSecurityGroupId: vpc.defaultSecurityGroupId ?? null, createdAt: vpc.createdAt,
+  };
 }
 
 export function findVpc(view: NetworkView, scope: Scope, vpcId: string): Vpc {
@@ -45,10 +53,30 @@ function createVpc(view: NetworkView, input: z.infer<typeof CreateVpc>, ctx: Dec
     if (!block) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${DEFAULT_VPC_PREFIX} left in ${ctx.config.vpcPool}`, { pool: ctx.config.vpcPool });
     cidr = formatCidr(block);
   }
-  const vpc: VpcFields = { id: ctx.newId(), scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now };
+  const vpcId = ctx.newId();
+  const defaultGroup = defaultSecurityGroupCreated(vpcId, ctx);
+  const vpc: VpcFields = {
+    id: vpcId, scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now, defaultSecurityGroupId: defaultGroup.data.securityGroupId,
+  };
   return {
-    events: [{ type: 'VpcCreated' as const, data: { vpcId: vpc.id, name: vpc.name, cidr } }],
+    events: [{ type: 'VpcCreated' as const, data: { vpcId, name: vpc.name, cidr } }, defaultGroup],
     result: { vpc: presentVpc(vpc) },
+  };
+}
+
+/**
+ * Neutron's default group: members reach each other, anything may go out, nothing else comes in.
+ * Created in the VPC's own commit, so no port can ever see the VPC without it.
+ */
+function defaultSecurityGroupCreated(vpcId: string, ctx: DecideContext): EventOf<'SecurityGroupCreated'> {
+  const securityGroupId = ctx.newId();
+  return {
+    type: 'SecurityGroupCreated',
+    data: {
+      securityGroupId, vpcId, name: DEFAULT_SECURITY_GROUP_NAME, description: 'default security group', isDefault: true,
+      ingressRules: [{ ruleId: ctx.newId(), protocol: 'all', remote: { securityGroupId } }],
+      egressRules: [{ ruleId: ctx.newId(), ...ALLOW_ALL_EGRESS }],
+    },
   };
 }
 
@@ -59,7 +87,15 @@ function deleteVpc(view: NetworkView, input: z.infer<typeof DeleteVpc>, ctx: Dec
   if (vpc.subnetIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has subnets`, { subnetIds: [...vpc.subnetIds] });
   }
-  return { events: [{ type: 'VpcDeleted' as const, data: { vpcId: vpc.id } }], result: {} };
+  const groupIds = [...vpc.securityGroupIds].filter((id) => id !== vpc.defaultSecurityGroupId);
+  if (groupIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has security groups besides its default`, { securityGroupIds: groupIds });
+  }
+  // The default group lives and dies with its VPC.
+  const defaultGroup = vpc.defaultSecurityGroupId !== undefined
+    ? [{ type: 'SecurityGroupDeleted' as const, data: { securityGroupId: vpc.defaultSecurityGroupId } }]
+    : [];
+  return { events: [...defaultGroup, { type: 'VpcDeleted' as const, data: { vpcId: vpc.id } }], result: {} };
 }
 
 export const GetVpc = queryPayload({ vpcId: ResourceId });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { acme, given, globex, id, mac, portCreated, vpcWithSubnet } from '../support/decider.js';
+import { acme, DEFAULT_GROUP, defaultGroupCreated, given, globex, id, mac, portCreated, vpc, vpcWithSubnet } from '../support/decider.js';
 
 const dhcpDefaults = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] };
 
@@ -7,17 +7,17 @@ const dhcpDefaults = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServe
 
 test('vpc.create - records the requested CIDR', (t) => {
   const d = given().when(acme, 'vpc.create', { name: 'main', cidr: '192.168.0.0/20' })
-    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '192.168.0.0/20' } }]);
-  t.like(d.result, { vpc: { id: id(100), name: 'main', cidr: '192.168.0.0/20', org: 'acme', project: 'web' } });
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '192.168.0.0/20' } }, defaultGroupCreated(id(100), 101)]);
+  t.like(d.result, { vpc: { id: id(100), name: 'main', cidr: '192.168.0.0/20', org: 'acme', project: 'web', defaultSecurityGroupId: id(101) } });
 });
 
 test('vpc.create - without a CIDR takes the next free /16 of the pool, per tenant', (t) => {
   const first = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'a', cidr: '10.0.0.0/16' } }] };
   given(first).when(acme, 'vpc.create', { name: 'b' })
-    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.1.0.0/16' } }]);
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.1.0.0/16' } }, defaultGroupCreated(id(100), 101)]);
   // Another tenant's VPCs do not take space: identical ranges are fine across tenants.
   given(first).when(globex, 'vpc.create', { name: 'b' })
-    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.0.0.0/16' } }]);
+    .then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'b', cidr: '10.0.0.0/16' } }, defaultGroupCreated(id(100), 101)]);
 });
 
 test('vpc.create - a pool with no free /16 is POOL_EXHAUSTED', (t) => {
@@ -28,7 +28,7 @@ test('vpc.create - a pool with no free /16 is POOL_EXHAUSTED', (t) => {
 test('vpc.create - the same name twice in a tenant is ALREADY_EXISTS, in another tenant it is fine', (t) => {
   const history = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } }] };
   given(history).when(acme, 'vpc.create', { name: 'main' }).thenFails(t, 'ALREADY_EXISTS');
-  given(history).when(globex, 'vpc.create', { name: 'main' }).then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '10.0.0.0/16' } }]);
+  given(history).when(globex, 'vpc.create', { name: 'main' }).then(t, [{ type: 'VpcCreated', data: { vpcId: id(100), name: 'main', cidr: '10.0.0.0/16' } }, defaultGroupCreated(id(100), 101)]);
 });
 
 test('vpc.create - malformed CIDRs are INVALID_CIDR, host bits name the canonical form', (t) => {
@@ -47,7 +47,12 @@ test('vpc.create - payloads that do not fit the schema are VALIDATION_FAILED', (
 
 // --- vpc.delete -------------------------------------------------------------
 
-test('vpc.delete - deletes an empty VPC', (t) => {
+test('vpc.delete - deletes an empty VPC together with its default group', (t) => {
+  given(vpc()).when(acme, 'vpc.delete', { vpcId: id(1) })
+    .then(t, [{ type: 'SecurityGroupDeleted', data: { securityGroupId: DEFAULT_GROUP } }, { type: 'VpcDeleted', data: { vpcId: id(1) } }]);
+});
+
+test('vpc.delete - a VPC from before security groups has no default group to delete', (t) => {
   const history = { scope: acme, events: [{ type: 'VpcCreated' as const, data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } }] };
   given(history).when(acme, 'vpc.delete', { vpcId: id(1) }).then(t, [{ type: 'VpcDeleted', data: { vpcId: id(1) } }]);
 });
@@ -127,10 +132,10 @@ test('subnet.delete - IN_USE while it has ports, then deletable', (t) => {
 
 test('port.create - allocates the lowest free address, never network, gateway or broadcast', (t) => {
   const d = given(vpcWithSubnet()).when(acme, 'port.create', { subnetId: id(2), deviceId: 'vm-1' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', deviceId: 'vm-1' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP], deviceId: 'vm-1' } }]);
   t.like(d.result, { port: { id: id(100), ipAddress: '10.0.1.2', macAddress: mac(0xa0), deviceId: 'vm-1', subnetId: id(2), vpcId: id(1) } });
   given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), portCreated(4, '10.0.1.4')] })
-    .when(acme, 'port.create', { subnetId: id(2) }).then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.3' } }]);
+    .when(acme, 'port.create', { subnetId: id(2) }).then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
 });
 
 test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and one port)', (t) => {
@@ -142,7 +147,7 @@ test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and
     }],
   };
   given(vpcWithSubnet(), tiny).when(acme, 'port.create', { subnetId: id(5) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(5), macAddress: mac(0xa0), ipAddress: '10.0.9.2' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(5), macAddress: mac(0xa0), ipAddress: '10.0.9.2', securityGroupIds: [DEFAULT_GROUP] } }]);
   given(vpcWithSubnet(), tiny, { scope: acme, events: [portCreated(6, '10.0.9.2', id(5))] })
     .when(acme, 'port.create', { subnetId: id(5) }).thenFails(t, 'POOL_EXHAUSTED');
 });
@@ -150,7 +155,7 @@ test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and
 test('port.create - a requested address must be inside, usable and free', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.77' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.77' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.77', securityGroupIds: [DEFAULT_GROUP] } }]);
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.2.5' }).thenFails(t, 'IP_OUTSIDE_SUBNET');
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { portId: id(3) });
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.1' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { usedBy: 'gateway' });
@@ -162,12 +167,12 @@ test('port.create - a requested address must be inside, usable and free', (t) =>
 test('port.create - MACs: generated ones are unique, requested ones must be unicast and free', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2) }, { macs: [mac(3), mac(1), mac(9)] })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(9), ipAddress: '10.0.1.3' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(9), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '0A:4E:00:00:00:03' }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '01:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: 'zz:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '02-AA-BB-CC-DD-EE' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: '02:aa:bb:cc:dd:ee', ipAddress: '10.0.1.3' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: '02:aa:bb:cc:dd:ee', ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
 });
 
 test('port.create - another tenant\'s subnet is NOT_FOUND', (t) => {
@@ -179,6 +184,6 @@ test('port.create - another tenant\'s subnet is NOT_FOUND', (t) => {
 test('port.delete - frees the address for the next port', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), { type: 'PortDeleted' as const, data: { portId: id(3) } }] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2', macAddress: mac(3) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP] } }]);
   given(...history).when(acme, 'port.delete', { portId: id(3) }).thenFails(t, 'NOT_FOUND');
 });

@@ -1,13 +1,5 @@
 import test from 'ava';
-import { tenantOperations } from '../../src/commands/mod.js';
-import type { QueryOperation } from '../../src/commands/mod.js';
-import type { Scope } from '../../events/mod.js';
-import { acme, given, globex, id, portCreated, vpcWithSubnet } from '../support/decider.js';
-
-function read(view: ReturnType<typeof given>['view'], scope: Scope, operation: string, payload: Record<string, unknown>) {
-  const op = tenantOperations[operation] as QueryOperation;
-  return op.query(view, op.schema.parse(payload), scope);
-}
+import { acme, given, globex, id, portCreated, read, vpcWithSubnet } from '../support/decider.js';
 
 test('queries - a tenant sees only its own resources', (t) => {
   const { view } = given(vpcWithSubnet(acme), { scope: acme, events: [portCreated(3, '10.0.1.2')] });

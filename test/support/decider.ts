@@ -1,5 +1,5 @@
 import type { ExecutionContext } from 'ava';
-import type { CommitRecord, NovanetEvent, Scope } from '../../events/mod.js';
+import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, tenantOperations } from '../../src/commands/mod.js';
@@ -82,12 +82,38 @@ function outcome(view: NetworkView, run: () => Decision) {
   };
 }
 
-/** Common history: a VPC 10.0.0.0/16 (id 1) with a subnet 10.0.1.0/24 (id 2), gateway .1, owned by `scope`. */
-export function vpcWithSubnet(scope: Scope = acme): Given {
+/** What vpc.create records for a VPC's default group: group id(n), its rules id(n + 1) and id(n + 2). */
+export function defaultGroupCreated(vpcId: string, n: number): NovanetEvent {
+  return {
+    type: 'SecurityGroupCreated',
+    data: {
+      securityGroupId: id(n), vpcId, name: 'default', description: 'default security group', isDefault: true,
+      ingressRules: [{ ruleId: id(n + 1), protocol: 'all', remote: { securityGroupId: id(n) } }],
+      egressRules: [{ ruleId: id(n + 2), protocol: 'all', remote: { cidr: '0.0.0.0/0' } }],
+    },
+  };
+}
+
+/** The default group of the common VPC. */
+export const DEFAULT_GROUP = id(10);
+
+/** Common history: a VPC 10.0.0.0/16 (id 1) with its default group (id 10), owned by `scope`. */
+export function vpc(scope: Scope = acme): Given {
   return {
     scope,
     events: [
       { type: 'VpcCreated', data: { vpcId: id(1), name: 'main', cidr: '10.0.0.0/16' } },
+      defaultGroupCreated(id(1), 10),
+    ],
+  };
+}
+
+/** The common VPC with a subnet 10.0.1.0/24 (id 2), gateway .1. */
+export function vpcWithSubnet(scope: Scope = acme): Given {
+  return {
+    scope,
+    events: [
+      ...vpc(scope).events,
       {
         type: 'SubnetCreated',
         data: {
@@ -99,6 +125,27 @@ export function vpcWithSubnet(scope: Scope = acme): Given {
   };
 }
 
-export function portCreated(n: number, ip: string, subnetId = id(2)): NovanetEvent {
-  return { type: 'PortCreated', data: { portId: id(n), subnetId, macAddress: mac(n), ipAddress: ip } };
+/** A port as port.create records it; without `securityGroupIds` it is a port from before security groups. */
+export function portCreated(n: number, ip: string, subnetId = id(2), securityGroupIds?: string[]): NovanetEvent {
+  return {
+    type: 'PortCreated',
+    data: { portId: id(n), subnetId, macAddress: mac(n), ipAddress: ip, ...(securityGroupIds !== undefined && { securityGroupIds }) },
+  };
+}
+
+type Rules = Pick<EventOf<'SecurityGroupCreated'>['data'], 'ingressRules' | 'egressRules'>;
+
+/** A non-default group id(n) in VPC id(1) (or `vpcId`), with no rules unless given. */
+export function groupCreated(n: number, name: string, rules: Partial<Rules> = {}, vpcId = id(1)): NovanetEvent {
+  return {
+    type: 'SecurityGroupCreated',
+    data: { securityGroupId: id(n), vpcId, name, description: '', isDefault: false, ingressRules: [], egressRules: [], ...rules },
+  };
+}
+
+/** Runs a query against a view, as the intake does. */
+export function read(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown> = {}): Record<string, unknown> {
+  const op = tenantOperations[operation];
+  if (!op || op.kind !== 'query') throw new Error(`${operation} is not a query`);
+  return op.query(view, op.schema.parse(payload), scope);
 }
