@@ -102,3 +102,8 @@ function decodeNbctl(v: unknown): unknown {
   if (tag === 'map') return Object.fromEntries((body as [unknown, unknown][]).map(([k, x]) => [decodeNbctl(k), decodeNbctl(x)]));
   return v;
 }
+
+/** ovn-nbctl prints a one-element set as its element: read a set column as a list either way. */
+export function asList(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+}
