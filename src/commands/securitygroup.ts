@@ -3,7 +3,7 @@ import { Direction, Protocol } from '../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { NetworkView, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
-import { CommandError, ErrorCode, notFound } from './errors.js';
+import { CommandError, ErrorCode } from './errors.js';
 import { cidrOf, formatCidr } from './ipam.js';
 import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { ALLOW_ALL_EGRESS, DEFAULT_SECURITY_GROUP_NAME, findVpc } from './vpc.js';
@@ -195,7 +195,7 @@ function decideRule(view: NetworkView, ctx: DecideContext, vpcId: string, where:
   checkIcmp(where, rule);
   const remote = 'cidr' in rule.remote
     ? { cidr: canonicalCidr(where, rule.remote.cidr) }
-    : { securityGroupId: remoteGroup(view, ctx.scope, vpcId, rule.remote.securityGroupId) };
+    : { securityGroupId: remoteGroup(view, ctx.scope, vpcId, where, rule.remote.securityGroupId) };
   return {
     ruleId: ctx.newId(), protocol: rule.protocol,
     ...(rule.portRange !== undefined && { portRange: { min: rule.portRange.min, max: rule.portRange.max } }),
@@ -242,11 +242,15 @@ function canonicalCidr(where: string, text: string): string {
 }
 
 /** A remote group must be in the same tenant and VPC: its members' addresses are only meaningful there. */
-function remoteGroup(view: NetworkView, scope: Scope, vpcId: string, securityGroupId: string): string {
+function remoteGroup(view: NetworkView, scope: Scope, vpcId: string, where: string, securityGroupId: string): string {
   const group = view.securityGroups.get(securityGroupId);
-  if (!group || !sameScope(group.scope, scope)) throw notFound('security group', securityGroupId);
+  const details = { kind: 'security group', id: securityGroupId, rule: where };
+  // Another tenant's group is indistinguishable from a missing one.
+  if (!group || !sameScope(group.scope, scope)) {
+    throw new CommandError(ErrorCode.NOT_FOUND, `${where}: remote security group ${securityGroupId} not found`, details);
+  }
   if (group.vpcId !== vpcId) {
-    throw new CommandError(ErrorCode.NOT_FOUND, `security group ${securityGroupId} is not in VPC ${vpcId}`, { kind: 'security group', id: securityGroupId, vpcId });
+    throw new CommandError(ErrorCode.NOT_FOUND, `${where}: remote security group ${securityGroupId} is not in VPC ${vpcId}`, { ...details, vpcId });
   }
   return group.id;
 }

@@ -70,6 +70,11 @@ function outcome(view: NetworkView, run: () => Decision) {
       t.deepEqual(decision!.events, events);
       return decision!;
     },
+    /** For specs that only need the command accepted. */
+    thenSucceeds(t: ExecutionContext): Decision {
+      t.is(error, undefined, `expected success, got ${String(error)}`);
+      return decision!;
+    },
     thenFails(t: ExecutionContext, code: string, details?: Record<string, unknown>): CommandError {
       if (!isCommandError(error)) {
         t.fail(`expected ${code}, got ${error ? String(error) : JSON.stringify(decision?.events)}`);
