@@ -8,6 +8,11 @@ export type Tenant = z.infer<typeof Tenant>;
 
 /** The provider (operator) scope: external networks, pools. Never a valid tenant name (starts with "_"). */
 export const PROVIDER = '_provider' as const;
+export const PROVIDER_SCOPE: Tenant = { org: PROVIDER, project: PROVIDER };
+
+export function isProviderScope(scope: Tenant): boolean {
+  return scope.org === PROVIDER;
+}
 
 export function tenantKey(tenant: Tenant): string {
   return `${tenant.org}/${tenant.project}`;

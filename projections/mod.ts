@@ -1,2 +1,3 @@
 export * from './network.js';
 export * from './commands.js';
+export * from './external.js';

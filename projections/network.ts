@@ -1,4 +1,6 @@
 import type { CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule } from '../events/mod.js';
+import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
+import type { ExternalView } from './external.js';
 
 /**
  * The VPC/IPAM view: the current tenant networks, folded from commits.
@@ -21,6 +23,7 @@ export interface Vpc {
   readonly securityGroupIds: Set<string>;
   /** The group ports join when they name none; set by the same commit that creates the VPC. */
   defaultSecurityGroupId?: string;
+  natGatewayId?: string;
 }
 
 export interface Subnet {
@@ -68,7 +71,7 @@ export interface SecurityGroup {
   readonly portIds: Set<string>;
 }
 
-export interface NetworkView {
+export interface NetworkView extends ExternalView {
   /** Sequence of the last commit folded in; 0 for an empty log. */
   seq: number;
   readonly vpcs: Map<string, Vpc>;
@@ -80,7 +83,7 @@ export interface NetworkView {
 }
 
 export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), macs: new Set() };
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), macs: new Set(), ...initialExternalView() };
 }
 
 export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
@@ -90,7 +93,9 @@ export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkV
 }
 
 /** Never throws: an event that does not fit the view is ignored, the log is the truth. */
-function applyEvent(view: NetworkView, event: NovanetEvent, { seq, commit }: CommitRecord): void {
+function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord): void {
+  if (isExternalEvent(event)) return applyExternalEvent(view, event, record);
+  const { seq, commit } = record;
   switch (event.type) {
     case 'VpcCreated': {
       const { vpcId, name, cidr } = event.data;

@@ -1,0 +1,203 @@
+import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, NovanetEvent, Scope } from '../events/mod.js';
+import { ExternalEvent as ExternalEventSchema } from '../events/mod.js';
+import type { NetworkView } from './network.js';
+
+/** The outside-world part of the view: provider networks and pools, and what tenants took from them. */
+
+export interface ExternalNetwork {
+  readonly id: string;
+  readonly name: string;
+  readonly cidr: string;
+  readonly gatewayIp: string;
+  readonly physicalNetwork: string;
+  readonly vlanId?: number;
+  readonly gatewayChassis: readonly GatewayChassis[];
+  readonly createdAt: string;
+  seq: number;
+  readonly poolIds: Set<string>;
+}
+
+export interface ExternalIpPool {
+  readonly id: string;
+  readonly externalNetworkId: string;
+  readonly name: string;
+  readonly ranges: readonly AddressRange[];
+  readonly createdAt: string;
+  seq: number;
+  /** Addresses handed out, across all tenants: address -> external IP id. */
+  readonly allocated: Map<string, string>;
+}
+
+export interface ExternalIp {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly poolId: string;
+  readonly externalNetworkId: string;
+  readonly address: string;
+  readonly createdAt: string;
+  seq: number;
+  /** What uses it: at most one NAT gateway or attachment, or any number of port forwards. */
+  natGatewayId?: string;
+  attachmentId?: string;
+  readonly portForwardIds: Set<string>;
+}
+
+export interface NatGateway {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly vpcId: string;
+  readonly externalIpId: string;
+  readonly gatewayMac: string;
+  readonly releaseIpOnDelete: boolean;
+  readonly createdAt: string;
+  seq: number;
+}
+
+export interface ExternalIpAttachment {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly externalIpId: string;
+  readonly target: AttachmentTarget;
+  readonly createdAt: string;
+  seq: number;
+}
+
+export interface PortForward {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly externalIpId: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly externalPort: number;
+  readonly portId: string;
+  readonly internalPort: number;
+  readonly createdAt: string;
+  seq: number;
+}
+
+export interface ExternalView {
+  readonly externalNetworks: Map<string, ExternalNetwork>;
+  defaultExternalNetworkId?: string;
+  readonly externalIpPools: Map<string, ExternalIpPool>;
+  readonly externalIps: Map<string, ExternalIp>;
+  readonly natGateways: Map<string, NatGateway>;
+  readonly attachments: Map<string, ExternalIpAttachment>;
+  readonly portForwards: Map<string, PortForward>;
+}
+
+export function initialExternalView(): ExternalView {
+  return {
+    externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),
+    natGateways: new Map(), attachments: new Map(), portForwards: new Map(),
+  };
+}
+
+const externalTypes = new Set<string>(ExternalEventSchema.options.map((o) => o.shape.type.value));
+export function isExternalEvent(event: NovanetEvent): event is ExternalEvent {
+  return externalTypes.has(event.type);
+}
+
+/** Never throws: an event that does not fit the view is ignored. */
+export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { seq, commit }: CommitRecord): void {
+  const at = commit.at;
+  switch (event.type) {
+    case 'ExternalNetworkCreated': {
+      const { externalNetworkId: id, isDefault, ...d } = event.data;
+      view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set() });
+      if (isDefault) view.defaultExternalNetworkId = id;
+      return;
+    }
+    case 'ExternalNetworkDeleted':
+      view.externalNetworks.delete(event.data.externalNetworkId);
+      if (view.defaultExternalNetworkId === event.data.externalNetworkId) delete view.defaultExternalNetworkId;
+      return;
+    case 'ExternalIpPoolCreated': {
+      const { poolId: id, ...d } = event.data;
+      const network = view.externalNetworks.get(d.externalNetworkId);
+      if (!network) return;
+      view.externalIpPools.set(id, { id, ...d, createdAt: at, seq, allocated: new Map() });
+      network.poolIds.add(id);
+      return;
+    }
+    case 'ExternalIpPoolDeleted': {
+      const pool = view.externalIpPools.get(event.data.poolId);
+      if (!pool) return;
+      view.externalIpPools.delete(pool.id);
+      view.externalNetworks.get(pool.externalNetworkId)?.poolIds.delete(pool.id);
+      return;
+    }
+    case 'ExternalIpAllocated': {
+      const { externalIpId: id, poolId, address } = event.data;
+      const pool = view.externalIpPools.get(poolId);
+      if (!pool) return;
+      view.externalIps.set(id, {
+        id, scope: commit.scope, poolId, externalNetworkId: pool.externalNetworkId, address, createdAt: at, seq, portForwardIds: new Set(),
+      });
+      pool.allocated.set(address, id);
+      return;
+    }
+    case 'ExternalIpReleased': {
+      const ip = view.externalIps.get(event.data.externalIpId);
+      if (!ip) return;
+      view.externalIps.delete(ip.id);
+      view.externalIpPools.get(ip.poolId)?.allocated.delete(ip.address);
+      return;
+    }
+    case 'NatGatewayCreated': {
+      const { natGatewayId: id, ...d } = event.data;
+      const vpc = view.vpcs.get(d.vpcId);
+      const ip = view.externalIps.get(d.externalIpId);
+      if (!vpc || !ip) return;
+      view.natGateways.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
+      view.macs.add(d.gatewayMac);
+      vpc.natGatewayId = id;
+      ip.natGatewayId = id;
+      return;
+    }
+    case 'NatGatewayDeleted': {
+      const gateway = view.natGateways.get(event.data.natGatewayId);
+      if (!gateway) return;
+      view.natGateways.delete(gateway.id);
+      view.macs.delete(gateway.gatewayMac);
+      const vpc = view.vpcs.get(gateway.vpcId);
+      if (vpc?.natGatewayId === gateway.id) delete vpc.natGatewayId;
+      const ip = view.externalIps.get(gateway.externalIpId);
+      if (ip?.natGatewayId === gateway.id) delete ip.natGatewayId;
+      return;
+    }
+    case 'ExternalIpAttachmentCreated': {
+      const { attachmentId: id, externalIpId, target } = event.data;
+      const ip = view.externalIps.get(externalIpId);
+      if (!ip) return;
+      view.attachments.set(id, { id, scope: commit.scope, externalIpId, target, createdAt: at, seq });
+      ip.attachmentId = id;
+      return;
+    }
+    case 'ExternalIpAttachmentDeleted': {
+      const attachment = view.attachments.get(event.data.attachmentId);
+      if (!attachment) return;
+      view.attachments.delete(attachment.id);
+      const ip = view.externalIps.get(attachment.externalIpId);
+      if (ip?.attachmentId === attachment.id) delete ip.attachmentId;
+      return;
+    }
+    case 'PortForwardCreated': {
+      const { portForwardId: id, ...d } = event.data;
+      const ip = view.externalIps.get(d.externalIpId);
+      if (!ip) return;
+      view.portForwards.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
+      ip.portForwardIds.add(id);
+      return;
+    }
+    case 'PortForwardDeleted': {
+      const forward = view.portForwards.get(event.data.portForwardId);
+      if (!forward) return;
+      view.portForwards.delete(forward.id);
+      view.externalIps.get(forward.externalIpId)?.portForwardIds.delete(forward.id);
+      return;
+    }
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
+  }
+}
