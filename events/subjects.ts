@@ -6,9 +6,10 @@ export const DEFAULT_PREFIX = 'novanet' as const;
 /** The one place subject names are built: clients import it too. */
 export function subjects(prefix: string = DEFAULT_PREFIX) {
   return {
-    /** Request/reply subject of a tenant command, e.g. `novanet.cmd.acme.web.vpc.create`. */
-    command: (scope: Scope, operation: string) => `${prefix}.cmd.${scope.org}.${scope.project}.${operation}`,
-    adminCommand: (operation: string) => `${prefix}.admin.cmd.${operation}`,
+    /** Request/reply subject of a command: `novanet.cmd.acme.web.vpc.create`, or `novanet.admin.cmd.<operation>` for the provider. */
+    command: (scope: Scope, operation: string) => scope.org === PROVIDER
+      ? `${prefix}.admin.cmd.${operation}`
+      : `${prefix}.cmd.${scope.org}.${scope.project}.${operation}`,
     commandWildcard: `${prefix}.cmd.>`,
     adminCommandWildcard: `${prefix}.admin.cmd.>`,
     events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,

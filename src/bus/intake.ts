@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { TenantName } from '../../events/mod.js';
+import { PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
 import type { Commit, CommitRecord, Scope, Subjects } from '../../events/mod.js';
 import { commandKey, evolveCommands, evolveNetwork, initialCommandView, initialNetworkView } from '../../projections/mod.js';
 import type { CommandView, NetworkView } from '../../projections/mod.js';
-import { CommandError, ErrorCode, isCommandError, tenantOperations } from '../commands/mod.js';
+import { CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { CommandOperation, DecideConfig, DecideContext, Operation, QueryOperation } from '../commands/mod.js';
 import type { EventLog } from './log.js';
 
@@ -58,7 +58,7 @@ export class Intake {
   private readonly inFlight = new Set<Promise<void>>();
   private failed: Job[] = [];
   private ordinal = 0;
-  private subscription: Subscription | undefined;
+  private subscriptions: Subscription[] = [];
   private running: Promise<void> | undefined;
   private stopping = false;
 
@@ -71,19 +71,20 @@ export class Intake {
 
   async start(): Promise<void> {
     await this.rebuild();
-    this.subscription = this.opts.nc.subscribe(this.opts.subjects.commandWildcard, {
-      queue: `${this.opts.prefix}-intake`,
-      callback: (err, msg) => {
-        if (err) this.opts.logger.error({ err }, 'command subscription failed');
-        else this.receive(msg);
-      },
-    });
+    this.subscriptions = [this.opts.subjects.commandWildcard, this.opts.subjects.adminCommandWildcard].map((subject) =>
+      this.opts.nc.subscribe(subject, {
+        queue: `${this.opts.prefix}-intake`,
+        callback: (err, msg) => {
+          if (err) this.opts.logger.error({ err }, 'command subscription failed');
+          else this.receive(msg);
+        },
+      }));
     this.running = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
-    await this.subscription?.drain();
+    await Promise.all(this.subscriptions.map((sub) => sub.drain()));
     this.wake?.();
     await this.running;
     await Promise.allSettled(this.inFlight);
@@ -107,20 +108,9 @@ export class Intake {
     if (msg.data.length > MAX_PAYLOAD_BYTES) {
       throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `payload is ${msg.data.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`, { limit: MAX_PAYLOAD_BYTES });
     }
-    const prefixTokens = this.opts.subjects.commandWildcard.split('.').length - 1;
-    const tokens = msg.subject.split('.');
-    const [org = '', project = ''] = tokens.slice(prefixTokens, prefixTokens + 2);
-    const operationName = tokens.slice(prefixTokens + 2).join('.');
-    if (!TenantName.safeParse(org).success || !TenantName.safeParse(project).success) {
-      throw new CommandError(ErrorCode.VALIDATION_FAILED, `subject ${msg.subject}: org and project must be lowercase names`, { subject: msg.subject });
-    }
-    const operation = tenantOperations[operationName];
-    if (!operation) {
-      throw new CommandError(ErrorCode.UNKNOWN_OPERATION, `unknown operation "${operationName}"`, { operation: operationName, known: Object.keys(tenantOperations) });
-    }
+    const { scope, operationName, operation } = this.route(msg.subject);
     const payload = parseJson(msg.data);
-    const scope = { org, project };
-    if ((payload.org !== undefined && payload.org !== org) || (payload.project !== undefined && payload.project !== project)) {
+    if ((payload.org !== undefined && payload.org !== scope.org) || (payload.project !== undefined && payload.project !== scope.project)) {
       throw new CommandError(ErrorCode.FORBIDDEN, 'the tenant in the payload differs from the subject\'s', { subject: scope, payload: { org: payload.org, project: payload.project } });
     }
     const parsed = operation.schema.safeParse(payload);
@@ -129,6 +119,26 @@ export class Intake {
     }
     const { org: _o, project: _p, ...input } = parsed.data as Record<string, unknown>;
     return { ordinal: this.ordinal++, scope, operationName, operation, input, respond };
+  }
+
+  /**
+   * Tenant commands arrive on `<prefix>.cmd.<org>.<project>.<operation>`, provider commands on
+   * `<prefix>.admin.cmd.<operation>`. Each registry answers only on its own subjects: a provider
+   * operation on a tenant subject (or the reverse) is FORBIDDEN, not merely unknown.
+   */
+  private route(subject: string): { scope: Scope; operationName: string; operation: Operation } {
+    const admin = `${this.opts.prefix}.admin.cmd.`;
+    if (subject.startsWith(admin)) {
+      const operationName = subject.slice(admin.length);
+      return { scope: PROVIDER_SCOPE, operationName, operation: pick(operationName, providerOperations, tenantOperations, 'a tenant') };
+    }
+    const tokens = subject.slice(`${this.opts.prefix}.cmd.`.length).split('.');
+    const [org = '', project = '', ...rest] = tokens;
+    if (!TenantName.safeParse(org).success || !TenantName.safeParse(project).success) {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `subject ${subject}: org and project must be lowercase names`, { subject });
+    }
+    const operationName = rest.join('.');
+    return { scope: { org, project }, operationName, operation: pick(operationName, tenantOperations, providerOperations, 'a provider') };
   }
 
   private async run(): Promise<void> {
@@ -264,6 +274,13 @@ export class Intake {
       newMac: () => randomMac(),
     };
   }
+}
+
+function pick(name: string, own: Readonly<Record<string, Operation>>, other: Readonly<Record<string, Operation>>, otherKind: string): Operation {
+  const operation = own[name];
+  if (operation) return operation;
+  if (other[name]) throw new CommandError(ErrorCode.FORBIDDEN, `"${name}" is ${otherKind} operation and is not accepted on this subject`, { operation: name });
+  throw new CommandError(ErrorCode.UNKNOWN_OPERATION, `unknown operation "${name}"`, { operation: name, known: Object.keys(own) });
 }
 
 /** A locally administered unicast MAC: 0a:4e ("N") then four random octets. */

@@ -2,7 +2,9 @@
 import { connect } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
-import { tenantOperations } from '../commands/mod.js';
+import { PROVIDER_SCOPE } from '../../events/mod.js';
+import { providerOperations, tenantOperations } from '../commands/mod.js';
+import type { Operation } from '../commands/mod.js';
 import { configFrom } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
@@ -23,6 +25,16 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
   novanet watch <kind>/<id>                 latest status, then every change
   novanet request <resource.verb> [JSON]    any operation of the wire contract
+
+Security groups:
+  novanet securitygroup create --vpc-id ID --name NAME [--description D]
+  novanet securitygroup rule remove --security-group-id ID --rule-id RULE
+  novanet port update ID --security-group-ids A,B
+  rules are structured: novanet request securitygroup.rule.add '{"securityGroupId":"…","direction":"ingress",
+    "rule":{"protocol":"tcp","portRange":{"min":22,"max":22},"remote":{"cidr":"0.0.0.0/0"}}}'
+Provider (operator) commands go to the admin subjects with --admin:
+  novanet --admin externalnetwork create --name ext --cidr 172.16.0.0/24 --gateway-ip 172.16.0.1 ...
+  (structured payloads such as rules or gatewayChassis: novanet request <operation> '<json>' [--admin])
 
 Common flags: --nats URL (NOVANET_NATS_URL), --prefix P (NOVANET_PREFIX), --command-id ID`;
 
@@ -57,7 +69,9 @@ async function serve(config: EngineConfig): Promise<number> {
 }
 
 async function runClient(command: string, rest: string[], flags: Record<string, string>, config: EngineConfig): Promise<number> {
-  const scope = { org: flags.org ?? process.env.NOVANET_ORG ?? 'default', project: flags.project ?? process.env.NOVANET_PROJECT ?? 'default' };
+  const scope = flags.admin !== undefined
+    ? PROVIDER_SCOPE
+    : { org: flags.org ?? process.env.NOVANET_ORG ?? 'default', project: flags.project ?? process.env.NOVANET_PROJECT ?? 'default' };
   const nc = await connect({ servers: config.natsUrl, name: 'novanet-cli' });
   const client = new NovanetClient(nc, config.prefix);
   try {
@@ -74,10 +88,10 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
       operation = rest[0] ?? '';
       payload = rest[1] ? JSON.parse(rest[1]) as Record<string, unknown> : {};
     } else {
-      const [verb, id] = rest;
-      operation = `${command}.${verb ?? ''}`;
+      const [operationName, positional] = resolveOperation(command, rest);
+      operation = operationName;
       payload = payloadFromFlags(operation, flags);
-      if (id !== undefined) payload[`${command}Id`] = id;
+      if (positional !== undefined) payload[idField(operation, command)] = positional;
     }
     const reply = await client.request(scope, operation, payload);
     console.log(JSON.stringify(reply, null, 2));
@@ -87,11 +101,29 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   }
 }
 
-const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
+const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
+
+const allOperations = (): Readonly<Record<string, Operation>> => ({ ...tenantOperations, ...providerOperations });
+
+/** `securitygroup rule add X` is `securitygroup.rule.add` with X left over: the longest known operation wins. */
+function resolveOperation(resource: string, words: string[]): [string, string | undefined] {
+  for (let n = words.length; n > 0; n--) {
+    const name = [resource, ...words.slice(0, n)].join('.');
+    if (allOperations()[name]) return [name, words[n]];
+  }
+  return [[resource, words[0] ?? ''].join('.'), words[1]];
+}
+
+/** The id a get/delete names positionally: the payload's `<resource>Id` field, e.g. securityGroupId. */
+function idField(operation: string, resource: string): string {
+  const schema = allOperations()[operation]?.schema;
+  const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+  return fields.find((f) => f.toLowerCase() === `${resource}id`) ?? `${resource}Id`;
+}
 
 /** `--gateway-ip 10.0.0.1` becomes `gatewayIp`; values are typed by the operation's schema. */
 function payloadFromFlags(operation: string, flags: Record<string, string>): Record<string, unknown> {
-  const schema = tenantOperations[operation]?.schema;
+  const schema = allOperations()[operation]?.schema;
   const shape = schema instanceof z.ZodObject ? schema.shape as Record<string, z.ZodType> : {};
   const payload: Record<string, unknown> = {};
   for (const [flag, value] of Object.entries(flags)) {
@@ -128,7 +160,7 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string>; posi
   return { flags, positionals };
 }
 
-const BOOLEAN_FLAGS = new Set(['chassis', 'help']);
+const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin']);
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   console.error(`novanet: ${err instanceof Error ? err.message : String(err)}`);

@@ -15,6 +15,12 @@ export const ResourceKind = {
   securityGroup: 'securitygroup',
   /** The installation-wide default deny: one port group every port joins, with drop ACLs. */
   defaultDeny: 'default-deny',
+  externalNetwork: 'externalnetwork',
+  externalIpPool: 'externalippool',
+  externalIp: 'externalip',
+  natGateway: 'natgateway',
+  externalIpAttachment: 'externalipattachment',
+  portForward: 'portforward',
 } as const;
 export type ResourceKind = (typeof ResourceKind)[keyof typeof ResourceKind];
 
@@ -58,6 +64,15 @@ export const rowUuid = {
   ruleAcl: (ruleId: string) => derivedUuid(ruleId, 'acl'),
   dropPortGroup: (owner: string) => derivedUuid(owner, 'drop-port-group'),
   defaultDenyAcl: (owner: string, role: string) => derivedUuid(owner, `default-deny/${role}`),
+  externalSwitch: (externalNetworkId: string) => externalNetworkId,
+  localnetPort: (externalNetworkId: string) => derivedUuid(externalNetworkId, 'localnet-port'),
+  gatewayRouterPort: (natGatewayId: string) => derivedUuid(natGatewayId, 'gateway-router-port'),
+  gatewaySwitchPort: (natGatewayId: string) => derivedUuid(natGatewayId, 'gateway-switch-port'),
+  gatewayChassis: (natGatewayId: string, chassis: string) => derivedUuid(natGatewayId, `gateway-chassis/${chassis}`),
+  defaultRoute: (natGatewayId: string) => derivedUuid(natGatewayId, 'default-route'),
+  snat: (natGatewayId: string, subnetId: string) => derivedUuid(natGatewayId, `snat/${subnetId}`),
+  attachmentNat: (attachmentId: string) => derivedUuid(attachmentId, 'dnat-and-snat'),
+  portForward: (portForwardId: string) => portForwardId,
 } as const;
 
 /** Port group names appear in ACL matches, which allow only [a-zA-Z_.][a-zA-Z_.0-9]*. */
@@ -74,6 +89,12 @@ export const rowName = {
   switchPort: (portId: string) => portId,
   portGroup: (securityGroupId: string) => `pg_${matchName(securityGroupId)}`,
   dropPortGroup: (owner: string) => `${matchName(owner)}_drop`,
+  externalSwitch: (externalNetworkId: string) => `novanet-ext-${externalNetworkId}`,
+  localnetPort: (externalNetworkId: string) => `ln-${externalNetworkId}`,
+  gatewayRouterPort: (natGatewayId: string) => `lrp-gw-${natGatewayId}`,
+  gatewaySwitchPort: (natGatewayId: string) => `gw-${natGatewayId}`,
+  gatewayChassis: (natGatewayId: string, chassis: string) => `lrp-gw-${natGatewayId}_${chassis}`,
+  portForward: (portForwardId: string) => `pf-${portForwardId}`,
 } as const;
 
 export const ExternalId = {

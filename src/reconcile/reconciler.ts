@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PROVIDER_SCOPE } from '../../events/mod.js';
 import type { CommitRecord, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
@@ -11,10 +12,10 @@ import type { ActualRow } from './diff.js';
 import { defaultDenyRef, ExternalId, isResourceKind, keyOf } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
 import { ReferenceIndex } from './references.js';
-import { resourceOf, statusOf } from './status.js';
+import { allResources, dependantsOf, resourceOf } from './affected.js';
+import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { tableNames } from './tables/mod.js';
-import { PROVIDER_SCOPE } from './tables/port-group.js';
 
 /** Where the reconciler reads commits from (the event log). */
 export interface CommitSource {
@@ -112,19 +113,25 @@ export class Reconciler {
   }
 
   private fold(record: CommitRecord, markDirty: boolean): void {
+    if (!markDirty) {
+      evolveNetwork(this.view, record);
+      return;
+    }
+    const { events, scope } = record.commit;
+    // Dependants are looked up before and after: a deleted port's attachments are only
+    // findable before, a created one's only after.
+    const touched = events.flatMap((e) => [resourceOf(e), ...dependantsOf(this.view, e)]);
     evolveNetwork(this.view, record);
-    if (!markDirty) return;
-    for (const event of record.commit.events) {
-      const ref = resourceOf(event);
-      this.dirty.set(keyOf(ref), { ref, scope: record.commit.scope, reason: 'event' });
+    touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
+    for (const ref of touched) {
+      const eventScope = this.scopeOf(ref) ?? scope;
+      this.dirty.set(keyOf(ref), { ref, scope: eventScope, reason: 'event' });
     }
   }
 
   /** Everything in the view, and every owned row the view no longer explains (orphans). */
   resync(): void {
-    for (const [kind, map] of [['vpc', this.view.vpcs], ['subnet', this.view.subnets], ['port', this.view.ports], ['securitygroup', this.view.securityGroups]] as const) {
-      for (const r of map.values()) this.mark({ kind, id: r.id }, r.scope, 'resync');
-    }
+    for (const { ref, scope } of allResources(this.view)) this.mark(ref, scope, 'resync');
     this.mark(defaultDenyRef(this.opts.ownership), PROVIDER_SCOPE, 'resync');
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
@@ -193,7 +200,7 @@ export class Reconciler {
   private withMissingDependencies(batch: Dirty[]): Dirty[] {
     const keys = new Set(batch.map((d) => keyOf(d.ref)));
     for (let i = 0; i < batch.length; i++) {
-      for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership).dependsOn) {
+      for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
         const key = keyOf(dep);
         if (keys.has(key) || this.actualRows(dep, []).length > 0) continue;
         const scope = this.scopeOf(dep);
@@ -211,7 +218,14 @@ export class Reconciler {
       case 'subnet': return this.view.subnets.get(ref.id)?.scope;
       case 'port': return this.view.ports.get(ref.id)?.scope;
       case 'securitygroup': return this.view.securityGroups.get(ref.id)?.scope;
-      case 'default-deny': return PROVIDER_SCOPE;
+      case 'externalip': return this.view.externalIps.get(ref.id)?.scope;
+      case 'natgateway': return this.view.natGateways.get(ref.id)?.scope;
+      case 'externalipattachment': return this.view.attachments.get(ref.id)?.scope;
+      case 'portforward': return this.view.portForwards.get(ref.id)?.scope;
+      case 'default-deny':
+      case 'externalnetwork':
+      case 'externalippool':
+        return PROVIDER_SCOPE;
       default: {
         const unhandled: never = ref.kind;
         return unhandled;
@@ -237,8 +251,9 @@ export class Reconciler {
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
     const seq = this.view.seq;
     const work = batch.map((d) => {
-      const desired = desiredRows(this.view, d.ref, this.opts.ownership).rows;
-      return { dirty: d, desired, actual: this.actualRows(d.ref, desired) };
+      const resource = desiredRows(this.view, d.ref, this.opts.ownership);
+      const desired = resource?.rows ?? [];
+      return { dirty: d, resource, desired, actual: this.actualRows(d.ref, desired) };
     });
     const ops = diff(work, (uuid) => this.references.referencesTo(uuid));
     let failure: string | undefined;
@@ -273,7 +288,7 @@ export class Reconciler {
       }
     }
     await this.publish(work.map((w) => statusOf(
-      this.view, w.dirty.ref, w.dirty.scope, seq, w.desired,
+      this.view, w.dirty.ref, w.dirty.scope, seq, w.resource,
       (d) => this.opts.ovsdb.cache.get(d.table, d.uuid), failure,
     )), batch);
   }

@@ -1,6 +1,8 @@
-import type { NovanetEvent, Scope } from '../../events/mod.js';
+import type { Scope } from '../../events/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
+import { attachmentPort } from './desired.js';
+import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import type { ResourceRef } from './names.js';
 
@@ -21,38 +23,15 @@ export interface ResourceStatus {
   readonly [field: string]: unknown;
 }
 
-/** The resource an event is about: it is the one whose rows may have to change. */
-export function resourceOf(event: NovanetEvent): ResourceRef {
-  switch (event.type) {
-    case 'VpcCreated':
-    case 'VpcDeleted':
-      return { kind: 'vpc', id: event.data.vpcId };
-    case 'SubnetCreated':
-    case 'SubnetDeleted':
-      return { kind: 'subnet', id: event.data.subnetId };
-    case 'PortCreated':
-    case 'PortDeleted':
-    case 'PortSecurityGroupsChanged':
-      return { kind: 'port', id: event.data.portId };
-    case 'SecurityGroupCreated':
-    case 'SecurityGroupUpdated':
-    case 'SecurityGroupRuleAdded':
-    case 'SecurityGroupRuleRemoved':
-    case 'SecurityGroupDeleted':
-      return { kind: 'securitygroup', id: event.data.securityGroupId };
-    default: {
-      const unhandled: never = event;
-      return unhandled;
-    }
-  }
-}
-
+/** Row roles in `ovn`, by table; a table with many rows per resource (ACL, NAT, …) is counted instead. */
 const ROLE_OF_TABLE: Readonly<Record<string, string>> = {
   Logical_Router: 'logicalRouter',
   Logical_Router_Port: 'logicalRouterPort',
   Logical_Switch: 'logicalSwitch',
   DHCP_Options: 'dhcpOptions',
   Port_Group: 'portGroup',
+  Load_Balancer: 'loadBalancer',
+  Logical_Router_Static_Route: 'defaultRoute',
 };
 
 /**
@@ -65,29 +44,28 @@ export function statusOf(
   ref: ResourceRef,
   scope: Scope,
   observedSeq: number,
-  desired: readonly DesiredRow[],
+  desired: DesiredResource | undefined,
   present: (d: DesiredRow) => Row | undefined,
   failure?: string,
 ): ResourceStatus {
   const base = { kind: ref.kind, id: ref.id, scope, observedSeq };
-  if (desired.length === 0) return { ...base, phase: Phase.Deleted };
+  if (!desired) return { ...base, phase: Phase.Deleted };
   const ovn: Record<string, string> = {};
-  for (const d of desired) {
-    // ACLs are many per resource: the status counts them instead of listing them.
-    if (d.table === 'ACL') continue;
-    const role = d.table === 'Logical_Switch_Port'
-      ? (ref.kind === 'port' ? 'logicalSwitchPort' : 'switchRouterPort')
-      : ROLE_OF_TABLE[d.table] ?? d.table;
-    ovn[role] = d.uuid;
+  for (const d of desired.rows) {
+    const role = d.table === 'Logical_Switch_Port' ? switchPortRole(ref) : d.table === 'NAT' && ref.kind === 'externalipattachment' ? 'nat' : ROLE_OF_TABLE[d.table];
+    if (role) ovn[role] = d.uuid;
   }
-  const missing = desired.filter((d) => !present(d));
-  const phase = failure !== undefined ? Phase.Failed : missing.length > 0 ? Phase.Pending : Phase.Ready;
-  const message = failure ?? (missing.length > 0 ? `waiting for ${missing.map((m) => m.table).join(', ')} rows in the Northbound` : undefined);
-  const details = kindDetails(view, ref, desired, present);
-  return { ...base, phase, ...(message !== undefined && { message }), ovn, ...details };
+  const missing = desired.rows.filter((d) => !present(d));
+  const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || missing.length > 0 ? Phase.Pending : Phase.Ready;
+  const message = failure ?? desired.pending ?? (missing.length > 0 ? `waiting for ${missing.map((m) => m.table).join(', ')} rows in the Northbound` : undefined);
+  return { ...base, phase, ...(message !== undefined && { message }), ovn, ...kindDetails(view, ref, desired.rows, present) };
 }
 
-function kindDetails(view: NetworkView, ref: ResourceRef, desired: readonly DesiredRow[], present: (d: DesiredRow) => Row | undefined): Record<string, unknown> {
+function switchPortRole(ref: ResourceRef): string {
+  return ref.kind === 'port' ? 'logicalSwitchPort' : ref.kind === 'externalnetwork' ? 'localnetPort' : ref.kind === 'natgateway' ? 'gatewaySwitchPort' : 'switchRouterPort';
+}
+
+function kindDetails(view: NetworkView, ref: ResourceRef, rows: readonly DesiredRow[], present: (d: DesiredRow) => Row | undefined): Record<string, unknown> {
   switch (ref.kind) {
     case 'vpc': {
       const vpc = view.vpcs.get(ref.id);
@@ -100,7 +78,7 @@ function kindDetails(view: NetworkView, ref: ResourceRef, desired: readonly Desi
     case 'port': {
       const port = view.ports.get(ref.id);
       if (!port) return {};
-      const lsp = desired[0] && present(desired[0]);
+      const lsp = rows[0] && present(rows[0]);
       // `up` is optional in the schema, so it decodes as a set: [] or [true].
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
@@ -108,10 +86,34 @@ function kindDetails(view: NetworkView, ref: ResourceRef, desired: readonly Desi
     }
     case 'securitygroup': {
       const group = view.securityGroups.get(ref.id);
-      return group ? { vpcId: group.vpcId, aclCount: desired.filter((d) => d.table === 'ACL').length } : {};
+      return group ? { vpcId: group.vpcId, aclCount: rows.filter((d) => d.table === 'ACL').length } : {};
     }
     case 'default-deny':
+    case 'externalippool':
       return {};
+    case 'externalnetwork': {
+      const network = view.externalNetworks.get(ref.id);
+      return network ? { cidr: network.cidr, physicalNetwork: network.physicalNetwork, isDefault: view.defaultExternalNetworkId === network.id } : {};
+    }
+    case 'externalip': {
+      const ip = view.externalIps.get(ref.id);
+      return ip ? { address: ip.address, natGatewayId: ip.natGatewayId ?? null, attachmentId: ip.attachmentId ?? null, portForwardIds: [...ip.portForwardIds] } : {};
+    }
+    case 'natgateway': {
+      const gateway = view.natGateways.get(ref.id);
+      const ip = gateway && view.externalIps.get(gateway.externalIpId);
+      return gateway ? { vpcId: gateway.vpcId, externalIpId: gateway.externalIpId, address: ip?.address, snatCount: rows.filter((d) => d.table === 'NAT').length } : {};
+    }
+    case 'externalipattachment': {
+      const attachment = view.attachments.get(ref.id);
+      if (!attachment) return {};
+      const port = attachmentPort(view, attachment);
+      return { externalIpId: attachment.externalIpId, address: view.externalIps.get(attachment.externalIpId)?.address, target: attachment.target, portId: port?.id ?? null };
+    }
+    case 'portforward': {
+      const forward = view.portForwards.get(ref.id);
+      return forward ? { externalIpId: forward.externalIpId, protocol: forward.protocol, externalPort: forward.externalPort, portId: forward.portId, internalPort: forward.internalPort } : {};
+    }
     default: {
       const unhandled: never = ref.kind;
       return unhandled;

@@ -11,8 +11,12 @@ export interface TableSpec {
 }
 
 export const Tables = {
-  Logical_Router: { root: true, references: ['ports'] },
-  Logical_Router_Port: { root: false, references: [] },
+  Logical_Router: { root: true, references: ['ports', 'static_routes', 'nat', 'load_balancer'] },
+  Logical_Router_Port: { root: false, references: ['gateway_chassis'] },
+  Logical_Router_Static_Route: { root: false, references: [] },
+  NAT: { root: false, references: [] },
+  Gateway_Chassis: { root: false, references: [] },
+  Load_Balancer: { root: true, references: [] },
   Logical_Switch: { root: true, references: ['ports', 'acls'] },
   Logical_Switch_Port: { root: false, references: [] },
   DHCP_Options: { root: true, references: [] },
