@@ -9,6 +9,8 @@ export const ErrorCode = {
   SECURITY_GROUP_NOT_FOUND: 'SECURITY_GROUP_NOT_FOUND',
   ALREADY_EXISTS: 'ALREADY_EXISTS',
   IN_USE: 'IN_USE',
+  /** The resource exists and is free to use, but not in this combination (e.g. an external IP already used another way). */
+  CONFLICT: 'CONFLICT',
   INVALID_CIDR: 'INVALID_CIDR',
   CIDR_OVERLAP: 'CIDR_OVERLAP',
   SUBNET_OUTSIDE_VPC: 'SUBNET_OUTSIDE_VPC',

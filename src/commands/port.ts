@@ -124,6 +124,16 @@ export const DeletePort = commandPayload({ portId: ResourceId });
 
 function deletePort(view: NetworkView, input: z.infer<typeof DeletePort>, ctx: DecideContext) {
   const port = findPort(view, ctx.scope, input.portId);
+  // External addresses aimed at the port would silently stop working; a deviceId attachment
+  // names the device, not this port, so it stays (Pending until the device has a port again).
+  const attachment = [...view.attachments.values()].find((a) => 'portId' in a.target && a.target.portId === port.id);
+  const portForwardIds = [...view.portForwards.values()].filter((f) => f.portId === port.id).map((f) => f.id);
+  if (attachment || portForwardIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `port ${port.id} is still the target of external IPs`, {
+      ...(attachment && { attachmentId: attachment.id }),
+      ...(portForwardIds.length > 0 && { portForwardIds }),
+    });
+  }
   return { events: [{ type: 'PortDeleted' as const, data: { portId: port.id } }], result: {} };
 }
 

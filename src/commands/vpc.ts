@@ -87,6 +87,9 @@ function deleteVpc(view: NetworkView, input: z.infer<typeof DeleteVpc>, ctx: Dec
   if (vpc.subnetIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has subnets`, { subnetIds: [...vpc.subnetIds] });
   }
+  if (vpc.natGatewayId !== undefined) {
+    throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has NAT gateway ${vpc.natGatewayId}`, { natGatewayId: vpc.natGatewayId });
+  }
   const groupIds = [...vpc.securityGroupIds].filter((id) => id !== vpc.defaultSecurityGroupId);
   if (groupIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has security groups besides its default`, { securityGroupIds: groupIds });

@@ -1,9 +1,10 @@
 import type { ExecutionContext } from 'ava';
+import { isProviderScope, PROVIDER_SCOPE } from '../../events/mod.js';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
-import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, tenantOperations } from '../../src/commands/mod.js';
-import type { DecideConfig, DecideContext, Decision } from '../../src/commands/mod.js';
+import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
+import type { DecideConfig, DecideContext, Decision, Operation } from '../../src/commands/mod.js';
 
 /**
  * Decider specifications: given(events) / when(operation, payload) / then(events)
@@ -12,6 +13,13 @@ import type { DecideConfig, DecideContext, Decision } from '../../src/commands/m
 
 export const acme: Scope = { org: 'acme', project: 'web' };
 export const globex: Scope = { org: 'globex', project: 'web' };
+/** The operator's scope: provider operations are decided, and their histories committed, in it. */
+export const provider: Scope = PROVIDER_SCOPE;
+
+/** The registry the intake picks for a scope: admin subjects decide in the provider scope. */
+function operationsFor(scope: Scope): Readonly<Record<string, Operation>> {
+  return isProviderScope(scope) ? providerOperations : tenantOperations;
+}
 
 export const id = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 export const mac = (n: number): string => `0a:4e:00:00:00:${n.toString(16).padStart(2, '0')}`;
@@ -39,7 +47,7 @@ export function commit(seq: number, scope: Scope, events: readonly NovanetEvent[
 }
 
 function decide(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number }): Decision {
-  const op = tenantOperations[operation];
+  const op = operationsFor(scope)[operation];
   if (!op || op.kind !== 'command') throw new Error(`${operation} is not a command`);
   const parsed = op.schema.safeParse({ commandId: 'spec', ...payload });
   if (!parsed.success) throw new CommandError(ErrorCode.VALIDATION_FAILED, parsed.error.message, { issues: parsed.error.issues });
@@ -150,7 +158,35 @@ export function groupCreated(n: number, name: string, rules: Partial<Rules> = {}
 
 /** Runs a query against a view, as the intake does. */
 export function read(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown> = {}): Record<string, unknown> {
-  const op = tenantOperations[operation];
+  const op = operationsFor(scope)[operation];
   if (!op || op.kind !== 'query') throw new Error(`${operation} is not a query`);
   return op.query(view, op.schema.parse(payload), scope);
+}
+
+// --- the outside world ----------------------------------------------------------
+
+/** An external network id(n) as externalnetwork.create records it: 203.0.113.0/24 (gateway .1) unless told. */
+export function externalNetworkCreated(n: number, fields: Partial<EventOf<'ExternalNetworkCreated'>['data']> = {}): EventOf<'ExternalNetworkCreated'> {
+  return {
+    type: 'ExternalNetworkCreated',
+    data: {
+      externalNetworkId: id(n), name: `ext${n}`, cidr: '203.0.113.0/24', gatewayIp: '203.0.113.1', physicalNetwork: 'physnet',
+      gatewayChassis: [{ name: 'gw-1', priority: 10 }], isDefault: true, ...fields,
+    },
+  };
+}
+
+/** A pool id(n) of external network id(network), with the given ranges (first-last pairs). */
+export function poolCreated(n: number, network: number, ...ranges: [first: string, last: string][]): EventOf<'ExternalIpPoolCreated'> {
+  return { type: 'ExternalIpPoolCreated', data: { poolId: id(n), externalNetworkId: id(network), name: `pool${n}`, ranges: ranges.map(([first, last]) => ({ first, last })) } };
+}
+
+/** Common provider history: the default external network id(50), 203.0.113.0/24, with pool id(51) holding .10-.12. */
+export function outside(): Given {
+  return { scope: provider, events: [externalNetworkCreated(50), poolCreated(51, 50, ['203.0.113.10', '203.0.113.12'])] };
+}
+
+/** external IP id(n) allocated to `scope` from pool id(pool). */
+export function externalIpAllocated(n: number, address: string, pool = 51): EventOf<'ExternalIpAllocated'> {
+  return { type: 'ExternalIpAllocated', data: { externalIpId: id(n), poolId: id(pool), address } };
 }

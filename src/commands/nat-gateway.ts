@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import type { NovanetEvent, Scope } from '../../events/mod.js';
+import type { NatGateway, NetworkView } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+import { CommandError, ErrorCode, notFound } from './errors.js';
+import { allocateExternalIp, findExternalIp, isInUse, usersOf } from './external-ip.js';
+import type { ExternalIpFields } from './external-ip.js';
+import { allocateMac } from './mac.js';
+import { command, commandPayload, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { findVpc } from './vpc.js';
+
+/**
+ * NAT gateway: a VPC's way out. Its router gets a port on the external network holding the
+ * gateway's external IP, and SNAT for the VPC's subnets. One per VPC; its IP never changes.
+ */
+
+export type NatGatewayFields = Pick<NatGateway, 'id' | 'scope' | 'vpcId' | 'externalIpId' | 'createdAt'> & { readonly address: string };
+
+export function presentNatGateway(g: NatGatewayFields) {
+  return { id: g.id, org: g.scope.org, project: g.scope.project, vpcId: g.vpcId, externalIpId: g.externalIpId, address: g.address, createdAt: g.createdAt };
+}
+
+export function findNatGateway(view: NetworkView, scope: Scope, natGatewayId: string): NatGateway {
+  const gateway = view.natGateways.get(natGatewayId);
+  if (!gateway || !sameScope(gateway.scope, scope)) throw notFound('natgateway', natGatewayId);
+  return gateway;
+}
+
+const presentIn = (view: NetworkView) => (g: NatGateway) =>
+  presentNatGateway({ ...g, address: view.externalIps.get(g.externalIpId)?.address ?? '' });
+
+// --- natgateway.create --------------------------------------------------------------
+
+export const CreateNatGateway = commandPayload({
+  vpcId: ResourceId,
+  /** Absent: an address is allocated for the gateway in the same commit, and released with it. */
+  externalIpId: ResourceId.optional(),
+});
+
+function createNatGateway(view: NetworkView, input: z.infer<typeof CreateNatGateway>, ctx: DecideContext) {
+  const vpc = findVpc(view, ctx.scope, input.vpcId);
+  if (vpc.natGatewayId !== undefined) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has NAT gateway ${vpc.natGatewayId}`, { natGatewayId: vpc.natGatewayId });
+  }
+  const events: NovanetEvent[] = [];
+  let ip: ExternalIpFields;
+  if (input.externalIpId !== undefined) {
+    const held = findExternalIp(view, ctx.scope, input.externalIpId);
+    if (isInUse(held)) {
+      throw new CommandError(ErrorCode.CONFLICT, `external IP ${held.id} (${held.address}) is already in use`, { externalIpId: held.id, ...usersOf(held) });
+    }
+    ip = held;
+  } else {
+    const allocation = allocateExternalIp(view, ctx);
+    events.push(allocation.event);
+    ip = allocation.ip;
+  }
+  const gateway: NatGatewayFields = { id: ctx.newId(), scope: ctx.scope, vpcId: vpc.id, externalIpId: ip.id, address: ip.address, createdAt: ctx.now };
+  events.push({
+    type: 'NatGatewayCreated',
+    data: {
+      natGatewayId: gateway.id, vpcId: vpc.id, externalIpId: ip.id, gatewayMac: allocateMac(view, ctx),
+      releaseIpOnDelete: input.externalIpId === undefined,
+    },
+  });
+  return { events, result: { natGateway: presentNatGateway(gateway) } };
+}
+
+// --- natgateway.delete --------------------------------------------------------------
+
+export const DeleteNatGateway = commandPayload({ natGatewayId: ResourceId });
+
+/**
+ * An address allocated for the gateway goes with it, unless port forwards still use it: then the
+ * tenant keeps it (and releases it when done). Attachments and forwards in the VPC stay.
+ */
+function deleteNatGateway(view: NetworkView, input: z.infer<typeof DeleteNatGateway>, ctx: DecideContext) {
+  const gateway = findNatGateway(view, ctx.scope, input.natGatewayId);
+  const events: NovanetEvent[] = [{ type: 'NatGatewayDeleted', data: { natGatewayId: gateway.id } }];
+  const ip = view.externalIps.get(gateway.externalIpId);
+  if (gateway.releaseIpOnDelete && ip && ip.attachmentId === undefined && ip.portForwardIds.size === 0) {
+    events.push({ type: 'ExternalIpReleased', data: { externalIpId: ip.id } });
+  }
+  return { events, result: {} };
+}
+
+// --- queries ------------------------------------------------------------------
+
+export const GetNatGateway = queryPayload({ natGatewayId: ResourceId });
+export const ListNatGateways = queryPayload({ vpcId: ResourceId.optional() });
+
+export const natGatewayOperations = {
+  'natgateway.create': command(CreateNatGateway, createNatGateway),
+  'natgateway.delete': command(DeleteNatGateway, deleteNatGateway),
+  'natgateway.get': query(GetNatGateway, (view, input, scope) => ({ natGateway: presentIn(view)(findNatGateway(view, scope, input.natGatewayId)) })),
+  'natgateway.list': query(ListNatGateways, (view, input, scope) => ({
+    natGateways: [...view.natGateways.values()]
+      .filter((g) => sameScope(g.scope, scope) && (input.vpcId === undefined || g.vpcId === input.vpcId))
+      .map(presentIn(view)),
+  })),
+} as const;
