@@ -101,19 +101,15 @@ interface Exit {
 
 export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
   const log = await open(spec.logPath, 'a');
-  let child: ChildProcess;
-  try {
-    // Own process group: a terminal's Ctrl-C reaches only us, and we stop daemons in order.
-    child = spawnTracked(spec.argv, { env: spec.env, stdio: ['ignore', log.fd, log.fd], detached: true });
-  } finally {
-    await log.close();
-  }
+  // Own process group: a terminal's Ctrl-C reaches only us, and we stop daemons in order.
+  const child = spawnTracked(spec.argv, { env: spec.env, stdio: ['ignore', log.fd, log.fd], detached: true });
+  // Listen before the next await: a daemon that fails at once may exit during it.
   let exit: Exit | undefined;
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => resolve((exit = { code: exitCode(code, signal) })));
     child.once('error', (error) => resolve((exit = { code: 127, error })));
   });
-  child.unref();
+  await log.close();
 
   const stopTimeoutMs = spec.stopTimeoutMs ?? 5000;
   const daemon: Daemon = {
@@ -123,6 +119,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
     running: () => exit === undefined,
     async stop(): Promise<void> {
       if (exit !== undefined) return;
+      // Referenced while we wait for it: otherwise the loop may end before its exit is seen.
+      child.ref();
       child.kill('SIGTERM');
       const kill = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
       await exited;
@@ -152,6 +150,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
     abort.abort();
     clearTimeout(timer);
   }
+  // A running daemon does not keep the caller alive: one that ends without stop() leaves the cleanup to the exit hook.
+  child.unref();
   return daemon;
 }
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 const pids = new Set<number>();
 const namespaces = new Set<string>();
 const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const graceMs = 2000;
 let hooked = false;
 
 export function trackPid(pid: number): void {
@@ -40,16 +41,13 @@ function onSignal(signal: NodeJS.Signals): void {
   process.kill(process.pid, signal);
 }
 
-/** SIGTERM everything still registered, SIGKILL what outlives a short grace, then delete the namespaces. */
-export function cleanupSync(graceMs = 2000): void {
+/** SIGTERM everything still registered, SIGKILL what outlives a short grace, and wait until all are gone; then delete the namespaces. */
+function cleanupSync(): void {
   let alive = [...pids].filter(isAlive);
   for (const pid of alive) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (alive.length > 0 && Date.now() < deadline) {
-    sleepSync(20);
-    alive = alive.filter(isAlive);
-  }
+  alive = waitGone(alive, graceMs);
   for (const pid of alive) signal(pid, 'SIGKILL');
+  waitGone(alive, graceMs);
   pids.clear();
   if (namespaces.size > 0) {
     // Deleting a namespace destroys the veth ends inside it, and with them their peers.
@@ -61,6 +59,17 @@ export function cleanupSync(graceMs = 2000): void {
     }
     namespaces.clear();
   }
+}
+
+/** Polls until the pids have exited or timeoutMs passed; returns those still alive. */
+function waitGone(pids: number[], timeoutMs: number): number[] {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    sleepSync(20);
+    alive = alive.filter(isAlive);
+  }
+  return alive;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +23,24 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** Pids of live processes whose command line mentions text (a sandbox dir, a namespace prefix). */
+export function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) && isAlive(pid)) found.push(pid);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
 export function netnsNames(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+  // stderr: `ip` complains about namespaces that other processes are deleting meanwhile.
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .split('\n')
     .map((line) => line.split(' ')[0] ?? '')
     .filter((name) => name !== '');
@@ -32,7 +48,7 @@ export function netnsNames(): string[] {
 
 /** Interface names in the namespace this process runs in. */
 export function rootLinks(): string[] {
-  return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+  return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
     .split('\n')
     .map((line) => line.split(': ')[1]?.split('@')[0] ?? '')
     .filter((name) => name !== '');
@@ -42,6 +58,17 @@ export function rootLinks(): string[] {
 export function prefixOf(chassis: Chassis): string {
   return chassis.hostNamespace.replace(/-host$/, '');
 }
+
+/** What a sandbox run can leave behind: namespaces, interfaces in our own namespace, processes. */
+export function leftovers(prefix: string, dir: string): { namespaces: string[]; links: string[]; processes: number[] } {
+  return {
+    namespaces: netnsNames().filter((name) => name.startsWith(`${prefix}-`)),
+    links: rootLinks().filter((name) => name.startsWith(prefix)),
+    processes: [...new Set([...processesMentioning(prefix), ...processesMentioning(dir)])],
+  };
+}
+
+export const nothingLeft = { namespaces: [], links: [], processes: [] } as const;
 
 export const Net = {
   cidr: '10.9.0.0/24',
