@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { prepareDir, sandboxEnv } from './env.js';
 import { SandboxArgumentError, SandboxStartError } from './errors.js';
 import { addNamespace, deleteNamespace, NamespaceImpl, txOffloadOff } from './netns.js';
-import { Schemas, startOvsdb } from './ovsdb.js';
-import type { Ovsdb } from './ovsdb.js';
+import { ctl, Schemas, startOvsdb } from './ovsdb.js';
+import type { Ctl, Ovsdb } from './ovsdb.js';
 import { udhcpcScript } from './probes.js';
 import { accepts, pollUntil, run, runProcess, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
@@ -22,8 +22,6 @@ import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOp
 
 const namePattern = /^[A-Za-z0-9_.-]+$/;
 const maxIfname = 15;
-/** ovs-vsctl and ovn-sbctl wait for ever by default (e.g. for ovs-vswitchd to apply a change). */
-const ctlTimeout = '--timeout=30';
 
 type Undo = () => Promise<void>;
 
@@ -48,27 +46,25 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
 
     // SB and the Open_vSwitch db are derived state (northd rebuilds SB from NB; the OVS db
     // describes veths that died with the last run): both start empty. The two halves are independent.
-    const [sb, ovs] = await allSettled([
+    const [sb, { ovs, vswitchd }] = await allSettled([
       (async (): Promise<Ovsdb> => {
         const sb = await startOvsdb({ name: 'ovnsb_db', dir, schema: Schemas.southbound, env, keep: false });
         started(sb.daemon);
         started(await startNorthd(dir, env, opts.northbound.remote, sb.remote));
         return sb;
       })(),
-      (async (): Promise<Ovsdb> => {
+      (async (): Promise<{ ovs: Ovsdb; vswitchd: Daemon }> => {
         const ovs = await startOvsdb({ name: 'conf', dir, schema: Schemas.openvswitch, env, keep: false });
         started(ovs.daemon);
         await run(['ovs-vsctl', `--db=${ovs.remote}`, '--no-wait', 'init'], { env });
         const vswitchd = started(await startVswitchd(dir, env, host, ovs.remote));
-        await addBridge(env, ovs.remote, 'br-int', vswitchd.logPath, ['fail-mode=secure', 'other-config:disable-in-band=true']);
-        return ovs;
+        await addBridge(ctl('ovs-vsctl', ovs.remote, env), 'br-int', vswitchd.logPath, ['fail-mode=secure', 'other-config:disable-in-band=true']);
+        return { ovs, vswitchd };
       })(),
     ]);
 
-    const vsctl = async (...args: string[]): Promise<string> =>
-      (await run(['ovs-vsctl', `--db=${ovs.remote}`, ctlTimeout, ...args], { env })).trimEnd();
-    const sbctl = async (...args: string[]): Promise<string> =>
-      (await run(['ovn-sbctl', `--db=${sb.remote}`, ctlTimeout, ...args], { env })).trimEnd();
+    const vsctl = ctl('ovs-vsctl', ovs.remote, env);
+    const sbctl = ctl('ovn-sbctl', sb.remote, env);
 
     await vsctl('--no-wait', 'set', 'Open_vSwitch', '.',
       `external_ids:system-id=${JSON.stringify(name)}`,
@@ -85,7 +81,7 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
       logPath: join(dir, 'ovn-controller.log'),
       ready: (signal) => pollUntil(async () => (await sbctl('--bare', '--columns=name', 'find', 'Chassis', `name=${JSON.stringify(name)}`)) !== '', signal, 100),
     }));
-    return new ChassisImpl({ name, dir, env, host, prefix, udhcpc, vsctl, sbctl, ovsRemote: ovs.remote, undo, daemons });
+    return new ChassisImpl({ name, dir, env, host, prefix, udhcpc, vsctl, sbctl, vswitchdLog: vswitchd.logPath, undo, daemons });
   } catch (err) {
     await unwind(undo).catch(() => undefined);
     throw err;
@@ -99,9 +95,9 @@ interface ChassisParts {
   readonly host: string;
   readonly prefix: string;
   readonly udhcpc: string;
-  readonly vsctl: (...args: string[]) => Promise<string>;
-  readonly sbctl: (...args: string[]) => Promise<string>;
-  readonly ovsRemote: string;
+  readonly vsctl: Ctl;
+  readonly sbctl: Ctl;
+  readonly vswitchdLog: string;
   readonly undo: Undo[];
   readonly daemons: readonly Daemon[];
 }
@@ -135,12 +131,12 @@ class ChassisImpl implements Chassis {
     return this.#parts.vsctl(...args);
   }
 
-  async plug(opts: PlugOptions): Promise<Namespace> {
+  plug(opts: PlugOptions): Promise<Namespace> {
     return this.#attach({ namespace: opts.namespace, ifname: opts.ifname ?? 'eth0', bridge: 'br-int', mac: opts.mac, ifaceId: opts.iface });
   }
 
   async addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace> {
-    await addBridge(this.#parts.env, this.#parts.ovsRemote, opts.bridge, join(this.dir, 'ovs-vswitchd.log'), []);
+    await addBridge(this.#parts.vsctl, opts.bridge, this.#parts.vswitchdLog, []);
     this.#bridgeMappings.push(`${opts.physnet}:${opts.bridge}`);
     await this.vsctl('set', 'Open_vSwitch', '.', `external_ids:ovn-bridge-mappings=${JSON.stringify(this.#bridgeMappings.join(','))}`);
     const ns = await this.#attach({ namespace: opts.outside.namespace, ifname: 'eth0', bridge: opts.bridge });
@@ -213,34 +209,33 @@ async function claimHostNamespace(): Promise<string> {
 }
 
 function startNorthd(dir: string, env: NodeJS.ProcessEnv, nbRemote: string, sbRemote: string): Promise<Daemon> {
-  const ctl = join(dir, 'ovn-northd.ctl');
+  const unixctl = join(dir, 'ovn-northd.ctl');
   return startDaemon({
     name: 'ovn-northd',
-    argv: ['ovn-northd', `--ovnnb-db=${nbRemote}`, `--ovnsb-db=${sbRemote}`, `--pidfile=${join(dir, 'ovn-northd.pid')}`, `--unixctl=${ctl}`],
+    argv: ['ovn-northd', `--ovnnb-db=${nbRemote}`, `--ovnsb-db=${sbRemote}`, `--pidfile=${join(dir, 'ovn-northd.pid')}`, `--unixctl=${unixctl}`],
     env,
     logPath: join(dir, 'ovn-northd.log'),
     // "active" once connected to both dbs and holding the SB lock.
-    ready: (signal) => pollUntil(async () => (await runProcess(['ovn-appctl', '-t', ctl, 'status'], { env })).stdout.includes('active'), signal, 100),
+    ready: (signal) => pollUntil(async () => (await runProcess(['ovn-appctl', '-t', unixctl, 'status'], { env })).stdout.includes('active'), signal, 100),
   });
 }
 
 function startVswitchd(dir: string, env: NodeJS.ProcessEnv, host: string, ovsRemote: string): Promise<Daemon> {
-  const ctl = join(dir, 'ovs-vswitchd.ctl');
+  const unixctl = join(dir, 'ovs-vswitchd.ctl');
   return startDaemon({
     name: 'ovs-vswitchd',
-    argv: ['ip', 'netns', 'exec', host, 'ovs-vswitchd', ovsRemote, `--pidfile=${join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${ctl}`],
+    argv: ['ip', 'netns', 'exec', host, 'ovs-vswitchd', ovsRemote, `--pidfile=${join(dir, 'ovs-vswitchd.pid')}`, `--unixctl=${unixctl}`],
     env,
     logPath: join(dir, 'ovs-vswitchd.log'),
-    ready: (signal) => pollUntil(() => accepts(ctl), signal),
+    ready: (signal) => pollUntil(() => accepts(unixctl), signal),
   });
 }
 
 /** A netdev bridge. ovs-vsctl exits 0 even when ovs-vswitchd failed to create it, so the Interface's error column is checked. */
-async function addBridge(env: NodeJS.ProcessEnv, ovsRemote: string, bridge: string, vswitchdLog: string, settings: readonly string[]): Promise<void> {
+async function addBridge(vsctl: Ctl, bridge: string, vswitchdLog: string, settings: readonly string[]): Promise<void> {
   if (bridge.length > maxIfname || !namePattern.test(bridge)) throw new SandboxArgumentError(`bridge name ${JSON.stringify(bridge)} is not a valid Linux interface name`);
-  const vsctl = (...args: string[]): Promise<string> => run(['ovs-vsctl', `--db=${ovsRemote}`, ctlTimeout, ...args], { env });
   await vsctl('add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev', ...settings);
-  const error = (await vsctl('--bare', '--columns=error', 'find', 'Interface', `name=${bridge}`)).trim();
+  const error = await vsctl('--bare', '--columns=error', 'find', 'Interface', `name=${bridge}`);
   if (error !== '') {
     throw new SandboxStartError({ component: `bridge ${bridge}`, reason: error, logPath: vswitchdLog, logTail: await tail(vswitchdLog) });
   }

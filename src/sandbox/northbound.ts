@@ -1,6 +1,5 @@
 import { prepareDir, sandboxEnv } from './env.js';
-import { Schemas, startOvsdb } from './ovsdb.js';
-import { run } from './process.js';
+import { ctl, Schemas, startOvsdb } from './ovsdb.js';
 import type { Northbound, NorthboundOptions } from './types.js';
 
 /** ovsdb-server with the OVN Northbound schema; the db file is persistent state and is reused. */
@@ -12,7 +11,7 @@ export async function startNorthbound(opts: NorthboundOptions): Promise<Northbou
     remote: nb.remote,
     dir,
     pid: nb.daemon.pid,
-    nbctl: async (...args) => (await run(['ovn-nbctl', `--db=${nb.remote}`, ...args], { env })).trimEnd(),
+    nbctl: ctl('ovn-nbctl', nb.remote, env),
     stop: () => nb.daemon.stop(),
   };
 }

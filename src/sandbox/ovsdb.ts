@@ -1,7 +1,7 @@
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxStartError } from './errors.js';
-import { accepts, pollUntil, run, startDaemon } from './process.js';
+import { accepts, pollUntil, run, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
 
 export const Schemas = {
@@ -9,6 +9,16 @@ export const Schemas = {
   southbound: '/usr/share/ovn/ovn-sb.ovsschema',
   openvswitch: '/usr/share/openvswitch/vswitch.ovsschema',
 } as const;
+
+/** ovs-vsctl, ovn-nbctl and ovn-sbctl wait for ever by default (e.g. in wait-until); a caller's later --timeout wins. */
+const ctlTimeout = '--timeout=30';
+
+export type Ctl = (...args: string[]) => Promise<string>;
+
+/** A *ctl tool bound to one database; resolves to stdout without the trailing newline. */
+export function ctl(tool: 'ovs-vsctl' | 'ovn-nbctl' | 'ovn-sbctl', remote: string, env: NodeJS.ProcessEnv): Ctl {
+  return async (...args) => (await run([tool, `--db=${remote}`, ctlTimeout, ...args], { env })).trimEnd();
+}
 
 export interface OvsdbSpec {
   /** Base name of the db, socket, pid, ctl and log files in dir. */
@@ -33,7 +43,8 @@ export async function startOvsdb(spec: OvsdbSpec): Promise<Ovsdb> {
   const socket = file('sock');
   // ovsdb-server replaces a stale socket file, but must not hijack a live one: refuse instead.
   if (await accepts(socket)) {
-    throw new SandboxStartError({ component: spec.name, reason: `${socket} is served by another process`, logPath: file('log'), logTail: '' });
+    const reason = `${socket} is served by another process (an earlier sandbox still running? see ${file('pid')})`;
+    throw new SandboxStartError({ component: spec.name, reason, logPath: file('log'), logTail: await tail(file('log')) });
   }
   if (!spec.keep) await rm(db, { force: true });
   if (!(await exists(db))) {

@@ -74,10 +74,8 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 }
 
 export interface Daemon {
-  readonly name: string;
   readonly pid: number;
   readonly logPath: string;
-  running(): boolean;
   /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves once the process has exited. */
   stop(): Promise<void>;
 }
@@ -113,10 +111,8 @@ export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
 
   const stopTimeoutMs = spec.stopTimeoutMs ?? 5000;
   const daemon: Daemon = {
-    name: spec.name,
     pid: child.pid ?? -1,
     logPath: spec.logPath,
-    running: () => exit === undefined,
     async stop(): Promise<void> {
       if (exit !== undefined) return;
       // Referenced while we wait for it: otherwise the loop may end before its exit is seen.
