@@ -1,5 +1,5 @@
 import test from 'ava';
-import { startChassis, startNorthbound } from '../../src/sandbox/mod.js';
+import { isSandboxCommandError, startChassis, startNorthbound } from '../../src/sandbox/mod.js';
 import { createDhcpNetwork, isAlive, leftovers, Net, netnsNames, nothingLeft, prefixOf, processesMentioning, tempDir, waitUp } from './helpers.js';
 
 test('dataplane - namespaces on one switch get their DHCP leases, reach each other and the gateway over ICMP, TCP and UDP', async (t) => {
@@ -50,6 +50,20 @@ test('dataplane - namespaces on one switch get their DHCP leases, reach each oth
   await nb.stop();
   t.deepEqual(pids.filter(isAlive), []);
   t.deepEqual(leftovers(prefix, dir), nothingLeft);
+});
+
+test('dataplane - a port without DHCP options gets no lease: dhcp() rejects with the client output', async (t) => {
+  const dir = await tempDir(t);
+  const nb = await startNorthbound({ dir });
+  t.teardown(() => nb.stop());
+  const chassis = await startChassis({ dir, northbound: nb });
+  t.teardown(() => chassis.stop());
+  await nb.nbctl('ls-add', 'sw0', '--', 'lsp-add', 'sw0', 'nodhcp', '--', 'lsp-set-addresses', 'nodhcp', `${Net.vm1.mac} ${Net.vm1.ip}`);
+  const vm = await chassis.plug({ iface: 'nodhcp', namespace: 'vm', mac: Net.vm1.mac });
+  await waitUp(nb, 'nodhcp');
+  const err = await t.throwsAsync(vm.dhcp({ timeoutMs: 2000 }));
+  t.true(isSandboxCommandError(err));
+  t.regex(err?.message ?? '', /udhcpc/);
 });
 
 test('dataplane - removing a namespace unplugs its port and deletes it', async (t) => {
