@@ -4,7 +4,7 @@ import type { ExternalIpAttachment, NetworkView } from '../../projections/mod.js
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
-import { command, commandPayload, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
 import { findPort } from './port.js';
 
 /**
@@ -23,9 +23,7 @@ export function presentAttachment(a: AttachmentFields) {
 }
 
 export function findAttachment(view: NetworkView, scope: Scope, attachmentId: string): ExternalIpAttachment {
-  const attachment = view.attachments.get(attachmentId);
-  if (!attachment || !sameScope(attachment.scope, scope)) throw notFound('externalipattachment', attachmentId);
-  return attachment;
+  return findInScope(view.attachments, scope, attachmentId, () => notFound('externalipattachment', attachmentId));
 }
 
 /** The tenant's attachments aimed at a port, by its id or by its device. */

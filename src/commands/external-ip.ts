@@ -5,7 +5,7 @@ import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { reservedAddresses } from './external-network.js';
 import { cidrOf, intToIp, ipToInt } from './ipam.js';
-import { command, commandPayload, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
 
 /**
  * External IP: a public address a tenant holds, drawn from a pool of the provider's default
@@ -27,10 +27,7 @@ export function presentExternalIp(ip: ExternalIpFields) {
 }
 
 export function findExternalIp(view: NetworkView, scope: Scope, externalIpId: string): ExternalIp {
-  const ip = view.externalIps.get(externalIpId);
-  // Another tenant's address is indistinguishable from a missing one.
-  if (!ip || !sameScope(ip.scope, scope)) throw notFound('externalip', externalIpId);
-  return ip;
+  return findInScope(view.externalIps, scope, externalIpId, () => notFound('externalip', externalIpId));
 }
 
 /** What uses an external IP, as error details; empty when it is free. */

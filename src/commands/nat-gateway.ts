@@ -6,7 +6,7 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateExternalIp, findExternalIp, isInUse, usersOf } from './external-ip.js';
 import type { ExternalIpFields } from './external-ip.js';
 import { allocateMac } from './mac.js';
-import { command, commandPayload, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
 import { findVpc } from './vpc.js';
 
 /**
@@ -21,9 +21,7 @@ export function presentNatGateway(g: NatGatewayFields) {
 }
 
 export function findNatGateway(view: NetworkView, scope: Scope, natGatewayId: string): NatGateway {
-  const gateway = view.natGateways.get(natGatewayId);
-  if (!gateway || !sameScope(gateway.scope, scope)) throw notFound('natgateway', natGatewayId);
-  return gateway;
+  return findInScope(view.natGateways, scope, natGatewayId, () => notFound('natgateway', natGatewayId));
 }
 
 const presentIn = (view: NetworkView) => (g: NatGateway) =>

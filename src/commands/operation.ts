@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
+import type { CommandError } from './errors.js';
 
 /** What a decider answers: the events to append (one commit) and the reply's result. */
 export interface Decision {
@@ -48,4 +49,16 @@ export const ResourceId = z.uuid();
 
 export function sameScope(a: Scope, b: Scope): boolean {
   return a.org === b.org && a.project === b.project;
+}
+
+/**
+ * A tenant's resource by id. Another tenant's id is indistinguishable from a missing
+ * one: both are `missing()` (NOT_FOUND unless the operation names another code).
+ */
+export function findInScope<T extends { readonly scope: Scope }>(
+  map: ReadonlyMap<string, T>, scope: Scope, id: string, missing: () => CommandError,
+): T {
+  const found = map.get(id);
+  if (!found || !sameScope(found.scope, scope)) throw missing();
+  return found;
 }

@@ -4,7 +4,7 @@ import type { NetworkView, PortForward } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp } from './external-ip.js';
-import { command, commandPayload, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
 import { findPort } from './port.js';
 
 /**
@@ -24,9 +24,7 @@ export function presentPortForward(f: PortForwardFields) {
 }
 
 export function findPortForward(view: NetworkView, scope: Scope, portForwardId: string): PortForward {
-  const forward = view.portForwards.get(portForwardId);
-  if (!forward || !sameScope(forward.scope, scope)) throw notFound('portforward', portForwardId);
-  return forward;
+  return findInScope(view.portForwards, scope, portForwardId, () => notFound('portforward', portForwardId));
 }
 
 const presentIn = (view: NetworkView) => (f: PortForward) =>

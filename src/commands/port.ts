@@ -5,7 +5,7 @@ import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeAddress, intToIp, ipToInt, isReserved } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
-import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
 
@@ -23,9 +23,7 @@ export function presentPort(p: PortFields) {
 }
 
 export function findPort(view: NetworkView, scope: Scope, portId: string): Port {
-  const port = view.ports.get(portId);
-  if (!port || !sameScope(port.scope, scope)) throw notFound('port', portId);
-  return port;
+  return findInScope(view.ports, scope, portId, () => notFound('port', portId));
 }
 
 export const CreatePort = commandPayload({

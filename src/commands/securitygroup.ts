@@ -5,7 +5,7 @@ import type { NetworkView, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { cidrOf, formatCidr } from './ipam.js';
-import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { ALLOW_ALL_EGRESS, DEFAULT_SECURITY_GROUP_NAME, findVpc } from './vpc.js';
 
 /**
@@ -29,11 +29,7 @@ export function presentSecurityGroup(g: SecurityGroupFields) {
 }
 
 export function findSecurityGroup(view: NetworkView, scope: Scope, securityGroupId: string): SecurityGroup {
-  const group = view.securityGroups.get(securityGroupId);
-  if (!group || !sameScope(group.scope, scope)) {
-    throw new CommandError(ErrorCode.SECURITY_GROUP_NOT_FOUND, `security group ${securityGroupId} not found`, { securityGroupId });
-  }
-  return group;
+  return findInScope(view.securityGroups, scope, securityGroupId, () => new CommandError(ErrorCode.SECURITY_GROUP_NOT_FOUND, `security group ${securityGroupId} not found`, { securityGroupId }));
 }
 
 /** The groups a port joins: each in the caller's tenant and in the port's VPC; repeats collapse. */

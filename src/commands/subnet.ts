@@ -5,7 +5,7 @@ import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
 import { allocateMac } from './mac.js';
-import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { findVpc } from './vpc.js';
 
 /** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */
@@ -28,9 +28,7 @@ export function presentSubnet(s: SubnetFields) {
 }
 
 export function findSubnet(view: NetworkView, scope: Scope, subnetId: string): Subnet {
-  const subnet = view.subnets.get(subnetId);
-  if (!subnet || !sameScope(subnet.scope, scope)) throw notFound('subnet', subnetId);
-  return subnet;
+  return findInScope(view.subnets, scope, subnetId, () => notFound('subnet', subnetId));
 }
 
 const DomainName = z.string().max(253).regex(/^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/, 'a DNS domain name');

@@ -4,7 +4,7 @@ import type { NetworkView, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, firstFreeBlock, formatCidr, parseCidr } from './ipam.js';
-import { command, commandPayload, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 
 /** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
 
@@ -26,10 +26,7 @@ export function presentVpc(vpc: VpcFields) {
 }
 
 export function findVpc(view: NetworkView, scope: Scope, vpcId: string): Vpc {
-  const vpc = view.vpcs.get(vpcId);
-  // Another tenant's id is indistinguishable from a missing one.
-  if (!vpc || !sameScope(vpc.scope, scope)) throw notFound('vpc', vpcId);
-  return vpc;
+  return findInScope(view.vpcs, scope, vpcId, () => notFound('vpc', vpcId));
 }
 
 function tenantVpcs(view: NetworkView, scope: Scope): Vpc[] {
