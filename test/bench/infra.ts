@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Commit } from '../../events/mod.js';
+import type { EventLog } from '../../src/bus/log.js';
+import { startNorthbound } from '../../src/sandbox/mod.js';
+import type { NatsServer, Northbound } from '../../src/sandbox/mod.js';
+
+/** Undo steps, run newest first; every step runs even if an earlier one fails. */
+export class Cleanup {
+  private readonly steps: (() => Promise<unknown>)[] = [];
+
+  defer(step: () => Promise<unknown>): void {
+    this.steps.push(step);
+  }
+
+  /** Registers `stop` and returns it made idempotent, for benchmarks that stop early to free the machine. */
+  adopt(stop: () => Promise<unknown>): () => Promise<void> {
+    let done: Promise<void> | undefined;
+    const once = (): Promise<void> => (done ??= stop().then(() => undefined));
+    this.defer(once);
+    return once;
+  }
+
+  async run(): Promise<void> {
+    for (const step of this.steps.splice(0).reverse()) {
+      await step().catch((err: unknown) => console.error('bench cleanup step failed:', err));
+    }
+  }
+}
+
+/** What the run shares with every benchmark: one nats-server and a scratch dir. */
+export interface BenchEnv {
+  readonly dir: string;
+  readonly nats: NatsServer;
+  readonly cleanup: Cleanup;
+}
+
+/** A fresh, empty Northbound; each measurement gets its own so none inherits another's rows. */
+export async function freshNorthbound(env: BenchEnv, name: string): Promise<Northbound> {
+  const nb = await startNorthbound({ dir: join(env.dir, name) });
+  return { ...nb, stop: env.cleanup.adopt(() => nb.stop()) };
+}
+
+export interface Jet {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+}
+
+export async function connectJetStream(env: BenchEnv): Promise<Jet> {
+  const nc = await connect({ servers: env.nats.url });
+  env.cleanup.defer(() => nc.close());
+  return { nc, js: jetstream(nc), jsm: await jetstreamManager(nc) };
+}
+
+/** As many appends in flight as the intake allows itself. */
+export const APPEND_WINDOW = 256;
+
+/**
+ * Appends commits the way the intake does: up to APPEND_WINDOW in flight, each expecting
+ * the sequence after the one before it. Resolves with the last sequence; any refused
+ * append rejects, since a fenced chain with a gap means a broken benchmark.
+ */
+export async function appendPipelined(log: EventLog, subject: string, commits: readonly Commit[], expectedLastSeq: number): Promise<number> {
+  const inFlight = new Set<Promise<number>>();
+  let head = expectedLastSeq;
+  for (const commit of commits) {
+    while (inFlight.size >= APPEND_WINDOW) await Promise.race(inFlight);
+    const pending = log.append(subject, commit, head++);
+    inFlight.add(pending);
+    void pending.then(() => inFlight.delete(pending), () => inFlight.delete(pending));
+  }
+  await Promise.all(inFlight);
+  return head;
+}
