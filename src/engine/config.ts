@@ -3,6 +3,7 @@ import { DEFAULT_PREFIX } from '../../events/mod.js';
 
 /** Engine configuration: flags win over environment, environment over defaults. */
 export const EngineConfig = z.object({
+  /** One URL, or several separated by commas (the members of a cluster). */
   natsUrl: z.string().default('nats://127.0.0.1:4222'),
   /** `unix:<path>` or `tcp:<host>:<port>`. */
   ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),

@@ -14,14 +14,17 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
     name: 'nats-server',
     argv: [
       'nats-server',
+      // A config file names its own store, relative to the working directory (dir): nats-server
+      // refuses a store given twice.
+      ...(opts.config ? ['--config', opts.config.file, ...(opts.config.flags ?? [])] : ['--jetstream', '--store_dir', dir]),
       '--addr', '127.0.0.1',
       // -1: the server picks a free port itself and reports it in the ports file (no probe-then-bind race).
       '--port', String(opts.port ?? -1),
-      '--jetstream', '--store_dir', dir,
       '--pid', join(dir, 'nats-server.pid'),
       '--ports_file_dir', dir,
     ],
     env: process.env,
+    cwd: dir,
     logPath: join(dir, 'nats-server.log'),
     // The ports file is named after the pid, so a stale one from an earlier run is never read.
     ready: (signal, pid) =>

@@ -90,6 +90,8 @@ export interface DaemonSpec {
   readonly ready: (signal: AbortSignal, pid: number) => Promise<void>;
   readonly readyTimeoutMs?: number;
   readonly stopTimeoutMs?: number;
+  /** Working directory: relative paths in a daemon's config resolve against it. */
+  readonly cwd?: string;
 }
 
 interface Exit {
@@ -100,7 +102,7 @@ interface Exit {
 export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
   const log = await open(spec.logPath, 'a');
   // Own process group: a terminal's Ctrl-C reaches only us, and we stop daemons in order.
-  const child = spawnTracked(spec.argv, { env: spec.env, stdio: ['ignore', log.fd, log.fd], detached: true });
+  const child = spawnTracked(spec.argv, { env: spec.env, stdio: ['ignore', log.fd, log.fd], detached: true, ...(spec.cwd !== undefined && { cwd: spec.cwd }) });
   // Listen before the next await: a daemon that fails at once may exit during it.
   let exit: Exit | undefined;
   const exited = new Promise<Exit>((resolve) => {

@@ -11,6 +11,12 @@ export interface NatsServerOptions {
   readonly dir: string;
   /** Default: a free port chosen by the server itself. */
   readonly port?: number;
+  /**
+   * A nats-server config file (e.g. deploy/nats/cluster-node-1.conf) and flags that
+   * override it; the address and port above win over the file. The server runs in
+   * `dir`, so a relative store_dir in the file lands there.
+   */
+  readonly config?: { readonly file: string; readonly flags?: readonly string[] };
 }
 
 export interface Northbound {
