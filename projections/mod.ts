@@ -1,3 +1,4 @@
 export * from './network.js';
 export * from './commands.js';
 export * from './external.js';
+export * from './addresses.js';

@@ -1,4 +1,5 @@
 import type { CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule } from '../events/mod.js';
+import { cidrBounds, ipToInt } from './addresses.js';
 import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
 import type { ExternalView } from './external.js';
 
@@ -38,8 +39,13 @@ export interface Subnet {
   readonly createdAt: string;
   seq: number;
   readonly portIds: Set<string>;
-  /** Allocated addresses of this subnet's ports: ip -> port id. */
-  readonly allocated: Map<string, string>;
+  /** Allocated addresses of this subnet's ports, as numbers (projections/addresses.ts): ip -> port id. */
+  readonly allocated: Map<number, string>;
+  /**
+   * The lowest usable address that is not allocated (the broadcast address when none is
+   * left). Kept by the fold, so lowest-free allocation is amortized O(1) instead of a scan.
+   */
+  nextFree: number;
 }
 
 export interface Port {
@@ -82,6 +88,15 @@ export interface NetworkView extends ExternalView {
   readonly macs: Set<string>;
 }
 
+/** The first address from `start` on that is neither allocated nor the gateway; the broadcast address if none. */
+function lowestFreeFrom(subnet: Subnet, start: number): number {
+  const { last } = cidrBounds(subnet.cidr);
+  const gateway = ipToInt(subnet.gatewayIp);
+  let ip = start;
+  while (ip < last && (ip === gateway || subnet.allocated.has(ip))) ip++;
+  return ip;
+}
+
 export function initialNetworkView(): NetworkView {
   return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), macs: new Set(), ...initialExternalView() };
 }
@@ -112,8 +127,10 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       view.subnets.set(d.subnetId, {
         id: d.subnetId, scope: commit.scope, vpcId: d.vpcId, name: d.name, cidr: d.cidr,
         gatewayIp: d.gatewayIp, gatewayMac: d.gatewayMac, dhcp: d.dhcp, createdAt: commit.at, seq,
-        portIds: new Set(), allocated: new Map(),
+        portIds: new Set(), allocated: new Map(), nextFree: 0,
       });
+      const created = view.subnets.get(d.subnetId)!;
+      created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
       vpc.subnetIds.add(d.subnetId);
       view.macs.add(d.gatewayMac);
       return;
@@ -139,7 +156,9 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       });
       subnet.portIds.add(d.portId);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
-      subnet.allocated.set(d.ipAddress, d.portId);
+      const ip = ipToInt(d.ipAddress);
+      subnet.allocated.set(ip, d.portId);
+      if (ip === subnet.nextFree) subnet.nextFree = lowestFreeFrom(subnet, ip + 1);
       view.macs.add(d.macAddress);
       return;
     }
@@ -149,7 +168,11 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       view.ports.delete(port.id);
       const subnet = view.subnets.get(port.subnetId);
       subnet?.portIds.delete(port.id);
-      subnet?.allocated.delete(port.ipAddress);
+      if (subnet) {
+        const ip = ipToInt(port.ipAddress);
+        subnet.allocated.delete(ip);
+        if (ip < subnet.nextFree) subnet.nextFree = ip;
+      }
       view.macs.delete(port.macAddress);
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
       return;

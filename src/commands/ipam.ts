@@ -1,5 +1,9 @@
 import ipaddr from 'ipaddr.js';
+import { intToIp, ipToInt } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
+
+/** The numeric address helpers live with the view, which keeps allocations as numbers. */
+export { intToIp, ipToInt };
 
 /** IPv4 address arithmetic for the deciders: addresses as unsigned 32-bit numbers. */
 
@@ -9,15 +13,6 @@ export interface Cidr {
   readonly prefix: number;
   /** Number of addresses in the block. */
   readonly size: number;
-}
-
-export function ipToInt(ip: string): number {
-  const b = ipaddr.IPv4.parse(ip).toByteArray();
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 export function formatCidr(c: Cidr): string {
@@ -93,10 +88,3 @@ export function firstUsable(c: Cidr): number {
   return c.network + 1;
 }
 
-/** Lowest address of `c` that is not reserved and not in `taken`. */
-export function firstFreeAddress(c: Cidr, taken: (ip: number) => boolean): number | undefined {
-  for (let ip = c.network + 1; ip < c.network + c.size - 1; ip++) {
-    if (!taken(ip)) return ip;
-  }
-  return undefined;
-}

@@ -3,7 +3,7 @@ import type { Scope } from '../../events/mod.js';
 import type { NetworkView, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { cidrOf, contains, firstFreeAddress, intToIp, ipToInt, isReserved } from './ipam.js';
+import { cidrOf, contains, intToIp, ipToInt, isReserved } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
@@ -92,7 +92,7 @@ function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
   if (canonical === subnet.gatewayIp) {
     throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is the subnet's gateway`, { ipAddress: canonical, usedBy: 'gateway' });
   }
-  const holder = subnet.allocated.get(canonical);
+  const holder = subnet.allocated.get(ip);
   if (holder !== undefined) {
     throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to port ${holder}`, { ipAddress: canonical, portId: holder });
   }
@@ -100,10 +100,11 @@ function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
 }
 
 function allocateIp(subnet: Subnet): string {
-  const gateway = ipToInt(subnet.gatewayIp);
-  const ip = firstFreeAddress(cidrOf(subnet.cidr), (n) => n === gateway || subnet.allocated.has(intToIp(n)));
-  if (ip === undefined) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
-  return intToIp(ip);
+  // The view keeps the lowest free address; it is the broadcast address when the subnet is full.
+  if (isReserved(cidrOf(subnet.cidr), subnet.nextFree)) {
+    throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
+  }
+  return intToIp(subnet.nextFree);
 }
 
 export const UpdatePort = commandPayload({ portId: ResourceId, securityGroupIds: SecurityGroupIds });

@@ -22,11 +22,11 @@ export class ReferenceIndex {
       const columns = (Tables as Record<string, TableSpec>)[u.table]?.references;
       if (!columns || columns.length === 0) continue;
       for (const column of columns) {
-        const before = u.old && this.owns(u.old) ? targets(u.old, column) : [];
-        const after = u.new && this.owns(u.new) ? targets(u.new, column) : [];
-        const kept = new Set(after);
-        for (const target of before) if (!kept.has(target)) this.remove(target, u.table, u.uuid, column);
-        for (const target of after) this.add(target, { table: u.table, uuid: u.uuid, column });
+        const before = new Set(u.old && this.owns(u.old) ? targets(u.old, column) : []);
+        const after = new Set(u.new && this.owns(u.new) ? targets(u.new, column) : []);
+        // Only the difference touches the index: a port group of thousands of ports gains one.
+        for (const target of before) if (!after.has(target)) this.remove(target, u.table, u.uuid, column);
+        for (const target of after) if (!before.has(target)) this.add(target, { table: u.table, uuid: u.uuid, column });
       }
     }
   }

@@ -187,3 +187,12 @@ test('port.delete - frees the address for the next port', (t) => {
     .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP] } }]);
   given(...history).when(acme, 'port.delete', { portId: id(3) }).thenFails(t, 'NOT_FOUND');
 });
+
+test('port.create - a freed address below others is handed out first, then allocation continues past the block', (t) => {
+  const ports = [portCreated(3, '10.0.1.2'), portCreated(4, '10.0.1.3'), portCreated(5, '10.0.1.4'), { type: 'PortDeleted' as const, data: { portId: id(4) } }];
+  const history = [vpcWithSubnet(), { scope: acme, events: ports }] as const;
+  const refill = given(...history).when(acme, 'port.create', { subnetId: id(2) }).decision!;
+  t.like(refill.result, { port: { ipAddress: '10.0.1.3' } });
+  const next = given(...history, { scope: acme, events: refill.events }).when(acme, 'port.create', { subnetId: id(2) }).decision!;
+  t.like(next.result, { port: { ipAddress: '10.0.1.5' } });
+});
