@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '../../events/mod.js';
 import type { Scope, Subjects } from '../../events/mod.js';
@@ -45,19 +44,27 @@ export class NovanetClient {
     return { seq: reply.seq, result: reply.result };
   }
 
-  /** Delivers the latest status of a resource, then every new one, until the returned stop is called. */
+  /**
+   * Delivers the latest status of a resource, then every new one, until the returned stop
+   * is called. Needs only permissions on the resource's own subjects (subscribe to its
+   * status subject, publish to its direct-get subject), so NATS can confine a tenant to
+   * its own statuses.
+   */
   async watch(scope: Scope, kind: string, id: string, onStatus: (s: StatusMessage) => void): Promise<() => Promise<void>> {
-    const js = jetstream(this.nc);
-    const consumer = await js.consumers.get(streamNames(this.prefix).status, {
-      // A single filter subject: nats-server 2.9 has no multi-filter consumers.
-      filter_subjects: this.subjects.status(scope, kind, id),
-      deliver_policy: DeliverPolicy.LastPerSubject,
+    const subject = this.subjects.status(scope, kind, id);
+    let live = false;
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        live = true;
+        onStatus(msg.json<StatusMessage>());
+      },
     });
-    const messages = await consumer.consume();
-    void (async () => {
-      for await (const m of messages) onStatus(m.json<StatusMessage>());
-    })();
-    return async () => { await messages.close(); };
+    await this.nc.flush();
+    const last = await this.nc.request(`$JS.API.DIRECT.GET.${streamNames(this.prefix).status}.${subject}`, '', { timeout: this.timeoutMs });
+    // 404: no status yet. A live message that beat the lookup is at least as new as the stored one.
+    if (!live && last.data.length > 0 && (last.headers?.code ?? 0) < 300) onStatus(last.json<StatusMessage>());
+    return async () => { sub.unsubscribe(); };
   }
 
   /** Resolves with the first status that satisfies `until` (e.g. phase Ready at or after a command's seq). */

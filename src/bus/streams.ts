@@ -40,13 +40,18 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string, repli
     num_replicas: replicas,
     max_msgs_per_subject: STATUS_HISTORY,
     discard: DiscardPolicy.Old,
+    // Clients read a resource's latest status with a direct get on its own subject: a
+    // permission NATS can scope per tenant, unlike creating a consumer on the stream.
+    allow_direct: true,
   });
   return names;
 }
 
+/** Creates the stream, or turns on direct get on one made before novanet used it. */
 async function ensure(jsm: JetStreamManager, config: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
-    await jsm.streams.info(config.name);
+    const info = await jsm.streams.info(config.name);
+    if (config.allow_direct && !info.config.allow_direct) await jsm.streams.update(config.name, { ...info.config, allow_direct: true });
   } catch (err) {
     if (!isStreamNotFound(err)) throw err;
     await jsm.streams.add(config);

@@ -5,7 +5,7 @@ import { NovanetClient } from '../bus/client.js';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
 import type { Operation } from '../commands/mod.js';
-import { configFrom } from '../engine/config.js';
+import { configFrom, natsOptions } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
 import { runSandbox } from './sandbox.js';
@@ -72,7 +72,7 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   const scope = flags.admin !== undefined
     ? PROVIDER_SCOPE
     : { org: flags.org ?? process.env.NOVANET_ORG ?? 'default', project: flags.project ?? process.env.NOVANET_PROJECT ?? 'default' };
-  const nc = await connect({ servers: config.natsUrl, name: 'novanet-cli' });
+  const nc = await connect(natsOptions(config, 'novanet-cli'));
   const client = new NovanetClient(nc, config.prefix);
   try {
     if (command === 'watch') {

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator } from '@nats-io/transport-node';
+import type { ConnectionOptions } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
 
@@ -5,6 +8,12 @@ import { DEFAULT_PREFIX } from '../../events/mod.js';
 export const EngineConfig = z.object({
   /** One URL, or several separated by commas (the members of a cluster). */
   natsUrl: z.string().default('nats://127.0.0.1:4222'),
+  natsUser: z.string().optional(),
+  natsPassword: z.string().optional(),
+  /** A NATS .creds file (JWT + nkey seed), for servers with decentralised auth. */
+  natsCreds: z.string().optional(),
+  /** Replies come to inboxes with this prefix; with per-tenant permissions, a private one. */
+  natsInboxPrefix: z.string().optional(),
   /** `unix:<path>` or `tcp:<host>:<port>`. */
   ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
@@ -19,6 +28,10 @@ export type EngineConfig = z.infer<typeof EngineConfig>;
 
 const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   natsUrl: 'NOVANET_NATS_URL',
+  natsUser: 'NOVANET_NATS_USER',
+  natsPassword: 'NOVANET_NATS_PASSWORD',
+  natsCreds: 'NOVANET_NATS_CREDS',
+  natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
   ovnNb: 'NOVANET_OVN_NB',
   prefix: 'NOVANET_PREFIX',
   owner: 'NOVANET_OWNER',
@@ -38,3 +51,14 @@ export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, e
 }
 
 export const configEnvNames = ENV;
+
+/** Connect options for the engine and the CLI alike: servers, credentials, inbox prefix. */
+export function natsOptions(config: EngineConfig, name: string): ConnectionOptions {
+  return {
+    name,
+    servers: config.natsUrl.split(','),
+    ...(config.natsUser !== undefined && { user: config.natsUser, pass: config.natsPassword ?? '' }),
+    ...(config.natsCreds !== undefined && { authenticator: credsAuthenticator(readFileSync(config.natsCreds)) }),
+    ...(config.natsInboxPrefix !== undefined && { inboxPrefix: config.natsInboxPrefix }),
+  };
+}

@@ -10,6 +10,7 @@ import { StatusPublisher } from '../bus/status.js';
 import { ensureStreams } from '../bus/streams.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { natsOptions } from './config.js';
 import type { EngineConfig } from './config.js';
 
 /** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
@@ -23,7 +24,7 @@ export interface Engine {
 
 export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Engine> {
   // Stack traces for every request's error object cost ~5% of engine CPU (test/bench): off.
-  const nc = await connect({ servers: config.natsUrl.split(','), maxReconnectAttempts: -1, name: 'novanet-engine', noAsyncTraces: true });
+  const nc = await connect({ ...natsOptions(config, 'novanet-engine'), maxReconnectAttempts: -1, noAsyncTraces: true });
   let ovsdb: OvsdbClient | undefined;
   try {
     const js = jetstream(nc);
