@@ -31,6 +31,16 @@ export const ExternalNetworkCreated = z.object({
     isDefault: z.boolean(),
   }),
 });
+/** Operators move gateways and choose the default network; address space never changes. */
+export const ExternalNetworkUpdated = z.object({
+  type: z.literal('ExternalNetworkUpdated'),
+  data: z.object({
+    externalNetworkId: Id,
+    /** true: this network becomes the default; false: it stops being the default (no default then). */
+    isDefault: z.boolean().optional(),
+    gatewayChassis: z.array(GatewayChassis).optional(),
+  }),
+});
 export const ExternalNetworkDeleted = z.object({
   type: z.literal('ExternalNetworkDeleted'),
   data: z.object({ externalNetworkId: Id }),
@@ -103,7 +113,7 @@ export const PortForwardDeleted = z.object({
 });
 
 export const ExternalEvent = z.discriminatedUnion('type', [
-  ExternalNetworkCreated, ExternalNetworkDeleted, ExternalIpPoolCreated, ExternalIpPoolDeleted,
+  ExternalNetworkCreated, ExternalNetworkUpdated, ExternalNetworkDeleted, ExternalIpPoolCreated, ExternalIpPoolDeleted,
   ExternalIpAllocated, ExternalIpReleased, NatGatewayCreated, NatGatewayDeleted,
   ExternalIpAttachmentCreated, ExternalIpAttachmentDeleted, PortForwardCreated, PortForwardDeleted,
 ]);

@@ -11,7 +11,7 @@ export interface ExternalNetwork {
   readonly gatewayIp: string;
   readonly physicalNetwork: string;
   readonly vlanId?: number;
-  readonly gatewayChassis: readonly GatewayChassis[];
+  gatewayChassis: readonly GatewayChassis[];
   readonly createdAt: string;
   seq: number;
   readonly poolIds: Set<string>;
@@ -104,6 +104,16 @@ export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { se
       const { externalNetworkId: id, isDefault, ...d } = event.data;
       view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set() });
       if (isDefault) view.defaultExternalNetworkId = id;
+      return;
+    }
+    case 'ExternalNetworkUpdated': {
+      const { externalNetworkId: id, isDefault, gatewayChassis } = event.data;
+      const network = view.externalNetworks.get(id);
+      if (!network) return;
+      if (isDefault === true) view.defaultExternalNetworkId = id;
+      if (isDefault === false && view.defaultExternalNetworkId === id) delete view.defaultExternalNetworkId;
+      if (gatewayChassis) network.gatewayChassis = gatewayChassis;
+      network.seq = seq;
       return;
     }
     case 'ExternalNetworkDeleted':

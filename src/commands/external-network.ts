@@ -128,6 +128,33 @@ function createExternalNetwork(view: NetworkView, input: z.infer<typeof CreateEx
   };
 }
 
+// --- externalnetwork.update ---------------------------------------------------------
+
+export const UpdateExternalNetwork = commandPayload({
+  externalNetworkId: ResourceId,
+  default: z.boolean().optional(),
+  gatewayChassis: GatewayChassisList.optional(),
+});
+
+/** Moves a network's gateways or makes it (or stops it being) the default; existing gateways follow. */
+function updateExternalNetwork(view: NetworkView, input: z.infer<typeof UpdateExternalNetwork>) {
+  const network = findExternalNetwork(view, input.externalNetworkId);
+  const gatewayChassis = input.gatewayChassis?.map((c) => ({ name: c.name, priority: c.priority }));
+  const wasDefault = view.defaultExternalNetworkId === network.id;
+  const isDefault = input.default ?? wasDefault;
+  return {
+    events: [{
+      type: 'ExternalNetworkUpdated' as const,
+      data: {
+        externalNetworkId: network.id,
+        ...(input.default !== undefined && { isDefault: input.default }),
+        ...(gatewayChassis && { gatewayChassis }),
+      },
+    }],
+    result: { externalNetwork: presentExternalNetwork({ ...network, ...(gatewayChassis && { gatewayChassis }) }, isDefault) },
+  };
+}
+
 // --- externalnetwork.delete ---------------------------------------------------------
 
 export const DeleteExternalNetwork = commandPayload({ externalNetworkId: ResourceId });
@@ -233,6 +260,7 @@ const presentNetworkIn = (view: NetworkView) => (n: ExternalNetwork) => presentE
 
 export const externalNetworkOperations = {
   'externalnetwork.create': providerCommand(CreateExternalNetwork, createExternalNetwork),
+  'externalnetwork.update': providerCommand(UpdateExternalNetwork, updateExternalNetwork),
   'externalnetwork.delete': providerCommand(DeleteExternalNetwork, deleteExternalNetwork),
   'externalnetwork.get': providerQuery(GetExternalNetwork, (view, input) => ({
     externalNetwork: presentNetworkIn(view)(findExternalNetwork(view, input.externalNetworkId)),

@@ -24,6 +24,7 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
     case 'SecurityGroupDeleted':
       return { kind: 'securitygroup', id: event.data.securityGroupId };
     case 'ExternalNetworkCreated':
+    case 'ExternalNetworkUpdated':
     case 'ExternalNetworkDeleted':
       return { kind: 'externalnetwork', id: event.data.externalNetworkId };
     case 'ExternalIpPoolCreated':
@@ -59,6 +60,14 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
   const refs: ResourceRef[] = [];
   const add = (kind: ResourceKind, id: string | undefined) => { if (id) refs.push({ kind, id }); };
   switch (event.type) {
+    case 'ExternalNetworkCreated':
+    case 'ExternalNetworkUpdated':
+      // Gateways on the network follow its chassis; the previous default's status changes too.
+      add('externalnetwork', view.defaultExternalNetworkId);
+      for (const g of view.natGateways.values()) {
+        if (view.externalIps.get(g.externalIpId)?.externalNetworkId === event.data.externalNetworkId) add('natgateway', g.id);
+      }
+      break;
     case 'SubnetCreated':
     case 'SubnetDeleted': {
       const vpcId = event.type === 'SubnetCreated' ? event.data.vpcId : view.subnets.get(event.data.subnetId)?.vpcId;

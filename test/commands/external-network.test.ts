@@ -15,7 +15,7 @@ test('registries - provider and tenant operations are disjoint; external network
   t.deepEqual(Object.keys(providerOperations).filter((name) => tenant.has(name)), []);
   t.deepEqual(Object.keys(providerOperations).sort(), [
     'externalippool.create', 'externalippool.delete', 'externalippool.get', 'externalippool.list',
-    'externalnetwork.create', 'externalnetwork.delete', 'externalnetwork.get', 'externalnetwork.list',
+    'externalnetwork.create', 'externalnetwork.delete', 'externalnetwork.get', 'externalnetwork.list', 'externalnetwork.update',
   ]);
   for (const name of ['externalip.allocate', 'natgateway.create', 'externalipattachment.create', 'portforward.create']) t.truthy(tenantOperations[name], name);
 });
@@ -28,6 +28,31 @@ test('registries - a provider operation decided in a tenant scope is FORBIDDEN',
   t.true(isCommandError(error) && error.code === 'FORBIDDEN');
   const list = providerOperations['externalnetwork.list']!;
   t.throws(() => list.kind === 'query' && list.query(view, {}, acme), { message: /operator/ });
+});
+
+// --- externalnetwork.update ---------------------------------------------------------
+
+test('externalnetwork.update - makes another network the default, or none', (t) => {
+  const history = did(externalNetworkCreated(1), externalNetworkCreated(2, { cidr: '198.51.100.0/24', gatewayIp: '198.51.100.1', isDefault: false }));
+  const d = given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(2), default: true })
+    .then(t, [{ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(2), isDefault: true } }]);
+  t.like(d.result, { externalNetwork: { id: id(2), isDefault: true } });
+  const after = given(history, did(...d.events));
+  t.is(after.view.defaultExternalNetworkId, id(2));
+  const none = given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(1), default: false })
+    .then(t, [{ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(1), isDefault: false } }]);
+  t.is(given(history, did(...none.events)).view.defaultExternalNetworkId, undefined);
+});
+
+test('externalnetwork.update - moves the gateway chassis; unknown networks and bad chassis lists are refused', (t) => {
+  const history = did(externalNetworkCreated(1));
+  const chassis = [{ name: 'gw-9', priority: 5 }];
+  const d = given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(1), gatewayChassis: chassis })
+    .then(t, [{ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(1), gatewayChassis: chassis } }]);
+  t.like(d.result, { externalNetwork: { gatewayChassis: chassis, isDefault: true } });
+  given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(9), default: true }).thenFails(t, 'NOT_FOUND');
+  given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(1), gatewayChassis: [] }).thenFails(t, 'VALIDATION_FAILED');
+  given(history).when(provider, 'externalnetwork.update', { externalNetworkId: id(1), cidr: '10.0.0.0/8' }).thenFails(t, 'VALIDATION_FAILED');
 });
 
 // --- externalnetwork.create ---------------------------------------------------------

@@ -66,3 +66,17 @@ test.serial('provider - a NAT gateway is a gateway port on the external network,
   t.deepEqual(await nbRows(northbound, 'Logical_Router_Port', ['name'], owned), []);
   t.deepEqual(await nbRows(northbound, 'Logical_Router_Static_Route', ['ip_prefix'], owned), []);
 });
+
+test.serial('provider - moving a network\'s gateway chassis moves every NAT gateway on it', async (t) => {
+  const { client, northbound } = stack;
+  const scope = { org: 'natmove', project: 'p1' };
+  const [net] = (await client.call(PROVIDER_SCOPE, 'externalnetwork.list')).result.externalNetworks as { id: string }[];
+  const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
+  const gateway = (await client.call(scope, 'natgateway.create', { vpcId: vpc.id })).result.natGateway as { id: string };
+  const chassisOf = async () => (await nbRows(northbound, 'Gateway_Chassis', ['chassis_name', 'priority'], [`external_ids:"novanet:id"="${gateway.id}"`]))
+    .map((c) => `${c.chassis_name}:${c.priority}`).sort().join(',');
+  await eventually(async () => (await chassisOf()) === 'gw-1:20,gw-2:10', 10_000, 'gateway on the first chassis');
+  const moved = await client.call(PROVIDER_SCOPE, 'externalnetwork.update', { externalNetworkId: net!.id, gatewayChassis: [{ name: 'gw-3', priority: 30 }] });
+  await client.waitFor(scope, 'natgateway', gateway.id, (s) => s.observedSeq >= moved.seq && s.phase === 'Ready');
+  t.is(await chassisOf(), 'gw-3:30');
+});
