@@ -1,8 +1,13 @@
 #!/usr/bin/env node
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
+import type { CommitRecord } from '../../events/mod.js';
+import { EventLog } from '../bus/log.js';
+import { streamNames } from '../bus/streams.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
 import type { Operation } from '../commands/mod.js';
 import { configFrom, natsOptions } from '../engine/config.js';
@@ -24,6 +29,8 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet <vpc|subnet|port> delete ID       novanet <vpc|subnet|port> get ID
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
   novanet watch <kind>/<id>                 latest status, then every change
+  novanet log [--from SEQ] [--to SEQ] [--org O --project P] [--follow]
+                                            the audit log: one JSON line per commit
   novanet request <resource.verb> [JSON]    any operation of the wire contract
 
 Security groups:
@@ -75,6 +82,7 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   const nc = await connect(natsOptions(config, 'novanet-cli'));
   const client = new NovanetClient(nc, config.prefix);
   try {
+    if (command === 'log') return await printLog(nc, config, flags);
     if (command === 'watch') {
       const [kind, id] = (rest[0] ?? '').split('/');
       if (!kind || !id) throw new Error('usage: novanet watch <kind>/<id>');
@@ -99,6 +107,23 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   } finally {
     await nc.close();
   }
+}
+
+/** The event log as operators read it: every commit, or one tenant's, from a sequence on. */
+async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<string, string>): Promise<number> {
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events);
+  const from = Number(flags.from ?? 1);
+  const wanted = (record: CommitRecord) => (flags.org === undefined || record.commit.scope.org === flags.org)
+    && (flags.project === undefined || record.commit.scope.project === flags.project);
+  const print = (record: CommitRecord) => { if (wanted(record)) console.log(JSON.stringify({ seq: record.seq, ...record.commit })); };
+  if (flags.follow === undefined) {
+    for await (const record of log.read(from, Number(flags.to ?? await log.lastSeq()))) print(record);
+    return 0;
+  }
+  const following = log.follow(from, print);
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  await following.stop();
+  return 0;
 }
 
 const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
@@ -160,7 +185,7 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string>; posi
   return { flags, positionals };
 }
 
-const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin']);
+const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin', 'follow']);
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   console.error(`novanet: ${err instanceof Error ? err.message : String(err)}`);
