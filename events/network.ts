@@ -42,6 +42,11 @@ export const SubnetCreated = z.object({
     dhcp: DhcpSettings,
   }),
 });
+/** The subnet's settings after an update, in full: the fold replaces, never merges. */
+export const SubnetUpdated = z.object({
+  type: z.literal('SubnetUpdated'),
+  data: z.object({ subnetId: Id, name: z.string(), dhcp: DhcpSettings }),
+});
 export const SubnetDeleted = z.object({
   type: z.literal('SubnetDeleted'),
   data: z.object({ subnetId: Id }),
@@ -66,6 +71,6 @@ export const PortDeleted = z.object({
 });
 
 export const NetworkEvent = z.discriminatedUnion('type', [
-  VpcCreated, VpcDeleted, SubnetCreated, SubnetDeleted, PortCreated, PortDeleted,
+  VpcCreated, VpcDeleted, SubnetCreated, SubnetUpdated, SubnetDeleted, PortCreated, PortDeleted,
 ]);
 export type NetworkEvent = z.infer<typeof NetworkEvent>;

@@ -31,11 +31,11 @@ export interface Subnet {
   readonly id: string;
   readonly scope: Scope;
   readonly vpcId: string;
-  readonly name: string;
+  name: string;
   readonly cidr: string;
   readonly gatewayIp: string;
   readonly gatewayMac: string;
-  readonly dhcp: DhcpSettings;
+  dhcp: DhcpSettings;
   readonly createdAt: string;
   seq: number;
   readonly portIds: Set<string>;
@@ -133,6 +133,14 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
       vpc.subnetIds.add(d.subnetId);
       view.macs.add(d.gatewayMac);
+      return;
+    }
+    case 'SubnetUpdated': {
+      const subnet = view.subnets.get(event.data.subnetId);
+      if (!subnet) return;
+      subnet.name = event.data.name;
+      subnet.dhcp = event.data.dhcp;
+      subnet.seq = seq;
       return;
     }
     case 'SubnetDeleted': {

@@ -25,6 +25,7 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet vpc create --name NAME [--cidr CIDR]
   novanet subnet create --vpc-id ID --name NAME [--cidr CIDR] [--gateway-ip IP] [--dns-servers A,B]
                         [--dhcp-enabled false] [--lease-time S] [--mtu N] [--domain-name D] [--ntp-servers A,B]
+  novanet subnet update ID [--name N] [--dns-servers A,B] [--mtu N|null] [--dhcp-enabled false] ...
   novanet port create --subnet-id ID [--device-id D] [--mac-address MAC] [--ip-address IP] [--name N]
   novanet <vpc|subnet|port> delete ID       novanet <vpc|subnet|port> get ID
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
@@ -161,7 +162,10 @@ function payloadFromFlags(operation: string, flags: Record<string, string>): Rec
 
 function coerce(type: z.ZodType | undefined, value: string): unknown {
   let t: unknown = type;
-  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault) t = t.unwrap();
+  while (t instanceof z.ZodOptional || t instanceof z.ZodDefault || t instanceof z.ZodNullable) {
+    if (t instanceof z.ZodNullable && value === 'null') return null;
+    t = t.unwrap();
+  }
   if (t instanceof z.ZodArray) return value === '' ? [] : value.split(',').map((v) => v.trim());
   if (t instanceof z.ZodNumber) return Number(value);
   if (t instanceof z.ZodBoolean) return value !== 'false' && value !== 'no' && value !== '0';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Scope } from '../../events/mod.js';
+import type { DhcpSettings, Scope } from '../../events/mod.js';
 import type { NetworkView, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -94,6 +94,45 @@ function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ct
   };
 }
 
+/**
+ * Name and DHCP settings; a field left out keeps its value, `null` clears mtu or domainName.
+ * CIDR and gateway are fixed for the subnet's life: ports hold addresses inside them.
+ */
+export const UpdateSubnet = commandPayload({
+  subnetId: ResourceId,
+  name: ResourceName.optional(),
+  dhcpEnabled: z.boolean().optional(),
+  dnsServers: CreateSubnet.shape.dnsServers.unwrap().optional(),
+  ntpServers: CreateSubnet.shape.ntpServers.unwrap().optional(),
+  leaseTime: CreateSubnet.shape.leaseTime.unwrap().optional(),
+  mtu: CreateSubnet.shape.mtu.unwrap().nullable().optional(),
+  domainName: DomainName.nullable().optional(),
+});
+
+function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
+  const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  const name = input.name ?? subnet.name;
+  if (name !== subnet.name && [...view.vpcs.get(subnet.vpcId)?.subnetIds ?? []].some((id) => view.subnets.get(id)?.name === name)) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a subnet named "${name}"`, { name });
+  }
+  const { mtu: _mtu, domainName: _domainName, ...kept } = subnet.dhcp;
+  const mtu = input.mtu === undefined ? subnet.dhcp.mtu : input.mtu ?? undefined;
+  const domainName = input.domainName === undefined ? subnet.dhcp.domainName : input.domainName ?? undefined;
+  const dhcp: DhcpSettings = {
+    ...kept,
+    ...(input.dhcpEnabled !== undefined && { enabled: input.dhcpEnabled }),
+    ...(input.dnsServers !== undefined && { dnsServers: input.dnsServers }),
+    ...(input.ntpServers !== undefined && { ntpServers: input.ntpServers }),
+    ...(input.leaseTime !== undefined && { leaseTime: input.leaseTime }),
+    ...(mtu !== undefined && { mtu }),
+    ...(domainName !== undefined && { domainName }),
+  };
+  return {
+    events: [{ type: 'SubnetUpdated' as const, data: { subnetId: subnet.id, name, dhcp } }],
+    result: { subnet: presentSubnet({ ...subnet, name, dhcp }) },
+  };
+}
+
 export const DeleteSubnet = commandPayload({ subnetId: ResourceId });
 
 function deleteSubnet(view: NetworkView, input: z.infer<typeof DeleteSubnet>, ctx: DecideContext) {
@@ -109,6 +148,7 @@ export const ListSubnets = queryPayload({ vpcId: ResourceId.optional(), name: z.
 
 export const subnetOperations = {
   'subnet.create': command(CreateSubnet, createSubnet),
+  'subnet.update': command(UpdateSubnet, updateSubnet),
   'subnet.delete': command(DeleteSubnet, deleteSubnet),
   'subnet.get': query(GetSubnet, (view, input, scope) => ({ subnet: presentSubnet(findSubnet(view, scope, input.subnetId)) })),
   'subnet.list': query(ListSubnets, (view, input, scope) => ({

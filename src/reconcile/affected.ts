@@ -11,6 +11,7 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
     case 'VpcDeleted':
       return { kind: 'vpc', id: event.data.vpcId };
     case 'SubnetCreated':
+    case 'SubnetUpdated':
     case 'SubnetDeleted':
       return { kind: 'subnet', id: event.data.subnetId };
     case 'PortCreated':
@@ -72,6 +73,12 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
     case 'SubnetDeleted': {
       const vpcId = event.type === 'SubnetCreated' ? event.data.vpcId : view.subnets.get(event.data.subnetId)?.vpcId;
       add('natgateway', vpcId && view.vpcs.get(vpcId)?.natGatewayId);
+      break;
+    }
+    case 'SubnetUpdated': {
+      // A port's row points at its subnet's DHCP options, which exist only while DHCP is on.
+      const subnet = view.subnets.get(event.data.subnetId);
+      if (subnet && subnet.dhcp.enabled !== event.data.dhcp.enabled) for (const portId of subnet.portIds) add('port', portId);
       break;
     }
     case 'PortCreated':

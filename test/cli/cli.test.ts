@@ -29,12 +29,15 @@ test('cli - creates, lists and deletes through the wire contract, and reads the 
   const deleted = JSON.parse(await novanet('--org', 'cli', '--project', 'p1', 'vpc', 'delete', vpcId));
   t.true(deleted.ok);
 
-  const all = (await novanet('log')).trim().split('\n').map((line) => JSON.parse(line));
-  t.deepEqual(all.map((c) => c.operation), ['vpc.create', 'vpc.create', 'vpc.delete']);
-  t.deepEqual(all.map((c) => c.seq), [1, 2, 3]);
+  // Other tests in this file append too: look at this test's two tenants only.
+  const all = (await novanet('log')).trim().split('\n').map((line) => JSON.parse(line))
+    .filter((c) => ['cli', 'other'].includes(c.scope.org));
+  t.deepEqual(all.map((c) => [c.scope.org, c.operation]), [['cli', 'vpc.create'], ['other', 'vpc.create'], ['cli', 'vpc.delete']]);
+  t.is(all[0].commandId, created.commandId);
+  t.deepEqual(all[0].result, created.result);
 
-  const ours = (await novanet('log', '--org', 'cli', '--from', '2')).trim().split('\n').map((line) => JSON.parse(line));
-  t.deepEqual(ours.map((c) => [c.seq, c.operation, c.scope.org]), [[3, 'vpc.delete', 'cli']]);
+  const ours = (await novanet('log', '--org', 'cli', '--from', String(all[1].seq))).trim().split('\n').map((line) => JSON.parse(line));
+  t.deepEqual(ours.map((c) => [c.seq, c.operation]), [[all[2].seq, 'vpc.delete']]);
 });
 
 test('cli - a refused command prints the structured error and exits non-zero', async (t) => {
@@ -42,4 +45,14 @@ test('cli - a refused command prints the structured error and exits non-zero', a
   const stdout = (err as Error & { stdout: string; code: number }).stdout;
   t.is((err as Error & { code: number }).code, 1);
   t.is(JSON.parse(stdout).error.code, 'NOT_FOUND');
+});
+
+test('cli - flags become typed payload fields: lists split on commas, null clears', async (t) => {
+  const tenant = ['--org', 'cli-update', '--project', 'p1'];
+  const vpc = JSON.parse(await novanet(...tenant, 'vpc', 'create', '--name', 'demo')).result.vpc;
+  const subnet = JSON.parse(await novanet(...tenant, 'subnet', 'create', '--vpc-id', vpc.id, '--name', 'app', '--mtu', '1400')).result.subnet;
+  t.is(subnet.mtu, 1400);
+  const updated = JSON.parse(await novanet(...tenant, 'subnet', 'update', subnet.id, '--mtu', 'null', '--dns-servers', '1.1.1.1,9.9.9.9'));
+  t.like(updated, { ok: true, result: { subnet: { id: subnet.id, dnsServers: ['1.1.1.1', '9.9.9.9'] } } });
+  t.false('mtu' in updated.result.subnet);
 });

@@ -118,6 +118,33 @@ test('subnet.create - a generated gateway MAC is never one already in use', (t) 
     .then(t, [{ type: 'SubnetCreated', data: { subnetId: id(100), vpcId: id(1), name: 'db', cidr: '10.0.0.0/24', gatewayIp: '10.0.0.1', gatewayMac: mac(7), dhcp: dhcpDefaults } }]);
 });
 
+// --- subnet.update ----------------------------------------------------------
+
+test('subnet.update - records the whole resulting DHCP settings; fields left out keep their value', (t) => {
+  const d = given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), dnsServers: ['10.0.1.53'], mtu: 1400, domainName: 'app.internal' })
+    .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'app', dhcp: { ...dhcpDefaults, dnsServers: ['10.0.1.53'], mtu: 1400, domainName: 'app.internal' } } }]);
+  t.like(d.result, { subnet: { id: id(2), name: 'app', cidr: '10.0.1.0/24', dnsServers: ['10.0.1.53'], mtu: 1400, leaseTime: 43200 } });
+});
+
+test('subnet.update - null clears mtu and domainName; DHCP can be turned off and the subnet renamed', (t) => {
+  const tuned = { scope: acme, events: [{ type: 'SubnetUpdated' as const, data: { subnetId: id(2), name: 'app', dhcp: { ...dhcpDefaults, mtu: 1400, domainName: 'x.internal' } } }] };
+  given(vpcWithSubnet(), tuned).when(acme, 'subnet.update', { subnetId: id(2), name: 'web', dhcpEnabled: false, mtu: null, domainName: null })
+    .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'web', dhcp: { ...dhcpDefaults, enabled: false } } }]);
+});
+
+test('subnet.update - a sibling\'s name is ALREADY_EXISTS; foreign or unknown subnets are NOT_FOUND; CIDR and gateway are not updatable', (t) => {
+  const sibling = { scope: acme, events: [{ type: 'SubnetCreated' as const, data: { subnetId: id(3), vpcId: id(1), name: 'db', cidr: '10.0.2.0/24', gatewayIp: '10.0.2.1', gatewayMac: mac(2), dhcp: dhcpDefaults } }] };
+  given(vpcWithSubnet(), sibling).when(acme, 'subnet.update', { subnetId: id(2), name: 'db' }).thenFails(t, 'ALREADY_EXISTS');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), name: 'app' })
+    .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'app', dhcp: dhcpDefaults } }]);
+  given(vpcWithSubnet()).when(globex, 'subnet.update', { subnetId: id(2), mtu: 1400 }).thenFails(t, 'NOT_FOUND');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(9), mtu: 1400 }).thenFails(t, 'NOT_FOUND');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), cidr: '10.0.1.0/25' }).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), gatewayIp: '10.0.1.9' }).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), mtu: 100 }).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), dnsServers: ['dns.example'] }).thenFails(t, 'VALIDATION_FAILED');
+});
+
 // --- subnet.delete ----------------------------------------------------------
 
 test('subnet.delete - IN_USE while it has ports, then deletable', (t) => {

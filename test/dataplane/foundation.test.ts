@@ -25,6 +25,12 @@ test('dataplane - namespaces on two ports get the allocated addresses from OVN D
     t.is(lease.mtu, 1400);
     t.is(lease.leaseTime, 3600);
   }
+  // subnet.update reaches the running dataplane: the next lease carries the new settings.
+  const updated = await client.call(scope, 'subnet.update', { subnetId: subnet.id, dnsServers: ['10.0.7.54', '10.0.7.55'], mtu: 1450 });
+  await client.waitFor(scope, 'subnet', subnet.id, (s) => s.phase === 'Ready' && s.observedSeq >= updated.seq);
+  const renewed = await namespaces[0]!.dhcp({ timeoutMs: 30_000 });
+  t.like(renewed, { address: ports[0]!.ipAddress, dns: ['10.0.7.54', '10.0.7.55'], mtu: 1450, leaseTime: 3600 });
+
   t.true(await namespaces[0]!.ping(ports[1]!.ipAddress), 'a reaches b');
   t.true(await namespaces[1]!.ping(ports[0]!.ipAddress), 'b reaches a');
   t.true(await namespaces[0]!.ping(subnet.gatewayIp), 'a reaches its gateway (the VPC router)');
@@ -33,4 +39,9 @@ test('dataplane - namespaces on two ports get the allocated addresses from OVN D
   await client.call(scope, 'port.delete', { portId: ports[1]!.id });
   await client.waitFor(scope, 'port', ports[1]!.id, (s) => s.phase === 'Deleted');
   t.false(await namespaces[0]!.ping(ports[1]!.ipAddress, { count: 2, timeoutMs: 3000 }), 'deleted port is unreachable');
+
+  // With DHCP off the subnet's ports get no lease (a statically configured VM keeps working).
+  const off = await client.call(scope, 'subnet.update', { subnetId: subnet.id, dhcpEnabled: false });
+  await client.waitFor(scope, 'port', ports[0]!.id, (s) => s.observedSeq >= off.seq);
+  await t.throwsAsync(namespaces[0]!.dhcp({ timeoutMs: 3000 }), undefined, 'no DHCP answer once DHCP is off');
 });

@@ -53,6 +53,35 @@ test('reconcile - a VPC, a subnet and a port become router, switch, router port,
   });
 });
 
+test('reconcile - subnet.update changes the DHCP options in place; DHCP off takes them off the subnet and its ports, and back on', async (t) => {
+  const ids = await network('dhcpupdate', { dnsServers: ['1.1.1.1'], mtu: 1400 });
+  const scope = { org: 'dhcpupdate', project: 'p1' };
+  const dhcpRow = async () => (await nbRows(stack.northbound, 'DHCP_Options', ['_uuid', 'options'], owned(ids.subnetId)))[0];
+  const portRow = async () => (await nbRows(stack.northbound, 'Logical_Switch_Port', ['dhcpv4_options'], owned(ids.portId)))[0];
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.phase === 'Ready');
+  const before = await dhcpRow();
+
+  const updated = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dnsServers: ['9.9.9.9'], mtu: null, leaseTime: 900 });
+  t.like(updated.result, { subnet: { dnsServers: ['9.9.9.9'], leaseTime: 900 } });
+  t.false('mtu' in (updated.result.subnet as object));
+  await stack.client.waitFor(scope, 'subnet', ids.subnetId, (s) => s.phase === 'Ready' && s.observedSeq >= updated.seq);
+  const after = await dhcpRow();
+  t.is(after!._uuid, before!._uuid, 'the same row, changed in place: ports keep pointing at it');
+  t.like(after!.options, { dns_server: '9.9.9.9', lease_time: '900' });
+  t.false('mtu' in (after!.options as object));
+
+  const off = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dhcpEnabled: false });
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.observedSeq >= off.seq);
+  t.is(await dhcpRow(), undefined);
+  t.deepEqual((await portRow())!.dhcpv4_options, []);
+
+  const on = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dhcpEnabled: true });
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.phase === 'Ready' && s.observedSeq >= on.seq);
+  const back = await dhcpRow();
+  t.like(back!.options, { dns_server: '9.9.9.9', lease_time: '900' });
+  t.is((await portRow())!.dhcpv4_options, back!._uuid);
+});
+
 test('reconcile - statuses for every kind carry observedSeq and the OVN uuids; late subscribers get the latest', async (t) => {
   const ids = await network('status');
   const scope = { org: 'status', project: 'p1' };
