@@ -19,6 +19,18 @@ export const VpcDeleted = z.object({
   data: z.object({ vpcId: Id }),
 });
 
+/** A static route on the VPC router (Neutron's extra route): traffic for `destination` goes to `nextHop`. */
+export const VpcRoute = z.object({ routeId: Id, destination: Cidr4, nextHop: Ipv4 });
+export type VpcRoute = z.infer<typeof VpcRoute>;
+export const VpcRouteAdded = z.object({
+  type: z.literal('VpcRouteAdded'),
+  data: z.object({ vpcId: Id, route: VpcRoute }),
+});
+export const VpcRouteRemoved = z.object({
+  type: z.literal('VpcRouteRemoved'),
+  data: z.object({ vpcId: Id, routeId: Id }),
+});
+
 export const DhcpSettings = z.object({
   enabled: z.boolean(),
   leaseTime: z.number().int(),
@@ -52,6 +64,13 @@ export const SubnetDeleted = z.object({
   data: z.object({ subnetId: Id }),
 });
 
+/**
+ * Traffic a port may send and receive besides its own address (Neutron's allowed address
+ * pair): a VIP that moves between ports, or the networks behind an appliance.
+ */
+export const AllowedAddressPair = z.object({ ipAddress: z.union([Ipv4, Cidr4]), macAddress: Mac });
+export type AllowedAddressPair = z.infer<typeof AllowedAddressPair>;
+
 export const PortCreated = z.object({
   type: z.literal('PortCreated'),
   data: z.object({
@@ -63,7 +82,13 @@ export const PortCreated = z.object({
     ipAddress: Ipv4,
     /** Absent in commits from before security groups: such ports are in no group. */
     securityGroupIds: z.array(Id).optional(),
+    allowedAddressPairs: z.array(AllowedAddressPair).optional(),
   }),
+});
+/** The port's complete new list of pairs. */
+export const PortAllowedAddressPairsChanged = z.object({
+  type: z.literal('PortAllowedAddressPairsChanged'),
+  data: z.object({ portId: Id, allowedAddressPairs: z.array(AllowedAddressPair) }),
 });
 export const PortDeleted = z.object({
   type: z.literal('PortDeleted'),
@@ -71,6 +96,6 @@ export const PortDeleted = z.object({
 });
 
 export const NetworkEvent = z.discriminatedUnion('type', [
-  VpcCreated, VpcDeleted, SubnetCreated, SubnetUpdated, SubnetDeleted, PortCreated, PortDeleted,
+  VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted,
 ]);
 export type NetworkEvent = z.infer<typeof NetworkEvent>;

@@ -1,4 +1,4 @@
-import type { CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
 import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
 import type { ExternalView } from './external.js';
@@ -22,6 +22,8 @@ export interface Vpc {
   seq: number;
   readonly subnetIds: Set<string>;
   readonly securityGroupIds: Set<string>;
+  /** Static routes, in the order they were added. */
+  routes: readonly VpcRoute[];
   /** The group ports join when they name none; set by the same commit that creates the VPC. */
   defaultSecurityGroupId?: string;
   natGatewayId?: string;
@@ -60,6 +62,7 @@ export interface Port {
   readonly createdAt: string;
   seq: number;
   securityGroupIds: readonly string[];
+  allowedAddressPairs: readonly AllowedAddressPair[];
 }
 
 export interface SecurityGroup {
@@ -114,12 +117,26 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
   switch (event.type) {
     case 'VpcCreated': {
       const { vpcId, name, cidr } = event.data;
-      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set() });
+      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set(), routes: [] });
       return;
     }
     case 'VpcDeleted':
       view.vpcs.delete(event.data.vpcId);
       return;
+    case 'VpcRouteAdded': {
+      const vpc = view.vpcs.get(event.data.vpcId);
+      if (!vpc) return;
+      vpc.routes = [...vpc.routes, event.data.route];
+      vpc.seq = seq;
+      return;
+    }
+    case 'VpcRouteRemoved': {
+      const vpc = view.vpcs.get(event.data.vpcId);
+      if (!vpc) return;
+      vpc.routes = vpc.routes.filter((r) => r.routeId !== event.data.routeId);
+      vpc.seq = seq;
+      return;
+    }
     case 'SubnetCreated': {
       const d = event.data;
       const vpc = view.vpcs.get(d.vpcId);
@@ -161,6 +178,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
         ...(d.deviceId !== undefined && { deviceId: d.deviceId }),
         macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
         securityGroupIds: d.securityGroupIds ?? [],
+        allowedAddressPairs: d.allowedAddressPairs ?? [],
       });
       subnet.portIds.add(d.portId);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
@@ -183,6 +201,13 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       }
       view.macs.delete(port.macAddress);
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      return;
+    }
+    case 'PortAllowedAddressPairsChanged': {
+      const port = view.ports.get(event.data.portId);
+      if (!port) return;
+      port.allowedAddressPairs = event.data.allowedAddressPairs;
+      port.seq = seq;
       return;
     }
     case 'PortSecurityGroupsChanged': {

@@ -27,6 +27,9 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
                         [--dhcp-enabled false] [--lease-time S] [--mtu N] [--domain-name D] [--ntp-servers A,B]
   novanet subnet update ID [--name N] [--dns-servers A,B] [--mtu N|null] [--dhcp-enabled false] ...
   novanet port create --subnet-id ID [--device-id D] [--mac-address MAC] [--ip-address IP] [--name N]
+  novanet vpc route add --vpc-id ID --destination CIDR --next-hop IP
+  novanet vpc route remove --vpc-id ID --route-id ID
+  novanet request port.update '{"portId":"…","allowedAddressPairs":[{"ipAddress":"10.0.1.200"}]}'
   novanet <vpc|subnet|port> delete ID       novanet <vpc|subnet|port> get ID
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
   novanet watch <kind>/<id>                 latest status, then every change

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Scope } from '../../events/mod.js';
+import type { AllowedAddressPair, Scope } from '../../events/mod.js';
 import type { NetworkView, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { cidrOf, contains, intToIp, ipToInt, isReserved } from './ipam.js';
+import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, parseCidr } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
@@ -11,14 +11,15 @@ import { findSubnet } from './subnet.js';
 
 /** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
 
-export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'createdAt'>;
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt'>;
 
 export function presentPort(p: PortFields) {
   return {
     id: p.id, org: p.scope.org, project: p.scope.project, subnetId: p.subnetId, vpcId: p.vpcId,
     ...(p.name !== undefined && { name: p.name }),
     deviceId: p.deviceId ?? null,
-    macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds, createdAt: p.createdAt,
+    macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds,
+    allowedAddressPairs: p.allowedAddressPairs, createdAt: p.createdAt,
   };
 }
 
@@ -26,14 +27,24 @@ export function findPort(view: NetworkView, scope: Scope, portId: string): Port 
   return findInScope(view.ports, scope, portId, () => notFound('port', portId));
 }
 
+/** Neutron's default limit. */
+export const MAX_ALLOWED_ADDRESS_PAIRS = 10;
+
+const MacInput = z.string().regex(MacAddress, 'a MAC address such as 0a:4e:00:00:00:01');
+const AllowedAddressPairs = z.array(z.strictObject({
+  ipAddress: z.string().describe('an IPv4 address or CIDR'),
+  macAddress: MacInput.optional(),
+})).max(MAX_ALLOWED_ADDRESS_PAIRS);
+
 export const CreatePort = commandPayload({
   subnetId: ResourceId,
   name: ResourceName.optional(),
   deviceId: z.string().min(1).max(255).optional(),
-  macAddress: z.string().regex(MacAddress, 'a MAC address such as 0a:4e:00:00:00:01').optional(),
+  macAddress: MacInput.optional(),
   ipAddress: z.ipv4().optional(),
   /** Absent: the VPC's default group. [] puts the port in no group: only DHCP, ARP and its gateway get through. */
   securityGroupIds: SecurityGroupIds.optional(),
+  allowedAddressPairs: AllowedAddressPairs.optional(),
 });
 
 function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
@@ -54,17 +65,19 @@ function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: D
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, subnet.vpcId, input.securityGroupIds)
     : defaultSecurityGroups(view, subnet.vpcId);
+  const allowedAddressPairs = resolvePairs(input.allowedAddressPairs ?? [], { macAddress, ipAddress }, subnet);
   const port: PortFields = {
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
     ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
-    macAddress, ipAddress, securityGroupIds, createdAt: ctx.now,
+    macAddress, ipAddress, securityGroupIds, allowedAddressPairs, createdAt: ctx.now,
   };
   return {
     events: [{
       type: 'PortCreated' as const,
       data: {
         portId: port.id, subnetId: subnet.id, macAddress, ipAddress, securityGroupIds,
+        ...(allowedAddressPairs.length > 0 && { allowedAddressPairs }),
         ...(port.name !== undefined && { name: port.name }),
         ...(port.deviceId !== undefined && { deviceId: port.deviceId }),
       },
@@ -77,6 +90,39 @@ function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: D
 function defaultSecurityGroups(view: NetworkView, vpcId: string): string[] {
   const defaultGroup = view.vpcs.get(vpcId)?.defaultSecurityGroupId;
   return defaultGroup !== undefined ? [defaultGroup] : [];
+}
+
+/**
+ * Pairs in canonical form, the MAC defaulting to the port's own. A pair that only repeats
+ * the port's own address, or another pair, is refused rather than silently merged.
+ */
+function resolvePairs(pairs: z.infer<typeof AllowedAddressPairs>, own: { macAddress: string; ipAddress: string }, subnet: Subnet): AllowedAddressPair[] {
+  const seen = new Set<string>();
+  return pairs.map((pair, index) => {
+    let ipAddress: string;
+    if (pair.ipAddress.includes('/')) {
+      ipAddress = formatCidr(parseCidr(pair.ipAddress, { minPrefix: 0, maxPrefix: 32 }));
+    } else if (z.ipv4().safeParse(pair.ipAddress).success) {
+      ipAddress = intToIp(ipToInt(pair.ipAddress));
+    } else {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].ipAddress "${pair.ipAddress}" is not an IPv4 address or CIDR`, { index });
+    }
+    // OVN answers ARP for a port's address: another port could never hold it as a VIP.
+    const holder = ipAddress.includes('/') || ipAddress === own.ipAddress ? undefined : subnet.allocated.get(ipToInt(ipAddress));
+    if (holder !== undefined) {
+      throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${ipAddress} is the address of port ${holder}`, { index, ipAddress, portId: holder });
+    }
+    const macAddress = pair.macAddress !== undefined ? normalizeMac(pair.macAddress) : own.macAddress;
+    if (!isUnicastMac(macAddress)) {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].macAddress ${macAddress} is not unicast`, { index });
+    }
+    const key = `${macAddress} ${ipAddress}`;
+    if (key === `${own.macAddress} ${own.ipAddress}` || seen.has(key)) {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}] repeats the port's own address or another pair`, { index });
+    }
+    seen.add(key);
+    return { ipAddress, macAddress };
+  });
 }
 
 function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
@@ -107,15 +153,27 @@ function allocateIp(subnet: Subnet): string {
   return intToIp(subnet.nextFree);
 }
 
-export const UpdatePort = commandPayload({ portId: ResourceId, securityGroupIds: SecurityGroupIds });
+export const UpdatePort = commandPayload({
+  portId: ResourceId,
+  securityGroupIds: SecurityGroupIds.optional(),
+  allowedAddressPairs: AllowedAddressPairs.optional(),
+}).refine((p) => p.securityGroupIds !== undefined || p.allowedAddressPairs !== undefined, 'name securityGroupIds, allowedAddressPairs or both');
 
-/** Records the complete new list, so the event alone says which groups the port is in. */
+/** Records complete new lists, so each event alone says what the port has. */
 function updatePort(view: NetworkView, input: z.infer<typeof UpdatePort>, ctx: DecideContext) {
   const port = findPort(view, ctx.scope, input.portId);
-  const securityGroupIds = portSecurityGroups(view, ctx.scope, port.vpcId, input.securityGroupIds);
+  const securityGroupIds = input.securityGroupIds !== undefined
+    ? portSecurityGroups(view, ctx.scope, port.vpcId, input.securityGroupIds)
+    : undefined;
+  const allowedAddressPairs = input.allowedAddressPairs !== undefined ? resolvePairs(input.allowedAddressPairs, port, view.subnets.get(port.subnetId)!) : undefined;
   return {
-    events: [{ type: 'PortSecurityGroupsChanged' as const, data: { portId: port.id, securityGroupIds } }],
-    result: { port: presentPort({ ...port, securityGroupIds }) },
+    events: [
+      ...(securityGroupIds ? [{ type: 'PortSecurityGroupsChanged' as const, data: { portId: port.id, securityGroupIds } }] : []),
+      ...(allowedAddressPairs ? [{ type: 'PortAllowedAddressPairsChanged' as const, data: { portId: port.id, allowedAddressPairs } }] : []),
+    ],
+    result: {
+      port: presentPort({ ...port, securityGroupIds: securityGroupIds ?? port.securityGroupIds, allowedAddressPairs: allowedAddressPairs ?? port.allowedAddressPairs }),
+    },
   };
 }
 

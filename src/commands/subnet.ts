@@ -140,6 +140,10 @@ function deleteSubnet(view: NetworkView, input: z.infer<typeof DeleteSubnet>, ct
   if (subnet.portIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });
   }
+  const routeIds = (view.vpcs.get(subnet.vpcId)?.routes ?? []).filter((r) => contains(cidrOf(subnet.cidr), ipToInt(r.nextHop))).map((r) => r.routeId);
+  if (routeIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} holds the next hop of VPC routes`, { routeIds });
+  }
   return { events: [{ type: 'SubnetDeleted' as const, data: { subnetId: subnet.id } }], result: {} };
 }
 

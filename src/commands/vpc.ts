@@ -3,7 +3,7 @@ import type { EventOf, Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { NetworkView, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { cidrOf, firstFreeBlock, formatCidr, parseCidr } from './ipam.js';
+import { cidrOf, contains, firstFreeBlock, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 
 /** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
@@ -15,13 +15,15 @@ export const DEFAULT_SECURITY_GROUP_NAME = 'default';
 /** Everything may go out, as in Neutron's and AWS's defaults. */
 export const ALLOW_ALL_EGRESS = { protocol: 'all', remote: { cidr: '0.0.0.0/0' } } as const satisfies Omit<SecurityGroupRule, 'ruleId'>;
 
-export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt' | 'defaultSecurityGroupId'>;
+export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt' | 'defaultSecurityGroupId' | 'routes'>;
 
 export function presentVpc(vpc: VpcFields) {
   return {
     id: vpc.id, org: vpc.scope.org, project: vpc.scope.project, name: vpc.name, cidr: vpc.cidr,
     // VPCs from before security groups have none.
-    defaultSecurityGroupId: vpc.defaultSecurityGroupId ?? null, createdAt: vpc.createdAt,
+    defaultSecurityGroupId: vpc.defaultSecurityGroupId ?? null,
+    routes: vpc.routes.map((r) => ({ id: r.routeId, destination: r.destination, nextHop: r.nextHop })),
+    createdAt: vpc.createdAt,
   };
 }
 
@@ -53,7 +55,7 @@ function createVpc(view: NetworkView, input: z.infer<typeof CreateVpc>, ctx: Dec
   const vpcId = ctx.newId();
   const defaultGroup = defaultSecurityGroupCreated(vpcId, ctx);
   const vpc: VpcFields = {
-    id: vpcId, scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now, defaultSecurityGroupId: defaultGroup.data.securityGroupId,
+    id: vpcId, scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now, defaultSecurityGroupId: defaultGroup.data.securityGroupId, routes: [],
   };
   return {
     events: [{ type: 'VpcCreated' as const, data: { vpcId, name: vpc.name, cidr } }, defaultGroup],
@@ -98,12 +100,64 @@ function deleteVpc(view: NetworkView, input: z.infer<typeof DeleteVpc>, ctx: Dec
   return { events: [...defaultGroup, { type: 'VpcDeleted' as const, data: { vpcId: vpc.id } }], result: {} };
 }
 
+/** Neutron's limit on extra routes per router. */
+export const MAX_ROUTES_PER_VPC = 100;
+
+export const AddVpcRoute = commandPayload({ vpcId: ResourceId, destination: z.string(), nextHop: z.ipv4() });
+
+/**
+ * A static route to something behind an appliance port (a firewall, a VPN or another
+ * router in the VPC). The destination lies outside the VPC's own range, so it can never
+ * shadow a subnet; the next hop is a usable address of one of its subnets. The default
+ * route belongs to the NAT gateway.
+ */
+function addVpcRoute(view: NetworkView, input: z.infer<typeof AddVpcRoute>, ctx: DecideContext) {
+  const vpc = findVpc(view, ctx.scope, input.vpcId);
+  const destination = parseCidr(input.destination, { minPrefix: 1, maxPrefix: 32 });
+  if (overlaps(destination, cidrOf(vpc.cidr))) {
+    throw new CommandError(ErrorCode.CIDR_OVERLAP, `${input.destination} overlaps the VPC's own ${vpc.cidr}`, { destination: input.destination, vpcCidr: vpc.cidr });
+  }
+  const clash = vpc.routes.find((r) => r.destination === input.destination);
+  if (clash) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already routes ${input.destination} (route ${clash.routeId})`, { routeId: clash.routeId });
+  }
+  if (vpc.routes.length >= MAX_ROUTES_PER_VPC) {
+    throw new CommandError(ErrorCode.POOL_EXHAUSTED, `VPC ${vpc.id} already has ${MAX_ROUTES_PER_VPC} routes`, { limit: MAX_ROUTES_PER_VPC });
+  }
+  const nextHop = ipToInt(input.nextHop);
+  const subnet = [...vpc.subnetIds].map((id) => view.subnets.get(id)).find((s) => s !== undefined && contains(cidrOf(s.cidr), nextHop));
+  if (!subnet) {
+    throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `next hop ${input.nextHop} is not inside any subnet of VPC ${vpc.id}`, { nextHop: input.nextHop });
+  }
+  if (isReserved(cidrOf(subnet.cidr), nextHop) || intToIp(nextHop) === subnet.gatewayIp) {
+    throw new CommandError(ErrorCode.IP_RESERVED, `next hop ${input.nextHop} is the network, broadcast or gateway address of subnet ${subnet.id}`, { nextHop: input.nextHop, subnetId: subnet.id });
+  }
+  const route = { routeId: ctx.newId(), destination: formatCidr(destination), nextHop: intToIp(nextHop) };
+  return {
+    events: [{ type: 'VpcRouteAdded' as const, data: { vpcId: vpc.id, route } }],
+    result: { vpc: presentVpc({ ...vpc, routes: [...vpc.routes, route] }) },
+  };
+}
+
+export const RemoveVpcRoute = commandPayload({ vpcId: ResourceId, routeId: ResourceId });
+
+function removeVpcRoute(view: NetworkView, input: z.infer<typeof RemoveVpcRoute>, ctx: DecideContext) {
+  const vpc = findVpc(view, ctx.scope, input.vpcId);
+  if (!vpc.routes.some((r) => r.routeId === input.routeId)) throw notFound('route', input.routeId);
+  return {
+    events: [{ type: 'VpcRouteRemoved' as const, data: { vpcId: vpc.id, routeId: input.routeId } }],
+    result: { vpc: presentVpc({ ...vpc, routes: vpc.routes.filter((r) => r.routeId !== input.routeId) }) },
+  };
+}
+
 export const GetVpc = queryPayload({ vpcId: ResourceId });
 export const ListVpcs = queryPayload({ name: z.string().optional() });
 
 export const vpcOperations = {
   'vpc.create': command(CreateVpc, createVpc),
   'vpc.delete': command(DeleteVpc, deleteVpc),
+  'vpc.route.add': command(AddVpcRoute, addVpcRoute),
+  'vpc.route.remove': command(RemoveVpcRoute, removeVpcRoute),
   'vpc.get': query(GetVpc, (view, input, scope) => ({ vpc: presentVpc(findVpc(view, scope, input.vpcId)) })),
   'vpc.list': query(ListVpcs, (view, input, scope) => ({
     vpcs: tenantVpcs(view, scope).filter((v) => input.name === undefined || v.name === input.name).map(presentVpc),

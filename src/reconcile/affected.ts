@@ -9,6 +9,8 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
   switch (event.type) {
     case 'VpcCreated':
     case 'VpcDeleted':
+    case 'VpcRouteAdded':
+    case 'VpcRouteRemoved':
       return { kind: 'vpc', id: event.data.vpcId };
     case 'SubnetCreated':
     case 'SubnetUpdated':
@@ -17,6 +19,7 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
     case 'PortCreated':
     case 'PortDeleted':
     case 'PortSecurityGroupsChanged':
+    case 'PortAllowedAddressPairsChanged':
       return { kind: 'port', id: event.data.portId };
     case 'SecurityGroupCreated':
     case 'SecurityGroupUpdated':

@@ -28,7 +28,7 @@ export function desiredRows(view: NetworkView, ref: ResourceRef, own: Ownership)
   switch (ref.kind) {
     case 'vpc': {
       const vpc = view.vpcs.get(ref.id);
-      return vpc && resource([vpcRouter(own, vpc)]);
+      return vpc && resource(vpcRouter(own, vpc));
     }
     case 'subnet': {
       const subnet = view.subnets.get(ref.id);

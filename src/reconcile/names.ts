@@ -70,6 +70,7 @@ export const rowUuid = {
   gatewaySwitchPort: (natGatewayId: string) => derivedUuid(natGatewayId, 'gateway-switch-port'),
   gatewayChassis: (natGatewayId: string, chassis: string) => derivedUuid(natGatewayId, `gateway-chassis/${chassis}`),
   defaultRoute: (natGatewayId: string) => derivedUuid(natGatewayId, 'default-route'),
+  vpcRoute: (routeId: string) => derivedUuid(routeId, 'static-route'),
   snat: (natGatewayId: string, subnetId: string) => derivedUuid(natGatewayId, `snat/${subnetId}`),
   attachmentNat: (attachmentId: string) => derivedUuid(attachmentId, 'dnat-and-snat'),
   portForward: (portForwardId: string) => portForwardId,

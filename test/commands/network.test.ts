@@ -63,6 +63,42 @@ test('vpc.delete - IN_USE while it has subnets; NOT_FOUND for unknown or foreign
   given().when(acme, 'vpc.delete', { vpcId: id(9) }).thenFails(t, 'NOT_FOUND');
 });
 
+// --- vpc.route.add / vpc.route.remove ---------------------------------------
+
+const routeAdded = (n: number, destination: string, nextHop: string) =>
+  ({ type: 'VpcRouteAdded' as const, data: { vpcId: id(1), route: { routeId: id(n), destination, nextHop } } });
+
+test('vpc.route.add - records a route to a destination outside the VPC via an address of one of its subnets', (t) => {
+  const d = given(vpcWithSubnet()).when(acme, 'vpc.route.add', { vpcId: id(1), destination: '192.168.50.0/24', nextHop: '10.0.1.10' })
+    .then(t, [routeAdded(100, '192.168.50.0/24', '10.0.1.10')]);
+  t.deepEqual((d.result.vpc as { routes: unknown }).routes, [{ id: id(100), destination: '192.168.50.0/24', nextHop: '10.0.1.10' }]);
+});
+
+test('vpc.route.add - refuses destinations inside the VPC, the default route, duplicates and unreachable next hops', (t) => {
+  const add = (destination: string, nextHop = '10.0.1.10') => given(vpcWithSubnet(), { scope: acme, events: [routeAdded(5, '172.16.0.0/12', '10.0.1.10')] })
+    .when(acme, 'vpc.route.add', { vpcId: id(1), destination, nextHop });
+  add('10.0.200.0/24').thenFails(t, 'CIDR_OVERLAP', { vpcCidr: '10.0.0.0/16' });
+  add('10.0.0.0/8').thenFails(t, 'CIDR_OVERLAP');
+  add('0.0.0.0/0').thenFails(t, 'INVALID_CIDR');
+  add('192.168.50.1/24').thenFails(t, 'INVALID_CIDR', { canonical: '192.168.50.0/24' });
+  add('172.16.0.0/12').thenFails(t, 'ALREADY_EXISTS', { routeId: id(5) });
+  add('192.168.50.0/24', '10.0.9.9').thenFails(t, 'IP_OUTSIDE_SUBNET');
+  add('192.168.50.0/24', '10.0.1.1').thenFails(t, 'IP_RESERVED');
+  add('192.168.50.0/24', '10.0.1.255').thenFails(t, 'IP_RESERVED');
+  add('192.168.50.0/24', 'nope').thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet()).when(globex, 'vpc.route.add', { vpcId: id(1), destination: '192.168.50.0/24', nextHop: '10.0.1.10' }).thenFails(t, 'NOT_FOUND');
+});
+
+test('vpc.route.remove - removes a route; unknown routes are NOT_FOUND; a subnet holding a next hop is IN_USE', (t) => {
+  const routed = { scope: acme, events: [routeAdded(5, '172.16.0.0/12', '10.0.1.10')] };
+  given(vpcWithSubnet(), routed).when(acme, 'vpc.route.remove', { vpcId: id(1), routeId: id(5) })
+    .then(t, [{ type: 'VpcRouteRemoved', data: { vpcId: id(1), routeId: id(5) } }]);
+  given(vpcWithSubnet(), routed).when(acme, 'vpc.route.remove', { vpcId: id(1), routeId: id(6) }).thenFails(t, 'NOT_FOUND');
+  given(vpcWithSubnet(), routed).when(acme, 'subnet.delete', { subnetId: id(2) }).thenFails(t, 'IN_USE', { routeIds: [id(5)] });
+  given(vpcWithSubnet(), routed, { scope: acme, events: [{ type: 'VpcRouteRemoved', data: { vpcId: id(1), routeId: id(5) } }] })
+    .when(acme, 'subnet.delete', { subnetId: id(2) }).then(t, [{ type: 'SubnetDeleted', data: { subnetId: id(2) } }]);
+});
+
 // --- subnet.create ----------------------------------------------------------
 
 test('subnet.create - without a CIDR takes the next free /24; the gateway is the first usable address', (t) => {
@@ -222,4 +258,37 @@ test('port.create - a freed address below others is handed out first, then alloc
   t.like(refill.result, { port: { ipAddress: '10.0.1.3' } });
   const next = given(...history, { scope: acme, events: refill.events }).when(acme, 'port.create', { subnetId: id(2) }).decision!;
   t.like(next.result, { port: { ipAddress: '10.0.1.5' } });
+});
+
+// --- allowed address pairs --------------------------------------------------
+
+test('port.create - allowed address pairs are recorded canonical, the MAC defaulting to the port\'s', (t) => {
+  const d = given(vpcWithSubnet()).when(acme, 'port.create', {
+    subnetId: id(2), allowedAddressPairs: [{ ipAddress: '10.0.1.100' }, { ipAddress: '192.168.50.0/24', macAddress: '0A-4E-00-00-00-77' }],
+  }).decision!;
+  const pairs = [{ ipAddress: '10.0.1.100', macAddress: mac(0xa0) }, { ipAddress: '192.168.50.0/24', macAddress: mac(0x77) }];
+  t.like(d.events[0], { type: 'PortCreated', data: { macAddress: mac(0xa0), allowedAddressPairs: pairs } });
+  t.deepEqual((d.result.port as { allowedAddressPairs: unknown }).allowedAddressPairs, pairs);
+});
+
+test('port.update - replaces the pairs, leaving the groups alone; [] removes them all', (t) => {
+  const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
+  given(...history).when(acme, 'port.update', { portId: id(3), allowedAddressPairs: [{ ipAddress: '10.0.1.100' }] })
+    .then(t, [{ type: 'PortAllowedAddressPairsChanged', data: { portId: id(3), allowedAddressPairs: [{ ipAddress: '10.0.1.100', macAddress: mac(3) }] } }]);
+  given(...history).when(acme, 'port.update', { portId: id(3), allowedAddressPairs: [] })
+    .then(t, [{ type: 'PortAllowedAddressPairsChanged', data: { portId: id(3), allowedAddressPairs: [] } }]);
+  given(...history).when(acme, 'port.update', { portId: id(3) }).thenFails(t, 'VALIDATION_FAILED');
+});
+
+test('allowed address pairs - bad addresses, host bits, repeats, multicast MACs and too many pairs are refused', (t) => {
+  const create = (allowedAddressPairs: unknown[]) => given(vpcWithSubnet()).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.9', macAddress: mac(9), allowedAddressPairs });
+  create([{ ipAddress: 'vip' }]).thenFails(t, 'VALIDATION_FAILED', { index: 0 });
+  create([{ ipAddress: '192.168.50.1/24' }]).thenFails(t, 'INVALID_CIDR', { canonical: '192.168.50.0/24' });
+  create([{ ipAddress: '10.0.1.9' }]).thenFails(t, 'VALIDATION_FAILED');
+  create([{ ipAddress: '10.0.1.100' }, { ipAddress: '10.0.1.100', macAddress: mac(9) }]).thenFails(t, 'VALIDATION_FAILED', { index: 1 });
+  create([{ ipAddress: '10.0.1.100', macAddress: '01:00:5e:00:00:01' }]).thenFails(t, 'VALIDATION_FAILED');
+  create([{ ipAddress: '10.0.1.100', extra: true }]).thenFails(t, 'VALIDATION_FAILED');
+  given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] })
+    .when(acme, 'port.create', { subnetId: id(2), allowedAddressPairs: [{ ipAddress: '10.0.1.2' }] }).thenFails(t, 'IP_ALREADY_ALLOCATED', { portId: id(3) });
+  create(Array.from({ length: 11 }, (_, i) => ({ ipAddress: `10.0.1.${100 + i}` }))).thenFails(t, 'VALIDATION_FAILED');
 });

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { StatusMessage } from '../../src/bus/client.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import { tableNames } from '../../src/reconcile/tables/mod.js';
-import { eventually, nbRows, startStack } from '../support/stack.js';
+import { asList, eventually, nbRows, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
 let stack: Stack;
@@ -80,6 +80,33 @@ test('reconcile - subnet.update changes the DHCP options in place; DHCP off take
   const back = await dhcpRow();
   t.like(back!.options, { dns_server: '9.9.9.9', lease_time: '900' });
   t.is((await portRow())!.dhcpv4_options, back!._uuid);
+});
+
+test('reconcile - VPC routes become static routes of its router; allowed address pairs widen port security', async (t) => {
+  const ids = await network('routes');
+  const scope = { org: 'routes', project: 'p1' };
+  const routed = await stack.client.call(scope, 'vpc.route.add', { vpcId: ids.vpcId, destination: '192.168.50.0/24', nextHop: ids.ip });
+  const routeId = (routed.result.vpc as { routes: { id: string }[] }).routes[0]!.id;
+  const paired = await stack.client.call(scope, 'port.update', {
+    portId: ids.portId, allowedAddressPairs: [{ ipAddress: '192.168.50.0/24' }, { ipAddress: '10.0.0.100' }, { ipAddress: '10.0.0.101', macAddress: '0a:00:5e:00:01:01' }],
+  });
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.phase === 'Ready' && s.observedSeq >= paired.seq);
+
+  const [route] = await nbRows(stack.northbound, 'Logical_Router_Static_Route', ['_uuid', 'ip_prefix', 'nexthop', 'output_port'], [`external_ids:"novanet:route-id"="${routeId}"`]);
+  t.like(route, { ip_prefix: '192.168.50.0/24', nexthop: ids.ip, output_port: [] });
+  const [router] = await nbRows(stack.northbound, 'Logical_Router', ['static_routes'], owned(ids.vpcId));
+  t.deepEqual(asList(router!.static_routes), [route!._uuid]);
+  const [lsp] = await nbRows(stack.northbound, 'Logical_Switch_Port', ['addresses', 'port_security'], owned(ids.portId));
+  t.deepEqual(asList(lsp!.port_security).sort(), [`${ids.mac} ${ids.ip} 192.168.50.0/24 10.0.0.100`, '0a:00:5e:00:01:01 10.0.0.101'].sort());
+  t.deepEqual(asList(lsp!.addresses).sort(), [`${ids.mac} ${ids.ip}`, '0a:00:5e:00:01:01'].sort());
+
+  const removed = await stack.client.call(scope, 'vpc.route.remove', { vpcId: ids.vpcId, routeId });
+  const cleared = await stack.client.call(scope, 'port.update', { portId: ids.portId, allowedAddressPairs: [] });
+  await stack.client.waitFor(scope, 'vpc', ids.vpcId, (s) => s.observedSeq >= removed.seq);
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.observedSeq >= cleared.seq);
+  t.deepEqual(await nbRows(stack.northbound, 'Logical_Router_Static_Route', ['_uuid'], [`external_ids:"novanet:route-id"="${routeId}"`]), []);
+  const [after] = await nbRows(stack.northbound, 'Logical_Switch_Port', ['addresses', 'port_security'], owned(ids.portId));
+  t.like(after, { addresses: `${ids.mac} ${ids.ip}`, port_security: `${ids.mac} ${ids.ip}` });
 });
 
 test('reconcile - statuses for every kind carry observedSeq and the OVN uuids; late subscribers get the latest', async (t) => {

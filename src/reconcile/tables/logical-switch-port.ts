@@ -22,17 +22,24 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
 /**
  * A port: addresses and port_security both "MAC IP", so OVN answers ARP and DHCP
  * for it and drops anything it sends from another MAC or IP (anti-spoofing).
+ * Allowed address pairs widen port_security only: OVN neither answers ARP for
+ * them nor puts them in the port groups' address sets, so a VIP is announced by
+ * whichever port holds it, as on a physical LAN. A pair's MAC other than the port's
+ * is also listed (without addresses) so the switch delivers frames sent to it.
  * It is a member of the default-deny group and of each of its security groups.
  */
 export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): DesiredRow {
   const address = `${port.macAddress} ${port.ipAddress}`;
+  const allowed = new Map<string, string[]>([[port.macAddress, [port.ipAddress]]]);
+  for (const pair of port.allowedAddressPairs) allowed.set(pair.macAddress, [...allowed.get(pair.macAddress) ?? [], pair.ipAddress]);
+  const otherMacs = [...allowed.keys()].filter((mac) => mac !== port.macAddress);
   return {
     table: 'Logical_Switch_Port',
     uuid: rowUuid.switchPort(port.id),
     columns: {
       name: rowName.switchPort(port.id),
-      addresses: [address],
-      port_security: [address],
+      addresses: [address, ...otherMacs],
+      port_security: [...allowed].map(([mac, ips]) => [mac, ...ips].join(' ')),
       dhcpv4_options: subnet.dhcp.enabled ? [rowUuid.dhcpOptions(subnet.id)] : [],
       external_ids: {
         ...externalIds(own, { kind: 'port', id: port.id }, port.scope, port.seq, port.name),
