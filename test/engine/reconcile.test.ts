@@ -137,7 +137,8 @@ test('reconcile - deleting resources removes their rows', async (t) => {
   }
 });
 
-test('reconcile - rows changed or deleted by hand are restored; re-running changes nothing', async (t) => {
+// Serial: it counts every write to the Northbound, so no other test of this file may run beside it.
+test.serial('reconcile - rows changed or deleted by hand are restored; re-running changes nothing', async (t) => {
   const ids = await network('drift');
   const scope = { org: 'drift', project: 'p1' };
   const { northbound } = stack;
