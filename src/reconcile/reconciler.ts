@@ -65,6 +65,9 @@ export class Reconciler {
   private pass: Promise<void> | undefined;
   private follower: { stop(): Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Resources whose status did not reach NATS, and the timer that marks them dirty again. */
+  private readonly statusRetries = new Map<string, Dirty>();
+  private statusRetry: NodeJS.Timeout | undefined;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
@@ -102,6 +105,7 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.statusRetry);
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
     await this.pass;
@@ -308,8 +312,17 @@ export class Reconciler {
     try {
       await this.opts.statusSink.publish(out);
     } catch (err) {
-      this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed');
+      // A client may be waiting for exactly this status (a stream leader election, NATS away):
+      // publish it again shortly rather than at the next full resync.
+      this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
       for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
+      for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(keyOf(d.ref), d);
+      this.statusRetry ??= setTimeout(() => {
+        this.statusRetry = undefined;
+        for (const d of this.statusRetries.values()) this.mark(d.ref, d.scope, d.reason);
+        this.statusRetries.clear();
+        this.schedule();
+      }, 1000);
     }
   }
 }
