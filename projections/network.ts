@@ -48,6 +48,11 @@ export interface Subnet {
    * left). Kept by the fold, so lowest-free allocation is amortized O(1) instead of a scan.
    */
   nextFree: number;
+  /**
+   * Single addresses named in allowed address pairs of this subnet's ports: ip -> those
+   * ports. A port whose own address is here is a VIP its holders take turns announcing.
+   */
+  readonly pairHolders: Map<number, Set<string>>;
 }
 
 export interface Port {
@@ -89,6 +94,26 @@ export interface NetworkView extends ExternalView {
   readonly securityGroups: Map<string, SecurityGroup>;
   /** Every MAC in use (ports and router ports): generated MACs must be unique. */
   readonly macs: Set<string>;
+}
+
+/**
+ * Adds (or removes) a port's pairs: it holds their single addresses, and their MACs
+ * other than its own are in use.
+ */
+function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | 'macAddress'>, pairs: readonly AllowedAddressPair[], add: boolean): void {
+  for (const pair of pairs) {
+    if (pair.macAddress !== port.macAddress) {
+      if (add) view.macs.add(pair.macAddress);
+      else view.macs.delete(pair.macAddress);
+    }
+    if (pair.ipAddress.includes('/')) continue;
+    const ip = ipToInt(pair.ipAddress);
+    const holders = subnet.pairHolders.get(ip) ?? new Set<string>();
+    if (add) holders.add(port.id);
+    else holders.delete(port.id);
+    if (holders.size > 0) subnet.pairHolders.set(ip, holders);
+    else subnet.pairHolders.delete(ip);
+  }
 }
 
 /** The first address from `start` on that is neither allocated nor the gateway; the broadcast address if none. */
@@ -144,7 +169,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       view.subnets.set(d.subnetId, {
         id: d.subnetId, scope: commit.scope, vpcId: d.vpcId, name: d.name, cidr: d.cidr,
         gatewayIp: d.gatewayIp, gatewayMac: d.gatewayMac, dhcp: d.dhcp, createdAt: commit.at, seq,
-        portIds: new Set(), allocated: new Map(), nextFree: 0,
+        portIds: new Set(), allocated: new Map(), nextFree: 0, pairHolders: new Map(),
       });
       const created = view.subnets.get(d.subnetId)!;
       created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
@@ -181,6 +206,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
         allowedAddressPairs: d.allowedAddressPairs ?? [],
       });
       subnet.portIds.add(d.portId);
+      indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
       const ip = ipToInt(d.ipAddress);
       subnet.allocated.set(ip, d.portId);
@@ -198,6 +224,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
         const ip = ipToInt(port.ipAddress);
         subnet.allocated.delete(ip);
         if (ip < subnet.nextFree) subnet.nextFree = ip;
+        indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       view.macs.delete(port.macAddress);
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
@@ -205,8 +232,11 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
     }
     case 'PortAllowedAddressPairsChanged': {
       const port = view.ports.get(event.data.portId);
-      if (!port) return;
+      const subnet = port && view.subnets.get(port.subnetId);
+      if (!port || !subnet) return;
+      indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       port.allowedAddressPairs = event.data.allowedAddressPairs;
+      indexPairs(view, subnet, port, port.allowedAddressPairs, true);
       port.seq = seq;
       return;
     }

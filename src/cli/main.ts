@@ -34,7 +34,8 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]
   novanet watch <kind>/<id>                 latest status, then every change
   novanet log [--from SEQ] [--to SEQ] [--org O --project P] [--follow]
-                                            the audit log: one JSON line per commit
+                                            the audit log: one JSON line per commit (all
+                                            tenants unless --org/--project narrow it)
   novanet request <resource.verb> [JSON]    any operation of the wire contract
 
 Security groups:
@@ -116,12 +117,18 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
 /** The event log as operators read it: every commit, or one tenant's, from a sequence on. */
 async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<string, string>): Promise<number> {
   const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events);
-  const from = Number(flags.from ?? 1);
+  const sequence = (flag: string, fallback: number): number => {
+    const value = flags[flag] === undefined ? fallback : Number(flags[flag]);
+    if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${flag} wants a log sequence number, not "${flags[flag]}"`);
+    return value;
+  };
+  const from = Math.max(1, sequence('from', 1));
   const wanted = (record: CommitRecord) => (flags.org === undefined || record.commit.scope.org === flags.org)
     && (flags.project === undefined || record.commit.scope.project === flags.project);
   const print = (record: CommitRecord) => { if (wanted(record)) console.log(JSON.stringify({ seq: record.seq, ...record.commit })); };
   if (flags.follow === undefined) {
-    for await (const record of log.read(from, Number(flags.to ?? await log.lastSeq()))) print(record);
+    const last = await log.lastSeq();
+    for await (const record of log.read(from, Math.min(sequence('to', last), last))) print(record);
     return 0;
   }
   const following = log.follow(from, print);
@@ -170,8 +177,9 @@ function coerce(type: z.ZodType | undefined, value: string): unknown {
     t = t.unwrap();
   }
   if (t instanceof z.ZodArray) return value === '' ? [] : value.split(',').map((v) => v.trim());
-  if (t instanceof z.ZodNumber) return Number(value);
-  if (t instanceof z.ZodBoolean) return value !== 'false' && value !== 'no' && value !== '0';
+  // Anything that is not clearly a number or a boolean goes as typed, for the schema to refuse.
+  if (t instanceof z.ZodNumber) return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
+  if (t instanceof z.ZodBoolean) return BOOLEAN_WORDS[value.toLowerCase()] ?? value;
   return value;
 }
 
@@ -193,6 +201,7 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string>; posi
 }
 
 const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin', 'follow']);
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, 1: true, false: false, no: false, 0: false };
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
   console.error(`novanet: ${err instanceof Error ? err.message : String(err)}`);

@@ -65,7 +65,7 @@ function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: D
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, subnet.vpcId, input.securityGroupIds)
     : defaultSecurityGroups(view, subnet.vpcId);
-  const allowedAddressPairs = resolvePairs(input.allowedAddressPairs ?? [], { macAddress, ipAddress }, subnet);
+  const allowedAddressPairs = resolvePairs(view, subnet, input.allowedAddressPairs ?? [], { macAddress, ipAddress });
   const port: PortFields = {
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
@@ -93,31 +93,38 @@ function defaultSecurityGroups(view: NetworkView, vpcId: string): string[] {
 }
 
 /**
- * Pairs in canonical form, the MAC defaulting to the port's own. A pair that only repeats
- * the port's own address, or another pair, is refused rather than silently merged.
+ * Pairs in canonical form (a /32 is an address), the MAC defaulting to the port's own.
+ * Refused: the subnet's gateway address (a port must never answer for its router), a MAC
+ * another port or router port uses, and a pair that only repeats the port's own address
+ * or another pair.
  */
-function resolvePairs(pairs: z.infer<typeof AllowedAddressPairs>, own: { macAddress: string; ipAddress: string }, subnet: Subnet): AllowedAddressPair[] {
+function resolvePairs(
+  view: NetworkView, subnet: Subnet, pairs: z.infer<typeof AllowedAddressPairs>,
+  port: Pick<Port, 'macAddress' | 'ipAddress'> & { allowedAddressPairs?: readonly AllowedAddressPair[] },
+): AllowedAddressPair[] {
   const seen = new Set<string>();
   return pairs.map((pair, index) => {
     let ipAddress: string;
     if (pair.ipAddress.includes('/')) {
-      ipAddress = formatCidr(parseCidr(pair.ipAddress, { minPrefix: 0, maxPrefix: 32 }));
+      ipAddress = formatCidr(parseCidr(pair.ipAddress, { minPrefix: 0, maxPrefix: 32 })).replace(/\/32$/, '');
     } else if (z.ipv4().safeParse(pair.ipAddress).success) {
       ipAddress = intToIp(ipToInt(pair.ipAddress));
     } else {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].ipAddress "${pair.ipAddress}" is not an IPv4 address or CIDR`, { index });
     }
-    // OVN answers ARP for a port's address: another port could never hold it as a VIP.
-    const holder = ipAddress.includes('/') || ipAddress === own.ipAddress ? undefined : subnet.allocated.get(ipToInt(ipAddress));
-    if (holder !== undefined) {
-      throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${ipAddress} is the address of port ${holder}`, { index, ipAddress, portId: holder });
+    if (ipAddress === subnet.gatewayIp) {
+      throw new CommandError(ErrorCode.IP_RESERVED, `allowedAddressPairs[${index}]: ${ipAddress} is the subnet's gateway`, { index, ipAddress });
     }
-    const macAddress = pair.macAddress !== undefined ? normalizeMac(pair.macAddress) : own.macAddress;
+    const macAddress = pair.macAddress !== undefined ? normalizeMac(pair.macAddress) : port.macAddress;
     if (!isUnicastMac(macAddress)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].macAddress ${macAddress} is not unicast`, { index });
     }
+    const ownMac = macAddress === port.macAddress || (port.allowedAddressPairs ?? []).some((p) => p.macAddress === macAddress);
+    if (!ownMac && view.macs.has(macAddress)) {
+      throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${macAddress} is already in use`, { index, macAddress });
+    }
     const key = `${macAddress} ${ipAddress}`;
-    if (key === `${own.macAddress} ${own.ipAddress}` || seen.has(key)) {
+    if (key === `${port.macAddress} ${port.ipAddress}` || seen.has(key)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}] repeats the port's own address or another pair`, { index });
     }
     seen.add(key);
@@ -165,7 +172,7 @@ function updatePort(view: NetworkView, input: z.infer<typeof UpdatePort>, ctx: D
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, port.vpcId, input.securityGroupIds)
     : undefined;
-  const allowedAddressPairs = input.allowedAddressPairs !== undefined ? resolvePairs(input.allowedAddressPairs, port, view.subnets.get(port.subnetId)!) : undefined;
+  const allowedAddressPairs = input.allowedAddressPairs !== undefined ? resolvePairs(view, view.subnets.get(port.subnetId)!, input.allowedAddressPairs, port) : undefined;
   return {
     events: [
       ...(securityGroupIds ? [{ type: 'PortSecurityGroupsChanged' as const, data: { portId: port.id, securityGroupIds } }] : []),

@@ -107,7 +107,7 @@ export const UpdateSubnet = commandPayload({
   leaseTime: CreateSubnet.shape.leaseTime.unwrap().optional(),
   mtu: CreateSubnet.shape.mtu.unwrap().nullable().optional(),
   domainName: DomainName.nullable().optional(),
-});
+}).refine((p) => [p.name, p.dhcpEnabled, p.dnsServers, p.ntpServers, p.leaseTime, p.mtu, p.domainName].some((v) => v !== undefined), 'name at least one field to change');
 
 function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
@@ -115,18 +115,15 @@ function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ct
   if (name !== subnet.name && [...view.vpcs.get(subnet.vpcId)?.subnetIds ?? []].some((id) => view.subnets.get(id)?.name === name)) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a subnet named "${name}"`, { name });
   }
-  const { mtu: _mtu, domainName: _domainName, ...kept } = subnet.dhcp;
-  const mtu = input.mtu === undefined ? subnet.dhcp.mtu : input.mtu ?? undefined;
-  const domainName = input.domainName === undefined ? subnet.dhcp.domainName : input.domainName ?? undefined;
-  const dhcp: DhcpSettings = {
-    ...kept,
-    ...(input.dhcpEnabled !== undefined && { enabled: input.dhcpEnabled }),
-    ...(input.dnsServers !== undefined && { dnsServers: input.dnsServers }),
-    ...(input.ntpServers !== undefined && { ntpServers: input.ntpServers }),
-    ...(input.leaseTime !== undefined && { leaseTime: input.leaseTime }),
-    ...(mtu !== undefined && { mtu }),
-    ...(domainName !== undefined && { domainName }),
-  };
+  const dhcp: DhcpSettings = { ...subnet.dhcp };
+  if (input.dhcpEnabled !== undefined) dhcp.enabled = input.dhcpEnabled;
+  if (input.dnsServers !== undefined) dhcp.dnsServers = input.dnsServers;
+  if (input.ntpServers !== undefined) dhcp.ntpServers = input.ntpServers;
+  if (input.leaseTime !== undefined) dhcp.leaseTime = input.leaseTime;
+  if (input.mtu === null) delete dhcp.mtu;
+  else if (input.mtu !== undefined) dhcp.mtu = input.mtu;
+  if (input.domainName === null) delete dhcp.domainName;
+  else if (input.domainName !== undefined) dhcp.domainName = input.domainName;
   return {
     events: [{ type: 'SubnetUpdated' as const, data: { subnetId: subnet.id, name, dhcp } }],
     result: { subnet: presentSubnet({ ...subnet, name, dhcp }) },

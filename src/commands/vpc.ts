@@ -117,9 +117,10 @@ function addVpcRoute(view: NetworkView, input: z.infer<typeof AddVpcRoute>, ctx:
   if (overlaps(destination, cidrOf(vpc.cidr))) {
     throw new CommandError(ErrorCode.CIDR_OVERLAP, `${input.destination} overlaps the VPC's own ${vpc.cidr}`, { destination: input.destination, vpcCidr: vpc.cidr });
   }
-  const clash = vpc.routes.find((r) => r.destination === input.destination);
+  const canonical = formatCidr(destination);
+  const clash = vpc.routes.find((r) => r.destination === canonical);
   if (clash) {
-    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already routes ${input.destination} (route ${clash.routeId})`, { routeId: clash.routeId });
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already routes ${canonical} (route ${clash.routeId})`, { routeId: clash.routeId });
   }
   if (vpc.routes.length >= MAX_ROUTES_PER_VPC) {
     throw new CommandError(ErrorCode.POOL_EXHAUSTED, `VPC ${vpc.id} already has ${MAX_ROUTES_PER_VPC} routes`, { limit: MAX_ROUTES_PER_VPC });
@@ -132,7 +133,7 @@ function addVpcRoute(view: NetworkView, input: z.infer<typeof AddVpcRoute>, ctx:
   if (isReserved(cidrOf(subnet.cidr), nextHop) || intToIp(nextHop) === subnet.gatewayIp) {
     throw new CommandError(ErrorCode.IP_RESERVED, `next hop ${input.nextHop} is the network, broadcast or gateway address of subnet ${subnet.id}`, { nextHop: input.nextHop, subnetId: subnet.id });
   }
-  const route = { routeId: ctx.newId(), destination: formatCidr(destination), nextHop: intToIp(nextHop) };
+  const route = { routeId: ctx.newId(), destination: canonical, nextHop: intToIp(nextHop) };
   return {
     events: [{ type: 'VpcRouteAdded' as const, data: { vpcId: vpc.id, route } }],
     result: { vpc: presentVpc({ ...vpc, routes: [...vpc.routes, route] }) },

@@ -1,4 +1,5 @@
 import { PROVIDER_SCOPE } from '../../events/mod.js';
+import { ipToInt } from '../../projections/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import { attachmentPort } from './desired.js';
@@ -86,9 +87,18 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
     }
     case 'PortCreated':
     case 'PortDeleted':
+    case 'PortAllowedAddressPairsChanged': {
+      // A port named by a pair becomes (or stops being) a VIP.
+      const port = view.ports.get(event.data.portId);
+      const subnet = port && view.subnets.get(port.subnetId);
+      for (const pair of port?.allowedAddressPairs ?? []) {
+        if (!pair.ipAddress.includes('/')) add('port', subnet?.allocated.get(ipToInt(pair.ipAddress)));
+      }
+      if (event.type === 'PortAllowedAddressPairsChanged') break;
       for (const a of view.attachments.values()) if (attachmentPort(view, a)?.id === event.data.portId) add('externalipattachment', a.id);
       for (const f of view.portForwards.values()) if (f.portId === event.data.portId) add('portforward', f.id);
       break;
+    }
     case 'NatGatewayCreated':
     case 'NatGatewayDeleted': {
       const gateway = event.type === 'NatGatewayCreated' ? event.data : view.natGateways.get(event.data.natGatewayId);

@@ -1,4 +1,5 @@
-import type { ExternalIpAttachment, NetworkView, Port } from '../../projections/mod.js';
+import { ipToInt } from '../../projections/mod.js';
+import type { ExternalIpAttachment, NetworkView, Port, Subnet } from '../../projections/mod.js';
 import type { DesiredRow } from './desired-row.js';
 import { defaultDenyRef } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
@@ -43,7 +44,7 @@ export function desiredRows(view: NetworkView, ref: ResourceRef, own: Ownership)
       const port = view.ports.get(ref.id);
       const subnet = port && view.subnets.get(port.subnetId);
       if (!port || !subnet) return undefined;
-      return resource([portSwitchPort(own, port, subnet)], [
+      return resource([portSwitchPort(own, port, subnet, vipHolders(subnet, port))], [
         { kind: 'subnet', id: subnet.id }, defaultDenyRef(own),
         ...port.securityGroupIds.map((id) => ({ kind: 'securitygroup' as const, id })),
       ]);
@@ -122,4 +123,9 @@ export function attachmentPort(view: NetworkView, attachment: ExternalIpAttachme
     if (port.deviceId === target.deviceId && inTenant(port) && (!first || port.seq < first.seq)) first = port;
   }
   return first;
+}
+
+/** The ports allowed to hold this port's address, if it is a VIP (sorted: the row must not depend on fold order). */
+export function vipHolders(subnet: Subnet, port: Port): string[] {
+  return [...subnet.pairHolders.get(ipToInt(port.ipAddress)) ?? []].filter((id) => id !== port.id).sort();
 }

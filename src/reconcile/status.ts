@@ -31,7 +31,6 @@ const ROLE_OF_TABLE: Readonly<Record<string, string>> = {
   DHCP_Options: 'dhcpOptions',
   Port_Group: 'portGroup',
   Load_Balancer: 'loadBalancer',
-  Logical_Router_Static_Route: 'defaultRoute',
 };
 
 /**
@@ -52,7 +51,7 @@ export function statusOf(
   if (!desired) return { ...base, phase: Phase.Deleted };
   const ovn: Record<string, string> = {};
   for (const d of desired.rows) {
-    const role = d.table === 'Logical_Switch_Port' ? switchPortRole(ref) : d.table === 'NAT' && ref.kind === 'externalipattachment' ? 'nat' : ROLE_OF_TABLE[d.table];
+    const role = roleOf(ref, d.table);
     if (role) ovn[role] = d.uuid;
   }
   const missing = desired.rows.filter((d) => !present(d));
@@ -61,15 +60,25 @@ export function statusOf(
   return { ...base, phase, ...(message !== undefined && { message }), ovn, ...kindDetails(view, ref, desired.rows, present) };
 }
 
-function switchPortRole(ref: ResourceRef): string {
-  return ref.kind === 'port' ? 'logicalSwitchPort' : ref.kind === 'externalnetwork' ? 'localnetPort' : ref.kind === 'natgateway' ? 'gatewaySwitchPort' : 'switchRouterPort';
+/** The role of a resource's one row in a table; undefined where a resource has many (a VPC's routes, ACLs). */
+function roleOf(ref: ResourceRef, table: string): string | undefined {
+  switch (table) {
+    case 'Logical_Switch_Port':
+      return ref.kind === 'port' ? 'logicalSwitchPort' : ref.kind === 'externalnetwork' ? 'localnetPort' : ref.kind === 'natgateway' ? 'gatewaySwitchPort' : 'switchRouterPort';
+    case 'NAT':
+      return ref.kind === 'externalipattachment' ? 'nat' : undefined;
+    case 'Logical_Router_Static_Route':
+      return ref.kind === 'natgateway' ? 'defaultRoute' : undefined;
+    default:
+      return ROLE_OF_TABLE[table];
+  }
 }
 
 function kindDetails(view: NetworkView, ref: ResourceRef, rows: readonly DesiredRow[], present: (d: DesiredRow) => Row | undefined): Record<string, unknown> {
   switch (ref.kind) {
     case 'vpc': {
       const vpc = view.vpcs.get(ref.id);
-      return vpc ? { cidr: vpc.cidr } : {};
+      return vpc ? { cidr: vpc.cidr, routes: vpc.routes.length } : {};
     }
     case 'subnet': {
       const subnet = view.subnets.get(ref.id);

@@ -55,4 +55,16 @@ test('cli - flags become typed payload fields: lists split on commas, null clear
   const updated = JSON.parse(await novanet(...tenant, 'subnet', 'update', subnet.id, '--mtu', 'null', '--dns-servers', '1.1.1.1,9.9.9.9'));
   t.like(updated, { ok: true, result: { subnet: { id: subnet.id, dnsServers: ['1.1.1.1', '9.9.9.9'] } } });
   t.false('mtu' in updated.result.subnet);
+
+  // A typo is refused by the schema, never turned into null or true.
+  for (const flags of [['--mtu', '15OO'], ['--dhcp-enabled', 'flase']]) {
+    const err = await t.throwsAsync(novanet(...tenant, 'subnet', 'update', subnet.id, ...flags)) as Error & { stdout: string };
+    t.is(JSON.parse(err.stdout).error.code, 'VALIDATION_FAILED', flags.join(' '));
+  }
+});
+
+test('cli - log stops at the end of the log even when --to is past it, and refuses a bad sequence', async (t) => {
+  const lines = (await novanet('log', '--from', '1', '--to', '999999')).trim().split('\n');
+  t.true(lines.length >= 1);
+  await t.throwsAsync(novanet('log', '--from', 'abc'));
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import type { NovanetEvent } from '../../events/mod.js';
 import { acme, DEFAULT_GROUP, defaultGroupCreated, given, globex, id, mac, portCreated, vpc, vpcWithSubnet } from '../support/decider.js';
 
 const dhcpDefaults = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] };
@@ -288,7 +289,28 @@ test('allowed address pairs - bad addresses, host bits, repeats, multicast MACs 
   create([{ ipAddress: '10.0.1.100' }, { ipAddress: '10.0.1.100', macAddress: mac(9) }]).thenFails(t, 'VALIDATION_FAILED', { index: 1 });
   create([{ ipAddress: '10.0.1.100', macAddress: '01:00:5e:00:00:01' }]).thenFails(t, 'VALIDATION_FAILED');
   create([{ ipAddress: '10.0.1.100', extra: true }]).thenFails(t, 'VALIDATION_FAILED');
-  given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] })
-    .when(acme, 'port.create', { subnetId: id(2), allowedAddressPairs: [{ ipAddress: '10.0.1.2' }] }).thenFails(t, 'IP_ALREADY_ALLOCATED', { portId: id(3) });
+  create([{ ipAddress: '10.0.1.1' }]).thenFails(t, 'IP_RESERVED');
+  create([{ ipAddress: '10.0.1.1/32' }]).thenFails(t, 'IP_RESERVED');
+  create([{ ipAddress: '10.0.1.100', macAddress: mac(1) }]).thenFails(t, 'MAC_ALREADY_ALLOCATED', { macAddress: mac(1) });
   create(Array.from({ length: 11 }, (_, i) => ({ ipAddress: `10.0.1.${100 + i}` }))).thenFails(t, 'VALIDATION_FAILED');
+});
+
+test('allowed address pairs - a /32 is an address; a pair\'s own MAC is in use until the pair goes', (t) => {
+  const pairMac = '0a:00:5e:00:01:01';
+  const history = [vpcWithSubnet(), { scope: acme, events: [
+    { ...portCreated(3, '10.0.1.2'), data: { ...portCreated(3, '10.0.1.2').data, allowedAddressPairs: [{ ipAddress: '10.0.1.200', macAddress: pairMac }] } } as NovanetEvent,
+  ] }] as const;
+  given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: pairMac }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
+  given(...history).when(acme, 'port.create', { subnetId: id(2), allowedAddressPairs: [{ ipAddress: '10.0.1.201', macAddress: pairMac }] }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
+  // The holder may list its pair MAC again, and a /32 is recorded as the address.
+  given(...history).when(acme, 'port.update', { portId: id(3), allowedAddressPairs: [{ ipAddress: '10.0.1.201/32', macAddress: pairMac }] })
+    .then(t, [{ type: 'PortAllowedAddressPairsChanged', data: { portId: id(3), allowedAddressPairs: [{ ipAddress: '10.0.1.201', macAddress: pairMac }] } }]);
+  const released = { scope: acme, events: [{ type: 'PortAllowedAddressPairsChanged' as const, data: { portId: id(3), allowedAddressPairs: [] } }] };
+  t.truthy(given(...history, released).when(acme, 'port.create', { subnetId: id(2), macAddress: pairMac }).decision, 'the MAC is free again');
+});
+
+test('vpc.route.add and subnet.update - a zero-padded prefix is the same destination; an update must change something', (t) => {
+  given(vpcWithSubnet(), { scope: acme, events: [routeAdded(5, '172.16.0.0/12', '10.0.1.10')] })
+    .when(acme, 'vpc.route.add', { vpcId: id(1), destination: '172.16.0.0/012', nextHop: '10.0.1.11' }).thenFails(t, 'ALREADY_EXISTS');
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2) }).thenFails(t, 'VALIDATION_FAILED');
 });

@@ -100,6 +100,14 @@ test('reconcile - VPC routes become static routes of its router; allowed address
   t.deepEqual(asList(lsp!.port_security).sort(), [`${ids.mac} ${ids.ip} 192.168.50.0/24 10.0.0.100`, '0a:00:5e:00:01:01 10.0.0.101'].sort());
   t.deepEqual(asList(lsp!.addresses).sort(), [`${ids.mac} ${ids.ip}`, '0a:00:5e:00:01:01'].sort());
 
+  // A port whose address other ports hold as a pair is a VIP: OVN type virtual, parents sorted.
+  const vip = (await stack.client.call(scope, 'port.create', { subnetId: ids.subnetId, deviceId: 'vip' })).result.port as { id: string; ipAddress: string };
+  const other = (await stack.client.call(scope, 'port.create', { subnetId: ids.subnetId, allowedAddressPairs: [{ ipAddress: vip.ipAddress }] })).result.port as { id: string };
+  const holder = await stack.client.call(scope, 'port.update', { portId: ids.portId, allowedAddressPairs: [{ ipAddress: vip.ipAddress }] });
+  await stack.client.waitFor(scope, 'port', vip.id, (s) => s.observedSeq >= holder.seq);
+  const vipRow = async () => (await nbRows(stack.northbound, 'Logical_Switch_Port', ['type', 'options'], owned(vip.id)))[0];
+  t.like(await vipRow(), { type: 'virtual', options: { 'virtual-ip': vip.ipAddress, 'virtual-parents': [ids.portId, other.id].sort().join(',') } });
+
   const removed = await stack.client.call(scope, 'vpc.route.remove', { vpcId: ids.vpcId, routeId });
   const cleared = await stack.client.call(scope, 'port.update', { portId: ids.portId, allowedAddressPairs: [] });
   await stack.client.waitFor(scope, 'vpc', ids.vpcId, (s) => s.observedSeq >= removed.seq);
@@ -107,6 +115,10 @@ test('reconcile - VPC routes become static routes of its router; allowed address
   t.deepEqual(await nbRows(stack.northbound, 'Logical_Router_Static_Route', ['_uuid'], [`external_ids:"novanet:route-id"="${routeId}"`]), []);
   const [after] = await nbRows(stack.northbound, 'Logical_Switch_Port', ['addresses', 'port_security'], owned(ids.portId));
   t.like(after, { addresses: `${ids.mac} ${ids.ip}`, port_security: `${ids.mac} ${ids.ip}` });
+  t.like(await vipRow(), { options: { 'virtual-parents': other.id } });
+  const last = await stack.client.call(scope, 'port.delete', { portId: other.id });
+  await stack.client.waitFor(scope, 'port', vip.id, (s) => s.observedSeq >= last.seq);
+  t.like(await vipRow(), { type: '', options: {} });
 });
 
 test('reconcile - statuses for every kind carry observedSeq and the OVN uuids; late subscribers get the latest', async (t) => {

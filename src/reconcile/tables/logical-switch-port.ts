@@ -26,9 +26,11 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
  * them nor puts them in the port groups' address sets, so a VIP is announced by
  * whichever port holds it, as on a physical LAN. A pair's MAC other than the port's
  * is also listed (without addresses) so the switch delivers frames sent to it.
+ * A port whose address other ports hold as a pair is a VIP: OVN type `virtual`, for
+ * which OVN does not answer ARP, bound to whichever holder announces the address.
  * It is a member of the default-deny group and of each of its security groups.
  */
-export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): DesiredRow {
+export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHolders: readonly string[]): DesiredRow {
   const address = `${port.macAddress} ${port.ipAddress}`;
   const allowed = new Map<string, string[]>([[port.macAddress, [port.ipAddress]]]);
   for (const pair of port.allowedAddressPairs) allowed.set(pair.macAddress, [...allowed.get(pair.macAddress) ?? [], pair.ipAddress]);
@@ -38,6 +40,8 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet): Desi
     uuid: rowUuid.switchPort(port.id),
     columns: {
       name: rowName.switchPort(port.id),
+      type: vipHolders.length > 0 ? 'virtual' : '',
+      options: vipHolders.length > 0 ? { 'virtual-ip': port.ipAddress, 'virtual-parents': vipHolders.map(rowName.switchPort).join(',') } : {},
       addresses: [address, ...otherMacs],
       port_security: [...allowed].map(([mac, ips]) => [mac, ...ips].join(' ')),
       dhcpv4_options: subnet.dhcp.enabled ? [rowUuid.dhcpOptions(subnet.id)] : [],
