@@ -95,7 +95,33 @@ export const PortDeleted = z.object({
   data: z.object({ portId: Id }),
 });
 
+/** An internal load balancer: a VIP of a subnet spreading connections over member ports of the VPC. */
+export const LoadBalancerListener = z.object({ port: z.number().int(), targetPort: z.number().int() });
+export type LoadBalancerListener = z.infer<typeof LoadBalancerListener>;
+export const LoadBalancerCreated = z.object({
+  type: z.literal('LoadBalancerCreated'),
+  data: z.object({
+    loadBalancerId: Id,
+    subnetId: Id,
+    name: z.string(),
+    vipAddress: Ipv4,
+    protocol: z.enum(['tcp', 'udp']),
+    listeners: z.array(LoadBalancerListener),
+    memberPortIds: z.array(Id),
+  }),
+});
+/** The complete new member list. */
+export const LoadBalancerMembersChanged = z.object({
+  type: z.literal('LoadBalancerMembersChanged'),
+  data: z.object({ loadBalancerId: Id, memberPortIds: z.array(Id) }),
+});
+export const LoadBalancerDeleted = z.object({
+  type: z.literal('LoadBalancerDeleted'),
+  data: z.object({ loadBalancerId: Id }),
+});
+
 export const NetworkEvent = z.discriminatedUnion('type', [
   VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted,
+  LoadBalancerCreated, LoadBalancerMembersChanged, LoadBalancerDeleted,
 ]);
 export type NetworkEvent = z.infer<typeof NetworkEvent>;

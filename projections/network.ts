@@ -1,4 +1,4 @@
-import type { AllowedAddressPair, CommitRecord, DhcpSettings, NovanetEvent, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NovanetEvent, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
 import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
 import type { ExternalView } from './external.js';
@@ -41,7 +41,10 @@ export interface Subnet {
   readonly createdAt: string;
   seq: number;
   readonly portIds: Set<string>;
-  /** Allocated addresses of this subnet's ports, as numbers (projections/addresses.ts): ip -> port id. */
+  /**
+   * Allocated addresses, as numbers (projections/addresses.ts): ip -> the id of what holds
+   * it, a port or a load balancer's VIP.
+   */
   readonly allocated: Map<number, string>;
   /**
    * The lowest usable address that is not allocated (the broadcast address when none is
@@ -85,6 +88,20 @@ export interface SecurityGroup {
   readonly portIds: Set<string>;
 }
 
+export interface LoadBalancer {
+  readonly id: string;
+  readonly scope: Scope;
+  readonly vpcId: string;
+  readonly subnetId: string;
+  readonly name: string;
+  readonly vipAddress: string;
+  readonly protocol: 'tcp' | 'udp';
+  readonly listeners: readonly LoadBalancerListener[];
+  memberPortIds: readonly string[];
+  readonly createdAt: string;
+  seq: number;
+}
+
 export interface NetworkView extends ExternalView {
   /** Sequence of the last commit folded in; 0 for an empty log. */
   seq: number;
@@ -92,6 +109,7 @@ export interface NetworkView extends ExternalView {
   readonly subnets: Map<string, Subnet>;
   readonly ports: Map<string, Port>;
   readonly securityGroups: Map<string, SecurityGroup>;
+  readonly loadBalancers: Map<string, LoadBalancer>;
   /** Every MAC in use (ports and router ports): generated MACs must be unique. */
   readonly macs: Set<string>;
 }
@@ -116,6 +134,19 @@ function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | '
   }
 }
 
+/** Records an address as taken and keeps `nextFree` the lowest free one. */
+function allocate(subnet: Subnet, address: string, holderId: string): void {
+  const ip = ipToInt(address);
+  subnet.allocated.set(ip, holderId);
+  if (ip === subnet.nextFree) subnet.nextFree = lowestFreeFrom(subnet, ip + 1);
+}
+
+function release(subnet: Subnet, address: string): void {
+  const ip = ipToInt(address);
+  subnet.allocated.delete(ip);
+  if (ip < subnet.nextFree) subnet.nextFree = ip;
+}
+
 /** The first address from `start` on that is neither allocated nor the gateway; the broadcast address if none. */
 function lowestFreeFrom(subnet: Subnet, start: number): number {
   const { last } = cidrBounds(subnet.cidr);
@@ -126,7 +157,7 @@ function lowestFreeFrom(subnet: Subnet, start: number): number {
 }
 
 export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), macs: new Set(), ...initialExternalView() };
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Set(), ...initialExternalView() };
 }
 
 export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
@@ -208,9 +239,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
-      const ip = ipToInt(d.ipAddress);
-      subnet.allocated.set(ip, d.portId);
-      if (ip === subnet.nextFree) subnet.nextFree = lowestFreeFrom(subnet, ip + 1);
+      allocate(subnet, d.ipAddress, d.portId);
       view.macs.add(d.macAddress);
       return;
     }
@@ -221,9 +250,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       const subnet = view.subnets.get(port.subnetId);
       subnet?.portIds.delete(port.id);
       if (subnet) {
-        const ip = ipToInt(port.ipAddress);
-        subnet.allocated.delete(ip);
-        if (ip < subnet.nextFree) subnet.nextFree = ip;
+        release(subnet, port.ipAddress);
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       view.macs.delete(port.macAddress);
@@ -247,6 +274,32 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       port.securityGroupIds = event.data.securityGroupIds;
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.add(port.id);
       port.seq = seq;
+      return;
+    }
+    case 'LoadBalancerCreated': {
+      const d = event.data;
+      const subnet = view.subnets.get(d.subnetId);
+      if (!subnet) return;
+      view.loadBalancers.set(d.loadBalancerId, {
+        id: d.loadBalancerId, scope: commit.scope, vpcId: subnet.vpcId, subnetId: d.subnetId, name: d.name, vipAddress: d.vipAddress,
+        protocol: d.protocol, listeners: d.listeners, memberPortIds: d.memberPortIds, createdAt: commit.at, seq,
+      });
+      allocate(subnet, d.vipAddress, d.loadBalancerId);
+      return;
+    }
+    case 'LoadBalancerMembersChanged': {
+      const lb = view.loadBalancers.get(event.data.loadBalancerId);
+      if (!lb) return;
+      lb.memberPortIds = event.data.memberPortIds;
+      lb.seq = seq;
+      return;
+    }
+    case 'LoadBalancerDeleted': {
+      const lb = view.loadBalancers.get(event.data.loadBalancerId);
+      if (!lb) return;
+      view.loadBalancers.delete(lb.id);
+      const subnet = view.subnets.get(lb.subnetId);
+      if (subnet) release(subnet, lb.vipAddress);
       return;
     }
     case 'SecurityGroupCreated': {

@@ -29,6 +29,7 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet port create --subnet-id ID [--device-id D] [--mac-address MAC] [--ip-address IP] [--name N]
   novanet vpc route add --vpc-id ID --destination CIDR --next-hop IP
   novanet vpc route remove --vpc-id ID --route-id ID
+  novanet request loadbalancer.create '{"subnetId":"…","name":"web","listeners":[{"port":80,"targetPort":8080}]}'
   novanet request port.update '{"portId":"…","allowedAddressPairs":[{"ipAddress":"10.0.1.200"}]}'
   novanet <vpc|subnet|port> delete ID       novanet <vpc|subnet|port> get ID
   novanet <vpc|subnet|port> list [--vpc-id ID] [--subnet-id ID] [--device-id D]

@@ -1,6 +1,7 @@
 import { attachmentOperations } from './external-ip-attachment.js';
 import { externalIpOperations } from './external-ip.js';
 import { externalNetworkOperations } from './external-network.js';
+import { loadBalancerOperations } from './load-balancer.js';
 import { natGatewayOperations } from './nat-gateway.js';
 import type { Operation } from './operation.js';
 import { portForwardOperations } from './port-forward.js';
@@ -21,6 +22,7 @@ export { presentExternalIp } from './external-ip.js';
 export { presentNatGateway } from './nat-gateway.js';
 export { presentAttachment } from './external-ip-attachment.js';
 export { presentPortForward } from './port-forward.js';
+export { presentLoadBalancer } from './load-balancer.js';
 
 /** Every tenant operation by its subject tail (`<resource>.<verb>`). */
 export const tenantOperations: Readonly<Record<string, Operation>> = {
@@ -32,6 +34,7 @@ export const tenantOperations: Readonly<Record<string, Operation>> = {
   ...natGatewayOperations,
   ...attachmentOperations,
   ...portForwardOperations,
+  ...loadBalancerOperations,
 };
 
 /**

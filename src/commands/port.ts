@@ -49,7 +49,7 @@ export const CreatePort = commandPayload({
 
 function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
-  const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(subnet, input.ipAddress) : allocateIp(subnet);
+  const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress) : allocateIp(subnet);
   let macAddress: string;
   if (input.macAddress !== undefined) {
     macAddress = normalizeMac(input.macAddress);
@@ -132,7 +132,8 @@ function resolvePairs(
   });
 }
 
-function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
+/** A requested address of the subnet that is usable and free (for a port, or a load balancer's VIP). */
+export function checkRequestedIp(view: NetworkView, subnet: Subnet, ipAddress: string): string {
   const cidr = cidrOf(subnet.cidr);
   const ip = ipToInt(ipAddress);
   if (!contains(cidr, ip)) {
@@ -147,12 +148,14 @@ function checkRequestedIp(subnet: Subnet, ipAddress: string): string {
   }
   const holder = subnet.allocated.get(ip);
   if (holder !== undefined) {
-    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to port ${holder}`, { ipAddress: canonical, portId: holder });
+    const [kind, detail] = view.loadBalancers.has(holder) ? ['load balancer', 'loadBalancerId'] : ['port', 'portId'];
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to ${kind} ${holder}`, { ipAddress: canonical, [detail]: holder });
   }
   return canonical;
 }
 
-function allocateIp(subnet: Subnet): string {
+/** The subnet's lowest free usable address. */
+export function allocateIp(subnet: Subnet): string {
   // The view keeps the lowest free address; it is the broadcast address when the subnet is full.
   if (isReserved(cidrOf(subnet.cidr), subnet.nextFree)) {
     throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
@@ -197,6 +200,10 @@ function deletePort(view: NetworkView, input: z.infer<typeof DeletePort>, ctx: D
       ...(attachment && { attachmentId: attachment.id }),
       ...(portForwardIds.length > 0 && { portForwardIds }),
     });
+  }
+  const loadBalancerIds = [...view.loadBalancers.values()].filter((lb) => lb.memberPortIds.includes(port.id)).map((lb) => lb.id);
+  if (loadBalancerIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `port ${port.id} is still a member of load balancers`, { loadBalancerIds });
   }
   return { events: [{ type: 'PortDeleted' as const, data: { portId: port.id } }], result: {} };
 }

@@ -137,6 +137,10 @@ function deleteSubnet(view: NetworkView, input: z.infer<typeof DeleteSubnet>, ct
   if (subnet.portIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });
   }
+  const loadBalancerIds = [...view.loadBalancers.values()].filter((lb) => lb.subnetId === subnet.id).map((lb) => lb.id);
+  if (loadBalancerIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} holds the VIPs of load balancers`, { loadBalancerIds });
+  }
   const routeIds = (view.vpcs.get(subnet.vpcId)?.routes ?? []).filter((r) => contains(cidrOf(subnet.cidr), ipToInt(r.nextHop))).map((r) => r.routeId);
   if (routeIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} holds the next hop of VPC routes`, { routeIds });

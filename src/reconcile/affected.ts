@@ -47,6 +47,10 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
     case 'PortForwardCreated':
     case 'PortForwardDeleted':
       return { kind: 'portforward', id: event.data.portForwardId };
+    case 'LoadBalancerCreated':
+    case 'LoadBalancerMembersChanged':
+    case 'LoadBalancerDeleted':
+      return { kind: 'loadbalancer', id: event.data.loadBalancerId };
     default: {
       const unhandled: never = event;
       return unhandled;
@@ -77,6 +81,8 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
     case 'SubnetDeleted': {
       const vpcId = event.type === 'SubnetCreated' ? event.data.vpcId : view.subnets.get(event.data.subnetId)?.vpcId;
       add('natgateway', vpcId && view.vpcs.get(vpcId)?.natGatewayId);
+      // Load balancers sit on every switch of their VPC.
+      for (const lb of view.loadBalancers.values()) if (lb.vpcId === vpcId) add('loadbalancer', lb.id);
       break;
     }
     case 'SubnetUpdated': {
@@ -92,7 +98,8 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
       const port = view.ports.get(event.data.portId);
       const subnet = port && view.subnets.get(port.subnetId);
       for (const pair of port?.allowedAddressPairs ?? []) {
-        if (!pair.ipAddress.includes('/')) add('port', subnet?.allocated.get(ipToInt(pair.ipAddress)));
+        const holder = pair.ipAddress.includes('/') ? undefined : subnet?.allocated.get(ipToInt(pair.ipAddress));
+        if (holder !== undefined && view.ports.has(holder)) add('port', holder);
       }
       if (event.type === 'PortAllowedAddressPairsChanged') break;
       for (const a of view.attachments.values()) if (attachmentPort(view, a)?.id === event.data.portId) add('externalipattachment', a.id);
@@ -138,4 +145,5 @@ export function* allResources(view: NetworkView): Generator<{ ref: ResourceRef; 
   yield* tenant('natgateway', view.natGateways);
   yield* tenant('externalipattachment', view.attachments);
   yield* tenant('portforward', view.portForwards);
+  yield* tenant('loadbalancer', view.loadBalancers);
 }

@@ -7,6 +7,7 @@ import { defaultDenyAcls, gatewayAcl, securityGroupAcls } from './tables/acl.js'
 import { subnetDhcpOptions } from './tables/dhcp-options.js';
 import { externalNetworkRows } from './tables/external.js';
 import { attachmentNat, natGatewayRows, portForwardLoadBalancer } from './tables/gateway.js';
+import { loadBalancerRow } from './tables/load-balancer.js';
 import { vpcRouter } from './tables/logical-router.js';
 import { subnetRouterPort } from './tables/logical-router-port.js';
 import { subnetSwitch } from './tables/logical-switch.js';
@@ -94,6 +95,14 @@ export function desiredRows(view: NetworkView, ref: ResourceRef, own: Ownership)
       const port = view.ports.get(forward.portId);
       const target = realisable(view, port?.scope.org === forward.scope.org && port.scope.project === forward.scope.project ? port : undefined, `port ${forward.portId} does not exist`);
       return 'port' in target ? resource([portForwardLoadBalancer(own, forward, ip, target.port)], target.dependsOn) : target;
+    }
+    case 'loadbalancer': {
+      const lb = view.loadBalancers.get(ref.id);
+      const vpc = lb && view.vpcs.get(lb.vpcId);
+      if (!lb || !vpc) return undefined;
+      const subnets = [...vpc.subnetIds].map((id) => view.subnets.get(id)).filter((s): s is Subnet => s !== undefined);
+      const members = lb.memberPortIds.map((id) => view.ports.get(id)).filter((p): p is Port => p !== undefined);
+      return resource([loadBalancerRow(own, lb, members, subnets)], [{ kind: 'vpc', id: vpc.id }, ...subnets.map((s) => ({ kind: 'subnet' as const, id: s.id }))]);
     }
     default: {
       const unhandled: never = ref.kind;

@@ -21,6 +21,7 @@ export const ResourceKind = {
   natGateway: 'natgateway',
   externalIpAttachment: 'externalipattachment',
   portForward: 'portforward',
+  loadBalancer: 'loadbalancer',
 } as const;
 export type ResourceKind = (typeof ResourceKind)[keyof typeof ResourceKind];
 
@@ -74,6 +75,7 @@ export const rowUuid = {
   snat: (natGatewayId: string, subnetId: string) => derivedUuid(natGatewayId, `snat/${subnetId}`),
   attachmentNat: (attachmentId: string) => derivedUuid(attachmentId, 'dnat-and-snat'),
   portForward: (portForwardId: string) => portForwardId,
+  loadBalancer: (loadBalancerId: string) => loadBalancerId,
 } as const;
 
 /** Port group names appear in ACL matches, which allow only [a-zA-Z_.][a-zA-Z_.0-9]*. */
@@ -96,6 +98,7 @@ export const rowName = {
   gatewaySwitchPort: (natGatewayId: string) => `gw-${natGatewayId}`,
   gatewayChassis: (natGatewayId: string, chassis: string) => `lrp-gw-${natGatewayId}_${chassis}`,
   portForward: (portForwardId: string) => `pf-${portForwardId}`,
+  loadBalancer: (loadBalancerId: string) => `lb-${loadBalancerId}`,
 } as const;
 
 export const ExternalId = {

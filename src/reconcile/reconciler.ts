@@ -226,6 +226,7 @@ export class Reconciler {
       case 'natgateway': return this.view.natGateways.get(ref.id)?.scope;
       case 'externalipattachment': return this.view.attachments.get(ref.id)?.scope;
       case 'portforward': return this.view.portForwards.get(ref.id)?.scope;
+      case 'loadbalancer': return this.view.loadBalancers.get(ref.id)?.scope;
       case 'default-deny':
       case 'externalnetwork':
       case 'externalippool':

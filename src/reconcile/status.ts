@@ -123,6 +123,10 @@ function kindDetails(view: NetworkView, ref: ResourceRef, rows: readonly Desired
       const forward = view.portForwards.get(ref.id);
       return forward ? { externalIpId: forward.externalIpId, protocol: forward.protocol, externalPort: forward.externalPort, portId: forward.portId, internalPort: forward.internalPort } : {};
     }
+    case 'loadbalancer': {
+      const lb = view.loadBalancers.get(ref.id);
+      return lb ? { vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds } : {};
+    }
     default: {
       const unhandled: never = ref.kind;
       return unhandled;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Namespace } from '../../src/sandbox/mod.js';
-import { startStack } from '../support/stack.js';
+import { plugVm, startStack } from '../support/stack.js';
+import type { Vm } from '../support/stack.js';
 
 /**
  * Static routes and allowed address pairs with real packets, in one VPC:
@@ -11,24 +12,19 @@ import { startStack } from '../support/stack.js';
 
 const BLOCKED = { timeoutMs: 2000 };
 
-interface Vm { id: string; ip: string; ns: Namespace }
 
 test('dataplane - a VPC route reaches a network behind an appliance; a VIP moves between the ports allowed to hold it', async (t) => {
   const stack = await startStack({ chassis: true });
   t.teardown(() => stack.stop());
   const { client } = stack;
-  const chassis = stack.chassis!;
   const scope = { org: 'appliance', project: 'p1' };
   const vpc = (await client.call(scope, 'vpc.create', { name: 'v', cidr: '10.0.0.0/16' })).result.vpc as { id: string };
   const app = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app', cidr: '10.0.1.0/24' })).result.subnet as { id: string };
   const edge = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'edge', cidr: '10.0.2.0/24' })).result.subnet as { id: string };
   const plug = async (name: string, subnetId: string, extra: Record<string, unknown> = {}): Promise<Vm> => {
-    const created = await client.call(scope, 'port.create', { subnetId, deviceId: name, ...extra });
-    const port = created.result.port as { id: string; ipAddress: string; macAddress: string };
-    const ns = await chassis.plug({ iface: port.id, namespace: `appl-${name}`, mac: port.macAddress });
-    await client.waitFor(scope, 'port', port.id, (s) => s.phase === 'Ready' && s.bound === true, 60_000);
-    await ns.dhcp({ timeoutMs: 30_000 });
-    return { id: port.id, ip: port.ipAddress, ns };
+    const vm = await plugVm(stack, scope, `appl-${name}`, { subnetId, ...extra });
+    await vm.ns.dhcp({ timeoutMs: 30_000 });
+    return vm;
   };
   const vip = (await client.call(scope, 'port.create', { subnetId: app.id, deviceId: 'vip' })).result.port as { id: string; ipAddress: string };
   const VIP = vip.ipAddress;

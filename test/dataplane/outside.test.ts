@@ -1,7 +1,6 @@
 import test from 'ava';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
-import type { Namespace } from '../../src/sandbox/mod.js';
-import { startStack } from '../support/stack.js';
+import { plugVm, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
 /**
@@ -14,7 +13,6 @@ import type { Stack } from '../support/stack.js';
 const BLOCKED = { timeoutMs: 1500 };
 const OUTSIDE = '172.16.0.1';
 
-interface Vm { id: string; ip: string; ns: Namespace }
 type Result = Record<string, { id: string; address?: string; externalIpId?: string }>;
 
 test('dataplane - VPC routing, tenant isolation with identical ranges, NAT gateway, floating IPs and port forwards', async (t) => {
@@ -42,16 +40,11 @@ test('dataplane - VPC routing, tenant isolation with identical ranges, NAT gatew
   };
   const ta = await tenant(a, ['10.0.1.0/24', '10.0.2.0/24']);
   const tb = await tenant(b, ['10.0.1.0/24']);
-  const vm = async (scope: typeof a, subnetId: string, name: string, groupId: string): Promise<Vm> => {
-    const port = (await result(scope, 'port.create', { subnetId, deviceId: name, securityGroupIds: [groupId] })).port as unknown as { id: string; ipAddress: string; macAddress: string };
-    const ns = await chassis.plug({ iface: port.id, namespace: name, mac: port.macAddress });
-    return { id: port.id, ip: port.ipAddress, ns };
-  };
+  const vm = (scope: typeof a, subnetId: string, name: string, groupId: string) => plugVm(stack, scope, name, { subnetId, securityGroupIds: [groupId] });
   const [a1, a2, b1, b2] = await Promise.all([
     vm(a, ta.subnets[0]!.id, 'a1', ta.open.id), vm(a, ta.subnets[1]!.id, 'a2', ta.open.id),
     vm(b, tb.subnets[0]!.id, 'b1', tb.open.id), vm(b, tb.subnets[0]!.id, 'b2', tb.open.id),
   ]);
-  await Promise.all([[a, a1], [a, a2], [b, b1], [b, b2]].map(([scope, v]) => client.waitFor(scope as typeof a, 'port', (v as Vm).id, (s) => s.bound === true, 60_000)));
   await settle();
   for (const v of [a1, a2, b1, b2]) t.is((await v.ns.dhcp({ timeoutMs: 20_000 })).address, v.ip);
   t.is(a1.ip, b1.ip, 'both tenants use the same address at the same time');

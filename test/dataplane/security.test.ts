@@ -1,6 +1,5 @@
 import test from 'ava';
-import type { Namespace } from '../../src/sandbox/mod.js';
-import { startStack } from '../support/stack.js';
+import { plugVm, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
 /**
@@ -14,12 +13,11 @@ import type { Stack } from '../support/stack.js';
 
 const BLOCKED = { timeoutMs: 1500 };
 
-interface Vm { id: string; ip: string; ns: Namespace }
 
 test('dataplane - security groups allow exactly what their rules say', async (t) => {
   const stack: Stack = await startStack({ chassis: true });
   t.teardown(() => stack.stop());
-  const { client, chassis } = { client: stack.client, chassis: stack.chassis! };
+  const { client } = stack;
   const scope = { org: 'sgdp', project: 'p1' };
   const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string; defaultSecurityGroupId: string };
   const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 's', cidr: '10.0.5.0/24' })).result.subnet as { id: string; gatewayIp: string };
@@ -43,14 +41,9 @@ test('dataplane - security groups allow exactly what their rules say', async (t)
     ],
   })).result.securityGroup as { id: string };
 
-  const vm = async (name: string, securityGroupIds?: string[]): Promise<Vm> => {
-    const port = (await client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: name, ...(securityGroupIds && { securityGroupIds }) })).result.port as { id: string; ipAddress: string; macAddress: string };
-    const ns = await chassis.plug({ iface: port.id, namespace: name, mac: port.macAddress });
-    return { id: port.id, ip: port.ipAddress, ns };
-  };
+  const vm = (name: string, securityGroupIds?: string[]) => plugVm(stack, scope, name, { subnetId: subnet.id, ...(securityGroupIds && { securityGroupIds }) });
   const [w, c, p1, p2, bare] = await Promise.all([vm('web', [web.id]), vm('client', [clientGroup.id]), vm('peer1'), vm('peer2'), vm('bare', [])]);
   const all = [w, c, p1, p2, bare];
-  await Promise.all(all.map((v) => client.waitFor(scope, 'port', v.id, (s) => s.bound === true, 60_000)));
   await stack.northbound.nbctl('--timeout=60', '--wait=hv', 'sync');
 
   // DHCP works whatever the groups say, also for a port in no group at all.

@@ -121,6 +121,35 @@ test('reconcile - VPC routes become static routes of its router; allowed address
   t.like(await vipRow(), { type: '', options: {} });
 });
 
+test('reconcile - a load balancer is one Load_Balancer row on the VPC router and on every switch of the VPC, new ones included', async (t) => {
+  const ids = await network('lbrows');
+  const scope = { org: 'lbrows', project: 'p1' };
+  const created = await stack.client.call(scope, 'loadbalancer.create', { subnetId: ids.subnetId, name: 'web', listeners: [{ port: 80, targetPort: 8080 }, { port: 443 }], memberPortIds: [ids.portId] });
+  const lb = created.result.loadBalancer as { id: string; vipAddress: string };
+  const status = await stack.client.waitFor(scope, 'loadbalancer', lb.id, (s) => s.phase === 'Ready' && s.observedSeq >= created.seq);
+  t.like(status, { vipAddress: lb.vipAddress, memberPortIds: [ids.portId] });
+  const [row] = await nbRows(stack.northbound, 'Load_Balancer', ['_uuid', 'name', 'protocol', 'vips', 'options'], owned(lb.id));
+  t.like(row, {
+    name: `lb-${lb.id}`, protocol: 'tcp', options: { reject: 'true' },
+    vips: { [`${lb.vipAddress}:80`]: `${ids.ip}:8080`, [`${lb.vipAddress}:443`]: `${ids.ip}:443` },
+  });
+  const [router] = await nbRows(stack.northbound, 'Logical_Router', ['load_balancer'], owned(ids.vpcId));
+  t.deepEqual(asList(router!.load_balancer), [row!._uuid]);
+
+  // A subnet created later gets the load balancer on its switch too.
+  const later = await stack.client.call(scope, 'subnet.create', { vpcId: ids.vpcId, name: 'later' });
+  const laterId = (later.result.subnet as { id: string }).id;
+  await stack.client.waitFor(scope, 'loadbalancer', lb.id, (s) => s.observedSeq >= later.seq);
+  for (const subnetId of [ids.subnetId, laterId]) {
+    const [ls] = await nbRows(stack.northbound, 'Logical_Switch', ['load_balancer'], owned(subnetId));
+    t.deepEqual(asList(ls!.load_balancer), [row!._uuid], `switch of ${subnetId}`);
+  }
+
+  const deleted = await stack.client.call(scope, 'loadbalancer.delete', { loadBalancerId: lb.id });
+  await stack.client.waitFor(scope, 'loadbalancer', lb.id, (s) => s.phase === 'Deleted' && s.observedSeq >= deleted.seq);
+  t.deepEqual(await nbRows(stack.northbound, 'Load_Balancer', ['_uuid'], owned(lb.id)), []);
+});
+
 test('reconcile - statuses for every kind carry observedSeq and the OVN uuids; late subscribers get the latest', async (t) => {
   const ids = await network('status');
   const scope = { org: 'status', project: 'p1' };

@@ -9,7 +9,8 @@ import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
-import type { Chassis, NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import type { Chassis, Namespace, NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import type { Scope } from '../../events/mod.js';
 
 /**
  * A real stack for one test file: nats-server with JetStream, an OVN Northbound
@@ -106,4 +107,19 @@ function decodeNbctl(v: unknown): unknown {
 /** ovn-nbctl prints a one-element set as its element: read a set column as a list either way. */
 export function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+}
+
+/** A machine of a dataplane test: a port created through the wire contract and a namespace plugged into it. */
+export interface Vm {
+  readonly id: string;
+  readonly ip: string;
+  readonly ns: Namespace;
+}
+
+/** Creates the port (`deviceId` = name), plugs namespace `name` into it and waits until OVN binds it. */
+export async function plugVm(stack: Stack, scope: Scope, name: string, port: Record<string, unknown>): Promise<Vm> {
+  const created = (await stack.client.call(scope, 'port.create', { deviceId: name, ...port })).result.port as { id: string; ipAddress: string; macAddress: string };
+  const ns = await stack.chassis!.plug({ iface: created.id, namespace: name, mac: created.macAddress });
+  await stack.client.waitFor(scope, 'port', created.id, (s) => s.bound === true, 60_000);
+  return { id: created.id, ip: created.ipAddress, ns };
 }

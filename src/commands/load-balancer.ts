@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import type { LoadBalancerListener, Scope } from '../../events/mod.js';
+import type { LoadBalancer, NetworkView } from '../../projections/mod.js';
+import type { DecideContext } from './context.js';
+import { CommandError, ErrorCode, notFound } from './errors.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { allocateIp, checkRequestedIp, findPort } from './port.js';
+import { findSubnet } from './subnet.js';
+
+/**
+ * Load balancer: a VIP taken from a subnet, spreading tcp or udp connections on its
+ * listener ports over member ports anywhere in the VPC (OVN's native, distributed
+ * Load_Balancer; Octavia's OVN provider does the same).
+ */
+
+export const MAX_LISTENERS = 16;
+export const MAX_MEMBERS = 64;
+
+export type LoadBalancerFields = Pick<LoadBalancer, 'id' | 'scope' | 'vpcId' | 'subnetId' | 'name' | 'vipAddress' | 'protocol' | 'listeners' | 'memberPortIds' | 'createdAt'>;
+
+export function presentLoadBalancer(lb: LoadBalancerFields) {
+  return {
+    id: lb.id, org: lb.scope.org, project: lb.scope.project, vpcId: lb.vpcId, subnetId: lb.subnetId, name: lb.name,
+    vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds, createdAt: lb.createdAt,
+  };
+}
+
+export function findLoadBalancer(view: NetworkView, scope: Scope, loadBalancerId: string): LoadBalancer {
+  return findInScope(view.loadBalancers, scope, loadBalancerId, () => notFound('load balancer', loadBalancerId));
+}
+
+const Port = z.number().int().min(1).max(65535);
+const MemberPortIds = z.array(ResourceId).max(MAX_MEMBERS);
+
+export const CreateLoadBalancer = commandPayload({
+  subnetId: ResourceId,
+  name: ResourceName,
+  vipAddress: z.ipv4().optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  /** targetPort defaults to port. */
+  listeners: z.array(z.strictObject({ port: Port, targetPort: Port.optional() })).min(1).max(MAX_LISTENERS),
+  memberPortIds: MemberPortIds.default([]),
+});
+
+function createLoadBalancer(view: NetworkView, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
+  const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  const clash = [...view.loadBalancers.values()].find((lb) => lb.vpcId === subnet.vpcId && lb.name === input.name);
+  if (clash) throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a load balancer named "${input.name}"`, { name: input.name });
+  const listeners: LoadBalancerListener[] = input.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port }));
+  const repeated = listeners.find((l, i) => listeners.findIndex((m) => m.port === l.port) !== i);
+  if (repeated) throw new CommandError(ErrorCode.VALIDATION_FAILED, `listener port ${repeated.port} appears twice`, { port: repeated.port });
+  const memberPortIds = members(view, ctx.scope, subnet.vpcId, input.memberPortIds);
+  const vipAddress = input.vipAddress !== undefined ? checkRequestedIp(view, subnet, input.vipAddress) : allocateIp(subnet);
+  const lb: LoadBalancerFields = {
+    id: ctx.newId(), scope: ctx.scope, vpcId: subnet.vpcId, subnetId: subnet.id, name: input.name, vipAddress,
+    protocol: input.protocol, listeners, memberPortIds, createdAt: ctx.now,
+  };
+  return {
+    events: [{
+      type: 'LoadBalancerCreated' as const,
+      data: { loadBalancerId: lb.id, subnetId: subnet.id, name: lb.name, vipAddress, protocol: lb.protocol, listeners, memberPortIds },
+    }],
+    result: { loadBalancer: presentLoadBalancer(lb) },
+  };
+}
+
+/** Members are the tenant's ports in the load balancer's VPC; repeats collapse. */
+function members(view: NetworkView, scope: Scope, vpcId: string, portIds: readonly string[]): string[] {
+  const unique = [...new Set(portIds)];
+  for (const portId of unique) {
+    const port = findPort(view, scope, portId);
+    if (port.vpcId !== vpcId) {
+      throw new CommandError(ErrorCode.VALIDATION_FAILED, `port ${portId} is in another VPC than the load balancer`, { portId, vpcId: port.vpcId });
+    }
+  }
+  return unique;
+}
+
+export const UpdateLoadBalancer = commandPayload({ loadBalancerId: ResourceId, memberPortIds: MemberPortIds });
+
+function updateLoadBalancer(view: NetworkView, input: z.infer<typeof UpdateLoadBalancer>, ctx: DecideContext) {
+  const lb = findLoadBalancer(view, ctx.scope, input.loadBalancerId);
+  const memberPortIds = members(view, ctx.scope, lb.vpcId, input.memberPortIds);
+  return {
+    events: [{ type: 'LoadBalancerMembersChanged' as const, data: { loadBalancerId: lb.id, memberPortIds } }],
+    result: { loadBalancer: presentLoadBalancer({ ...lb, memberPortIds }) },
+  };
+}
+
+export const DeleteLoadBalancer = commandPayload({ loadBalancerId: ResourceId });
+
+function deleteLoadBalancer(view: NetworkView, input: z.infer<typeof DeleteLoadBalancer>, ctx: DecideContext) {
+  const lb = findLoadBalancer(view, ctx.scope, input.loadBalancerId);
+  return { events: [{ type: 'LoadBalancerDeleted' as const, data: { loadBalancerId: lb.id } }], result: {} };
+}
+
+export const GetLoadBalancer = queryPayload({ loadBalancerId: ResourceId });
+export const ListLoadBalancers = queryPayload({ vpcId: ResourceId.optional(), subnetId: ResourceId.optional() });
+
+export const loadBalancerOperations = {
+  'loadbalancer.create': command(CreateLoadBalancer, createLoadBalancer),
+  'loadbalancer.update': command(UpdateLoadBalancer, updateLoadBalancer),
+  'loadbalancer.delete': command(DeleteLoadBalancer, deleteLoadBalancer),
+  'loadbalancer.get': query(GetLoadBalancer, (view, input, scope) => ({ loadBalancer: presentLoadBalancer(findLoadBalancer(view, scope, input.loadBalancerId)) })),
+  'loadbalancer.list': query(ListLoadBalancers, (view, input, scope) => ({
+    loadBalancers: [...view.loadBalancers.values()]
+      .filter((lb) => sameScope(lb.scope, scope)
+        && (input.vpcId === undefined || lb.vpcId === input.vpcId)
+        && (input.subnetId === undefined || lb.subnetId === input.subnetId))
+      .map(presentLoadBalancer),
+  })),
+} as const;
