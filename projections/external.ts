@@ -1,5 +1,6 @@
 import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, NovanetEvent, Scope } from '../events/mod.js';
 import { ExternalEvent as ExternalEventSchema } from '../events/mod.js';
+import { freeMac, useMac } from './macs.js';
 import type { NetworkView } from './network.js';
 
 /** The outside-world part of the view: provider networks and pools, and what tenants took from them. */
@@ -158,7 +159,7 @@ export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { se
       const ip = view.externalIps.get(d.externalIpId);
       if (!vpc || !ip) return;
       view.natGateways.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
-      view.macs.add(d.gatewayMac);
+      useMac(view, d.gatewayMac);
       vpc.natGatewayId = id;
       ip.natGatewayId = id;
       return;
@@ -167,7 +168,7 @@ export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { se
       const gateway = view.natGateways.get(event.data.natGatewayId);
       if (!gateway) return;
       view.natGateways.delete(gateway.id);
-      view.macs.delete(gateway.gatewayMac);
+      freeMac(view, gateway.gatewayMac);
       const vpc = view.vpcs.get(gateway.vpcId);
       if (vpc?.natGatewayId === gateway.id) delete vpc.natGatewayId;
       const ip = view.externalIps.get(gateway.externalIpId);

@@ -1,5 +1,6 @@
 import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NovanetEvent, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
+import { freeMac, useMac } from './macs.js';
 import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
 import type { ExternalView } from './external.js';
 
@@ -110,8 +111,11 @@ export interface NetworkView extends ExternalView {
   readonly ports: Map<string, Port>;
   readonly securityGroups: Map<string, SecurityGroup>;
   readonly loadBalancers: Map<string, LoadBalancer>;
-  /** Every MAC in use (ports and router ports): generated MACs must be unique. */
-  readonly macs: Set<string>;
+  /**
+   * Every MAC in use (ports, their pairs, router ports) with how many use it: generated
+   * MACs must be unique, and a MAC is free only when its last user goes.
+   */
+  readonly macs: Map<string, number>;
 }
 
 /**
@@ -121,8 +125,8 @@ export interface NetworkView extends ExternalView {
 function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | 'macAddress'>, pairs: readonly AllowedAddressPair[], add: boolean): void {
   for (const pair of pairs) {
     if (pair.macAddress !== port.macAddress) {
-      if (add) view.macs.add(pair.macAddress);
-      else view.macs.delete(pair.macAddress);
+      if (add) useMac(view, pair.macAddress);
+      else freeMac(view, pair.macAddress);
     }
     if (pair.ipAddress.includes('/')) continue;
     const ip = ipToInt(pair.ipAddress);
@@ -131,7 +135,21 @@ function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | '
     else holders.delete(port.id);
     if (holders.size > 0) subnet.pairHolders.set(ip, holders);
     else subnet.pairHolders.delete(ip);
+    // A VIP named in pairs is not handed out by IPAM, unless asked for (as a VIP port).
+    if (ip === subnet.nextFree && isTaken(subnet, ip)) subnet.nextFree = lowestFreeFrom(subnet, ip + 1);
+    else if (ip < subnet.nextFree && !isTaken(subnet, ip) && inRange(subnet, ip)) subnet.nextFree = ip;
   }
+}
+
+/** Whether IPAM may not hand out the address: a port's or VIP's, named in pairs, or the gateway. */
+function isTaken(subnet: Subnet, ip: number): boolean {
+  return subnet.allocated.has(ip) || subnet.pairHolders.has(ip) || ip === ipToInt(subnet.gatewayIp);
+}
+
+/** A usable address of the subnet (network and broadcast are not). */
+function inRange(subnet: Subnet, ip: number): boolean {
+  const { first, last } = cidrBounds(subnet.cidr);
+  return ip > first && ip < last;
 }
 
 /** Records an address as taken and keeps `nextFree` the lowest free one. */
@@ -144,20 +162,19 @@ function allocate(subnet: Subnet, address: string, holderId: string): void {
 function release(subnet: Subnet, address: string): void {
   const ip = ipToInt(address);
   subnet.allocated.delete(ip);
-  if (ip < subnet.nextFree) subnet.nextFree = ip;
+  if (ip < subnet.nextFree && !isTaken(subnet, ip)) subnet.nextFree = ip;
 }
 
-/** The first address from `start` on that is neither allocated nor the gateway; the broadcast address if none. */
+/** The first address from `start` on that IPAM may hand out; the broadcast address if none. */
 function lowestFreeFrom(subnet: Subnet, start: number): number {
   const { last } = cidrBounds(subnet.cidr);
-  const gateway = ipToInt(subnet.gatewayIp);
   let ip = start;
-  while (ip < last && (ip === gateway || subnet.allocated.has(ip))) ip++;
+  while (ip < last && isTaken(subnet, ip)) ip++;
   return ip;
 }
 
 export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Set(), ...initialExternalView() };
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Map(), ...initialExternalView() };
 }
 
 export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
@@ -205,7 +222,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       const created = view.subnets.get(d.subnetId)!;
       created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
       vpc.subnetIds.add(d.subnetId);
-      view.macs.add(d.gatewayMac);
+      useMac(view, d.gatewayMac);
       return;
     }
     case 'SubnetUpdated': {
@@ -221,7 +238,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       if (!subnet) return;
       view.subnets.delete(subnet.id);
       view.vpcs.get(subnet.vpcId)?.subnetIds.delete(subnet.id);
-      view.macs.delete(subnet.gatewayMac);
+      freeMac(view, subnet.gatewayMac);
       return;
     }
     case 'PortCreated': {
@@ -240,7 +257,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
       allocate(subnet, d.ipAddress, d.portId);
-      view.macs.add(d.macAddress);
+      useMac(view, d.macAddress);
       return;
     }
     case 'PortDeleted': {
@@ -253,7 +270,7 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
         release(subnet, port.ipAddress);
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
-      view.macs.delete(port.macAddress);
+      freeMac(view, port.macAddress);
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
       return;
     }

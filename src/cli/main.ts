@@ -180,7 +180,7 @@ function coerce(type: z.ZodType | undefined, value: string): unknown {
   if (t instanceof z.ZodArray) return value === '' ? [] : value.split(',').map((v) => v.trim());
   // Anything that is not clearly a number or a boolean goes as typed, for the schema to refuse.
   if (t instanceof z.ZodNumber) return value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
-  if (t instanceof z.ZodBoolean) return BOOLEAN_WORDS[value.toLowerCase()] ?? value;
+  if (t instanceof z.ZodBoolean) return Object.hasOwn(BOOLEAN_WORDS, value.toLowerCase()) ? BOOLEAN_WORDS[value.toLowerCase()] : value;
   return value;
 }
 

@@ -3,6 +3,7 @@ import type { LoadBalancerListener, Scope } from '../../events/mod.js';
 import type { LoadBalancer, NetworkView } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
+import { ipToInt } from './ipam.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { allocateIp, checkRequestedIp, findPort } from './port.js';
 import { findSubnet } from './subnet.js';
@@ -51,6 +52,11 @@ function createLoadBalancer(view: NetworkView, input: z.infer<typeof CreateLoadB
   if (repeated) throw new CommandError(ErrorCode.VALIDATION_FAILED, `listener port ${repeated.port} appears twice`, { port: repeated.port });
   const memberPortIds = members(view, ctx.scope, subnet.vpcId, input.memberPortIds);
   const vipAddress = input.vipAddress !== undefined ? checkRequestedIp(view, subnet, input.vipAddress) : allocateIp(subnet);
+  // Ports announcing the address themselves would compete with OVN for its traffic.
+  const pairHolders = [...subnet.pairHolders.get(ipToInt(vipAddress)) ?? []];
+  if (pairHolders.length > 0) {
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${vipAddress} is named in allowed address pairs of ports`, { ipAddress: vipAddress, portIds: pairHolders });
+  }
   const lb: LoadBalancerFields = {
     id: ctx.newId(), scope: ctx.scope, vpcId: subnet.vpcId, subnetId: subnet.id, name: input.name, vipAddress,
     protocol: input.protocol, listeners, memberPortIds, createdAt: ctx.now,

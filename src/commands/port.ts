@@ -115,6 +115,11 @@ function resolvePairs(
     if (ipAddress === subnet.gatewayIp) {
       throw new CommandError(ErrorCode.IP_RESERVED, `allowedAddressPairs[${index}]: ${ipAddress} is the subnet's gateway`, { index, ipAddress });
     }
+    // A load balancer's VIP is answered by OVN itself; a port announcing it would steal its traffic.
+    const holder = ipAddress.includes('/') ? undefined : subnet.allocated.get(ipToInt(ipAddress));
+    if (holder !== undefined && view.loadBalancers.has(holder)) {
+      throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${ipAddress} is the VIP of load balancer ${holder}`, { index, ipAddress, loadBalancerId: holder });
+    }
     const macAddress = pair.macAddress !== undefined ? normalizeMac(pair.macAddress) : port.macAddress;
     if (!isUnicastMac(macAddress)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].macAddress ${macAddress} is not unicast`, { index });

@@ -134,7 +134,12 @@ export function attachmentPort(view: NetworkView, attachment: ExternalIpAttachme
   return first;
 }
 
-/** The ports allowed to hold this port's address, if it is a VIP (sorted: the row must not depend on fold order). */
+/**
+ * The ports allowed to hold this port's address, if it is a VIP: a port no device uses
+ * (Neutron's rule: a bound VM port never turns virtual), named in other ports' pairs.
+ * Sorted: the row must not depend on fold order.
+ */
 export function vipHolders(subnet: Subnet, port: Port): string[] {
+  if (port.deviceId !== undefined) return [];
   return [...subnet.pairHolders.get(ipToInt(port.ipAddress)) ?? []].filter((id) => id !== port.id).sort();
 }

@@ -68,6 +68,7 @@ export class Reconciler {
   /** Resources whose status did not reach NATS, and the timer that marks them dirty again. */
   private readonly statusRetries = new Map<string, Dirty>();
   private statusRetry: NodeJS.Timeout | undefined;
+  private stopped = false;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
@@ -104,11 +105,12 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.statusRetry);
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
     await this.pass;
+    clearTimeout(this.statusRetry);
   }
 
   /** Resolves once every dirty resource has been through a pass (tests and graceful stops). */
@@ -317,13 +319,15 @@ export class Reconciler {
       // publish it again shortly rather than at the next full resync.
       this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
       for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
+      if (this.stopped) return;
       for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(keyOf(d.ref), d);
       this.statusRetry ??= setTimeout(() => {
         this.statusRetry = undefined;
+        if (this.stopped) return;
         for (const d of this.statusRetries.values()) this.mark(d.ref, d.scope, d.reason);
         this.statusRetries.clear();
         this.schedule();
-      }, 1000);
+      }, 1000).unref();
     }
   }
 }

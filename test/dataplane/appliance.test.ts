@@ -26,7 +26,7 @@ test('dataplane - a VPC route reaches a network behind an appliance; a VIP moves
     await vm.ns.dhcp({ timeoutMs: 30_000 });
     return vm;
   };
-  const vip = (await client.call(scope, 'port.create', { subnetId: app.id, deviceId: 'vip' })).result.port as { id: string; ipAddress: string };
+  const vip = (await client.call(scope, 'port.create', { subnetId: app.id, name: 'vip' })).result.port as { id: string; ipAddress: string };
   const VIP = vip.ipAddress;
   const [vm, a, b, appliance] = await Promise.all([
     plug('vm', app.id),

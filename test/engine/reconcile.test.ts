@@ -101,12 +101,16 @@ test('reconcile - VPC routes become static routes of its router; allowed address
   t.deepEqual(asList(lsp!.addresses).sort(), [`${ids.mac} ${ids.ip}`, '0a:00:5e:00:01:01'].sort());
 
   // A port whose address other ports hold as a pair is a VIP: OVN type virtual, parents sorted.
-  const vip = (await stack.client.call(scope, 'port.create', { subnetId: ids.subnetId, deviceId: 'vip' })).result.port as { id: string; ipAddress: string };
+  const vip = (await stack.client.call(scope, 'port.create', { subnetId: ids.subnetId, name: 'vip' })).result.port as { id: string; ipAddress: string };
   const other = (await stack.client.call(scope, 'port.create', { subnetId: ids.subnetId, allowedAddressPairs: [{ ipAddress: vip.ipAddress }] })).result.port as { id: string };
   const holder = await stack.client.call(scope, 'port.update', { portId: ids.portId, allowedAddressPairs: [{ ipAddress: vip.ipAddress }] });
   await stack.client.waitFor(scope, 'port', vip.id, (s) => s.observedSeq >= holder.seq);
   const vipRow = async () => (await nbRows(stack.northbound, 'Logical_Switch_Port', ['type', 'options'], owned(vip.id)))[0];
   t.like(await vipRow(), { type: 'virtual', options: { 'virtual-ip': vip.ipAddress, 'virtual-parents': [ids.portId, other.id].sort().join(',') } });
+  // A port a device uses never turns virtual, whatever others name in their pairs.
+  const named = await stack.client.call(scope, 'port.update', { portId: other.id, allowedAddressPairs: [{ ipAddress: vip.ipAddress }, { ipAddress: ids.ip }] });
+  await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.observedSeq >= named.seq);
+  t.like((await nbRows(stack.northbound, 'Logical_Switch_Port', ['type'], owned(ids.portId)))[0], { type: '' });
 
   const removed = await stack.client.call(scope, 'vpc.route.remove', { vpcId: ids.vpcId, routeId });
   const cleared = await stack.client.call(scope, 'port.update', { portId: ids.portId, allowedAddressPairs: [] });
@@ -197,7 +201,10 @@ test.serial('reconcile - rows changed or deleted by hand are restored; re-runnin
     return ls && (ls.ports as string[]).length === 2;
   }, 10_000, 'switch and both its ports re-created');
 
-  // Idle: a full resync (every 2 s here) must not write anything. A second client watches every table novanet writes.
+  // Idle: a full resync (every 2 s here) must not write anything, whatever the rows reference
+  // (here also a load balancer on the router and the switch). A second client watches every table novanet writes.
+  const lb = await stack.client.call(scope, 'loadbalancer.create', { subnetId: ids.subnetId, name: 'lb', listeners: [{ port: 80 }], memberPortIds: [ids.portId] });
+  await stack.client.waitFor(scope, 'loadbalancer', (lb.result.loadBalancer as { id: string }).id, (s) => s.phase === 'Ready' && s.observedSeq >= lb.seq);
   await stack.engine.reconciler.idle();
   const watcher = await OvsdbClient.connect({ remote: northbound.remote });
   t.teardown(() => watcher.close());

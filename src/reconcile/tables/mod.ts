@@ -17,7 +17,7 @@ export const Tables = {
   NAT: { root: false, references: [] },
   Gateway_Chassis: { root: false, references: [] },
   Load_Balancer: { root: true, references: [] },
-  Logical_Switch: { root: true, references: ['ports', 'acls'] },
+  Logical_Switch: { root: true, references: ['ports', 'acls', 'load_balancer'] },
   Logical_Switch_Port: { root: false, references: [] },
   DHCP_Options: { root: true, references: [] },
   Port_Group: { root: true, references: ['ports', 'acls'] },
