@@ -31,6 +31,10 @@ export const VpcRouteRemoved = z.object({
   data: z.object({ vpcId: Id, routeId: Id }),
 });
 
+/** A route handed to DHCP clients (option 121), as Neutron's subnet host_routes. */
+export const HostRoute = z.object({ destination: Cidr4, nextHop: Ipv4 });
+export type HostRoute = z.infer<typeof HostRoute>;
+
 export const DhcpSettings = z.object({
   enabled: z.boolean(),
   leaseTime: z.number().int(),
@@ -38,6 +42,8 @@ export const DhcpSettings = z.object({
   ntpServers: z.array(Ipv4),
   mtu: z.number().int().optional(),
   domainName: z.string().optional(),
+  /** Absent in commits from before host routes: none. */
+  hostRoutes: z.array(HostRoute).optional(),
 });
 export type DhcpSettings = z.infer<typeof DhcpSettings>;
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { DhcpSettings, Scope } from '../../events/mod.js';
+import type { DhcpSettings, HostRoute, Scope } from '../../events/mod.js';
 import type { NetworkView, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
+import type { Cidr } from './ipam.js';
 import { allocateMac } from './mac.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { findVpc } from './vpc.js';
@@ -13,6 +14,8 @@ import { findVpc } from './vpc.js';
 export const SUBNET_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 30 } as const;
 const DEFAULT_SUBNET_PREFIX = 24;
 const DEFAULT_LEASE_TIME = 43200;
+/** Neutron's default limit. */
+export const MAX_HOST_ROUTES = 20;
 
 export type SubnetFields = Pick<Subnet, 'id' | 'scope' | 'vpcId' | 'name' | 'cidr' | 'gatewayIp' | 'gatewayMac' | 'dhcp' | 'createdAt'>;
 
@@ -23,6 +26,7 @@ export function presentSubnet(s: SubnetFields) {
     leaseTime: s.dhcp.leaseTime,
     ...(s.dhcp.mtu !== undefined && { mtu: s.dhcp.mtu }),
     ...(s.dhcp.domainName !== undefined && { domainName: s.dhcp.domainName }),
+    hostRoutes: s.dhcp.hostRoutes ?? [],
     createdAt: s.createdAt,
   };
 }
@@ -44,6 +48,8 @@ export const CreateSubnet = commandPayload({
   leaseTime: z.number().int().min(60).max(2 ** 31 - 1).default(DEFAULT_LEASE_TIME),
   mtu: z.number().int().min(576).max(9216).optional(),
   domainName: DomainName.optional(),
+  /** Routes DHCP hands to the subnet's clients (option 121); the default route via the gateway is added. */
+  hostRoutes: z.array(z.strictObject({ destination: z.string(), nextHop: z.ipv4() })).max(MAX_HOST_ROUTES).default([]),
 });
 
 function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ctx: DecideContext) {
@@ -85,6 +91,7 @@ function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ct
       enabled: input.dhcpEnabled, leaseTime: input.leaseTime, dnsServers: input.dnsServers, ntpServers: input.ntpServers,
       ...(input.mtu !== undefined && { mtu: input.mtu }),
       ...(input.domainName !== undefined && { domainName: input.domainName }),
+      ...(input.hostRoutes.length > 0 && { hostRoutes: hostRoutes(input.hostRoutes, cidr, intToIp(gateway)) }),
     },
   };
   const { id: subnetId, scope: _scope, createdAt: _createdAt, ...data } = subnet;
@@ -92,6 +99,24 @@ function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ct
     events: [{ type: 'SubnetCreated' as const, data: { subnetId, ...data } }],
     result: { subnet: presentSubnet(subnet) },
   };
+}
+
+/**
+ * Host routes in canonical form. The next hop is on the subnet (a client can only reach
+ * routers there) and not its network or broadcast address; one route per destination.
+ */
+function hostRoutes(routes: readonly { destination: string; nextHop: string }[], cidr: Cidr, gatewayIp: string): HostRoute[] {
+  const seen = new Set<string>();
+  return routes.map((route, index) => {
+    const destination = formatCidr(parseCidr(route.destination, { minPrefix: 0, maxPrefix: 32 }));
+    const nextHop = ipToInt(route.nextHop);
+    if (!contains(cidr, nextHop) || isReserved(cidr, nextHop)) {
+      throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `hostRoutes[${index}]: next hop ${route.nextHop} is not a usable address of ${formatCidr(cidr)}`, { index, nextHop: route.nextHop });
+    }
+    if (seen.has(destination)) throw new CommandError(ErrorCode.VALIDATION_FAILED, `hostRoutes[${index}]: ${destination} appears twice`, { index });
+    seen.add(destination);
+    return { destination, nextHop: intToIp(nextHop) };
+  }).filter((r) => !(r.destination === '0.0.0.0/0' && r.nextHop === gatewayIp));
 }
 
 /**
@@ -107,7 +132,8 @@ export const UpdateSubnet = commandPayload({
   leaseTime: CreateSubnet.shape.leaseTime.unwrap().optional(),
   mtu: CreateSubnet.shape.mtu.unwrap().nullable().optional(),
   domainName: DomainName.nullable().optional(),
-}).refine((p) => [p.name, p.dhcpEnabled, p.dnsServers, p.ntpServers, p.leaseTime, p.mtu, p.domainName].some((v) => v !== undefined), 'name at least one field to change');
+  hostRoutes: CreateSubnet.shape.hostRoutes.unwrap().optional(),
+}).refine((p) => [p.name, p.dhcpEnabled, p.dnsServers, p.ntpServers, p.leaseTime, p.mtu, p.domainName, p.hostRoutes].some((v) => v !== undefined), 'name at least one field to change');
 
 function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
@@ -124,6 +150,11 @@ function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ct
   else if (input.mtu !== undefined) dhcp.mtu = input.mtu;
   if (input.domainName === null) delete dhcp.domainName;
   else if (input.domainName !== undefined) dhcp.domainName = input.domainName;
+  if (input.hostRoutes !== undefined) {
+    const routes = hostRoutes(input.hostRoutes, cidrOf(subnet.cidr), subnet.gatewayIp);
+    if (routes.length > 0) dhcp.hostRoutes = routes;
+    else delete dhcp.hostRoutes;
+  }
   return {
     events: [{ type: 'SubnetUpdated' as const, data: { subnetId: subnet.id, name, dhcp } }],
     result: { subnet: presentSubnet({ ...subnet, name, dhcp }) },

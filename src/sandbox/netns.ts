@@ -54,7 +54,7 @@ export class NamespaceImpl implements Namespace {
   async dhcp(opts: { timeoutMs?: number } = {}): Promise<DhcpLease> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     // -t discovers 1 s apart cover the timeout; -n: fail instead of backgrounding; -q: exit once bound.
-    const argv = ['busybox', 'udhcpc', '-i', this.ifname, '-f', '-q', '-n', '-t', String(Math.max(1, Math.ceil(timeoutMs / 1000))), '-T', '1', '-O', 'mtu', '-s', this.#spec.udhcpcScript];
+    const argv = ['busybox', 'udhcpc', '-i', this.ifname, '-f', '-q', '-n', '-t', String(Math.max(1, Math.ceil(timeoutMs / 1000))), '-T', '1', '-O', 'mtu', '-O', 'staticroutes', '-s', this.#spec.udhcpcScript];
     const result = await this.exec(argv, { timeoutMs: timeoutMs + 5000 });
     const lease = new Map<string, string>();
     for (const line of result.stdout.split('\n')) {
@@ -74,6 +74,7 @@ export class NamespaceImpl implements Namespace {
       ...(dns ? { dns } : {}),
       ...(lease.has('mtu') ? { mtu: number('mtu') } : {}),
       ...(lease.has('lease') ? { leaseTime: number('lease') } : {}),
+      ...(lease.has('staticroutes') ? { staticRoutes: pairsOf(lease.get('staticroutes')!) } : {}),
     };
   }
 
@@ -189,4 +190,12 @@ export class NamespaceImpl implements Namespace {
     this.#listeners.add(listener);
     return listener;
   }
+}
+
+/** busybox's "dest gw dest gw …" as routes. */
+function pairsOf(text: string): { destination: string; nextHop: string }[] {
+  const words = text.split(' ').filter((w) => w !== '');
+  const routes: { destination: string; nextHop: string }[] = [];
+  for (let i = 0; i + 1 < words.length; i += 2) routes.push({ destination: words[i]!, nextHop: words[i + 1]! });
+  return routes;
 }

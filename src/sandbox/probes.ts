@@ -64,6 +64,11 @@ bound|renew)
   ip addr add "$ip/$mask" dev "$interface"
   [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
   [ -n "$router" ] && ip route replace default via "\${router%% *}" dev "$interface"
+  echo "lease.staticroutes=$staticroutes"
+  if [ -n "$staticroutes" ]; then
+    set -- $staticroutes
+    while [ $# -ge 2 ]; do ip route replace "$1" via "$2" dev "$interface"; shift 2; done
+  fi
   echo "lease.ip=$ip"
   echo "lease.mask=$mask"
   echo "lease.router=\${router%% *}"

@@ -96,6 +96,8 @@ export interface DhcpLease {
   readonly dns?: string[];
   readonly mtu?: number;
   readonly leaseTime?: number;
+  /** Classless static routes (option 121), as the client applied them. */
+  readonly staticRoutes?: { destination: string; nextHop: string }[];
 }
 
 export interface Listener {

@@ -338,3 +338,20 @@ test('allowed address pairs - a load balancer\'s VIP cannot be a pair; a MAC two
   const both = { scope: acme, events: [withPair(3, '10.0.1.2'), withPair(4, '10.0.1.3'), { type: 'PortDeleted' as const, data: { portId: id(3) } }] };
   given(vpcWithSubnet(), both).when(acme, 'port.create', { subnetId: id(2), macAddress: shared }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
 });
+
+test('subnet host routes - canonical, on-link next hops, one per destination; the default via the gateway is implied', (t) => {
+  const create = (hostRoutes: unknown[]) => given(vpcWithSubnet()).when(acme, 'subnet.create', { vpcId: id(1), name: 'db', cidr: '10.0.2.0/24', hostRoutes });
+  const d = create([{ destination: '192.168.70.0/24', nextHop: '10.0.2.254' }, { destination: '0.0.0.0/0', nextHop: '10.0.2.1' }]).decision!;
+  t.like(d.events[0], { type: 'SubnetCreated', data: { dhcp: { hostRoutes: [{ destination: '192.168.70.0/24', nextHop: '10.0.2.254' }] } } });
+  t.like(d.result, { subnet: { hostRoutes: [{ destination: '192.168.70.0/24', nextHop: '10.0.2.254' }] } });
+  create([{ destination: '192.168.70.1/24', nextHop: '10.0.2.254' }]).thenFails(t, 'INVALID_CIDR', { canonical: '192.168.70.0/24' });
+  create([{ destination: '192.168.70.0/24', nextHop: '10.0.3.254' }]).thenFails(t, 'IP_OUTSIDE_SUBNET');
+  create([{ destination: '192.168.70.0/24', nextHop: '10.0.2.255' }]).thenFails(t, 'IP_OUTSIDE_SUBNET');
+  create([{ destination: '192.168.70.0/24', nextHop: '10.0.2.9' }, { destination: '192.168.70.0/24', nextHop: '10.0.2.8' }]).thenFails(t, 'VALIDATION_FAILED');
+  create([{ destination: '192.168.70.0/24' }]).thenFails(t, 'VALIDATION_FAILED');
+  // An update replaces them; [] removes them.
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), hostRoutes: [{ destination: '172.16.0.0/12', nextHop: '10.0.1.5' }] })
+    .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'app', dhcp: { ...dhcpDefaults, hostRoutes: [{ destination: '172.16.0.0/12', nextHop: '10.0.1.5' }] } } }]);
+  given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), hostRoutes: [] })
+    .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'app', dhcp: dhcpDefaults } }]);
+});

@@ -8,7 +8,7 @@ test('dataplane - namespaces on two ports get the allocated addresses from OVN D
   const scope = { org: 'dp', project: 'p1' };
   const { client } = stack;
   const vpc = (await client.call(scope, 'vpc.create', { name: 'dp' })).result.vpc as { id: string };
-  const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app', cidr: '10.0.7.0/24', dnsServers: ['10.0.7.53'], mtu: 1400, leaseTime: 3600 })).result.subnet as { id: string; gatewayIp: string };
+  const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app', cidr: '10.0.7.0/24', dnsServers: ['10.0.7.53'], mtu: 1400, leaseTime: 3600, hostRoutes: [{ destination: '192.168.70.0/24', nextHop: '10.0.7.254' }] })).result.subnet as { id: string; gatewayIp: string };
   const ports = await Promise.all(['a', 'b'].map(async (name) =>
     (await client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: `vm-${name}` })).result.port as { id: string; ipAddress: string; macAddress: string }));
 
@@ -24,6 +24,9 @@ test('dataplane - namespaces on two ports get the allocated addresses from OVN D
     t.deepEqual(lease.dns, ['10.0.7.53']);
     t.is(lease.mtu, 1400);
     t.is(lease.leaseTime, 3600);
+    // Option 121 carries the host route and, since clients then ignore the router option, the default route.
+    t.deepEqual(lease.staticRoutes, [{ destination: '192.168.70.0/24', nextHop: '10.0.7.254' }, { destination: '0.0.0.0/0', nextHop: subnet.gatewayIp }]);
+    t.regex((await namespaces[i]!.exec(['ip', 'route', 'show', '192.168.70.0/24'])).stdout, /via 10\.0\.7\.254/);
   }
   // subnet.update reaches the running dataplane: the next lease carries the new settings.
   const updated = await client.call(scope, 'subnet.update', { subnetId: subnet.id, dnsServers: ['10.0.7.54', '10.0.7.55'], mtu: 1450 });

@@ -61,13 +61,13 @@ test('reconcile - subnet.update changes the DHCP options in place; DHCP off take
   await stack.client.waitFor(scope, 'port', ids.portId, (s) => s.phase === 'Ready');
   const before = await dhcpRow();
 
-  const updated = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dnsServers: ['9.9.9.9'], mtu: null, leaseTime: 900 });
+  const updated = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dnsServers: ['9.9.9.9'], mtu: null, leaseTime: 900, hostRoutes: [{ destination: '172.16.0.0/12', nextHop: '10.0.0.5' }] });
   t.like(updated.result, { subnet: { dnsServers: ['9.9.9.9'], leaseTime: 900 } });
   t.false('mtu' in (updated.result.subnet as object));
   await stack.client.waitFor(scope, 'subnet', ids.subnetId, (s) => s.phase === 'Ready' && s.observedSeq >= updated.seq);
   const after = await dhcpRow();
   t.is(after!._uuid, before!._uuid, 'the same row, changed in place: ports keep pointing at it');
-  t.like(after!.options, { dns_server: '9.9.9.9', lease_time: '900' });
+  t.like(after!.options, { dns_server: '9.9.9.9', lease_time: '900', classless_static_route: '{172.16.0.0/12,10.0.0.5, 0.0.0.0/0,10.0.0.1}' });
   t.false('mtu' in (after!.options as object));
 
   const off = await stack.client.call(scope, 'subnet.update', { subnetId: ids.subnetId, dhcpEnabled: false });

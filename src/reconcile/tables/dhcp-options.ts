@@ -18,6 +18,12 @@ export function subnetDhcpOptions(own: Ownership, subnet: Subnet): DesiredRow | 
   if (dhcp.mtu !== undefined) options.mtu = String(dhcp.mtu);
   // domain_name is a string-typed DHCP option: OVN wants it quoted.
   if (dhcp.domainName !== undefined) options.domain_name = `"${dhcp.domainName}"`;
+  const routes = dhcp.hostRoutes ?? [];
+  if (routes.length > 0) {
+    // Clients that get option 121 ignore the router option (RFC 3442): the default route goes in too.
+    const withDefault = routes.some((r) => r.destination === '0.0.0.0/0') ? routes : [...routes, { destination: '0.0.0.0/0', nextHop: subnet.gatewayIp }];
+    options.classless_static_route = `{${withDefault.map((r) => `${r.destination},${r.nextHop}`).join(', ')}}`;
+  }
   return {
     table: 'DHCP_Options',
     uuid: rowUuid.dhcpOptions(subnet.id),
