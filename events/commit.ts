@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { NetworkEvent } from './network.js';
 import { ExternalEvent } from './external.js';
+import { QuotaEvent } from './quota.js';
 import { SecurityEvent } from './security.js';
 
 /** Every domain event novanet records, across families. */
-export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options, ...ExternalEvent.options]);
+export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options, ...ExternalEvent.options, ...QuotaEvent.options]);
 export type NovanetEvent = z.infer<typeof NovanetEvent>;
 export type EventType = NovanetEvent['type'];
 export type EventOf<T extends EventType> = Extract<NovanetEvent, { type: T }>;

@@ -2,3 +2,4 @@ export * from './network.js';
 export * from './commands.js';
 export * from './external.js';
 export * from './addresses.js';
+export * from './quota.js';

@@ -1,7 +1,9 @@
-import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NovanetEvent, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NovanetEvent, QuotaKind, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
 import { freeMac, useMac } from './macs.js';
 import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
+import { countedResource, tally, tenantKey } from './quota.js';
+import type { QuotaView } from './quota.js';
 import type { ExternalView } from './external.js';
 
 /**
@@ -103,7 +105,7 @@ export interface LoadBalancer {
   seq: number;
 }
 
-export interface NetworkView extends ExternalView {
+export interface NetworkView extends ExternalView, QuotaView {
   /** Sequence of the last commit folded in; 0 for an empty log. */
   seq: number;
   readonly vpcs: Map<string, Vpc>;
@@ -174,13 +176,32 @@ function lowestFreeFrom(subnet: Subnet, start: number): number {
 }
 
 export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Map(), ...initialExternalView() };
+  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Map(), quotas: new Map(), usage: new Map(), ...initialExternalView() };
 }
 
 export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
-  for (const event of record.commit.events) applyEvent(view, event, record);
+  for (const event of record.commit.events) {
+    // Quota usage follows what the event really did to the view, so an ignored event counts for nothing.
+    const counted = countedResource(event);
+    const before = counted && countedMap(view, counted.kind).get(counted.id)?.scope;
+    applyEvent(view, event, record);
+    const after = counted && countedMap(view, counted.kind).get(counted.id)?.scope;
+    if (counted && before && !after) tally(view, before, counted.kind, -1);
+    if (counted && !before && after) tally(view, after, counted.kind, 1);
+  }
   view.seq = record.seq;
   return view;
+}
+
+function countedMap(view: NetworkView, kind: QuotaKind): ReadonlyMap<string, { readonly scope: Scope }> {
+  switch (kind) {
+    case 'vpcs': return view.vpcs;
+    case 'subnets': return view.subnets;
+    case 'ports': return view.ports;
+    case 'securityGroups': return view.securityGroups;
+    case 'externalIps': return view.externalIps;
+    case 'loadBalancers': return view.loadBalancers;
+  }
 }
 
 /** Never throws: an event that does not fit the view is ignored, the log is the truth. */
@@ -317,6 +338,12 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       view.loadBalancers.delete(lb.id);
       const subnet = view.subnets.get(lb.subnetId);
       if (subnet) release(subnet, lb.vipAddress);
+      return;
+    }
+    case 'QuotaSet': {
+      const key = tenantKey(event.data.tenant);
+      if (Object.keys(event.data.limits).length > 0) view.quotas.set(key, event.data.limits);
+      else view.quotas.delete(key);
       return;
     }
     case 'SecurityGroupCreated': {

@@ -47,6 +47,7 @@ Security groups:
     "rule":{"protocol":"tcp","portRange":{"min":22,"max":22},"remote":{"cidr":"0.0.0.0/0"}}}'
 Provider (operator) commands go to the admin subjects with --admin:
   novanet --admin externalnetwork create --name ext --cidr 172.16.0.0/24 --gateway-ip 172.16.0.1 ...
+  novanet --admin request tenantquota.set '{"tenant":{"org":"acme","project":"web"},"limits":{"ports":500}}'
   (structured payloads such as rules or gatewayChassis: novanet request <operation> '<json>' [--admin])
 
 Common flags: --nats URL (NOVANET_NATS_URL), --prefix P (NOVANET_PREFIX), --command-id ID`;

@@ -19,6 +19,8 @@ export const ErrorCode = {
   IP_ALREADY_ALLOCATED: 'IP_ALREADY_ALLOCATED',
   MAC_ALREADY_ALLOCATED: 'MAC_ALREADY_ALLOCATED',
   POOL_EXHAUSTED: 'POOL_EXHAUSTED',
+  /** The tenant's quota (set by the operator) has no room for what the command would create. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',

@@ -1,13 +1,11 @@
 import { z } from 'zod';
-import { isProviderScope } from '../../events/mod.js';
-import type { AddressRange, Scope } from '../../events/mod.js';
+import type { AddressRange } from '../../events/mod.js';
 import type { ExternalIpPool, ExternalNetwork, NetworkView } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import type { Cidr } from './ipam.js';
 import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
-import { command, commandPayload, query, queryPayload, ResourceId, ResourceName } from './operation.js';
-import type { CommandOperation, QueryOperation } from './operation.js';
+import { commandPayload, providerCommand, providerQuery, queryPayload, ResourceId, ResourceName } from './operation.js';
 
 /**
  * Provider (operator) operations: external networks, the provider networks VPCs reach the
@@ -60,23 +58,6 @@ function findPool(view: NetworkView, poolId: string): ExternalIpPool {
   return pool;
 }
 
-/** These operations exist only on the admin subjects; a tenant scope reaching one is a wiring bug or an attack. */
-function requireProvider(scope: Scope): void {
-  if (!isProviderScope(scope)) {
-    throw new CommandError(ErrorCode.FORBIDDEN, 'external networks and pools are managed by the operator, on the admin subjects', { scope });
-  }
-}
-
-const providerCommand = <S extends z.ZodType>(schema: S, decide: CommandOperation<S>['decide']) =>
-  command(schema, (view, input, ctx) => {
-    requireProvider(ctx.scope);
-    return decide(view, input, ctx);
-  });
-const providerQuery = <S extends z.ZodType>(schema: S, run: QueryOperation<S>['query']) =>
-  query(schema, (view, input, scope) => {
-    requireProvider(scope);
-    return run(view, input, scope);
-  });
 
 // --- externalnetwork.create ---------------------------------------------------------
 

@@ -6,6 +6,7 @@ import { natGatewayOperations } from './nat-gateway.js';
 import type { Operation } from './operation.js';
 import { portForwardOperations } from './port-forward.js';
 import { portOperations } from './port.js';
+import { quotaOperations, tenantQuotaOperations, withQuotas } from './quota.js';
 import { securityGroupOperations } from './securitygroup.js';
 import { subnetOperations } from './subnet.js';
 import { vpcOperations } from './vpc.js';
@@ -25,7 +26,7 @@ export { presentPortForward } from './port-forward.js';
 export { presentLoadBalancer } from './load-balancer.js';
 
 /** Every tenant operation by its subject tail (`<resource>.<verb>`). */
-export const tenantOperations: Readonly<Record<string, Operation>> = {
+export const tenantOperations: Readonly<Record<string, Operation>> = withQuotas({
   ...vpcOperations,
   ...subnetOperations,
   ...portOperations,
@@ -35,7 +36,8 @@ export const tenantOperations: Readonly<Record<string, Operation>> = {
   ...attachmentOperations,
   ...portForwardOperations,
   ...loadBalancerOperations,
-};
+  ...quotaOperations,
+});
 
 /**
  * Every provider (operator) operation by its subject tail, on `<prefix>.admin.cmd.<resource>.<verb>`,
@@ -43,4 +45,5 @@ export const tenantOperations: Readonly<Record<string, Operation>> = {
  */
 export const providerOperations: Readonly<Record<string, Operation>> = {
   ...externalNetworkOperations,
+  ...tenantQuotaOperations,
 };

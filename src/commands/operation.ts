@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { isProviderScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
-import type { CommandError } from './errors.js';
+import { CommandError, ErrorCode } from './errors.js';
 
 /** What a decider answers: the events to append (one commit) and the reply's result. */
 export interface Decision {
@@ -62,3 +63,21 @@ export function findInScope<T extends { readonly scope: Scope }>(
   if (!found || !sameScope(found.scope, scope)) throw missing();
   return found;
 }
+
+/** Operator operations exist only on the admin subjects; a tenant scope reaching one is a wiring bug or an attack. */
+function requireProvider(scope: Scope): void {
+  if (!isProviderScope(scope)) {
+    throw new CommandError(ErrorCode.FORBIDDEN, 'this is managed by the operator, on the admin subjects', { scope });
+  }
+}
+
+export const providerCommand = <S extends z.ZodType>(schema: S, decide: CommandOperation<S>['decide']) =>
+  command(schema, (view, input, ctx) => {
+    requireProvider(ctx.scope);
+    return decide(view, input, ctx);
+  });
+export const providerQuery = <S extends z.ZodType>(schema: S, run: QueryOperation<S>['query']) =>
+  query(schema, (view, input, scope) => {
+    requireProvider(scope);
+    return run(view, input, scope);
+  });

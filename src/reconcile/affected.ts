@@ -5,8 +5,8 @@ import type { NetworkView } from '../../projections/mod.js';
 import { attachmentPort } from './desired.js';
 import type { ResourceKind, ResourceRef } from './names.js';
 
-/** The resource an event is about. */
-export function resourceOf(event: NovanetEvent): ResourceRef {
+/** The resource an event is about; none for events without Northbound rows (quotas). */
+export function resourceOf(event: NovanetEvent): ResourceRef | undefined {
   switch (event.type) {
     case 'VpcCreated':
     case 'VpcDeleted':
@@ -51,6 +51,8 @@ export function resourceOf(event: NovanetEvent): ResourceRef {
     case 'LoadBalancerMembersChanged':
     case 'LoadBalancerDeleted':
       return { kind: 'loadbalancer', id: event.data.loadBalancerId };
+    case 'QuotaSet':
+      return undefined;
     default: {
       const unhandled: never = event;
       return unhandled;

@@ -21,7 +21,7 @@ import { tableNames } from './tables/mod.js';
 export interface CommitSource {
   lastSeq(): Promise<number>;
   read(fromSeq: number, toSeq: number): AsyncIterable<CommitRecord>;
-  follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void): { stop(): Promise<void>; done: Promise<void> };
+  follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void, onError?: (err: unknown) => void): { stop(): Promise<void>; done: Promise<void> };
 }
 
 /** Where statuses go (the STATUS stream). */
@@ -99,7 +99,7 @@ export class Reconciler {
     this.follower = source.follow(last + 1, (record) => {
       this.fold(record, true);
       this.schedule();
-    });
+    }, (err) => this.opts.logger.warn({ err }, 'following the log failed; following again'));
     this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
     this.timer.unref();
   }
@@ -126,7 +126,7 @@ export class Reconciler {
     const { events, scope } = record.commit;
     // Dependants are looked up before and after: a deleted port's attachments are only
     // findable before, a created one's only after.
-    const touched = events.flatMap((e) => [resourceOf(e), ...dependantsOf(this.view, e)]);
+    const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(this.view, e)]);
     evolveNetwork(this.view, record);
     touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
     for (const ref of touched) {
@@ -337,4 +337,8 @@ function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   const { observedSeq: _a, ...x } = a;
   const { observedSeq: _b, ...y } = b;
   return JSON.stringify(x) === JSON.stringify(y);
+}
+
+function refs(ref: ResourceRef | undefined): ResourceRef[] {
+  return ref ? [ref] : [];
 }

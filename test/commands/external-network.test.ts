@@ -16,6 +16,7 @@ test('registries - provider and tenant operations are disjoint; external network
   t.deepEqual(Object.keys(providerOperations).sort(), [
     'externalippool.create', 'externalippool.delete', 'externalippool.get', 'externalippool.list',
     'externalnetwork.create', 'externalnetwork.delete', 'externalnetwork.get', 'externalnetwork.list', 'externalnetwork.update',
+    'tenantquota.get', 'tenantquota.list', 'tenantquota.set',
   ]);
   for (const name of ['externalip.allocate', 'natgateway.create', 'externalipattachment.create', 'portforward.create']) t.truthy(tenantOperations[name], name);
 });

@@ -80,3 +80,20 @@ test.serial('provider - moving a network\'s gateway chassis moves every NAT gate
   await client.waitFor(scope, 'natgateway', gateway.id, (s) => s.observedSeq >= moved.seq && s.phase === 'Ready');
   t.is(await chassisOf(), 'gw-3:30');
 });
+
+test.serial('provider - the operator sets a tenant\'s quota on the admin subjects; the tenant reads it and hits it, others do not', async (t) => {
+  const { client } = stack;
+  const raw = async (subject: string, body: object) => (await stack.nc.request(subject, JSON.stringify(body), { timeout: 5000 })).json<{ ok: boolean; error?: { code: string } }>();
+  const tenant = { org: 'quota', project: 'p1' };
+  t.like(await raw('novanet.cmd.quota.p1.tenantquota.set', { commandId: 'q0', tenant, limits: { vpcs: 100 } }), { ok: false, error: { code: 'FORBIDDEN' } });
+
+  const set = await client.call(PROVIDER_SCOPE, 'tenantquota.set', { tenant, limits: { vpcs: 1 } });
+  t.like(set.result, { quota: { org: 'quota', limits: { vpcs: 1, ports: null } } });
+  await client.call(tenant, 'vpc.create', { name: 'first' });
+  t.like(await client.request(tenant, 'vpc.create', { commandId: 'second', name: 'second' }), { ok: false, error: { code: 'QUOTA_EXCEEDED', details: { kind: 'vpcs', limit: 1, used: 1 } } });
+  t.like((await client.call(tenant, 'quota.get')).result, { quota: { limits: { vpcs: 1 }, usage: { vpcs: 1, securityGroups: 1 } } });
+  t.true((await client.request({ org: 'quota', project: 'p2' }, 'vpc.create', { commandId: 'other', name: 'second' })).ok, 'another project of the same org has no quota');
+
+  await client.call(PROVIDER_SCOPE, 'tenantquota.set', { tenant, limits: { vpcs: null } });
+  t.true((await client.request(tenant, 'vpc.create', { commandId: 'third', name: 'third' })).ok, 'the limit lifted');
+});
