@@ -201,6 +201,10 @@ function countedMap(view: NetworkView, kind: QuotaKind): ReadonlyMap<string, { r
     case 'securityGroups': return view.securityGroups;
     case 'externalIps': return view.externalIps;
     case 'loadBalancers': return view.loadBalancers;
+    default: {
+      const unhandled: never = kind;
+      return unhandled;
+    }
   }
 }
 

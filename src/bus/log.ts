@@ -1,5 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { ClosedConnectionError } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
 import type { Commit, CommitRecord } from '../../events/mod.js';
 
@@ -48,58 +49,100 @@ export class EventLog {
 
   /**
    * Delivers every commit from `fromSeq` on, as it is appended, until `stop()`.
-   * `onCommit` is awaited before the next commit: the caller sees commits in order.
+   * `onCommit` is awaited before the next commit: the caller sees commits in order, each
+   * once. Consumer trouble is reported to `onError` and followed again from the next
+   * commit; a commit that cannot be read or processed ends the follow (`done` rejects).
    */
   follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void, onError: (err: unknown) => void = () => undefined): { stop(): Promise<void>; done: Promise<void> } {
-    let close: (() => Promise<void>) | undefined;
-    let stopped = false;
-    let next = fromSeq;
+    const state: FollowState = { next: fromSeq, stopped: false, busy: false };
     const done = (async () => {
       // An ordered consumer can stall for good when a cluster loses a node: it stops
-      // delivering (with or without missed heartbeats) and is never recreated. A watchdog
-      // that sees the log ahead of what was delivered, without progress, starts it again
-      // from the next commit; so does a consumer that ends or fails.
-      for (let attempt = 0; !stopped; attempt++) {
-        let watchdog: NodeJS.Timeout | undefined;
+      // delivering (with or without missed heartbeats) and is never recreated. A stalled,
+      // ended or failed consumer is replaced by one starting at the next commit.
+      for (let attempt = 0; !state.stopped; attempt++) {
+        const before = state.next;
         try {
-          const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: next });
-          if (stopped) return;
-          const messages = await consumer.consume();
-          close = async () => { await messages.close(); };
-          let seen = next;
-          watchdog = setInterval(() => {
-            if (next !== seen) {
-              seen = next;
-              return;
-            }
-            this.lastSeq().then(async (last) => {
-              if (last < next || next !== seen) return;
-              onError(new Error(`the log is at ${last} but its consumer stalled before ${next}`));
-              await messages.close();
-            }, () => undefined);
-          }, FOLLOW_WATCHDOG_MS);
-          for await (const m of messages) {
-            if (stopped) return;
-            await onCommit({ seq: m.seq, commit: readCommit(m.json()) });
-            next = m.seq + 1;
-            attempt = 0;
-          }
+          await this.followOnce(state, onCommit, onError);
         } catch (err) {
-          if (stopped) return;
-          onError(err);
-        } finally {
-          clearInterval(watchdog);
+          if (err instanceof CommitFailed) throw err.cause;
+          // Closed for good (the client is shutting down): nothing will come any more.
+          if (err instanceof ClosedConnectionError) return;
+          if (!state.stopped) onError(err);
         }
-        if (!stopped) await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+        if (state.next !== before) attempt = 0;
+        if (!state.stopped) await new Promise<void>((resolve) => { state.wake = resolve; setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)).unref(); });
       }
     })();
     return {
       done,
       stop: async () => {
-        stopped = true;
-        await close?.();
+        state.stopped = true;
+        state.wake?.();
+        await state.close?.();
         await done.catch(() => undefined);
       },
     };
+  }
+
+  /** One consumer's life: until it ends, fails, stalls (the watchdog closes it) or the follow stops. */
+  private async followOnce(state: FollowState, onCommit: (record: CommitRecord) => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
+    const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: state.next });
+    const messages = await consumer.consume();
+    state.close = async () => { await messages.close(); };
+    if (state.stopped) {
+      await messages.close();
+      return;
+    }
+    let active = true;
+    let idleTicks = 0;
+    let seen = state.next;
+    const watchdog = setInterval(() => {
+      // Stalled: two checks in a row without progress, nothing being processed, the log ahead.
+      if (state.next !== seen || state.busy) {
+        seen = state.next;
+        idleTicks = 0;
+        return;
+      }
+      if (++idleTicks < 2) return;
+      this.lastSeq().then(async (last) => {
+        if (!active || state.stopped || state.next !== seen || last < state.next) return;
+        onError(new Error(`the log is at ${last} but its consumer stalled before ${state.next}`));
+        await messages.close();
+      }, () => undefined);
+    }, FOLLOW_WATCHDOG_MS);
+    try {
+      for await (const m of messages) {
+        if (state.stopped) return;
+        state.busy = true;
+        try {
+          await onCommit({ seq: m.seq, commit: readCommit(m.json()) });
+        } catch (err) {
+          throw new CommitFailed(err);
+        } finally {
+          state.busy = false;
+        }
+        state.next = m.seq + 1;
+      }
+    } finally {
+      active = false;
+      clearInterval(watchdog);
+    }
+  }
+}
+
+/** Where a follow is, shared by its successive consumers. */
+interface FollowState {
+  next: number;
+  stopped: boolean;
+  /** A commit is being processed: a slow onCommit is not a stall. */
+  busy: boolean;
+  close?: () => Promise<void>;
+  wake?: () => void;
+}
+
+/** The caller's onCommit (or reading the commit) failed: not the consumer's trouble, so not retried. */
+class CommitFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('processing a commit failed', { cause });
   }
 }

@@ -108,7 +108,12 @@ function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ct
 function hostRoutes(routes: readonly { destination: string; nextHop: string }[], cidr: Cidr, gatewayIp: string): HostRoute[] {
   const seen = new Set<string>();
   return routes.map((route, index) => {
-    const destination = formatCidr(parseCidr(route.destination, { minPrefix: 0, maxPrefix: 32 }));
+    const parsed = parseCidr(route.destination, { minPrefix: 0, maxPrefix: 32 });
+    const destination = formatCidr(parsed);
+    // Inside the subnet a route would take over part of the on-link route on the client.
+    if (within(parsed, cidr)) {
+      throw new CommandError(ErrorCode.CIDR_OVERLAP, `hostRoutes[${index}]: ${destination} is inside the subnet ${formatCidr(cidr)}`, { index, destination });
+    }
     const nextHop = ipToInt(route.nextHop);
     if (!contains(cidr, nextHop) || isReserved(cidr, nextHop)) {
       throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `hostRoutes[${index}]: next hop ${route.nextHop} is not a usable address of ${formatCidr(cidr)}`, { index, nextHop: route.nextHop });

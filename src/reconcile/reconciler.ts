@@ -96,10 +96,13 @@ export class Reconciler {
     const last = await source.lastSeq();
     for await (const record of source.read(1, last)) this.fold(record, false);
     this.resync();
-    this.follower = source.follow(last + 1, (record) => {
+    const follower = source.follow(last + 1, (record) => {
       this.fold(record, true);
       this.schedule();
     }, (err) => this.opts.logger.warn({ err }, 'following the log failed; following again'));
+    this.follower = follower;
+    // Only a commit this engine cannot fold ends the follow: say so loudly, statuses stop here.
+    follower.done.catch((err: unknown) => this.opts.logger.fatal({ err }, 'a commit could not be folded; the reconciler stopped following the log'));
     this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
     this.timer.unref();
   }

@@ -349,6 +349,8 @@ test('subnet host routes - canonical, on-link next hops, one per destination; th
   create([{ destination: '192.168.70.0/24', nextHop: '10.0.2.255' }]).thenFails(t, 'IP_OUTSIDE_SUBNET');
   create([{ destination: '192.168.70.0/24', nextHop: '10.0.2.9' }, { destination: '192.168.70.0/24', nextHop: '10.0.2.8' }]).thenFails(t, 'VALIDATION_FAILED');
   create([{ destination: '192.168.70.0/24' }]).thenFails(t, 'VALIDATION_FAILED');
+  create([{ destination: '10.0.2.128/25', nextHop: '10.0.2.254' }]).thenFails(t, 'CIDR_OVERLAP');
+  t.truthy(create([{ destination: '10.0.0.0/8', nextHop: '10.0.2.254' }]).decision, 'a wider route than the subnet is fine');
   // An update replaces them; [] removes them.
   given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2), hostRoutes: [{ destination: '172.16.0.0/12', nextHop: '10.0.1.5' }] })
     .then(t, [{ type: 'SubnetUpdated', data: { subnetId: id(2), name: 'app', dhcp: { ...dhcpDefaults, hostRoutes: [{ destination: '172.16.0.0/12', nextHop: '10.0.1.5' }] } } }]);

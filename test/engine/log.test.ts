@@ -1,0 +1,41 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import test from 'ava';
+import { EventLog } from '../../src/bus/log.js';
+import { streamNames } from '../../src/bus/streams.js';
+import { startStack } from '../support/stack.js';
+import type { Stack } from '../support/stack.js';
+
+let stack: Stack;
+test.before(async () => { stack = await startStack(); });
+test.after.always(async () => { await stack?.stop(); });
+
+async function eventLog(): Promise<EventLog> {
+  return new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events);
+}
+
+test.serial('log - follow delivers every commit once, in order, then the new ones; stop() returns at once', async (t) => {
+  const scope = { org: 'follow', project: 'p1' };
+  for (let i = 0; i < 3; i++) await stack.client.call(scope, 'vpc.create', { name: `v${i}` });
+  const log = await eventLog();
+  const last = await log.lastSeq();
+  const seen: number[] = [];
+  const following = log.follow(1, (record) => { seen.push(record.seq); });
+  await stack.client.call(scope, 'vpc.create', { name: 'later' });
+  while (seen.length < last + 1) await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(seen, Array.from({ length: last + 1 }, (_, i) => i + 1));
+  const started = Date.now();
+  await following.stop();
+  t.true(Date.now() - started < 2000);
+});
+
+test.serial('log - a commit the follower cannot process ends the follow instead of being retried', async (t) => {
+  const log = await eventLog();
+  let calls = 0;
+  const following = log.follow(1, () => {
+    calls++;
+    throw new Error('cannot fold this');
+  });
+  await t.throwsAsync(following.done, { message: 'cannot fold this' });
+  t.is(calls, 1);
+  await following.stop();
+});
