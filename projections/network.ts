@@ -144,8 +144,8 @@ function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | '
 }
 
 /** Whether IPAM may not hand out the address: a port's or VIP's, named in pairs, or the gateway. */
-function isTaken(subnet: Subnet, ip: number): boolean {
-  return subnet.allocated.has(ip) || subnet.pairHolders.has(ip) || ip === ipToInt(subnet.gatewayIp);
+function isTaken(subnet: Subnet, ip: number, gateway = ipToInt(subnet.gatewayIp)): boolean {
+  return subnet.allocated.has(ip) || subnet.pairHolders.has(ip) || ip === gateway;
 }
 
 /** A usable address of the subnet (network and broadcast are not). */
@@ -170,8 +170,10 @@ function release(subnet: Subnet, address: string): void {
 /** The first address from `start` on that IPAM may hand out; the broadcast address if none. */
 function lowestFreeFrom(subnet: Subnet, start: number): number {
   const { last } = cidrBounds(subnet.cidr);
+  // Parsed once: this loop is IPAM's hot path.
+  const gateway = ipToInt(subnet.gatewayIp);
   let ip = start;
-  while (ip < last && isTaken(subnet, ip)) ip++;
+  while (ip < last && isTaken(subnet, ip, gateway)) ip++;
   return ip;
 }
 
