@@ -5,3 +5,4 @@ export * from './external.js';
 export * from './quota.js';
 export * from './commit.js';
 export * from './subjects.js';
+export * from './status.js';

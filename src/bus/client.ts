@@ -1,23 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { subjects } from '../../events/mod.js';
-import type { Scope, Subjects } from '../../events/mod.js';
+import { readStatus, subjects } from '../../events/mod.js';
+import type { Scope, StatusMessage, Subjects } from '../../events/mod.js';
 import type { Reply } from './intake.js';
 import { streamNames } from './streams.js';
 
-export type { Reply };
-
-/** A resource status as published on the STATUS stream. */
-export interface StatusMessage {
-  readonly kind: string;
-  readonly id: string;
-  readonly org: string;
-  readonly project: string;
-  readonly phase: 'Pending' | 'Ready' | 'Failed' | 'Deleted';
-  readonly observedSeq: number;
-  readonly message?: string;
-  readonly [field: string]: unknown;
-}
+export type { Reply, StatusMessage };
 
 /**
  * A thin client of the wire contract: request/reply commands and status watches.
@@ -56,14 +44,18 @@ export class NovanetClient {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return;
+        // Anything on the subject that is not a status (garbage written by someone else) is skipped.
+        const status = readStatus(msg.data);
+        if (!status) return;
         live = true;
-        onStatus(msg.json<StatusMessage>());
+        onStatus(status);
       },
     });
     await this.nc.flush();
     const last = await this.nc.request(`$JS.API.DIRECT.GET.${streamNames(this.prefix).status}.${subject}`, '', { timeout: this.timeoutMs });
     // 404: no status yet. A live message that beat the lookup is at least as new as the stored one.
-    if (!live && last.data.length > 0 && (last.headers?.code ?? 0) < 300) onStatus(last.json<StatusMessage>());
+    const stored = last.data.length > 0 && (last.headers?.code ?? 0) < 300 ? readStatus(last.data) : undefined;
+    if (!live && stored) onStatus(stored);
     return async () => { sub.unsubscribe(); };
   }
 

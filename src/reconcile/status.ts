@@ -1,3 +1,4 @@
+import { Phase } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
@@ -6,10 +7,7 @@ import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import type { ResourceRef } from './names.js';
 
-export const Phase = { Pending: 'Pending', Ready: 'Ready', Failed: 'Failed', Deleted: 'Deleted' } as const;
-export type Phase = (typeof Phase)[keyof typeof Phase];
-
-/** What a client sees on `novanet.status.<org>.<project>.<kind>.<id>`. */
+/** A status as the reconciler produces it: the wire's StatusMessage (events/status.ts) with its tenant as a scope. */
 export interface ResourceStatus {
   readonly kind: string;
   readonly id: string;
