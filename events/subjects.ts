@@ -10,6 +10,18 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     command: (scope: Scope, operation: string) => scope.org === PROVIDER
       ? `${prefix}.admin.cmd.${operation}`
       : `${prefix}.cmd.${scope.org}.${scope.project}.${operation}`,
+    /**
+     * The scope and operation a command subject names, unchecked (the intake validates the
+     * names); undefined for a subject outside `<prefix>.cmd.>` and `<prefix>.admin.cmd.>`.
+     */
+    parseCommand: (subject: string): { admin: boolean; org: string; project: string; operation: string } | undefined => {
+      const admin = `${prefix}.admin.cmd.`;
+      if (subject.startsWith(admin)) return { admin: true, org: PROVIDER, project: PROVIDER, operation: subject.slice(admin.length) };
+      const tenant = `${prefix}.cmd.`;
+      if (!subject.startsWith(tenant)) return undefined;
+      const [org = '', project = '', ...rest] = subject.slice(tenant.length).split('.');
+      return { admin: false, org, project, operation: rest.join('.') };
+    },
     commandWildcard: `${prefix}.cmd.>`,
     adminCommandWildcard: `${prefix}.admin.cmd.>`,
     events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,

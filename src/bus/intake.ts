@@ -1,16 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
 import type { Commit, CommitRecord, Scope, Subjects } from '../../events/mod.js';
 import { commandKey, evolveCommands, evolveNetwork, initialCommandView, initialNetworkView } from '../../projections/mod.js';
 import type { CommandView, NetworkView } from '../../projections/mod.js';
-import { CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
+import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
 import type { CommandOperation, DecideConfig, DecideContext, Operation, QueryOperation } from '../commands/mod.js';
 import type { EventLog } from './log.js';
 
-/** Larger payloads are refused before parsing: no command needs more. */
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
 /** How many appends may wait for their acknowledgement at once. */
 const MAX_IN_FLIGHT = 256;
 
@@ -105,40 +102,7 @@ export class Intake {
   }
 
   private parse(msg: Msg, respond: (reply: Reply) => void): Job {
-    if (msg.data.length > MAX_PAYLOAD_BYTES) {
-      throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `payload is ${msg.data.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`, { limit: MAX_PAYLOAD_BYTES });
-    }
-    const { scope, operationName, operation } = this.route(msg.subject);
-    const payload = parseJson(msg.data);
-    if ((payload.org !== undefined && payload.org !== scope.org) || (payload.project !== undefined && payload.project !== scope.project)) {
-      throw new CommandError(ErrorCode.FORBIDDEN, 'the tenant in the payload differs from the subject\'s', { subject: scope, payload: { org: payload.org, project: payload.project } });
-    }
-    const parsed = operation.schema.safeParse(payload);
-    if (!parsed.success) {
-      throw new CommandError(ErrorCode.VALIDATION_FAILED, `invalid ${operationName} payload: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ')}`, { issues: parsed.error.issues });
-    }
-    const { org: _o, project: _p, ...input } = parsed.data as Record<string, unknown>;
-    return { ordinal: this.ordinal++, scope, operationName, operation, input, respond };
-  }
-
-  /**
-   * Tenant commands arrive on `<prefix>.cmd.<org>.<project>.<operation>`, provider commands on
-   * `<prefix>.admin.cmd.<operation>`. Each registry answers only on its own subjects: a provider
-   * operation on a tenant subject (or the reverse) is FORBIDDEN, not merely unknown.
-   */
-  private route(subject: string): { scope: Scope; operationName: string; operation: Operation } {
-    const admin = `${this.opts.prefix}.admin.cmd.`;
-    if (subject.startsWith(admin)) {
-      const operationName = subject.slice(admin.length);
-      return { scope: PROVIDER_SCOPE, operationName, operation: pick(operationName, providerOperations, tenantOperations, 'a tenant') };
-    }
-    const tokens = subject.slice(`${this.opts.prefix}.cmd.`.length).split('.');
-    const [org = '', project = '', ...rest] = tokens;
-    if (!TenantName.safeParse(org).success || !TenantName.safeParse(project).success) {
-      throw new CommandError(ErrorCode.VALIDATION_FAILED, `subject ${subject}: org and project must be lowercase names`, { subject });
-    }
-    const operationName = rest.join('.');
-    return { scope: { org, project }, operationName, operation: pick(operationName, tenantOperations, providerOperations, 'a provider') };
+    return { ordinal: this.ordinal++, ...admit(this.opts.subjects, msg.subject, msg.data), respond };
   }
 
   private async run(): Promise<void> {
@@ -276,30 +240,9 @@ export class Intake {
   }
 }
 
-function pick(name: string, own: Readonly<Record<string, Operation>>, other: Readonly<Record<string, Operation>>, otherKind: string): Operation {
-  const operation = own[name];
-  if (operation) return operation;
-  if (other[name]) throw new CommandError(ErrorCode.FORBIDDEN, `"${name}" is ${otherKind} operation and is not accepted on this subject`, { operation: name });
-  throw new CommandError(ErrorCode.UNKNOWN_OPERATION, `unknown operation "${name}"`, { operation: name, known: Object.keys(own) });
-}
-
 /** A locally administered unicast MAC: 0a:4e ("N") then four random octets. */
 function randomMac(): string {
   return ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
-}
-
-function parseJson(data: Uint8Array): Record<string, unknown> {
-  if (data.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch {
-    throw new CommandError(ErrorCode.VALIDATION_FAILED, 'payload is not valid UTF-8 JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CommandError(ErrorCode.VALIDATION_FAILED, 'payload must be a JSON object');
-  }
-  return value as Record<string, unknown>;
 }
 
 function repeatReply(job: Job, commandId: string, accepted: { seq: number; operation: string; request: unknown; result: Record<string, unknown> }): Reply {

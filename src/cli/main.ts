@@ -9,7 +9,7 @@ import type { CommitRecord } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
 import { streamNames } from '../bus/streams.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
-import type { Operation } from '../commands/mod.js';
+import type { OperationRegistry } from '../commands/mod.js';
 import { configFrom, natsOptions } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
@@ -141,27 +141,27 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
 
 const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
 
-const allOperations = (): Readonly<Record<string, Operation>> => ({ ...tenantOperations, ...providerOperations });
+const allOperations = (): OperationRegistry => new Map([...tenantOperations, ...providerOperations]);
 
 /** `securitygroup rule add X` is `securitygroup.rule.add` with X left over: the longest known operation wins. */
 function resolveOperation(resource: string, words: string[]): [string, string | undefined] {
   for (let n = words.length; n > 0; n--) {
     const name = [resource, ...words.slice(0, n)].join('.');
-    if (allOperations()[name]) return [name, words[n]];
+    if (allOperations().get(name)) return [name, words[n]];
   }
   return [[resource, words[0] ?? ''].join('.'), words[1]];
 }
 
 /** The id a get/delete names positionally: the payload's `<resource>Id` field, e.g. securityGroupId. */
 function idField(operation: string, resource: string): string {
-  const schema = allOperations()[operation]?.schema;
+  const schema = allOperations().get(operation)?.schema;
   const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
   return fields.find((f) => f.toLowerCase() === `${resource}id`) ?? `${resource}Id`;
 }
 
 /** `--gateway-ip 10.0.0.1` becomes `gatewayIp`; values are typed by the operation's schema. */
 function payloadFromFlags(operation: string, flags: Record<string, string>): Record<string, unknown> {
-  const schema = allOperations()[operation]?.schema;
+  const schema = allOperations().get(operation)?.schema;
   const shape = schema instanceof z.ZodObject ? schema.shape as Record<string, z.ZodType> : {};
   const payload: Record<string, unknown> = {};
   for (const [flag, value] of Object.entries(flags)) {

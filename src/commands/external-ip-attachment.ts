@@ -4,7 +4,7 @@ import type { ExternalIpAttachment, NetworkView } from '../../projections/mod.js
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
 import { findPort } from './port.js';
 
 /**
@@ -39,7 +39,7 @@ const presentIn = (view: NetworkView) => (a: ExternalIpAttachment) =>
 
 export const CreateAttachment = commandPayload({
   externalIpId: ResourceId,
-  target: z.union([z.strictObject({ portId: ResourceId }), z.strictObject({ deviceId: z.string().min(1).max(255) })]),
+  target: z.union([z.strictObject({ portId: ResourceId }), z.strictObject({ deviceId: DeviceId })]),
 });
 
 function createAttachment(view: NetworkView, input: z.infer<typeof CreateAttachment>, ctx: DecideContext) {

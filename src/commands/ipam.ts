@@ -26,7 +26,8 @@ export function formatCidr(c: Cidr): string {
 export function parseCidr(text: string, limits: { minPrefix: number; maxPrefix: number }): Cidr {
   let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) throw new Error('not dotted quad');
+    // Canonical digits only: ipaddr.js also reads "/016" or "/ 16" as /16.
+    if (!/^[0-9.]+\/(0|[1-9][0-9]?)$/.test(text) || !ipaddr.IPv4.isValidFourPartDecimal(text.split('/')[0] ?? '')) throw new Error('not dotted quad');
     parsed = ipaddr.parseCIDR(text);
   } catch {
     throw new CommandError(ErrorCode.INVALID_CIDR, `"${text}" is not an IPv4 CIDR such as 10.0.0.0/16`, { cidr: text });

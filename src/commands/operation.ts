@@ -27,10 +27,42 @@ export interface QueryOperation<S extends z.ZodType = z.ZodType> {
 
 export type Operation = CommandOperation | QueryOperation;
 
+/**
+ * Operations by subject tail (`<resource>.<verb>`). A Map, not an object: a subject naming
+ * `__proto__` or `toString` must find nothing rather than something inherited.
+ */
+export type OperationRegistry = ReadonlyMap<string, Operation>;
+
+/** Builds a registry from the families' operation tables. */
+export const registry = (...families: Readonly<Record<string, Operation>>[]): OperationRegistry =>
+  new Map(families.flatMap((family) => Object.entries(family)));
+
 export const command = <S extends z.ZodType>(schema: S, decide: CommandOperation<S>['decide']): CommandOperation<S> =>
-  ({ kind: 'command', schema, decide });
+  ({ kind: 'command', schema: wellFormed(schema), decide });
 export const query = <S extends z.ZodType>(schema: S, run: QueryOperation<S>['query']): QueryOperation<S> =>
-  ({ kind: 'query', schema, query: run });
+  ({ kind: 'query', schema: wellFormed(schema), query: run });
+
+/**
+ * Every string of every payload, keys included, must be well-formed Unicode. A lone surrogate
+ * is valid JSON but not text: ovsdb-server drops the session that sends one, so it must never
+ * reach the log. Checked here, where every operation's schema is made, so no field can forget it.
+ */
+function wellFormed<S extends z.ZodType>(schema: S): S {
+  return schema.superRefine((value, ctx) => {
+    for (const path of malformedStrings(value, [])) {
+      ctx.addIssue({ code: 'custom', path, message: 'not well-formed Unicode (a lone surrogate)' });
+    }
+  });
+}
+
+function malformedStrings(value: unknown, path: PropertyKey[]): PropertyKey[][] {
+  if (typeof value === 'string') return value.isWellFormed() ? [] : [path];
+  if (Array.isArray(value)) return value.flatMap((v, i) => malformedStrings(v, [...path, i]));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => k.isWellFormed() ? malformedStrings(v, [...path, k]) : [[...path, k]]);
+  }
+  return [];
+}
 
 /** Fields every payload may carry: the idempotency key, and the tenant (which must match the subject's). */
 const envelope = {
@@ -45,7 +77,11 @@ export const commandPayload = <T extends z.ZodRawShape>(shape: T) =>
 export const queryPayload = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject({ ...envelope, commandId: CommandId.optional(), ...shape });
 
-export const ResourceName = z.string().min(1).max(64).regex(/^[^\u0000-\u001f\u007f]+$/, 'no control characters');
+/** Names and labels clients choose: no control characters (they end up in OVN rows, logs and terminals). */
+export const Label = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'no control characters');
+export const ResourceName = Label(64);
+/** What a port belongs to (a VM, a pod's container id, a host): the provider's own identifier. */
+export const DeviceId = Label(255);
 export const ResourceId = z.uuid();
 
 export function sameScope(a: Scope, b: Scope): boolean {

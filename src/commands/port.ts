@@ -5,7 +5,7 @@ import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, parseCidr } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
 
@@ -39,7 +39,7 @@ const AllowedAddressPairs = z.array(z.strictObject({
 export const CreatePort = commandPayload({
   subnetId: ResourceId,
   name: ResourceName.optional(),
-  deviceId: z.string().min(1).max(255).optional(),
+  deviceId: DeviceId.optional(),
   macAddress: MacInput.optional(),
   ipAddress: z.ipv4().optional(),
   /** Absent: the VPC's default group. [] puts the port in no group: only DHCP, ARP and its gateway get through. */

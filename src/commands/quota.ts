@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { QuotaKind, Tenant } from '../../events/mod.js';
+import { QuotaKind, TenantName } from '../../events/mod.js';
 import type { QuotaLimits, Scope } from '../../events/mod.js';
 import { countedResource, tenantKey, usageOf } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { command, commandPayload, providerCommand, providerQuery, query, queryPayload } from './operation.js';
-import type { Decision, Operation } from './operation.js';
+import type { Decision, OperationRegistry } from './operation.js';
 
 /**
  * Tenant quotas: the operator limits how many VPCs, subnets, ports, security groups,
@@ -35,8 +35,8 @@ function checkQuotas(view: NetworkView, scope: Scope, decision: Decision): void 
 }
 
 /** The registry with every command's decision checked against the tenant's quota. */
-export function withQuotas(operations: Readonly<Record<string, Operation>>): Record<string, Operation> {
-  return Object.fromEntries(Object.entries(operations).map(([name, op]) => [name, op.kind === 'command'
+export function withQuotas(operations: OperationRegistry): OperationRegistry {
+  return new Map([...operations].map(([name, op]) => [name, op.kind === 'command'
     ? command(op.schema, (view, input, ctx) => {
       const decision = op.decide(view, input, ctx);
       checkQuotas(view, ctx.scope, decision);
@@ -53,10 +53,12 @@ function presentQuota(view: NetworkView, tenant: Scope, limits: QuotaLimits = vi
   };
 }
 
-/** A limit per kind; null lifts it. Kinds left out keep their limit. */
+const TenantRef = z.strictObject({ org: TenantName, project: TenantName });
+
+/** A limit per kind; null lifts it. Kinds left out keep their limit. Strict: an unknown kind is an error, not ignored. */
 export const SetTenantQuota = commandPayload({
-  tenant: Tenant,
-  limits: z.partialRecord(QuotaKind, z.number().int().min(0).max(1_000_000).nullable()),
+  tenant: TenantRef,
+  limits: z.strictObject(Object.fromEntries(KINDS.map((k) => [k, z.number().int().min(0).max(1_000_000).nullable().optional()])) as Record<QuotaKind, z.ZodOptional<z.ZodNullable<z.ZodNumber>>>),
 });
 
 function setTenantQuota(view: NetworkView, input: z.infer<typeof SetTenantQuota>) {
@@ -72,7 +74,7 @@ function setTenantQuota(view: NetworkView, input: z.infer<typeof SetTenantQuota>
   };
 }
 
-export const GetTenantQuota = queryPayload({ tenant: Tenant });
+export const GetTenantQuota = queryPayload({ tenant: TenantRef });
 
 /** Operator operations (admin subjects). */
 export const tenantQuotaOperations = {

@@ -54,6 +54,14 @@ export class OvsdbSchemaError extends OvsdbError {
   override name = 'OvsdbSchemaError';
 }
 
+/**
+ * A value is not valid JSON text for the server: a string with a lone surrogate (JSON.stringify
+ * escapes it, ovsdb-server then drops the whole session). Nothing was sent.
+ */
+export class OvsdbEncodingError extends OvsdbError {
+  override name = 'OvsdbEncodingError';
+}
+
 /** The peer sent bytes that are not JSON-RPC. */
 export class OvsdbProtocolError extends OvsdbError {
   override name = 'OvsdbProtocolError';
@@ -69,4 +77,5 @@ export const isOvsdbRpcError = (e: unknown): e is OvsdbRpcError => e instanceof 
 export const isOvsdbDisconnectedError = (e: unknown): e is OvsdbDisconnectedError => e instanceof OvsdbDisconnectedError;
 export const isOvsdbTimeoutError = (e: unknown): e is OvsdbTimeoutError => e instanceof OvsdbTimeoutError;
 export const isOvsdbSchemaError = (e: unknown): e is OvsdbSchemaError => e instanceof OvsdbSchemaError;
+export const isOvsdbEncodingError = (e: unknown): e is OvsdbEncodingError => e instanceof OvsdbEncodingError;
 export const isOvsdbProtocolError = (e: unknown): e is OvsdbProtocolError => e instanceof OvsdbProtocolError;

@@ -2,6 +2,7 @@
 export { OvsdbClient } from './client.js';
 export {
   OvsdbDisconnectedError,
+  OvsdbEncodingError,
   OvsdbError,
   OvsdbProtocolError,
   OvsdbRpcError,
@@ -9,6 +10,7 @@ export {
   OvsdbTimeoutError,
   OvsdbTransactionError,
   isOvsdbDisconnectedError,
+  isOvsdbEncodingError,
   isOvsdbError,
   isOvsdbProtocolError,
   isOvsdbRpcError,

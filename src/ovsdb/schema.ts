@@ -1,4 +1,4 @@
-import { OvsdbProtocolError, OvsdbSchemaError } from './errors.js';
+import { OvsdbEncodingError, OvsdbProtocolError, OvsdbSchemaError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { AtomicTypes } from './types.js';
 import type { Atom, AtomicType, BaseType, ColumnType, DatabaseSchema, Row, TableSchema, Uuid, Value } from './types.js';
@@ -159,6 +159,7 @@ export function encodeAtom(value: Atom, type: BaseType, where: string): Json {
     : type.type === 'boolean' ? typeof value === 'boolean'
     : typeof value === 'string';
   if (!ok) throw new OvsdbSchemaError(`${where}: ${typeof value} ${String(value)} is not a valid ${type.type}`);
+  if (typeof value === 'string' && !value.isWellFormed()) throw new OvsdbEncodingError(`${where}: ${JSON.stringify(value)} is not well-formed Unicode (a lone surrogate)`);
   if (type.type === 'uuid') return [isUuid(value as string) ? 'uuid' : 'named-uuid', value as string];
   return value;
 }

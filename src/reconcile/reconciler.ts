@@ -3,8 +3,8 @@ import { PROVIDER_SCOPE } from '../../events/mod.js';
 import type { CommitRecord, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
-import { isOvsdbTransactionError } from '../ovsdb/mod.js';
-import type { OvsdbClient, Row, RowUpdate } from '../ovsdb/mod.js';
+import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
+import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { desiredRows } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { diff } from './diff.js';
@@ -278,7 +278,7 @@ export class Reconciler {
       try {
         await this.opts.ovsdb.transact(ops);
       } catch (err) {
-        if (!isOvsdbTransactionError(err)) {
+        if (!refusedRows(err)) {
           // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
           for (const d of batch) this.mark(d.ref, d.scope, d.reason);
           this.opts.logger.warn({ err }, 'Northbound transaction did not complete; will retry');
@@ -333,6 +333,14 @@ export class Reconciler {
       }, 1000).unref();
     }
   }
+}
+
+/**
+ * The rows themselves were refused — by the Northbound, or before sending because a value
+ * cannot be encoded — as opposed to the transaction's outcome being unknown (disconnect, timeout).
+ */
+function refusedRows(err: unknown): err is OvsdbError {
+  return isOvsdbTransactionError(err) || isOvsdbEncodingError(err) || isOvsdbSchemaError(err);
 }
 
 /** Statuses equal but for the sequence they were observed at. */

@@ -25,7 +25,7 @@ export class History {
   private nextMac = 1;
 
   prepare(operation: string, payload: Record<string, unknown>): Prepared {
-    const decider = tenantOperations[operation];
+    const decider = tenantOperations.get(operation);
     if (decider?.kind !== 'command') throw new Error(`${operation} is not a command`);
     const commandId = `bench-${this.records.length + 1}`;
     return { operation, decider, input: decider.schema.parse({ commandId, ...payload }) as Record<string, unknown> };

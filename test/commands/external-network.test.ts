@@ -11,23 +11,23 @@ const network = { name: 'public', cidr: '198.51.100.0/24', gatewayIp: '198.51.10
 // --- the registries -----------------------------------------------------------------
 
 test('registries - provider and tenant operations are disjoint; external networks and pools are provider-only', (t) => {
-  const tenant = new Set(Object.keys(tenantOperations));
-  t.deepEqual(Object.keys(providerOperations).filter((name) => tenant.has(name)), []);
-  t.deepEqual(Object.keys(providerOperations).sort(), [
+  const tenant = new Set(tenantOperations.keys());
+  t.deepEqual([...providerOperations.keys()].filter((name) => tenant.has(name)), []);
+  t.deepEqual([...providerOperations.keys()].sort(), [
     'externalippool.create', 'externalippool.delete', 'externalippool.get', 'externalippool.list',
     'externalnetwork.create', 'externalnetwork.delete', 'externalnetwork.get', 'externalnetwork.list', 'externalnetwork.update',
     'tenantquota.get', 'tenantquota.list', 'tenantquota.set',
   ]);
-  for (const name of ['externalip.allocate', 'natgateway.create', 'externalipattachment.create', 'portforward.create']) t.truthy(tenantOperations[name], name);
+  for (const name of ['externalip.allocate', 'natgateway.create', 'externalipattachment.create', 'portforward.create']) t.truthy(tenantOperations.get(name), name);
 });
 
 test('registries - a provider operation decided in a tenant scope is FORBIDDEN', (t) => {
   const { view } = given();
-  const op = providerOperations['externalnetwork.create']!;
+  const op = providerOperations.get('externalnetwork.create')!;
   const ctx = { scope: acme, commandId: 'x', now: '2026-01-01T12:00:00Z', config: DEFAULT_DECIDE_CONFIG, newId: () => id(100), newMac: () => '0a:4e:00:00:00:a0' };
   const error = t.throws(() => op.kind === 'command' && op.decide(view, op.schema.parse({ commandId: 'x', ...network }), ctx));
   t.true(isCommandError(error) && error.code === 'FORBIDDEN');
-  const list = providerOperations['externalnetwork.list']!;
+  const list = providerOperations.get('externalnetwork.list')!;
   t.throws(() => list.kind === 'query' && list.query(view, {}, acme), { message: /operator/ });
 });
 

@@ -309,9 +309,9 @@ test('allowed address pairs - a /32 is an address; a pair\'s own MAC is in use u
   t.truthy(given(...history, released).when(acme, 'port.create', { subnetId: id(2), macAddress: pairMac }).decision, 'the MAC is free again');
 });
 
-test('vpc.route.add and subnet.update - a zero-padded prefix is the same destination; an update must change something', (t) => {
+test('vpc.route.add and subnet.update - a zero-padded prefix is not canonical; an update must change something', (t) => {
   given(vpcWithSubnet(), { scope: acme, events: [routeAdded(5, '172.16.0.0/12', '10.0.1.10')] })
-    .when(acme, 'vpc.route.add', { vpcId: id(1), destination: '172.16.0.0/012', nextHop: '10.0.1.11' }).thenFails(t, 'ALREADY_EXISTS');
+    .when(acme, 'vpc.route.add', { vpcId: id(1), destination: '172.16.0.0/012', nextHop: '10.0.1.11' }).thenFails(t, 'INVALID_CIDR');
   given(vpcWithSubnet()).when(acme, 'subnet.update', { subnetId: id(2) }).thenFails(t, 'VALIDATION_FAILED');
 });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import test from 'ava';
-import { OvsdbClient, isOvsdbDisconnectedError, isOvsdbSchemaError, isOvsdbTransactionError, isUuid } from '../../src/ovsdb/mod.js';
+import { OvsdbClient, OvsdbEncodingError, isOvsdbDisconnectedError, isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError, isUuid } from '../../src/ovsdb/mod.js';
 import type { OvsdbTransactionError, Row, RowUpdate } from '../../src/ovsdb/mod.js';
 import { connect, startNb, waitFor } from './fixture.js';
 
@@ -244,4 +244,23 @@ test('client - a large initial dump (20k ports, several MB) lands in the cache',
   t.is((big!['ports'] as string[]).length, count);
   const last = [...reader.cache.table('Logical_Switch_Port').values()].find((r) => r['name'] === `port-${count - 1}`);
   t.deepEqual(last?.['external_ids'], { pad, i: String(count - 1) });
+});
+
+test('client - a string that is not well-formed Unicode is refused before sending; the session stays up', async (t) => {
+  const nb = await startNb(t);
+  const client = await connect(t, { remote: nb.remote });
+  const states: string[] = [];
+  const dispose = client.onConnection((state) => states.push(state));
+  t.teardown(dispose);
+  for (const name of ['\ud800', 'x\udfff', 'bad\ud800key']) {
+    const err = await t.throwsAsync(client.transact([{ op: 'insert', table: 'Logical_Switch', row: { name } }]));
+    t.true(isOvsdbEncodingError(err), String(err));
+  }
+  await t.throwsAsync(client.transact([{ op: 'insert', table: 'Logical_Switch', row: { name: 'ok', external_ids: { '\ud800': 'v' } } }]), { instanceOf: OvsdbEncodingError });
+  // Positive control on the same session: a well-formed name (astral characters included) goes through.
+  const [inserted] = await client.transact([{ op: 'insert', table: 'Logical_Switch', row: { name: 'good-\u{1f600}' } }]);
+  t.true(isUuid(inserted!.uuid!));
+  t.is(await nb.nbctl('--bare', '--columns=name', 'list', 'Logical_Switch', inserted!.uuid!), 'good-\u{1f600}');
+  t.deepEqual(states, [], 'the session never dropped');
+  t.true(client.connected);
 });

@@ -4,7 +4,7 @@ import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mo
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
-import type { DecideConfig, DecideContext, Decision, Operation } from '../../src/commands/mod.js';
+import type { DecideConfig, DecideContext, Decision, OperationRegistry } from '../../src/commands/mod.js';
 
 /**
  * Decider specifications: given(events) / when(operation, payload) / then(events)
@@ -17,7 +17,7 @@ export const globex: Scope = { org: 'globex', project: 'web' };
 export const provider: Scope = PROVIDER_SCOPE;
 
 /** The registry the intake picks for a scope: admin subjects decide in the provider scope. */
-function operationsFor(scope: Scope): Readonly<Record<string, Operation>> {
+function operationsFor(scope: Scope): OperationRegistry {
   return isProviderScope(scope) ? providerOperations : tenantOperations;
 }
 
@@ -47,7 +47,7 @@ export function commit(seq: number, scope: Scope, events: readonly NovanetEvent[
 }
 
 function decide(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number }): Decision {
-  const op = operationsFor(scope)[operation];
+  const op = operationsFor(scope).get(operation);
   if (!op || op.kind !== 'command') throw new Error(`${operation} is not a command`);
   const parsed = op.schema.safeParse({ commandId: 'spec', ...payload });
   if (!parsed.success) throw new CommandError(ErrorCode.VALIDATION_FAILED, parsed.error.message, { issues: parsed.error.issues });
@@ -158,7 +158,7 @@ export function groupCreated(n: number, name: string, rules: Partial<Rules> = {}
 
 /** Runs a query against a view, as the intake does. */
 export function read(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown> = {}): Record<string, unknown> {
-  const op = operationsFor(scope)[operation];
+  const op = operationsFor(scope).get(operation);
   if (!op || op.kind !== 'query') throw new Error(`${operation} is not a query`);
   return op.query(view, op.schema.parse(payload), scope);
 }
