@@ -42,9 +42,53 @@ export interface CommitRecord {
 }
 
 /**
- * Upcasting point: every stored commit passes through here on its way in.
+ * A stored message on the log that is not a commit the log may hold (not UTF-8 JSON, not
+ * a commit, an unknown version, not appended by a fenced writer). Every reader skips it
+ * and the fold goes on; the reconciler reports it. The log cannot drop it (deny delete).
+ */
+export interface QuarantinedRecord {
+  readonly seq: number;
+  /** The subject it was published on: whose events subject was written to. */
+  readonly subject: string;
+  readonly reason: string;
+}
+
+/** What a reader of the log gets at each sequence. */
+export type LogRecord = CommitRecord | QuarantinedRecord;
+
+export function isQuarantined(record: LogRecord): record is QuarantinedRecord {
+  return 'reason' in record;
+}
+
+/** Reasons name the problem, never echo the payload; a few zod issues are enough to tell. */
+const MAX_ISSUES_IN_REASON = 3;
+
+/**
+ * Upcasting point: every stored commit passes through here on its way in. Never throws:
+ * anyone allowed to publish on the events subjects can store anything there, so a
+ * message that is not a commit is an answer (`reason`), not an error.
  * Version 1 is the only version so far, so this validates and returns.
  */
-export function readCommit(raw: unknown): Commit {
-  return Commit.parse(raw);
+export function readCommit(data: Uint8Array): { readonly commit: Commit } | { readonly reason: string } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+  } catch {
+    return { reason: 'not UTF-8' };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  const version = typeof raw === 'object' && raw !== null ? (raw as { v?: unknown }).v : undefined;
+  if (typeof version === 'number' && version !== COMMIT_VERSION) return { reason: `unknown commit version ${version}` };
+  const parsed = Commit.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, MAX_ISSUES_IN_REASON).map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`);
+    const more = parsed.error.issues.length - issues.length;
+    return { reason: `not a commit: ${issues.join('; ')}${more > 0 ? ` (and ${more} more)` : ''}` };
+  }
+  return { commit: parsed.data };
 }

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Commit, CommitRecord, Scope, Subjects } from '../../events/mod.js';
+import { isQuarantined } from '../../events/mod.js';
+import type { Commit, CommitRecord, LogRecord, Scope, Subjects } from '../../events/mod.js';
 import { commandKey, evolveCommands, evolveNetwork, initialCommandView, initialNetworkView } from '../../projections/mod.js';
 import type { CommandView, NetworkView } from '../../projections/mod.js';
 import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
@@ -176,9 +177,13 @@ export class Intake {
     this.inFlight.add(pending);
   }
 
-  private apply(record: CommitRecord): void {
-    evolveNetwork(this.network, record);
-    evolveCommands(this.commands, record);
+  private apply(record: LogRecord): void {
+    // A quarantined message holds nothing to decide on or answer from, but it is on the
+    // stream: the next append must expect its sequence as the last.
+    if (!isQuarantined(record)) {
+      evolveNetwork(this.network, record);
+      evolveCommands(this.commands, record);
+    }
     this.head = record.seq;
   }
 

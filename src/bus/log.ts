@@ -1,15 +1,23 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { ClosedConnectionError } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
-import type { Commit, CommitRecord } from '../../events/mod.js';
+import type { Commit, LogRecord } from '../../events/mod.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
 const FOLLOW_WATCHDOG_MS = 5000;
 
 /**
+ * The fencing header of an append. nats-server (2.9 verified) stores it with the message,
+ * so the log itself tells a fenced append from a plain publish on an events subject.
+ */
+const EXPECTED_LAST_SEQUENCE = 'Nats-Expected-Last-Sequence';
+
+/**
  * The event log on JetStream: fenced appends of commits, bounded catch-up reads
- * and an open-ended follow. Knows nothing of views or decisions.
+ * and an open-ended follow. Knows nothing of views or decisions. Readers get every
+ * sequence, each a commit or a quarantined record (`logRecord`): nothing stored on
+ * the stream makes a read fail.
  */
 export class EventLog {
   constructor(
@@ -32,14 +40,14 @@ export class EventLog {
     return ack.seq;
   }
 
-  /** Reads commits from `fromSeq` through `toSeq` (inclusive), then stops. */
-  async *read(fromSeq: number, toSeq: number): AsyncGenerator<CommitRecord> {
+  /** Reads records from `fromSeq` through `toSeq` (inclusive), then stops. */
+  async *read(fromSeq: number, toSeq: number): AsyncGenerator<LogRecord> {
     if (fromSeq > toSeq) return;
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: fromSeq });
     const messages = await consumer.consume();
     try {
       for await (const m of messages) {
-        yield { seq: m.seq, commit: readCommit(m.json()) };
+        yield logRecord(m);
         if (m.seq >= toSeq) break;
       }
     } finally {
@@ -48,12 +56,12 @@ export class EventLog {
   }
 
   /**
-   * Delivers every commit from `fromSeq` on, as it is appended, until `stop()`.
-   * `onCommit` is awaited before the next commit: the caller sees commits in order, each
+   * Delivers every record from `fromSeq` on, as it is appended, until `stop()`.
+   * `onRecord` is awaited before the next record: the caller sees records in order, each
    * once. Consumer trouble is reported to `onError` and followed again from the next
-   * commit; a commit that cannot be read or processed ends the follow (`done` rejects).
+   * record; a record `onRecord` cannot process ends the follow (`done` rejects).
    */
-  follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void, onError: (err: unknown) => void = () => undefined): { stop(): Promise<void>; done: Promise<void> } {
+  follow(fromSeq: number, onRecord: (record: LogRecord) => Promise<void> | void, onError: (err: unknown) => void = () => undefined): { stop(): Promise<void>; done: Promise<void> } {
     const state: FollowState = { next: fromSeq, stopped: false, busy: false };
     const done = (async () => {
       // An ordered consumer can stall for good when a cluster loses a node: it stops
@@ -62,7 +70,7 @@ export class EventLog {
       for (let attempt = 0; !state.stopped; attempt++) {
         const before = state.next;
         try {
-          await this.followOnce(state, onCommit, onError);
+          await this.followOnce(state, onRecord, onError);
         } catch (err) {
           if (err instanceof CommitFailed) throw err.cause;
           // Closed for good (the client is shutting down): nothing will come any more.
@@ -85,7 +93,7 @@ export class EventLog {
   }
 
   /** One consumer's life: until it ends, fails, stalls (the watchdog closes it) or the follow stops. */
-  private async followOnce(state: FollowState, onCommit: (record: CommitRecord) => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
+  private async followOnce(state: FollowState, onRecord: (record: LogRecord) => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: state.next });
     const messages = await consumer.consume();
     state.close = async () => { await messages.close(); };
@@ -115,7 +123,7 @@ export class EventLog {
         if (state.stopped) return;
         state.busy = true;
         try {
-          await onCommit({ seq: m.seq, commit: readCommit(m.json()) });
+          await onRecord(logRecord(m));
         } catch (err) {
           throw new CommitFailed(err);
         } finally {
@@ -134,15 +142,31 @@ export class EventLog {
 interface FollowState {
   next: number;
   stopped: boolean;
-  /** A commit is being processed: a slow onCommit is not a stall. */
+  /** A record is being processed: a slow onRecord is not a stall. */
   busy: boolean;
   close?: () => Promise<void>;
   wake?: () => void;
 }
 
-/** The caller's onCommit (or reading the commit) failed: not the consumer's trouble, so not retried. */
+/** The caller's onRecord failed: not the consumer's trouble, so not retried. */
 class CommitFailed extends Error {
   constructor(override readonly cause: unknown) {
     super('processing a commit failed', { cause });
   }
+}
+
+/**
+ * A stored message as readers get it. Every legitimate append is fenced (`append`), so a
+ * commit stored without the fencing header, or with one that does not name the sequence
+ * before it, was published past the intake and is quarantined like any other garbage.
+ */
+export function logRecord(m: Pick<JsMsg, 'seq' | 'subject' | 'data' | 'headers'>): LogRecord {
+  const read = readCommit(m.data);
+  if ('reason' in read) return { seq: m.seq, subject: m.subject, reason: read.reason };
+  const expected = m.headers?.get(EXPECTED_LAST_SEQUENCE) ?? '';
+  if (expected === '') return { seq: m.seq, subject: m.subject, reason: `not a fenced append (no ${EXPECTED_LAST_SEQUENCE} header)` };
+  if (!/^\d+$/.test(expected) || Number(expected) !== m.seq - 1) {
+    return { seq: m.seq, subject: m.subject, reason: `out of fencing order: appended expecting last sequence ${expected.slice(0, 20)}, stored at ${m.seq}` };
+  }
+  return { seq: m.seq, commit: read.commit };
 }

@@ -4,8 +4,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
-import type { CommitRecord } from '../../events/mod.js';
+import { isQuarantined, PROVIDER, PROVIDER_SCOPE } from '../../events/mod.js';
+import type { LogRecord } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
 import { streamNames } from '../bus/streams.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
@@ -36,7 +36,9 @@ Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "
   novanet watch <kind>/<id>                 latest status, then every change
   novanet log [--from SEQ] [--to SEQ] [--org O --project P] [--follow]
                                             the audit log: one JSON line per commit (all
-                                            tenants unless --org/--project narrow it)
+                                            tenants unless --org/--project narrow it), or
+                                            {seq, quarantined, subject} for a message that
+                                            is not a commit
   novanet request <resource.verb> [JSON]    any operation of the wire contract
 
 Security groups:
@@ -116,7 +118,11 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   }
 }
 
-/** The event log as operators read it: every commit, or one tenant's, from a sequence on. */
+/**
+ * The event log as operators read it: every commit, or one tenant's, from a sequence on.
+ * A quarantined message is a line of its own (`seq`, `quarantined`: why, `subject`), under
+ * the tenant its subject names.
+ */
 async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<string, string>): Promise<number> {
   const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events);
   const sequence = (flag: string, fallback: number): number => {
@@ -125,9 +131,16 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
     return value;
   };
   const from = Math.max(1, sequence('from', 1));
-  const wanted = (record: CommitRecord) => (flags.org === undefined || record.commit.scope.org === flags.org)
-    && (flags.project === undefined || record.commit.scope.project === flags.project);
-  const print = (record: CommitRecord) => { if (wanted(record)) console.log(JSON.stringify({ seq: record.seq, ...record.commit })); };
+  const wanted = (record: LogRecord) => {
+    const scope = isQuarantined(record) ? claimedScope(config.prefix, record.subject) : record.commit.scope;
+    return (flags.org === undefined || scope.org === flags.org) && (flags.project === undefined || scope.project === flags.project);
+  };
+  const print = (record: LogRecord) => {
+    if (!wanted(record)) return;
+    console.log(JSON.stringify(isQuarantined(record)
+      ? { seq: record.seq, quarantined: record.reason, subject: record.subject }
+      : { seq: record.seq, ...record.commit }));
+  };
   if (flags.follow === undefined) {
     const last = await log.lastSeq();
     for await (const record of log.read(from, Math.min(sequence('to', last), last))) print(record);
@@ -137,6 +150,12 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await following.stop();
   return 0;
+}
+
+/** The tenant an events subject names (`<prefix>.evt.<org>.<project>` or `<prefix>.evt._provider`). */
+function claimedScope(prefix: string, subject: string): { org?: string; project?: string } {
+  const [org, project] = subject.slice(`${prefix}.evt.`.length).split('.');
+  return org === PROVIDER ? PROVIDER_SCOPE : { org, project };
 }
 
 const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);

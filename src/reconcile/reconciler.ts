@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
-import type { CommitRecord, Scope } from '../../events/mod.js';
+import { isQuarantined, PROVIDER_SCOPE } from '../../events/mod.js';
+import type { LogRecord, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
@@ -13,6 +13,7 @@ import { defaultDenyRef, ExternalId, isResourceKind, keyOf } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
 import { ReferenceIndex } from './references.js';
 import { allResources, dependantsOf, resourceOf } from './affected.js';
+import { QuarantineReport } from './quarantine.js';
 import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { tableNames } from './tables/mod.js';
@@ -20,8 +21,8 @@ import { tableNames } from './tables/mod.js';
 /** Where the reconciler reads commits from (the event log). */
 export interface CommitSource {
   lastSeq(): Promise<number>;
-  read(fromSeq: number, toSeq: number): AsyncIterable<CommitRecord>;
-  follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void, onError?: (err: unknown) => void): { stop(): Promise<void>; done: Promise<void> };
+  read(fromSeq: number, toSeq: number): AsyncIterable<LogRecord>;
+  follow(fromSeq: number, onRecord: (record: LogRecord) => Promise<void> | void, onError?: (err: unknown) => void): { stop(): Promise<void>; done: Promise<void> };
 }
 
 /** Where statuses go (the STATUS stream). */
@@ -72,10 +73,13 @@ export class Reconciler {
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
+  /** Messages on the log that are not commits: skipped by the fold, reported to the operator. */
+  readonly quarantine: QuarantineReport;
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.batchSize = opts.batchSize ?? 256;
     this.references = new ReferenceIndex((row) => this.ownedResource(row) !== undefined);
+    this.quarantine = new QuarantineReport((statuses) => opts.statusSink.publish(statuses), opts.logger);
   }
 
   /** The sequence of the last commit folded in. */
@@ -113,6 +117,7 @@ export class Reconciler {
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
     await this.pass;
+    await this.quarantine.stop();
     clearTimeout(this.statusRetry);
   }
 
@@ -121,7 +126,11 @@ export class Reconciler {
     while (this.pass) await this.pass;
   }
 
-  private fold(record: CommitRecord, markDirty: boolean): void {
+  private fold(record: LogRecord, markDirty: boolean): void {
+    if (isQuarantined(record)) {
+      this.quarantine.report(record);
+      return;
+    }
     if (!markDirty) {
       evolveNetwork(this.view, record);
       return;
