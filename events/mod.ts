@@ -6,3 +6,4 @@ export * from './quota.js';
 export * from './commit.js';
 export * from './subjects.js';
 export * from './status.js';
+export * from './kinds.js';

@@ -1,7 +1,6 @@
-import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, NovanetEvent, Scope } from '../events/mod.js';
-import { ExternalEvent as ExternalEventSchema } from '../events/mod.js';
+import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, Scope } from '../events/mod.js';
 import { freeMac, useMac } from './macs.js';
-import type { NetworkView } from './network.js';
+import type { MacUse } from './macs.js';
 
 /** The outside-world part of the view: provider networks and pools, and what tenants took from them. */
 
@@ -75,30 +74,27 @@ export interface PortForward {
   seq: number;
 }
 
-export interface ExternalView {
+export interface ExternalState {
   readonly externalNetworks: Map<string, ExternalNetwork>;
   defaultExternalNetworkId?: string;
   readonly externalIpPools: Map<string, ExternalIpPool>;
   readonly externalIps: Map<string, ExternalIp>;
   readonly natGateways: Map<string, NatGateway>;
+  /** A VPC's NAT gateway (at most one), by VPC id: the VPC's own state stays the network family's. */
+  readonly natGatewayOfVpc: Map<string, string>;
   readonly attachments: Map<string, ExternalIpAttachment>;
   readonly portForwards: Map<string, PortForward>;
 }
 
-export function initialExternalView(): ExternalView {
+export function initialExternalState(): ExternalState {
   return {
     externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),
-    natGateways: new Map(), attachments: new Map(), portForwards: new Map(),
+    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), portForwards: new Map(),
   };
 }
 
-const externalTypes = new Set<string>(ExternalEventSchema.options.map((o) => o.shape.type.value));
-export function isExternalEvent(event: NovanetEvent): event is ExternalEvent {
-  return externalTypes.has(event.type);
-}
-
-/** Never throws: an event that does not fit the view is ignored. */
-export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { seq, commit }: CommitRecord): void {
+/** Never throws: an event that does not fit the view is ignored. Reads the VPCs only to check a gateway's exists. */
+export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: ReadonlyMap<string, unknown> }, event: ExternalEvent, { seq, commit }: CommitRecord): void {
   const at = commit.at;
   switch (event.type) {
     case 'ExternalNetworkCreated': {
@@ -155,12 +151,11 @@ export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { se
     }
     case 'NatGatewayCreated': {
       const { natGatewayId: id, ...d } = event.data;
-      const vpc = view.vpcs.get(d.vpcId);
       const ip = view.externalIps.get(d.externalIpId);
-      if (!vpc || !ip) return;
+      if (!view.vpcs.has(d.vpcId) || !ip) return;
       view.natGateways.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
       useMac(view, d.gatewayMac);
-      vpc.natGatewayId = id;
+      view.natGatewayOfVpc.set(d.vpcId, id);
       ip.natGatewayId = id;
       return;
     }
@@ -169,8 +164,7 @@ export function applyExternalEvent(view: NetworkView, event: ExternalEvent, { se
       if (!gateway) return;
       view.natGateways.delete(gateway.id);
       freeMac(view, gateway.gatewayMac);
-      const vpc = view.vpcs.get(gateway.vpcId);
-      if (vpc?.natGatewayId === gateway.id) delete vpc.natGatewayId;
+      if (view.natGatewayOfVpc.get(gateway.vpcId) === gateway.id) view.natGatewayOfVpc.delete(gateway.vpcId);
       const ip = view.externalIps.get(gateway.externalIpId);
       if (ip?.natGatewayId === gateway.id) delete ip.natGatewayId;
       return;

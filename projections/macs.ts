@@ -1,5 +1,9 @@
 /** MACs in use, counted: a MAC is free again only when its last user (port, pair, router port) goes. */
 export interface MacUse {
+  /**
+   * Every MAC in use (ports, their pairs, router ports, gateway ports) with how many use it:
+   * generated MACs must be unique, and a MAC is free only when its last user goes.
+   */
   readonly macs: Map<string, number>;
 }
 

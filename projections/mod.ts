@@ -3,3 +3,4 @@ export * from './commands.js';
 export * from './external.js';
 export * from './addresses.js';
 export * from './quota.js';
+export * from './view.js';

@@ -1,18 +1,11 @@
-import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NovanetEvent, QuotaKind, Scope, SecurityGroupRule, VpcRoute } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NetworkEvent, Scope, SecurityEvent, SecurityGroupRule, VpcRoute } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
 import { freeMac, useMac } from './macs.js';
-import { applyExternalEvent, initialExternalView, isExternalEvent } from './external.js';
-import { countedResource, tally, tenantKey } from './quota.js';
-import type { QuotaView } from './quota.js';
-import type { ExternalView } from './external.js';
+import type { MacUse } from './macs.js';
 
 /**
- * The VPC/IPAM view: the current tenant networks, folded from commits.
- *
- * The fold mutates the view it is given and returns it: copying maps on every
- * event would make each change cost O(size of the view). Purity still holds
- * where it matters: no clocks, randomness or I/O, so replaying the same log
- * into `initialNetworkView()` always gives a deep-equal view.
+ * The network family of the view: VPCs, subnets with their IPAM, ports, security
+ * groups and load balancers. Its fold mutates the state it is given (see view.ts).
  */
 
 export interface Vpc {
@@ -29,7 +22,6 @@ export interface Vpc {
   routes: readonly VpcRoute[];
   /** The group ports join when they name none; set by the same commit that creates the VPC. */
   defaultSecurityGroupId?: string;
-  natGatewayId?: string;
 }
 
 export interface Subnet {
@@ -105,26 +97,19 @@ export interface LoadBalancer {
   seq: number;
 }
 
-export interface NetworkView extends ExternalView, QuotaView {
-  /** Sequence of the last commit folded in; 0 for an empty log. */
-  seq: number;
+export interface NetworkState {
   readonly vpcs: Map<string, Vpc>;
   readonly subnets: Map<string, Subnet>;
   readonly ports: Map<string, Port>;
   readonly securityGroups: Map<string, SecurityGroup>;
   readonly loadBalancers: Map<string, LoadBalancer>;
-  /**
-   * Every MAC in use (ports, their pairs, router ports) with how many use it: generated
-   * MACs must be unique, and a MAC is free only when its last user goes.
-   */
-  readonly macs: Map<string, number>;
 }
 
 /**
  * Adds (or removes) a port's pairs: it holds their single addresses, and their MACs
  * other than its own are in use.
  */
-function indexPairs(view: NetworkView, subnet: Subnet, port: Pick<Port, 'id' | 'macAddress'>, pairs: readonly AllowedAddressPair[], add: boolean): void {
+function indexPairs(view: MacUse, subnet: Subnet, port: Pick<Port, 'id' | 'macAddress'>, pairs: readonly AllowedAddressPair[], add: boolean): void {
   for (const pair of pairs) {
     if (pair.macAddress !== port.macAddress) {
       if (add) useMac(view, pair.macAddress);
@@ -177,42 +162,12 @@ function lowestFreeFrom(subnet: Subnet, start: number): number {
   return ip;
 }
 
-export function initialNetworkView(): NetworkView {
-  return { seq: 0, vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), macs: new Map(), quotas: new Map(), usage: new Map(), ...initialExternalView() };
-}
-
-export function evolveNetwork(view: NetworkView, record: CommitRecord): NetworkView {
-  for (const event of record.commit.events) {
-    // Quota usage follows what the event really did to the view, so an ignored event counts for nothing.
-    const counted = countedResource(event);
-    const before = counted && countedMap(view, counted.kind).get(counted.id)?.scope;
-    applyEvent(view, event, record);
-    const after = counted && countedMap(view, counted.kind).get(counted.id)?.scope;
-    if (counted && before && !after) tally(view, before, counted.kind, -1);
-    if (counted && !before && after) tally(view, after, counted.kind, 1);
-  }
-  view.seq = record.seq;
-  return view;
-}
-
-function countedMap(view: NetworkView, kind: QuotaKind): ReadonlyMap<string, { readonly scope: Scope }> {
-  switch (kind) {
-    case 'vpcs': return view.vpcs;
-    case 'subnets': return view.subnets;
-    case 'ports': return view.ports;
-    case 'securityGroups': return view.securityGroups;
-    case 'externalIps': return view.externalIps;
-    case 'loadBalancers': return view.loadBalancers;
-    default: {
-      const unhandled: never = kind;
-      return unhandled;
-    }
-  }
+export function initialNetworkState(): NetworkState {
+  return { vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map() };
 }
 
 /** Never throws: an event that does not fit the view is ignored, the log is the truth. */
-function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord): void {
-  if (isExternalEvent(event)) return applyExternalEvent(view, event, record);
+export function evolveNetwork(view: NetworkState & MacUse, event: NetworkEvent | SecurityEvent, record: CommitRecord): void {
   const { seq, commit } = record;
   switch (event.type) {
     case 'VpcCreated': {
@@ -344,12 +299,6 @@ function applyEvent(view: NetworkView, event: NovanetEvent, record: CommitRecord
       view.loadBalancers.delete(lb.id);
       const subnet = view.subnets.get(lb.subnetId);
       if (subnet) release(subnet, lb.vipAddress);
-      return;
-    }
-    case 'QuotaSet': {
-      const key = tenantKey(event.data.tenant);
-      if (Object.keys(event.data.limits).length > 0) view.quotas.set(key, event.data.limits);
-      else view.quotas.delete(key);
       return;
     }
     case 'SecurityGroupCreated': {

@@ -1,44 +1,49 @@
-import type { NovanetEvent, QuotaKind, QuotaLimits, Scope } from '../events/mod.js';
+import { kinds, resourceOf, tenantKey } from '../events/mod.js';
+import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, Scope } from '../events/mod.js';
 
 /**
  * Tenant quotas: the limits the operator set, and what each tenant holds now. Usage is
  * counted by the fold as resources appear and disappear, so checking a quota costs O(1).
  */
-export interface QuotaView {
+export interface QuotaState {
   readonly quotas: Map<string, QuotaLimits>;
   readonly usage: Map<string, Partial<Record<QuotaKind, number>>>;
 }
 
-export function tenantKey(scope: Scope): string {
-  return `${scope.org}/${scope.project}`;
+export function initialQuotaState(): QuotaState {
+  return { quotas: new Map(), usage: new Map() };
 }
 
-export function usageOf(view: QuotaView, scope: Scope, kind: QuotaKind): number {
+export function evolveQuota(state: QuotaState, event: QuotaEvent): void {
+  switch (event.type) {
+    case 'QuotaSet': {
+      const key = tenantKey(event.data.tenant);
+      if (Object.keys(event.data.limits).length > 0) state.quotas.set(key, event.data.limits);
+      else state.quotas.delete(key);
+      return;
+    }
+    default: {
+      const unhandled: never = event.type;
+      return unhandled;
+    }
+  }
+}
+
+export function usageOf(view: QuotaState, scope: Scope, kind: QuotaKind): number {
   return view.usage.get(tenantKey(scope))?.[kind] ?? 0;
 }
 
-export function tally(view: QuotaView, scope: Scope, kind: QuotaKind, delta: number): void {
+export function tally(view: QuotaState, scope: Scope, kind: QuotaKind, delta: number): void {
   const key = tenantKey(scope);
   const counts = view.usage.get(key) ?? {};
   counts[kind] = (counts[kind] ?? 0) + delta;
   view.usage.set(key, counts);
 }
 
-/** The resource an event creates (+1) or deletes (-1), for the kinds quotas count. */
+/** The resource an event creates (+1) or deletes (-1), for the kinds quotas count (events/kinds.ts). */
 export function countedResource(event: NovanetEvent): { kind: QuotaKind; id: string; change: 1 | -1 } | undefined {
-  switch (event.type) {
-    case 'VpcCreated': return { kind: 'vpcs', id: event.data.vpcId, change: 1 };
-    case 'VpcDeleted': return { kind: 'vpcs', id: event.data.vpcId, change: -1 };
-    case 'SubnetCreated': return { kind: 'subnets', id: event.data.subnetId, change: 1 };
-    case 'SubnetDeleted': return { kind: 'subnets', id: event.data.subnetId, change: -1 };
-    case 'PortCreated': return { kind: 'ports', id: event.data.portId, change: 1 };
-    case 'PortDeleted': return { kind: 'ports', id: event.data.portId, change: -1 };
-    case 'SecurityGroupCreated': return { kind: 'securityGroups', id: event.data.securityGroupId, change: 1 };
-    case 'SecurityGroupDeleted': return { kind: 'securityGroups', id: event.data.securityGroupId, change: -1 };
-    case 'ExternalIpAllocated': return { kind: 'externalIps', id: event.data.externalIpId, change: 1 };
-    case 'ExternalIpReleased': return { kind: 'externalIps', id: event.data.externalIpId, change: -1 };
-    case 'LoadBalancerCreated': return { kind: 'loadBalancers', id: event.data.loadBalancerId, change: 1 };
-    case 'LoadBalancerDeleted': return { kind: 'loadBalancers', id: event.data.loadBalancerId, change: -1 };
-    default: return undefined;
-  }
+  const resource = resourceOf(event);
+  if (!resource || resource.change === 0) return undefined;
+  const quota: QuotaKind | undefined = (kinds[resource.kind] as { quota?: QuotaKind }).quota;
+  return quota && { kind: quota, id: resource.id, change: resource.change };
 }

@@ -3,8 +3,8 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 import type { Logger } from 'pino';
 import { isQuarantined } from '../../events/mod.js';
 import type { Commit, CommitRecord, LogRecord, Scope, Subjects } from '../../events/mod.js';
-import { commandKey, evolveCommands, evolveNetwork, initialCommandView, initialNetworkView } from '../../projections/mod.js';
-import type { CommandView, NetworkView } from '../../projections/mod.js';
+import { commandKey, evolveCommands, evolve, initialCommandView, initialView } from '../../projections/mod.js';
+import type { CommandView, View } from '../../projections/mod.js';
 import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
 import type { CommandOperation, DecideConfig, DecideContext, Operation, QueryOperation } from '../commands/mod.js';
 import type { EventLog } from './log.js';
@@ -47,7 +47,7 @@ export interface IntakeOptions {
  * it are confirmed, so no reply ever reflects a commit that did not happen.
  */
 export class Intake {
-  private network: NetworkView = initialNetworkView();
+  private network: View = initialView();
   private commands: CommandView = initialCommandView();
   /** Sequence the next append expects as the stream's last. */
   private head = 0;
@@ -63,7 +63,7 @@ export class Intake {
   constructor(private readonly opts: IntakeOptions) {}
 
   /** The view commands are decided on (diagnostics and replay checks; do not mutate). */
-  get view(): NetworkView {
+  get view(): View {
     return this.network;
   }
 
@@ -181,7 +181,7 @@ export class Intake {
     // A quarantined message holds nothing to decide on or answer from, but it is on the
     // stream: the next append must expect its sequence as the last.
     if (!isQuarantined(record)) {
-      evolveNetwork(this.network, record);
+      evolve(this.network, record);
       evolveCommands(this.commands, record);
     }
     this.head = record.seq;
@@ -228,7 +228,7 @@ export class Intake {
   }
 
   private async rebuild(): Promise<void> {
-    this.network = initialNetworkView();
+    this.network = initialView();
     this.commands = initialCommandView();
     this.head = 0;
     const last = await this.opts.log.lastSeq();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AttachmentTarget, Scope } from '../../events/mod.js';
-import type { ExternalIpAttachment, NetworkView } from '../../projections/mod.js';
+import type { ExternalIpAttachment, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
@@ -22,17 +22,17 @@ export function presentAttachment(a: AttachmentFields) {
   };
 }
 
-export function findAttachment(view: NetworkView, scope: Scope, attachmentId: string): ExternalIpAttachment {
+export function findAttachment(view: View, scope: Scope, attachmentId: string): ExternalIpAttachment {
   return findInScope(view.attachments, scope, attachmentId, () => notFound('externalipattachment', attachmentId));
 }
 
 /** The tenant's attachments aimed at a port, by its id or by its device. */
-export function attachmentsTargeting(view: NetworkView, scope: Scope, target: { portId?: string; deviceId?: string }): ExternalIpAttachment[] {
+export function attachmentsTargeting(view: View, scope: Scope, target: { portId?: string; deviceId?: string }): ExternalIpAttachment[] {
   return [...view.attachments.values()].filter((a) => sameScope(a.scope, scope)
     && (('portId' in a.target && a.target.portId === target.portId) || ('deviceId' in a.target && a.target.deviceId === target.deviceId)));
 }
 
-const presentIn = (view: NetworkView) => (a: ExternalIpAttachment) =>
+const presentIn = (view: View) => (a: ExternalIpAttachment) =>
   presentAttachment({ ...a, address: view.externalIps.get(a.externalIpId)?.address ?? '' });
 
 // --- externalipattachment.create ------------------------------------------------------
@@ -42,7 +42,7 @@ export const CreateAttachment = commandPayload({
   target: z.union([z.strictObject({ portId: ResourceId }), z.strictObject({ deviceId: DeviceId })]),
 });
 
-function createAttachment(view: NetworkView, input: z.infer<typeof CreateAttachment>, ctx: DecideContext) {
+function createAttachment(view: View, input: z.infer<typeof CreateAttachment>, ctx: DecideContext) {
   const ip = findExternalIp(view, ctx.scope, input.externalIpId);
   const users = usersOf(ip);
   if (Object.keys(users).length > 0) {
@@ -79,7 +79,7 @@ function createAttachment(view: NetworkView, input: z.infer<typeof CreateAttachm
 
 export const DeleteAttachment = commandPayload({ attachmentId: ResourceId });
 
-function deleteAttachment(view: NetworkView, input: z.infer<typeof DeleteAttachment>, ctx: DecideContext) {
+function deleteAttachment(view: View, input: z.infer<typeof DeleteAttachment>, ctx: DecideContext) {
   const attachment = findAttachment(view, ctx.scope, input.attachmentId);
   return { events: [{ type: 'ExternalIpAttachmentDeleted' as const, data: { attachmentId: attachment.id } }], result: {} };
 }

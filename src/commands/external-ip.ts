@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { EventOf, Scope } from '../../events/mod.js';
-import type { ExternalIp, ExternalIpPool, ExternalNetwork, NetworkView } from '../../projections/mod.js';
+import type { ExternalIp, ExternalIpPool, ExternalNetwork, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { reservedAddresses } from './external-network.js';
@@ -26,7 +26,7 @@ export function presentExternalIp(ip: ExternalIpFields) {
   };
 }
 
-export function findExternalIp(view: NetworkView, scope: Scope, externalIpId: string): ExternalIp {
+export function findExternalIp(view: View, scope: Scope, externalIpId: string): ExternalIp {
   return findInScope(view.externalIps, scope, externalIpId, () => notFound('externalip', externalIpId));
 }
 
@@ -44,7 +44,7 @@ export function isInUse(ip: ExternalIp): boolean {
 }
 
 /** Tenants never name an external network: everything they allocate comes from the default one. */
-function defaultNetwork(view: NetworkView): ExternalNetwork {
+function defaultNetwork(view: View): ExternalNetwork {
   const id = view.defaultExternalNetworkId;
   const network = id !== undefined ? view.externalNetworks.get(id) : undefined;
   if (!network) {
@@ -57,7 +57,7 @@ function defaultNetwork(view: NetworkView): ExternalNetwork {
  * Decides an allocation: the lowest free address of the given pool, or without one of the first pool of the
  * default network (in creation order) that has a free address. Draws the external IP's id.
  */
-export function allocateExternalIp(view: NetworkView, ctx: DecideContext, poolId?: string): { event: EventOf<'ExternalIpAllocated'>; ip: ExternalIpFields } {
+export function allocateExternalIp(view: View, ctx: DecideContext, poolId?: string): { event: EventOf<'ExternalIpAllocated'>; ip: ExternalIpFields } {
   const network = defaultNetwork(view);
   let pool: ExternalIpPool | undefined;
   let address: string | undefined;
@@ -106,7 +106,7 @@ function lowestFree(network: ExternalNetwork, pool: ExternalIpPool): string | un
 
 export const AllocateExternalIp = commandPayload({ poolId: ResourceId.optional() });
 
-function allocate(view: NetworkView, input: z.infer<typeof AllocateExternalIp>, ctx: DecideContext) {
+function allocate(view: View, input: z.infer<typeof AllocateExternalIp>, ctx: DecideContext) {
   const { event, ip } = allocateExternalIp(view, ctx, input.poolId);
   return { events: [event], result: { externalIp: presentExternalIp(ip) } };
 }
@@ -115,7 +115,7 @@ function allocate(view: NetworkView, input: z.infer<typeof AllocateExternalIp>, 
 
 export const ReleaseExternalIp = commandPayload({ externalIpId: ResourceId });
 
-function release(view: NetworkView, input: z.infer<typeof ReleaseExternalIp>, ctx: DecideContext) {
+function release(view: View, input: z.infer<typeof ReleaseExternalIp>, ctx: DecideContext) {
   const ip = findExternalIp(view, ctx.scope, input.externalIpId);
   if (isInUse(ip)) {
     throw new CommandError(ErrorCode.IN_USE, `external IP ${ip.id} (${ip.address}) is still in use`, usersOf(ip));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AddressRange } from '../../events/mod.js';
-import type { ExternalIpPool, ExternalNetwork, NetworkView } from '../../projections/mod.js';
+import type { ExternalIpPool, ExternalNetwork, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import type { Cidr } from './ipam.js';
@@ -46,13 +46,13 @@ export function poolSize(ranges: readonly AddressRange[]): number {
   return ranges.reduce((n, r) => n + ipToInt(r.last) - ipToInt(r.first) + 1, 0);
 }
 
-function findExternalNetwork(view: NetworkView, externalNetworkId: string): ExternalNetwork {
+function findExternalNetwork(view: View, externalNetworkId: string): ExternalNetwork {
   const network = view.externalNetworks.get(externalNetworkId);
   if (!network) throw notFound('externalnetwork', externalNetworkId);
   return network;
 }
 
-function findPool(view: NetworkView, poolId: string): ExternalIpPool {
+function findPool(view: View, poolId: string): ExternalIpPool {
   const pool = view.externalIpPools.get(poolId);
   if (!pool) throw notFound('externalippool', poolId);
   return pool;
@@ -78,7 +78,7 @@ export const CreateExternalNetwork = commandPayload({
   default: z.boolean().optional(),
 });
 
-function createExternalNetwork(view: NetworkView, input: z.infer<typeof CreateExternalNetwork>, ctx: DecideContext) {
+function createExternalNetwork(view: View, input: z.infer<typeof CreateExternalNetwork>, ctx: DecideContext) {
   if ([...view.externalNetworks.values()].some((n) => n.name === input.name)) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `an external network named "${input.name}" already exists`, { name: input.name });
   }
@@ -118,7 +118,7 @@ export const UpdateExternalNetwork = commandPayload({
 });
 
 /** Moves a network's gateways or makes it (or stops it being) the default; existing gateways follow. */
-function updateExternalNetwork(view: NetworkView, input: z.infer<typeof UpdateExternalNetwork>) {
+function updateExternalNetwork(view: View, input: z.infer<typeof UpdateExternalNetwork>) {
   const network = findExternalNetwork(view, input.externalNetworkId);
   const gatewayChassis = input.gatewayChassis?.map((c) => ({ name: c.name, priority: c.priority }));
   const wasDefault = view.defaultExternalNetworkId === network.id;
@@ -141,7 +141,7 @@ function updateExternalNetwork(view: NetworkView, input: z.infer<typeof UpdateEx
 export const DeleteExternalNetwork = commandPayload({ externalNetworkId: ResourceId });
 
 /** Pools go first, and a pool goes only once no tenant holds one of its addresses, so nothing refers to a deleted network. */
-function deleteExternalNetwork(view: NetworkView, input: z.infer<typeof DeleteExternalNetwork>) {
+function deleteExternalNetwork(view: View, input: z.infer<typeof DeleteExternalNetwork>) {
   const network = findExternalNetwork(view, input.externalNetworkId);
   if (network.poolIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `external network ${network.id} still has address pools`, { poolIds: [...network.poolIds] });
@@ -159,7 +159,7 @@ export const CreateExternalIpPool = commandPayload({
 
 interface Range { readonly first: number; readonly last: number; readonly where: string }
 
-function createExternalIpPool(view: NetworkView, input: z.infer<typeof CreateExternalIpPool>, ctx: DecideContext) {
+function createExternalIpPool(view: View, input: z.infer<typeof CreateExternalIpPool>, ctx: DecideContext) {
   const network = findExternalNetwork(view, input.externalNetworkId);
   const siblings = [...network.poolIds].map((id) => view.externalIpPools.get(id)).filter((p): p is ExternalIpPool => p !== undefined);
   if (siblings.some((p) => p.name === input.name)) {
@@ -222,7 +222,7 @@ function show(r: { first: number; last: number }): string {
 
 export const DeleteExternalIpPool = commandPayload({ poolId: ResourceId });
 
-function deleteExternalIpPool(view: NetworkView, input: z.infer<typeof DeleteExternalIpPool>) {
+function deleteExternalIpPool(view: View, input: z.infer<typeof DeleteExternalIpPool>) {
   const pool = findPool(view, input.poolId);
   if (pool.allocated.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `pool ${pool.id} still has ${pool.allocated.size} allocated address(es)`, { externalIpIds: [...pool.allocated.values()] });
@@ -237,7 +237,7 @@ export const ListExternalNetworks = queryPayload({ name: z.string().optional() }
 export const GetExternalIpPool = queryPayload({ poolId: ResourceId });
 export const ListExternalIpPools = queryPayload({ externalNetworkId: ResourceId.optional() });
 
-const presentNetworkIn = (view: NetworkView) => (n: ExternalNetwork) => presentExternalNetwork(n, view.defaultExternalNetworkId === n.id);
+const presentNetworkIn = (view: View) => (n: ExternalNetwork) => presentExternalNetwork(n, view.defaultExternalNetworkId === n.id);
 
 export const externalNetworkOperations = {
   'externalnetwork.create': providerCommand(CreateExternalNetwork, createExternalNetwork),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { LoadBalancerListener, Scope } from '../../events/mod.js';
-import type { LoadBalancer, NetworkView } from '../../projections/mod.js';
+import type { LoadBalancer, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { ipToInt } from './ipam.js';
@@ -26,7 +26,7 @@ export function presentLoadBalancer(lb: LoadBalancerFields) {
   };
 }
 
-export function findLoadBalancer(view: NetworkView, scope: Scope, loadBalancerId: string): LoadBalancer {
+export function findLoadBalancer(view: View, scope: Scope, loadBalancerId: string): LoadBalancer {
   return findInScope(view.loadBalancers, scope, loadBalancerId, () => notFound('load balancer', loadBalancerId));
 }
 
@@ -43,7 +43,7 @@ export const CreateLoadBalancer = commandPayload({
   memberPortIds: MemberPortIds.default([]),
 });
 
-function createLoadBalancer(view: NetworkView, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
+function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   const clash = [...view.loadBalancers.values()].find((lb) => lb.vpcId === subnet.vpcId && lb.name === input.name);
   if (clash) throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a load balancer named "${input.name}"`, { name: input.name });
@@ -71,7 +71,7 @@ function createLoadBalancer(view: NetworkView, input: z.infer<typeof CreateLoadB
 }
 
 /** Members are the tenant's ports in the load balancer's VPC; repeats collapse. */
-function members(view: NetworkView, scope: Scope, vpcId: string, portIds: readonly string[]): string[] {
+function members(view: View, scope: Scope, vpcId: string, portIds: readonly string[]): string[] {
   const unique = [...new Set(portIds)];
   for (const portId of unique) {
     const port = findPort(view, scope, portId);
@@ -84,7 +84,7 @@ function members(view: NetworkView, scope: Scope, vpcId: string, portIds: readon
 
 export const UpdateLoadBalancer = commandPayload({ loadBalancerId: ResourceId, memberPortIds: MemberPortIds });
 
-function updateLoadBalancer(view: NetworkView, input: z.infer<typeof UpdateLoadBalancer>, ctx: DecideContext) {
+function updateLoadBalancer(view: View, input: z.infer<typeof UpdateLoadBalancer>, ctx: DecideContext) {
   const lb = findLoadBalancer(view, ctx.scope, input.loadBalancerId);
   const memberPortIds = members(view, ctx.scope, lb.vpcId, input.memberPortIds);
   return {
@@ -95,7 +95,7 @@ function updateLoadBalancer(view: NetworkView, input: z.infer<typeof UpdateLoadB
 
 export const DeleteLoadBalancer = commandPayload({ loadBalancerId: ResourceId });
 
-function deleteLoadBalancer(view: NetworkView, input: z.infer<typeof DeleteLoadBalancer>, ctx: DecideContext) {
+function deleteLoadBalancer(view: View, input: z.infer<typeof DeleteLoadBalancer>, ctx: DecideContext) {
   const lb = findLoadBalancer(view, ctx.scope, input.loadBalancerId);
   return { events: [{ type: 'LoadBalancerDeleted' as const, data: { loadBalancerId: lb.id } }], result: {} };
 }

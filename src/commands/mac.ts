@@ -1,4 +1,4 @@
-import type { NetworkView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
 
@@ -15,7 +15,7 @@ export function isUnicastMac(mac: string): boolean {
 }
 
 /** Draws candidates from the context until one is unused; collisions are rare, so a few tries suffice. */
-export function allocateMac(view: NetworkView, ctx: DecideContext, taken: ReadonlySet<string> = new Set()): string {
+export function allocateMac(view: View, ctx: DecideContext, taken: ReadonlySet<string> = new Set()): string {
   for (let i = 0; i < 16; i++) {
     const mac = ctx.newMac();
     if (!view.macs.has(mac) && !taken.has(mac)) return mac;

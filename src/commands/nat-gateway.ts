@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
-import type { NatGateway, NetworkView } from '../../projections/mod.js';
+import type { NatGateway, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateExternalIp, findExternalIp, isInUse, usersOf } from './external-ip.js';
@@ -20,11 +20,11 @@ export function presentNatGateway(g: NatGatewayFields) {
   return { id: g.id, org: g.scope.org, project: g.scope.project, vpcId: g.vpcId, externalIpId: g.externalIpId, address: g.address, createdAt: g.createdAt };
 }
 
-export function findNatGateway(view: NetworkView, scope: Scope, natGatewayId: string): NatGateway {
+export function findNatGateway(view: View, scope: Scope, natGatewayId: string): NatGateway {
   return findInScope(view.natGateways, scope, natGatewayId, () => notFound('natgateway', natGatewayId));
 }
 
-const presentIn = (view: NetworkView) => (g: NatGateway) =>
+const presentIn = (view: View) => (g: NatGateway) =>
   presentNatGateway({ ...g, address: view.externalIps.get(g.externalIpId)?.address ?? '' });
 
 // --- natgateway.create --------------------------------------------------------------
@@ -35,10 +35,11 @@ export const CreateNatGateway = commandPayload({
   externalIpId: ResourceId.optional(),
 });
 
-function createNatGateway(view: NetworkView, input: z.infer<typeof CreateNatGateway>, ctx: DecideContext) {
+function createNatGateway(view: View, input: z.infer<typeof CreateNatGateway>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
-  if (vpc.natGatewayId !== undefined) {
-    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has NAT gateway ${vpc.natGatewayId}`, { natGatewayId: vpc.natGatewayId });
+  const existing = view.natGatewayOfVpc.get(vpc.id);
+  if (existing !== undefined) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has NAT gateway ${existing}`, { natGatewayId: existing });
   }
   const events: NovanetEvent[] = [];
   let ip: ExternalIpFields;
@@ -72,7 +73,7 @@ export const DeleteNatGateway = commandPayload({ natGatewayId: ResourceId });
  * An address allocated for the gateway goes with it, unless port forwards still use it: then the
  * tenant keeps it (and releases it when done). Attachments and forwards in the VPC stay.
  */
-function deleteNatGateway(view: NetworkView, input: z.infer<typeof DeleteNatGateway>, ctx: DecideContext) {
+function deleteNatGateway(view: View, input: z.infer<typeof DeleteNatGateway>, ctx: DecideContext) {
   const gateway = findNatGateway(view, ctx.scope, input.natGatewayId);
   const events: NovanetEvent[] = [{ type: 'NatGatewayDeleted', data: { natGatewayId: gateway.id } }];
   const ip = view.externalIps.get(gateway.externalIpId);

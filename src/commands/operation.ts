@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isProviderScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
 
@@ -15,14 +15,14 @@ export interface Decision {
 export interface CommandOperation<S extends z.ZodType = z.ZodType> {
   readonly kind: 'command';
   readonly schema: S;
-  decide(view: NetworkView, input: z.infer<S>, ctx: DecideContext): Decision;
+  decide(view: View, input: z.infer<S>, ctx: DecideContext): Decision;
 }
 
 /** A read of the current view: appends nothing. */
 export interface QueryOperation<S extends z.ZodType = z.ZodType> {
   readonly kind: 'query';
   readonly schema: S;
-  query(view: NetworkView, input: z.infer<S>, scope: Scope): Record<string, unknown>;
+  query(view: View, input: z.infer<S>, scope: Scope): Record<string, unknown>;
 }
 
 export type Operation = CommandOperation | QueryOperation;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Scope } from '../../events/mod.js';
-import type { NetworkView, PortForward } from '../../projections/mod.js';
+import type { View, PortForward } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp } from './external-ip.js';
@@ -23,11 +23,11 @@ export function presentPortForward(f: PortForwardFields) {
   };
 }
 
-export function findPortForward(view: NetworkView, scope: Scope, portForwardId: string): PortForward {
+export function findPortForward(view: View, scope: Scope, portForwardId: string): PortForward {
   return findInScope(view.portForwards, scope, portForwardId, () => notFound('portforward', portForwardId));
 }
 
-const presentIn = (view: NetworkView) => (f: PortForward) =>
+const presentIn = (view: View) => (f: PortForward) =>
   presentPortForward({ ...f, address: view.externalIps.get(f.externalIpId)?.address ?? '' });
 
 // --- portforward.create -------------------------------------------------------------
@@ -42,7 +42,7 @@ export const CreatePortForward = commandPayload({
   internalPort: PortNumber,
 });
 
-function createPortForward(view: NetworkView, input: z.infer<typeof CreatePortForward>, ctx: DecideContext) {
+function createPortForward(view: View, input: z.infer<typeof CreatePortForward>, ctx: DecideContext) {
   const ip = findExternalIp(view, ctx.scope, input.externalIpId);
   const port = findPort(view, ctx.scope, input.portId);
   if (ip.attachmentId !== undefined) {
@@ -77,7 +77,7 @@ function createPortForward(view: NetworkView, input: z.infer<typeof CreatePortFo
 
 export const DeletePortForward = commandPayload({ portForwardId: ResourceId });
 
-function deletePortForward(view: NetworkView, input: z.infer<typeof DeletePortForward>, ctx: DecideContext) {
+function deletePortForward(view: View, input: z.infer<typeof DeletePortForward>, ctx: DecideContext) {
   const forward = findPortForward(view, ctx.scope, input.portForwardId);
   return { events: [{ type: 'PortForwardDeleted' as const, data: { portForwardId: forward.id } }], result: {} };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AllowedAddressPair, Scope } from '../../events/mod.js';
-import type { NetworkView, Port, Subnet } from '../../projections/mod.js';
+import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, parseCidr } from './ipam.js';
@@ -23,7 +23,7 @@ export function presentPort(p: PortFields) {
   };
 }
 
-export function findPort(view: NetworkView, scope: Scope, portId: string): Port {
+export function findPort(view: View, scope: Scope, portId: string): Port {
   return findInScope(view.ports, scope, portId, () => notFound('port', portId));
 }
 
@@ -47,7 +47,7 @@ export const CreatePort = commandPayload({
   allowedAddressPairs: AllowedAddressPairs.optional(),
 });
 
-function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
+function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress) : allocateIp(subnet);
   let macAddress: string;
@@ -87,7 +87,7 @@ function createPort(view: NetworkView, input: z.infer<typeof CreatePort>, ctx: D
 }
 
 /** The list is recorded explicitly, so a later change of the VPC's default cannot move existing ports. */
-function defaultSecurityGroups(view: NetworkView, vpcId: string): string[] {
+function defaultSecurityGroups(view: View, vpcId: string): string[] {
   const defaultGroup = view.vpcs.get(vpcId)?.defaultSecurityGroupId;
   return defaultGroup !== undefined ? [defaultGroup] : [];
 }
@@ -99,7 +99,7 @@ function defaultSecurityGroups(view: NetworkView, vpcId: string): string[] {
  * or another pair.
  */
 function resolvePairs(
-  view: NetworkView, subnet: Subnet, pairs: z.infer<typeof AllowedAddressPairs>,
+  view: View, subnet: Subnet, pairs: z.infer<typeof AllowedAddressPairs>,
   port: Pick<Port, 'macAddress' | 'ipAddress'> & { allowedAddressPairs?: readonly AllowedAddressPair[] },
 ): AllowedAddressPair[] {
   const seen = new Set<string>();
@@ -138,7 +138,7 @@ function resolvePairs(
 }
 
 /** A requested address of the subnet that is usable and free (for a port, or a load balancer's VIP). */
-export function checkRequestedIp(view: NetworkView, subnet: Subnet, ipAddress: string): string {
+export function checkRequestedIp(view: View, subnet: Subnet, ipAddress: string): string {
   const cidr = cidrOf(subnet.cidr);
   const ip = ipToInt(ipAddress);
   if (!contains(cidr, ip)) {
@@ -175,7 +175,7 @@ export const UpdatePort = commandPayload({
 }).refine((p) => p.securityGroupIds !== undefined || p.allowedAddressPairs !== undefined, 'name securityGroupIds, allowedAddressPairs or both');
 
 /** Records complete new lists, so each event alone says what the port has. */
-function updatePort(view: NetworkView, input: z.infer<typeof UpdatePort>, ctx: DecideContext) {
+function updatePort(view: View, input: z.infer<typeof UpdatePort>, ctx: DecideContext) {
   const port = findPort(view, ctx.scope, input.portId);
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, port.vpcId, input.securityGroupIds)
@@ -194,7 +194,7 @@ function updatePort(view: NetworkView, input: z.infer<typeof UpdatePort>, ctx: D
 
 export const DeletePort = commandPayload({ portId: ResourceId });
 
-function deletePort(view: NetworkView, input: z.infer<typeof DeletePort>, ctx: DecideContext) {
+function deletePort(view: View, input: z.infer<typeof DeletePort>, ctx: DecideContext) {
   const port = findPort(view, ctx.scope, input.portId);
   // External addresses aimed at the port would silently stop working; a deviceId attachment
   // names the device, not this port, so it stays (Pending until the device has a port again).

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { QuotaKind, TenantName } from '../../events/mod.js';
+import { QuotaKind, TenantName, tenantKey } from '../../events/mod.js';
 import type { QuotaLimits, Scope } from '../../events/mod.js';
-import { countedResource, tenantKey, usageOf } from '../../projections/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import { countedResource, usageOf } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { command, commandPayload, providerCommand, providerQuery, query, queryPayload } from './operation.js';
 import type { Decision, OperationRegistry } from './operation.js';
@@ -17,7 +17,7 @@ import type { Decision, OperationRegistry } from './operation.js';
 const KINDS = QuotaKind.options;
 
 /** Refuses a decision that would take the tenant past a limit. */
-function checkQuotas(view: NetworkView, scope: Scope, decision: Decision): void {
+function checkQuotas(view: View, scope: Scope, decision: Decision): void {
   const limits = view.quotas.get(tenantKey(scope));
   if (!limits) return;
   const added = new Map<QuotaKind, number>();
@@ -45,7 +45,7 @@ export function withQuotas(operations: OperationRegistry): OperationRegistry {
     : op]));
 }
 
-function presentQuota(view: NetworkView, tenant: Scope, limits: QuotaLimits = view.quotas.get(tenantKey(tenant)) ?? {}) {
+function presentQuota(view: View, tenant: Scope, limits: QuotaLimits = view.quotas.get(tenantKey(tenant)) ?? {}) {
   return {
     org: tenant.org, project: tenant.project,
     limits: Object.fromEntries(KINDS.map((k) => [k, limits[k] ?? null])),
@@ -61,7 +61,7 @@ export const SetTenantQuota = commandPayload({
   limits: z.strictObject(Object.fromEntries(KINDS.map((k) => [k, z.number().int().min(0).max(1_000_000).nullable().optional()])) as Record<QuotaKind, z.ZodOptional<z.ZodNullable<z.ZodNumber>>>),
 });
 
-function setTenantQuota(view: NetworkView, input: z.infer<typeof SetTenantQuota>) {
+function setTenantQuota(view: View, input: z.infer<typeof SetTenantQuota>) {
   const limits: QuotaLimits = { ...view.quotas.get(tenantKey(input.tenant)) };
   for (const kind of KINDS) {
     const value = input.limits[kind];

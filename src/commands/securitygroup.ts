@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Direction, Protocol } from '../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../events/mod.js';
-import type { NetworkView, SecurityGroup } from '../../projections/mod.js';
+import type { View, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { cidrOf, formatCidr } from './ipam.js';
@@ -28,12 +28,12 @@ export function presentSecurityGroup(g: SecurityGroupFields) {
   };
 }
 
-export function findSecurityGroup(view: NetworkView, scope: Scope, securityGroupId: string): SecurityGroup {
+export function findSecurityGroup(view: View, scope: Scope, securityGroupId: string): SecurityGroup {
   return findInScope(view.securityGroups, scope, securityGroupId, () => new CommandError(ErrorCode.SECURITY_GROUP_NOT_FOUND, `security group ${securityGroupId} not found`, { securityGroupId }));
 }
 
 /** The groups a port joins: each in the caller's tenant and in the port's VPC; repeats collapse. */
-export function portSecurityGroups(view: NetworkView, scope: Scope, vpcId: string, securityGroupIds: readonly string[]): string[] {
+export function portSecurityGroups(view: View, scope: Scope, vpcId: string, securityGroupIds: readonly string[]): string[] {
   const unique = [...new Set(securityGroupIds)];
   for (const securityGroupId of unique) {
     if (findSecurityGroup(view, scope, securityGroupId).vpcId !== vpcId) {
@@ -65,7 +65,7 @@ export const CreateSecurityGroup = commandPayload({
   egressRules: z.array(Rule).optional(),
 });
 
-function createSecurityGroup(view: NetworkView, input: z.infer<typeof CreateSecurityGroup>, ctx: DecideContext) {
+function createSecurityGroup(view: View, input: z.infer<typeof CreateSecurityGroup>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   if (input.name === DEFAULT_SECURITY_GROUP_NAME) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `the name "${DEFAULT_SECURITY_GROUP_NAME}" is reserved for the VPC's default security group`, { name: input.name });
@@ -94,7 +94,7 @@ export const UpdateSecurityGroup = commandPayload({
 });
 
 /** A rule list given replaces that whole list; its rules get new ids. */
-function updateSecurityGroup(view: NetworkView, input: z.infer<typeof UpdateSecurityGroup>, ctx: DecideContext) {
+function updateSecurityGroup(view: View, input: z.infer<typeof UpdateSecurityGroup>, ctx: DecideContext) {
   const group = findSecurityGroup(view, ctx.scope, input.securityGroupId);
   const changes = {
     ...(input.description !== undefined && { description: input.description }),
@@ -109,7 +109,7 @@ function updateSecurityGroup(view: NetworkView, input: z.infer<typeof UpdateSecu
 
 export const AddSecurityGroupRule = commandPayload({ securityGroupId: ResourceId, direction: Direction, rule: Rule });
 
-function addSecurityGroupRule(view: NetworkView, input: z.infer<typeof AddSecurityGroupRule>, ctx: DecideContext) {
+function addSecurityGroupRule(view: View, input: z.infer<typeof AddSecurityGroupRule>, ctx: DecideContext) {
   const group = findSecurityGroup(view, ctx.scope, input.securityGroupId);
   const existing = rulesOf(group, input.direction);
   checkRuleCount(input.direction, existing.length + 1);
@@ -127,7 +127,7 @@ function addSecurityGroupRule(view: NetworkView, input: z.infer<typeof AddSecuri
 
 export const RemoveSecurityGroupRule = commandPayload({ securityGroupId: ResourceId, ruleId: ResourceId });
 
-function removeSecurityGroupRule(view: NetworkView, input: z.infer<typeof RemoveSecurityGroupRule>, ctx: DecideContext) {
+function removeSecurityGroupRule(view: View, input: z.infer<typeof RemoveSecurityGroupRule>, ctx: DecideContext) {
   const group = findSecurityGroup(view, ctx.scope, input.securityGroupId);
   const keep = (r: SecurityGroupRule) => r.ruleId !== input.ruleId;
   if (group.ingressRules.every(keep) && group.egressRules.every(keep)) {
@@ -141,7 +141,7 @@ function removeSecurityGroupRule(view: NetworkView, input: z.infer<typeof Remove
 
 export const DeleteSecurityGroup = commandPayload({ securityGroupId: ResourceId });
 
-function deleteSecurityGroup(view: NetworkView, input: z.infer<typeof DeleteSecurityGroup>, ctx: DecideContext) {
+function deleteSecurityGroup(view: View, input: z.infer<typeof DeleteSecurityGroup>, ctx: DecideContext) {
   const group = findSecurityGroup(view, ctx.scope, input.securityGroupId);
   if (group.isDefault) {
     throw new CommandError(ErrorCode.IN_USE, `security group ${group.id} is the default group of VPC ${group.vpcId}: it is deleted with the VPC`, { vpcId: group.vpcId });
@@ -166,7 +166,7 @@ function rulesOf(group: SecurityGroup, direction: Direction): readonly SecurityG
 }
 
 /** Checks a whole list of one direction and gives each rule its id. */
-function decideRules(view: NetworkView, ctx: DecideContext, vpcId: string, direction: Direction, rules: readonly Rule[]): SecurityGroupRule[] {
+function decideRules(view: View, ctx: DecideContext, vpcId: string, direction: Direction, rules: readonly Rule[]): SecurityGroupRule[] {
   checkRuleCount(direction, rules.length);
   const field = `${direction}Rules`;
   const decided = rules.map((r, i) => decideRule(view, ctx, vpcId, `${field}[${i}]`, r));
@@ -186,7 +186,7 @@ function checkRuleCount(direction: Direction, count: number): void {
 }
 
 /** `where` names the rule in the payload (`ingressRules[2]`, `rule`) for the error message. */
-function decideRule(view: NetworkView, ctx: DecideContext, vpcId: string, where: string, rule: Rule): SecurityGroupRule {
+function decideRule(view: View, ctx: DecideContext, vpcId: string, where: string, rule: Rule): SecurityGroupRule {
   checkPorts(where, rule);
   checkIcmp(where, rule);
   const remote = 'cidr' in rule.remote
@@ -238,7 +238,7 @@ function canonicalCidr(where: string, text: string): string {
 }
 
 /** A remote group must be in the same tenant and VPC: its members' addresses are only meaningful there. */
-function remoteGroup(view: NetworkView, scope: Scope, vpcId: string, where: string, securityGroupId: string): string {
+function remoteGroup(view: View, scope: Scope, vpcId: string, where: string, securityGroupId: string): string {
   const group = view.securityGroups.get(securityGroupId);
   const details = { kind: 'security group', id: securityGroupId, rule: where };
   // Another tenant's group is indistinguishable from a missing one.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DhcpSettings, HostRoute, Scope } from '../../events/mod.js';
-import type { NetworkView, Subnet } from '../../projections/mod.js';
+import type { View, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
@@ -31,7 +31,7 @@ export function presentSubnet(s: SubnetFields) {
   };
 }
 
-export function findSubnet(view: NetworkView, scope: Scope, subnetId: string): Subnet {
+export function findSubnet(view: View, scope: Scope, subnetId: string): Subnet {
   return findInScope(view.subnets, scope, subnetId, () => notFound('subnet', subnetId));
 }
 
@@ -52,7 +52,7 @@ export const CreateSubnet = commandPayload({
   hostRoutes: z.array(z.strictObject({ destination: z.string(), nextHop: z.ipv4() })).max(MAX_HOST_ROUTES).default([]),
 });
 
-function createSubnet(view: NetworkView, input: z.infer<typeof CreateSubnet>, ctx: DecideContext) {
+function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   const siblings = [...vpc.subnetIds].map((id) => view.subnets.get(id)).filter((s): s is Subnet => s !== undefined);
   if (siblings.some((s) => s.name === input.name)) {
@@ -140,7 +140,7 @@ export const UpdateSubnet = commandPayload({
   hostRoutes: CreateSubnet.shape.hostRoutes.unwrap().optional(),
 }).refine((p) => [p.name, p.dhcpEnabled, p.dnsServers, p.ntpServers, p.leaseTime, p.mtu, p.domainName, p.hostRoutes].some((v) => v !== undefined), 'name at least one field to change');
 
-function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
+function updateSubnet(view: View, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   const name = input.name ?? subnet.name;
   if (name !== subnet.name && [...view.vpcs.get(subnet.vpcId)?.subnetIds ?? []].some((id) => view.subnets.get(id)?.name === name)) {
@@ -168,7 +168,7 @@ function updateSubnet(view: NetworkView, input: z.infer<typeof UpdateSubnet>, ct
 
 export const DeleteSubnet = commandPayload({ subnetId: ResourceId });
 
-function deleteSubnet(view: NetworkView, input: z.infer<typeof DeleteSubnet>, ctx: DecideContext) {
+function deleteSubnet(view: View, input: z.infer<typeof DeleteSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   if (subnet.portIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { EventOf, Scope, SecurityGroupRule } from '../../events/mod.js';
-import type { NetworkView, Vpc } from '../../projections/mod.js';
+import type { View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
@@ -27,17 +27,17 @@ export function presentVpc(vpc: VpcFields) {
   };
 }
 
-export function findVpc(view: NetworkView, scope: Scope, vpcId: string): Vpc {
+export function findVpc(view: View, scope: Scope, vpcId: string): Vpc {
   return findInScope(view.vpcs, scope, vpcId, () => notFound('vpc', vpcId));
 }
 
-function tenantVpcs(view: NetworkView, scope: Scope): Vpc[] {
+function tenantVpcs(view: View, scope: Scope): Vpc[] {
   return [...view.vpcs.values()].filter((v) => sameScope(v.scope, scope));
 }
 
 export const CreateVpc = commandPayload({ name: ResourceName, cidr: z.string().optional() });
 
-function createVpc(view: NetworkView, input: z.infer<typeof CreateVpc>, ctx: DecideContext) {
+function createVpc(view: View, input: z.infer<typeof CreateVpc>, ctx: DecideContext) {
   const siblings = tenantVpcs(view, ctx.scope);
   if (siblings.some((v) => v.name === input.name)) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `a VPC named "${input.name}" already exists`, { name: input.name });
@@ -81,13 +81,14 @@ function defaultSecurityGroupCreated(vpcId: string, ctx: DecideContext): EventOf
 
 export const DeleteVpc = commandPayload({ vpcId: ResourceId });
 
-function deleteVpc(view: NetworkView, input: z.infer<typeof DeleteVpc>, ctx: DecideContext) {
+function deleteVpc(view: View, input: z.infer<typeof DeleteVpc>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   if (vpc.subnetIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has subnets`, { subnetIds: [...vpc.subnetIds] });
   }
-  if (vpc.natGatewayId !== undefined) {
-    throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has NAT gateway ${vpc.natGatewayId}`, { natGatewayId: vpc.natGatewayId });
+  const natGatewayId = view.natGatewayOfVpc.get(vpc.id);
+  if (natGatewayId !== undefined) {
+    throw new CommandError(ErrorCode.IN_USE, `VPC ${vpc.id} still has NAT gateway ${natGatewayId}`, { natGatewayId });
   }
   const groupIds = [...vpc.securityGroupIds].filter((id) => id !== vpc.defaultSecurityGroupId);
   if (groupIds.length > 0) {
@@ -111,7 +112,7 @@ export const AddVpcRoute = commandPayload({ vpcId: ResourceId, destination: z.st
  * shadow a subnet; the next hop is a usable address of one of its subnets. The default
  * route belongs to the NAT gateway.
  */
-function addVpcRoute(view: NetworkView, input: z.infer<typeof AddVpcRoute>, ctx: DecideContext) {
+function addVpcRoute(view: View, input: z.infer<typeof AddVpcRoute>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   const destination = parseCidr(input.destination, { minPrefix: 1, maxPrefix: 32 });
   if (overlaps(destination, cidrOf(vpc.cidr))) {
@@ -142,7 +143,7 @@ function addVpcRoute(view: NetworkView, input: z.infer<typeof AddVpcRoute>, ctx:
 
 export const RemoveVpcRoute = commandPayload({ vpcId: ResourceId, routeId: ResourceId });
 
-function removeVpcRoute(view: NetworkView, input: z.infer<typeof RemoveVpcRoute>, ctx: DecideContext) {
+function removeVpcRoute(view: View, input: z.infer<typeof RemoveVpcRoute>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   if (!vpc.routes.some((r) => r.routeId === input.routeId)) throw notFound('route', input.routeId);
   return {

@@ -1,7 +1,7 @@
 import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { ipToInt } from '../../projections/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { attachmentPort } from './desired.js';
 import type { ResourceKind, ResourceRef } from './names.js';
 
@@ -67,7 +67,7 @@ export function resourceOf(event: NovanetEvent): ResourceRef | undefined {
  * Called on the view before and after the event, so both the old and the new
  * dependants are found.
  */
-export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRef[] {
+export function dependantsOf(view: View, event: NovanetEvent): ResourceRef[] {
   const refs: ResourceRef[] = [];
   const add = (kind: ResourceKind, id: string | undefined) => { if (id) refs.push({ kind, id }); };
   switch (event.type) {
@@ -82,7 +82,7 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
     case 'SubnetCreated':
     case 'SubnetDeleted': {
       const vpcId = event.type === 'SubnetCreated' ? event.data.vpcId : view.subnets.get(event.data.subnetId)?.vpcId;
-      add('natgateway', vpcId && view.vpcs.get(vpcId)?.natGatewayId);
+      add('natgateway', vpcId && view.natGatewayOfVpc.get(vpcId));
       // Load balancers sit on every switch of their VPC.
       for (const lb of view.loadBalancers.values()) if (lb.vpcId === vpcId) add('loadbalancer', lb.id);
       break;
@@ -132,7 +132,7 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
 }
 
 /** Every resource of the view with its scope: what a full resync walks. */
-export function* allResources(view: NetworkView): Generator<{ ref: ResourceRef; scope: Scope }> {
+export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: Scope }> {
   const tenant = <T extends { id: string; scope: Scope }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
     [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: r.scope }));
   const provider = <T extends { id: string }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>

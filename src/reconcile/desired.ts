@@ -1,5 +1,5 @@
 import { ipToInt } from '../../projections/mod.js';
-import type { ExternalIpAttachment, NetworkView, Port, Subnet } from '../../projections/mod.js';
+import type { ExternalIpAttachment, View, Port, Subnet } from '../../projections/mod.js';
 import type { DesiredRow } from './desired-row.js';
 import { defaultDenyRef } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
@@ -26,7 +26,7 @@ const resource = (rows: readonly DesiredRow[], dependsOn: readonly ResourceRef[]
 const pending = (reason: string): DesiredResource => ({ rows: [], dependsOn: [], pending: reason });
 
 /** The Northbound rows one resource should have; undefined once it is gone from the view. Pure. */
-export function desiredRows(view: NetworkView, ref: ResourceRef, own: Ownership): DesiredResource | undefined {
+export function desiredRows(view: View, ref: ResourceRef, own: Ownership): DesiredResource | undefined {
   switch (ref.kind) {
     case 'vpc': {
       const vpc = view.vpcs.get(ref.id);
@@ -112,15 +112,15 @@ export function desiredRows(view: NetworkView, ref: ResourceRef, own: Ownership)
 }
 
 /** NAT toward a port needs the port and a gateway from its VPC to the outside. */
-function realisable(view: NetworkView, port: Port | undefined, missing: string): DesiredResource | { port: Port; dependsOn: ResourceRef[] } {
+function realisable(view: View, port: Port | undefined, missing: string): DesiredResource | { port: Port; dependsOn: ResourceRef[] } {
   if (!port) return pending(missing);
-  const gatewayId = view.vpcs.get(port.vpcId)?.natGatewayId;
+  const gatewayId = view.natGatewayOfVpc.get(port.vpcId);
   if (!gatewayId) return pending(`VPC ${port.vpcId} has no NAT gateway to the external network`);
   return { port, dependsOn: [{ kind: 'port', id: port.id }, { kind: 'natgateway', id: gatewayId }] };
 }
 
 /** The port an attachment binds: the named port, or the device's first port — in the attachment's tenant only. */
-export function attachmentPort(view: NetworkView, attachment: ExternalIpAttachment): Port | undefined {
+export function attachmentPort(view: View, attachment: ExternalIpAttachment): Port | undefined {
   const inTenant = (p: Port) => p.scope.org === attachment.scope.org && p.scope.project === attachment.scope.project;
   const { target } = attachment;
   if ('portId' in target) {

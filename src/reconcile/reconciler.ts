@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { isQuarantined, PROVIDER_SCOPE } from '../../events/mod.js';
 import type { LogRecord, Scope } from '../../events/mod.js';
-import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import { evolve, initialView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
 import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { desiredRows } from './desired.js';
@@ -58,7 +58,7 @@ interface Dirty {
  * and applies the difference in one transaction per batch. Re-running is a no-op.
  */
 export class Reconciler {
-  private readonly view: NetworkView = initialNetworkView();
+  private readonly view: View = initialView();
   private readonly dirty = new Map<string, Dirty>();
   private readonly published = new Map<string, ResourceStatus>();
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
@@ -132,14 +132,14 @@ export class Reconciler {
       return;
     }
     if (!markDirty) {
-      evolveNetwork(this.view, record);
+      evolve(this.view, record);
       return;
     }
     const { events, scope } = record.commit;
     // Dependants are looked up before and after: a deleted port's attachments are only
     // findable before, a created one's only after.
     const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(this.view, e)]);
-    evolveNetwork(this.view, record);
+    evolve(this.view, record);
     touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
     for (const ref of touched) {
       const eventScope = this.scopeOf(ref) ?? scope;

@@ -1,6 +1,6 @@
 import { Phase } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentPort } from './desired.js';
 import type { DesiredResource } from './desired.js';
@@ -37,7 +37,7 @@ const ROLE_OF_TABLE: Readonly<Record<string, string>> = {
  * committed" (a row whose parent is missing is garbage-collected silently).
  */
 export function statusOf(
-  view: NetworkView,
+  view: View,
   ref: ResourceRef,
   scope: Scope,
   observedSeq: number,
@@ -72,7 +72,7 @@ function roleOf(ref: ResourceRef, table: string): string | undefined {
   }
 }
 
-function kindDetails(view: NetworkView, ref: ResourceRef, rows: readonly DesiredRow[], present: (d: DesiredRow) => Row | undefined): Record<string, unknown> {
+function kindDetails(view: View, ref: ResourceRef, rows: readonly DesiredRow[], present: (d: DesiredRow) => Row | undefined): Record<string, unknown> {
   switch (ref.kind) {
     case 'vpc': {
       const vpc = view.vpcs.get(ref.id);

@@ -1,6 +1,6 @@
 import type { Commit, CommitRecord, Scope } from '../../events/mod.js';
-import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import { evolve, initialView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { DEFAULT_DECIDE_CONFIG, tenantOperations } from '../../src/commands/mod.js';
 import type { CommandOperation, DecideContext } from '../../src/commands/mod.js';
 
@@ -19,7 +19,7 @@ export interface Prepared {
  * come from counters, so every run decides the same history.
  */
 export class History {
-  readonly view: NetworkView = initialNetworkView();
+  readonly view: View = initialView();
   readonly records: CommitRecord[] = [];
   private nextId = 1;
   private nextMac = 1;
@@ -40,7 +40,7 @@ export class History {
       request: prepared.input, result: decision.result, events: [...decision.events],
     };
     const record: CommitRecord = { seq: this.records.length + 1, commit };
-    evolveNetwork(this.view, record);
+    evolve(this.view, record);
     this.records.push(record);
     return decision.result;
   }

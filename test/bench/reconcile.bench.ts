@@ -13,7 +13,7 @@ import { defaultDenyRef, ExternalId } from '../../src/reconcile/names.js';
 import type { Ownership, ResourceRef } from '../../src/reconcile/names.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { tableNames } from '../../src/reconcile/tables/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { benchScope, History } from './history.js';
 import { appendPipelined, connectJetStream, freshNorthbound } from './infra.js';
 import type { BenchEnv, Jet } from './infra.js';
@@ -94,7 +94,7 @@ async function reconcileBatched(env: BenchEnv, { js }: Jet, prefix: string, log:
 }
 
 /** The same rows, one transaction per port, after one untimed transaction for everything else. */
-async function transactPerPort(env: BenchEnv, view: NetworkView, nbName: string): Promise<number> {
+async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promise<number> {
   const nb = await freshNorthbound(env, nbName);
   const ovsdb = await OvsdbClient.connect({ remote: nb.remote });
   const closeOvsdb = env.cleanup.adopt(() => ovsdb.close());
@@ -117,7 +117,7 @@ async function transactPerPort(env: BenchEnv, view: NetworkView, nbName: string)
 }
 
 /** What the reconciler's diff sends for resources with no rows yet. */
-function insertOps(view: NetworkView, refs: readonly ResourceRef[]): Operation[] {
+function insertOps(view: View, refs: readonly ResourceRef[]): Operation[] {
   const work: ResourceDiffInput[] = refs.map((ref) => ({ desired: desiredRows(view, ref, own)?.rows ?? [], actual: [] }));
   return diff(work, () => []);
 }

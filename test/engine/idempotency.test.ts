@@ -2,7 +2,7 @@ import test from 'ava';
 import { EventLog } from '../../src/bus/log.js';
 import { streamNames } from '../../src/bus/streams.js';
 import { isQuarantined } from '../../events/mod.js';
-import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
+import { evolve, initialView } from '../../projections/mod.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
@@ -47,8 +47,8 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
   await stack.client.call(scope, 'port.create', { subnetId: (subnets[0]!.result.subnet as { id: string }).id });
 
   const log = new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events);
-  const rebuilt = initialNetworkView();
-  for await (const record of log.read(1, await log.lastSeq())) if (!isQuarantined(record)) evolveNetwork(rebuilt, record);
+  const rebuilt = initialView();
+  for await (const record of log.read(1, await log.lastSeq())) if (!isQuarantined(record)) evolve(rebuilt, record);
   t.deepEqual(rebuilt, stack.engine.intake.view);
   t.is(rebuilt.seq, await log.lastSeq());
 });

@@ -1,8 +1,8 @@
 import type { ExecutionContext } from 'ava';
 import { isProviderScope, PROVIDER_SCOPE } from '../../events/mod.js';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
-import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
-import type { NetworkView } from '../../projections/mod.js';
+import { evolve, initialView } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
 import { CommandError, DEFAULT_DECIDE_CONFIG, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
 import type { DecideConfig, DecideContext, Decision, OperationRegistry } from '../../src/commands/mod.js';
 
@@ -30,8 +30,8 @@ export interface Given {
 }
 
 export function given(...history: Given[]) {
-  const view = initialNetworkView();
-  history.forEach((h, i) => evolveNetwork(view, commit(i + 1, h.scope, h.events)));
+  const view = initialView();
+  history.forEach((h, i) => evolve(view, commit(i + 1, h.scope, h.events)));
   return {
     view,
     when: (scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number } = {}) =>
@@ -46,7 +46,7 @@ export function commit(seq: number, scope: Scope, events: readonly NovanetEvent[
   };
 }
 
-function decide(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number }): Decision {
+function decide(view: View, scope: Scope, operation: string, payload: Record<string, unknown>, options: { config?: Partial<DecideConfig>; macs?: string[]; firstId?: number }): Decision {
   const op = operationsFor(scope).get(operation);
   if (!op || op.kind !== 'command') throw new Error(`${operation} is not a command`);
   const parsed = op.schema.safeParse({ commandId: 'spec', ...payload });
@@ -62,7 +62,7 @@ function decide(view: NetworkView, scope: Scope, operation: string, payload: Rec
   return op.decide(view, parsed.data, ctx);
 }
 
-function outcome(view: NetworkView, run: () => Decision) {
+function outcome(view: View, run: () => Decision) {
   let decision: Decision | undefined;
   let error: unknown;
   try {
@@ -157,7 +157,7 @@ export function groupCreated(n: number, name: string, rules: Partial<Rules> = {}
 }
 
 /** Runs a query against a view, as the intake does. */
-export function read(view: NetworkView, scope: Scope, operation: string, payload: Record<string, unknown> = {}): Record<string, unknown> {
+export function read(view: View, scope: Scope, operation: string, payload: Record<string, unknown> = {}): Record<string, unknown> {
   const op = operationsFor(scope).get(operation);
   if (!op || op.kind !== 'query') throw new Error(`${operation} is not a query`);
   return op.query(view, op.schema.parse(payload), scope);

@@ -1,0 +1,92 @@
+import { ExternalEvent, NetworkEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
+import type { CommitRecord, NovanetEvent, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
+import { evolveExternal, initialExternalState } from './external.js';
+import type { ExternalState } from './external.js';
+import type { MacUse } from './macs.js';
+import { evolveNetwork, initialNetworkState } from './network.js';
+import type { NetworkState } from './network.js';
+import { countedResource, evolveQuota, initialQuotaState, tally } from './quota.js';
+import type { QuotaState } from './quota.js';
+
+/**
+ * The view: every family's state, folded from commits. Each family's fold takes only its
+ * own slice (and reads what it must check); this module dispatches to them and keeps what
+ * spans families: the sequence, and quota usage.
+ *
+ * Folds mutate the view they are given: copying maps on every event would make each change
+ * cost O(size of the view). Purity still holds where it matters: no clocks, randomness or
+ * I/O, so replaying the same log into `initialView()` always gives a deep-equal view.
+ */
+export interface View extends NetworkState, ExternalState, QuotaState, MacUse {
+  /** Sequence of the last commit folded in; 0 for an empty log. */
+  seq: number;
+}
+
+export function initialView(): View {
+  return { seq: 0, ...initialNetworkState(), ...initialExternalState(), ...initialQuotaState(), macs: new Map() };
+}
+
+type Fold = (view: View, event: NovanetEvent, record: CommitRecord) => void;
+const family = <E extends NovanetEvent>(union: { options: readonly { shape: { type: { value: string } } }[] }, fold: (view: View, event: E, record: CommitRecord) => void) =>
+  union.options.map((o) => [o.shape.type.value, fold as Fold] as const);
+
+/** Each event type's family fold. */
+const folds = new Map<string, Fold>([
+  ...family(NetworkEvent, evolveNetwork),
+  ...family(SecurityEvent, evolveNetwork),
+  ...family(ExternalEvent, evolveExternal),
+  ...family(QuotaEvent, (view, event: QuotaEvent) => evolveQuota(view, event)),
+]);
+
+export function evolve(view: View, record: CommitRecord): View {
+  for (const event of record.commit.events) {
+    // Quota usage follows what the event really did to the view, so an ignored event counts for nothing.
+    const counted = countedResource(event);
+    const resource = resourceOfCounted(event);
+    const before = resource && scopeOf(view, resource);
+    folds.get(event.type)?.(view, event, record);
+    const after = resource && scopeOf(view, resource);
+    if (counted && before && !after) tally(view, before, counted.kind, -1);
+    if (counted && !before && after) tally(view, after, counted.kind, 1);
+  }
+  view.seq = record.seq;
+  return view;
+}
+
+function resourceOfCounted(event: NovanetEvent): ResourceRef | undefined {
+  const counted = countedResource(event);
+  if (!counted) return undefined;
+  const kind = (Object.keys(kinds) as ResourceKind[]).find((k) => (kinds[k] as { quota?: string }).quota === counted.kind);
+  return kind && { kind, id: counted.id };
+}
+
+/** Each kind's collection in the view. */
+export const collections = {
+  vpc: (view) => view.vpcs,
+  subnet: (view) => view.subnets,
+  port: (view) => view.ports,
+  securitygroup: (view) => view.securityGroups,
+  externalnetwork: (view) => view.externalNetworks,
+  externalippool: (view) => view.externalIpPools,
+  externalip: (view) => view.externalIps,
+  natgateway: (view) => view.natGateways,
+  externalipattachment: (view) => view.attachments,
+  portforward: (view) => view.portForwards,
+  loadbalancer: (view) => view.loadBalancers,
+} as const satisfies Record<ResourceKind, (view: View) => ReadonlyMap<string, { readonly id: string; readonly scope?: Scope }>>;
+
+/** The scope of a resource in the view; undefined when it is not there. */
+export function scopeOf(view: View, ref: ResourceRef): Scope | undefined {
+  const found = (collections[ref.kind](view) as ReadonlyMap<string, { readonly scope?: Scope }>).get(ref.id);
+  if (!found) return undefined;
+  return kinds[ref.kind].owner === 'provider' ? PROVIDER_SCOPE : found.scope;
+}
+
+/** Every resource of the view with its scope: what a full resync walks. */
+export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: Scope }> {
+  for (const kind of Object.keys(collections) as ResourceKind[]) {
+    for (const resource of (collections[kind](view) as ReadonlyMap<string, { readonly id: string; readonly scope?: Scope }>).values()) {
+      yield { ref: { kind, id: resource.id }, scope: kinds[kind].owner === 'provider' ? PROVIDER_SCOPE : resource.scope! };
+    }
+  }
+}
