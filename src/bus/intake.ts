@@ -32,6 +32,8 @@ export interface IntakeOptions {
   readonly prefix: string;
   readonly config: DecideConfig;
   readonly logger: Logger;
+  /** Reply subjects answered: those starting with one of these (client inboxes; EngineConfig checks them). */
+  readonly replyPrefixes: readonly string[];
 }
 
 /**
@@ -59,6 +61,8 @@ export class Intake {
   private subscriptions: Subscription[] = [];
   private running: Promise<void> | undefined;
   private stopping = false;
+  /** Requests dropped unprocessed because their reply subject is not under a reply prefix. */
+  droppedForReplySubject = 0;
 
   constructor(private readonly opts: IntakeOptions) {}
 
@@ -90,6 +94,13 @@ export class Intake {
 
   /** Parses and validates at once (cheap, stateless); everything touching the view is queued. */
   private receive(msg: Msg): void {
+    // The engine may publish into streams and the JetStream API: a reply subject a client
+    // chose must not take it there (another tenant's status, a purge, the event log).
+    if (msg.reply && !this.opts.replyPrefixes.some((prefix) => msg.reply!.startsWith(prefix))) {
+      this.droppedForReplySubject++;
+      this.opts.logger.warn({ subject: msg.subject, reply: msg.reply }, 'request dropped unprocessed: its reply subject is not an inbox');
+      return;
+    }
     const respond = (reply: Reply) => {
       if (msg.reply) msg.respond(JSON.stringify(reply));
     };

@@ -19,6 +19,7 @@ const USAGE = `novanet — multi-tenant network control plane for OVN
 
 Engine:
   novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
+                [--reply-prefixes _INBOX.,_INBOX_]   answers only reply subjects under these (client inboxes)
   novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
 
 Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "default"):
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
     natsUrl: flags.nats, ovnNb: flags['ovn-nb'], prefix: flags.prefix, resyncIntervalMs: flags['resync-interval-ms'], logLevel: flags['log-level'],
+    replyPrefixes: flags['reply-prefixes'],
   };
   switch (command) {
     case 'serve':
@@ -158,7 +160,7 @@ function claimedScope(prefix: string, subject: string): { org?: string; project?
   return org === PROVIDER ? PROVIDER_SCOPE : { org, project };
 }
 
-const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'log-level', 'dir', 'chassis', 'help']);
+const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'reply-prefixes', 'log-level', 'dir', 'chassis', 'help']);
 
 const allOperations = (): OperationRegistry => new Map([...tenantOperations, ...providerOperations]);
 

@@ -4,6 +4,18 @@ import type { ConnectionOptions } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
 
+/**
+ * Where replies may go: the default inbox and the private per-client ones
+ * (`_INBOX_<tenant>`, deploy/nats/tenants.conf). A request naming any other reply subject is
+ * dropped, or a tenant could have the engine publish into a stream or the JetStream API.
+ */
+export const DEFAULT_REPLY_PREFIXES: readonly string[] = ['_INBOX.', '_INBOX_'];
+
+const ReplyPrefixes = z.preprocess(
+  (value) => typeof value === 'string' ? value.split(',').map((p) => p.trim()).filter((p) => p !== '') : value,
+  z.array(z.string().regex(/^[^\s*>]+$/, 'a reply prefix is a subject start without spaces or wildcards')).min(1),
+);
+
 /** Engine configuration: flags win over environment, environment over defaults. */
 export const EngineConfig = z.object({
   /** One URL, or several separated by commas (the members of a cluster). */
@@ -17,12 +29,22 @@ export const EngineConfig = z.object({
   /** `unix:<path>` or `tcp:<host>:<port>`. */
   ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
+  /** Reply subjects the engine answers: starting with one of these (comma-separated in the environment). */
+  replyPrefixes: ReplyPrefixes.default([...DEFAULT_REPLY_PREFIXES]),
   /** Owner mark on every Northbound row this installation writes. */
   owner: z.string().min(1).default('novanet'),
   vpcPool: z.string().default('10.0.0.0/8'),
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((config, ctx) => {
+  // `$` starts the JetStream API and the server's own subjects; novanet's subjects hold its streams.
+  const own = `${config.prefix}.`;
+  for (const [i, replyPrefix] of config.replyPrefixes.entries()) {
+    if (replyPrefix.startsWith('$') || own.startsWith(replyPrefix) || replyPrefix.startsWith(own)) {
+      ctx.addIssue({ code: 'custom', path: ['replyPrefixes', i], message: `reply prefix '${replyPrefix}' could reach a stream or the JetStream API (it starts with '$' or overlaps '${own}')` });
+    }
+  }
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 
@@ -34,6 +56,7 @@ const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
   ovnNb: 'NOVANET_OVN_NB',
   prefix: 'NOVANET_PREFIX',
+  replyPrefixes: 'NOVANET_REPLY_PREFIXES',
   owner: 'NOVANET_OWNER',
   vpcPool: 'NOVANET_VPC_POOL',
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',

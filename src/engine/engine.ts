@@ -44,6 +44,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     });
     const intake = new Intake({
       nc, log, subjects: subs, prefix: config.prefix, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }),
+      replyPrefixes: config.replyPrefixes,
     });
     await reconciler.start();
     await intake.start();

@@ -8,7 +8,7 @@ import { Intake } from '../../src/bus/intake.js';
 import { EventLog } from '../../src/bus/log.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { DEFAULT_DECIDE_CONFIG } from '../../src/commands/mod.js';
-import { EngineConfig } from '../../src/engine/config.js';
+import { DEFAULT_REPLY_PREFIXES, EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import { benchScope, History } from './history.js';
 import { APPEND_WINDOW, appendPipelined, connectJetStream, freshNorthbound } from './infra.js';
@@ -77,7 +77,7 @@ async function intakeAlone(env: BenchEnv): Promise<Target> {
   const { nc, js, jsm } = await connectJetStream(env);
   const prefix = 'benchintake';
   const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events);
-  const intake = new Intake({ nc, log, subjects: subjects(prefix), prefix, config: DEFAULT_DECIDE_CONFIG, logger: silent });
+  const intake = new Intake({ nc, log, subjects: subjects(prefix), prefix, config: DEFAULT_DECIDE_CONFIG, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES });
   await intake.start();
   // Nothing runs after a reply here: there is nothing to settle.
   return { name: 'intake alone', prefix, settle: () => Promise.resolve(), stop: env.cleanup.adopt(() => intake.stop()) };

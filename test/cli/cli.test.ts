@@ -68,3 +68,12 @@ test('cli - log stops at the end of the log even when --to is past it, and refus
   t.true(lines.length >= 1);
   await t.throwsAsync(novanet('log', '--from', 'abc'));
 });
+
+test('cli - serve refuses a reply prefix that could reach a stream or the JetStream API', async (t) => {
+  // Should the check ever go, serve would run: the timeout ends it and the test fails.
+  const err = await t.throwsAsync(run(process.execPath, [cli, '--nats', stack.nats.url, 'serve', '--reply-prefixes', '_INBOX.,$JS.API.'], { timeout: 10_000 })) as Error & { code: number; stderr: string };
+  t.is(err.code, 1);
+  t.regex(err.stderr, /reply prefix '\$JS\.API\.' could reach a stream or the JetStream API/);
+  // Positive control: an inbox prefix is accepted (and is no payload field of a client command).
+  t.true(JSON.parse(await novanet('--reply-prefixes', '_INBOX.', '--org', 'cli', '--project', 'p1', 'vpc', 'list')).ok);
+});

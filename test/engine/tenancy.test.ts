@@ -23,7 +23,7 @@ test('tenancy - with deploy/nats/tenants.conf a tenant commands and watches only
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
   stops.push(() => northbound.stop());
   const engine = await startEngine(EngineConfig.parse({
-    natsUrl: nats.url, natsUser: 'engine', natsPassword: 'change-me-engine', ovnNb: northbound.remote, logLevel: 'silent',
+    natsUrl: nats.url, natsUser: 'engine', natsPassword: 'change-me-engine', natsInboxPrefix: '_INBOX_engine', ovnNb: northbound.remote, logLevel: 'silent',
   }), pino({ level: 'silent' }));
   stops.push(() => engine.stop());
 
