@@ -1,64 +1,7 @@
-import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { ipToInt } from '../../projections/mod.js';
-import type { NovanetEvent, Scope } from '../../events/mod.js';
+import type { NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import { attachmentPort } from './desired.js';
-import type { ResourceKind, ResourceRef } from './names.js';
-
-/** The resource an event is about; none for events without Northbound rows (quotas). */
-export function resourceOf(event: NovanetEvent): ResourceRef | undefined {
-  switch (event.type) {
-    case 'VpcCreated':
-    case 'VpcDeleted':
-    case 'VpcRouteAdded':
-    case 'VpcRouteRemoved':
-      return { kind: 'vpc', id: event.data.vpcId };
-    case 'SubnetCreated':
-    case 'SubnetUpdated':
-    case 'SubnetDeleted':
-      return { kind: 'subnet', id: event.data.subnetId };
-    case 'PortCreated':
-    case 'PortDeleted':
-    case 'PortSecurityGroupsChanged':
-    case 'PortAllowedAddressPairsChanged':
-      return { kind: 'port', id: event.data.portId };
-    case 'SecurityGroupCreated':
-    case 'SecurityGroupUpdated':
-    case 'SecurityGroupRuleAdded':
-    case 'SecurityGroupRuleRemoved':
-    case 'SecurityGroupDeleted':
-      return { kind: 'securitygroup', id: event.data.securityGroupId };
-    case 'ExternalNetworkCreated':
-    case 'ExternalNetworkUpdated':
-    case 'ExternalNetworkDeleted':
-      return { kind: 'externalnetwork', id: event.data.externalNetworkId };
-    case 'ExternalIpPoolCreated':
-    case 'ExternalIpPoolDeleted':
-      return { kind: 'externalippool', id: event.data.poolId };
-    case 'ExternalIpAllocated':
-    case 'ExternalIpReleased':
-      return { kind: 'externalip', id: event.data.externalIpId };
-    case 'NatGatewayCreated':
-    case 'NatGatewayDeleted':
-      return { kind: 'natgateway', id: event.data.natGatewayId };
-    case 'ExternalIpAttachmentCreated':
-    case 'ExternalIpAttachmentDeleted':
-      return { kind: 'externalipattachment', id: event.data.attachmentId };
-    case 'PortForwardCreated':
-    case 'PortForwardDeleted':
-      return { kind: 'portforward', id: event.data.portForwardId };
-    case 'LoadBalancerCreated':
-    case 'LoadBalancerMembersChanged':
-    case 'LoadBalancerDeleted':
-      return { kind: 'loadbalancer', id: event.data.loadBalancerId };
-    case 'QuotaSet':
-      return undefined;
-    default: {
-      const unhandled: never = event;
-      return unhandled;
-    }
-  }
-}
 
 /**
  * Other resources whose rows or status depend on what the event changes: a NAT
@@ -129,23 +72,4 @@ export function dependantsOf(view: View, event: NovanetEvent): ResourceRef[] {
       break;
   }
   return refs;
-}
-
-/** Every resource of the view with its scope: what a full resync walks. */
-export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: Scope }> {
-  const tenant = <T extends { id: string; scope: Scope }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
-    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: r.scope }));
-  const provider = <T extends { id: string }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
-    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: PROVIDER_SCOPE }));
-  yield* tenant('vpc', view.vpcs);
-  yield* tenant('subnet', view.subnets);
-  yield* tenant('port', view.ports);
-  yield* tenant('securitygroup', view.securityGroups);
-  yield* provider('externalnetwork', view.externalNetworks);
-  yield* provider('externalippool', view.externalIpPools);
-  yield* tenant('externalip', view.externalIps);
-  yield* tenant('natgateway', view.natGateways);
-  yield* tenant('externalipattachment', view.attachments);
-  yield* tenant('portforward', view.portForwards);
-  yield* tenant('loadbalancer', view.loadBalancers);
 }

@@ -17,6 +17,12 @@ export interface DesiredRow {
   readonly uuid: string;
   readonly columns: Readonly<Record<string, Value>>;
   /**
+   * What the row is for its resource, where the resource has one row of its kind (`logicalSwitch`,
+   * `localnetPort` …): its status lists the row's UUID under this name. Rows a resource has many
+   * of (ACLs, SNAT rules, routes) have none.
+   */
+  readonly role?: string;
+  /**
    * Rows whose set columns must reference this one (a switch's ports, a port group's
    * ports or ACLs). A non-root row lists its parent first: without that strong
    * reference the server garbage-collects it.

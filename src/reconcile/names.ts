@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Scope } from '../../events/mod.js';
+import { isResourceKind } from '../../events/mod.js';
+import type { ResourceKind, Scope } from '../../events/mod.js';
 
 /**
  * How novanet names and marks what it writes to the Northbound. Row UUIDs are
@@ -8,40 +9,28 @@ import type { Scope } from '../../events/mod.js';
  * are therefore idempotent and every reference is known before a row exists.
  */
 
-export const ResourceKind = {
-  vpc: 'vpc',
-  subnet: 'subnet',
-  port: 'port',
-  securityGroup: 'securitygroup',
-  /** The installation-wide default deny: one port group every port joins, with drop ACLs. */
-  defaultDeny: 'default-deny',
-  externalNetwork: 'externalnetwork',
-  externalIpPool: 'externalippool',
-  externalIp: 'externalip',
-  natGateway: 'natgateway',
-  externalIpAttachment: 'externalipattachment',
-  portForward: 'portforward',
-  loadBalancer: 'loadbalancer',
-} as const;
-export type ResourceKind = (typeof ResourceKind)[keyof typeof ResourceKind];
+/** The installation-wide default deny: one port group every port joins, with drop ACLs. Plumbing: it has no status. */
+export const DEFAULT_DENY = 'default-deny' as const;
 
-export interface ResourceRef {
-  readonly kind: ResourceKind;
+/** What owns Northbound rows: a resource of the contract (events/kinds.ts), or the default deny. */
+export type RowOwnerKind = ResourceKind | typeof DEFAULT_DENY;
+
+export interface RowOwner {
+  readonly kind: RowOwnerKind;
   readonly id: string;
 }
 
-export function keyOf(ref: ResourceRef): string {
-  return `${ref.kind}/${ref.id}`;
+export function ownerKey(owner: RowOwner): string {
+  return `${owner.kind}/${owner.id}`;
 }
 
-const kinds = new Set<string>(Object.values(ResourceKind));
-export function isResourceKind(kind: string | undefined): kind is ResourceKind {
-  return kind !== undefined && kinds.has(kind);
+export function isRowOwnerKind(kind: string | undefined): kind is RowOwnerKind {
+  return kind === DEFAULT_DENY || isResourceKind(kind);
 }
 
-/** The default-deny resource of an installation: one per owner. */
-export function defaultDenyRef(own: Ownership): ResourceRef {
-  return { kind: ResourceKind.defaultDeny, id: own.owner };
+/** The default-deny owner of an installation: one per owner mark. */
+export function defaultDenyOwner(own: Ownership): RowOwner {
+  return { kind: DEFAULT_DENY, id: own.owner };
 }
 
 /** A version-5-style UUID from a resource id and a role: pure, stable across restarts and replicas. */
@@ -116,7 +105,7 @@ export interface Ownership {
   readonly owner: string;
 }
 
-export function externalIds(own: Ownership, ref: ResourceRef, scope: Scope, seq: number, name?: string): Record<string, string> {
+export function externalIds(own: Ownership, ref: RowOwner, scope: Scope, seq: number, name?: string): Record<string, string> {
   return {
     [ExternalId.owner]: own.owner,
     [ExternalId.kind]: ref.kind,

@@ -1,18 +1,18 @@
 import type { Logger } from 'pino';
-import { isQuarantined, PROVIDER_SCOPE } from '../../events/mod.js';
+import { isQuarantined, PROVIDER_SCOPE, resourceOf } from '../../events/mod.js';
 import type { LogRecord, Scope } from '../../events/mod.js';
-import { evolve, initialView } from '../../projections/mod.js';
+import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
 import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
-import { desiredRows } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { diff } from './diff.js';
 import type { ActualRow } from './diff.js';
-import { defaultDenyRef, ExternalId, isResourceKind, keyOf } from './names.js';
-import type { Ownership, ResourceRef } from './names.js';
+import { DEFAULT_DENY, defaultDenyOwner, ExternalId, isRowOwnerKind, ownerKey } from './names.js';
+import type { Ownership, RowOwner } from './names.js';
 import { ReferenceIndex } from './references.js';
-import { allResources, dependantsOf, resourceOf } from './affected.js';
+import { dependantsOf } from './affected.js';
+import { desiredRows } from './kinds.js';
 import { QuarantineReport } from './quarantine.js';
 import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
@@ -46,7 +46,7 @@ export interface ReconcilerOptions {
 type Reason = 'event' | 'drift' | 'resync' | 'dependency';
 
 interface Dirty {
-  readonly ref: ResourceRef;
+  readonly ref: RowOwner;
   readonly scope: Scope;
   readonly reason: Reason;
 }
@@ -143,14 +143,14 @@ export class Reconciler {
     touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
     for (const ref of touched) {
       const eventScope = this.scopeOf(ref) ?? scope;
-      this.dirty.set(keyOf(ref), { ref, scope: eventScope, reason: 'event' });
+      this.dirty.set(ownerKey(ref), { ref, scope: eventScope, reason: 'event' });
     }
   }
 
   /** Everything in the view, and every owned row the view no longer explains (orphans). */
   resync(): void {
     for (const { ref, scope } of allResources(this.view)) this.mark(ref, scope, 'resync');
-    this.mark(defaultDenyRef(this.opts.ownership), PROVIDER_SCOPE, 'resync');
+    this.mark(defaultDenyOwner(this.opts.ownership), PROVIDER_SCOPE, 'resync');
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
         const dirty = this.ownedResource(row);
@@ -160,8 +160,8 @@ export class Reconciler {
     this.schedule();
   }
 
-  private mark(ref: ResourceRef, scope: Scope, reason: Reason): void {
-    const key = keyOf(ref);
+  private mark(ref: RowOwner, scope: Scope, reason: Reason): void {
+    const key = ownerKey(ref);
     // An event's reason wins: its status must be published even if nothing else changed.
     if (this.dirty.get(key)?.reason !== 'event') this.dirty.set(key, { ref, scope, reason });
   }
@@ -188,7 +188,7 @@ export class Reconciler {
     if (!ids || ids[ExternalId.owner] !== this.opts.ownership.owner) return undefined;
     const kind = ids[ExternalId.kind];
     const id = ids[ExternalId.id];
-    if (!isResourceKind(kind) || id === undefined) return undefined;
+    if (!isRowOwnerKind(kind) || id === undefined) return undefined;
     return { ref: { kind, id }, scope: { org: ids[ExternalId.org] ?? '', project: ids[ExternalId.project] ?? '' }, reason: 'drift' };
   }
 
@@ -216,10 +216,10 @@ export class Reconciler {
 
   /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
   private withMissingDependencies(batch: Dirty[]): Dirty[] {
-    const keys = new Set(batch.map((d) => keyOf(d.ref)));
+    const keys = new Set(batch.map((d) => ownerKey(d.ref)));
     for (let i = 0; i < batch.length; i++) {
       for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
-        const key = keyOf(dep);
+        const key = ownerKey(dep);
         if (keys.has(key) || this.actualRows(dep, []).length > 0) continue;
         const scope = this.scopeOf(dep);
         if (!scope) continue;
@@ -230,29 +230,11 @@ export class Reconciler {
     return batch;
   }
 
-  private scopeOf(ref: ResourceRef): Scope | undefined {
-    switch (ref.kind) {
-      case 'vpc': return this.view.vpcs.get(ref.id)?.scope;
-      case 'subnet': return this.view.subnets.get(ref.id)?.scope;
-      case 'port': return this.view.ports.get(ref.id)?.scope;
-      case 'securitygroup': return this.view.securityGroups.get(ref.id)?.scope;
-      case 'externalip': return this.view.externalIps.get(ref.id)?.scope;
-      case 'natgateway': return this.view.natGateways.get(ref.id)?.scope;
-      case 'externalipattachment': return this.view.attachments.get(ref.id)?.scope;
-      case 'portforward': return this.view.portForwards.get(ref.id)?.scope;
-      case 'loadbalancer': return this.view.loadBalancers.get(ref.id)?.scope;
-      case 'default-deny':
-      case 'externalnetwork':
-      case 'externalippool':
-        return PROVIDER_SCOPE;
-      default: {
-        const unhandled: never = ref.kind;
-        return unhandled;
-      }
-    }
+  private scopeOf(owner: RowOwner): Scope | undefined {
+    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(this.view, { kind: owner.kind, id: owner.id });
   }
 
-  private actualRows(ref: ResourceRef, desired: readonly DesiredRow[]): ActualRow[] {
+  private actualRows(ref: RowOwner, desired: readonly DesiredRow[]): ActualRow[] {
     const { cache } = this.opts.ovsdb;
     const found = new Map<string, ActualRow>();
     for (const table of tableNames) {
@@ -301,7 +283,7 @@ export class Reconciler {
           return;
         }
         failure = err.message;
-        this.opts.logger.error({ err, resource: keyOf(batch[0]!.ref) }, 'Northbound refused the resource\'s rows');
+        this.opts.logger.error({ err, resource: ownerKey(batch[0]!.ref) }, 'Northbound refused the resource\'s rows');
       } finally {
         this.expecting.clear();
       }
@@ -332,7 +314,7 @@ export class Reconciler {
       this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
       for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
       if (this.stopped) return;
-      for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(keyOf(d.ref), d);
+      for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(ownerKey(d.ref), d);
       this.statusRetry ??= setTimeout(() => {
         this.statusRetry = undefined;
         if (this.stopped) return;
@@ -359,6 +341,6 @@ function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   return JSON.stringify(x) === JSON.stringify(y);
 }
 
-function refs(ref: ResourceRef | undefined): ResourceRef[] {
-  return ref ? [ref] : [];
+function refs(resource: RowOwner | undefined): RowOwner[] {
+  return resource ? [{ kind: resource.kind, id: resource.id }] : [];
 }

@@ -6,11 +6,11 @@ import { StatusPublisher } from '../../src/bus/status.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import type { Operation } from '../../src/ovsdb/mod.js';
-import { desiredRows } from '../../src/reconcile/desired.js';
+import { desiredRows } from '../../src/reconcile/kinds.js';
 import { diff } from '../../src/reconcile/diff.js';
 import type { ResourceDiffInput } from '../../src/reconcile/diff.js';
-import { defaultDenyRef, ExternalId } from '../../src/reconcile/names.js';
-import type { Ownership, ResourceRef } from '../../src/reconcile/names.js';
+import { defaultDenyOwner, ExternalId } from '../../src/reconcile/names.js';
+import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { tableNames } from '../../src/reconcile/tables/mod.js';
 import type { View } from '../../projections/mod.js';
@@ -99,14 +99,14 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
   const ovsdb = await OvsdbClient.connect({ remote: nb.remote });
   const closeOvsdb = env.cleanup.adopt(() => ovsdb.close());
   await ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}])));
-  const infrastructure: ResourceRef[] = [
+  const infrastructure: RowOwner[] = [
     ...[...view.vpcs.keys()].map((id) => ({ kind: 'vpc' as const, id })),
     ...[...view.subnets.keys()].map((id) => ({ kind: 'subnet' as const, id })),
     ...[...view.securityGroups.keys()].map((id) => ({ kind: 'securitygroup' as const, id })),
-    defaultDenyRef(own),
+    defaultDenyOwner(own),
   ];
   await ovsdb.transact(insertOps(view, infrastructure));
-  const ports = [...view.ports.keys()].map((id): ResourceRef => ({ kind: 'port', id }));
+  const ports = [...view.ports.keys()].map((id): RowOwner => ({ kind: 'port', id }));
   const ms = await timed(async () => {
     for (const port of ports) await ovsdb.transact(insertOps(view, [port]));
     await allPortsIn(ovsdb);
@@ -117,7 +117,7 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
 }
 
 /** What the reconciler's diff sends for resources with no rows yet. */
-function insertOps(view: View, refs: readonly ResourceRef[]): Operation[] {
+function insertOps(view: View, refs: readonly RowOwner[]): Operation[] {
   const work: ResourceDiffInput[] = refs.map((ref) => ({ desired: desiredRows(view, ref, own)?.rows ?? [], actual: [] }));
   return diff(work, () => []);
 }

@@ -1,9 +1,9 @@
+import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../../events/mod.js';
 import type { SecurityGroup, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow, Reference } from '../desired-row.js';
-import { defaultDenyRef, externalIds, rowName, rowUuid } from '../names.js';
-import type { Ownership, ResourceRef } from '../names.js';
-import { PROVIDER_SCOPE } from './port-group.js';
+import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
+import type { Ownership, RowOwner } from '../names.js';
 
 /**
  * ACLs, as Neutron ML2/OVN lays them out: one allow-related ACL per rule at 1002 on
@@ -19,7 +19,7 @@ interface AclSpec {
   readonly direction: 'from-lport' | 'to-lport';
   readonly match: string;
   readonly action: 'allow' | 'allow-related' | 'drop';
-  readonly owner: ResourceRef;
+  readonly owner: RowOwner;
   readonly scope: Scope;
   readonly seq: number;
   readonly attachedTo: Reference;
@@ -94,7 +94,7 @@ export function ruleMatch(port: string, remoteField: 'src' | 'dst', rule: Securi
 export function defaultDenyAcls(own: Ownership): DesiredRow[] {
   const pg = rowName.dropPortGroup(own.owner);
   const attachedTo: Reference = { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'acls' };
-  const common = { owner: defaultDenyRef(own), scope: PROVIDER_SCOPE, seq: 0, attachedTo };
+  const common = { owner: defaultDenyOwner(own), scope: PROVIDER_SCOPE, seq: 0, attachedTo };
   return [
     acl(own, { ...common, uuid: rowUuid.defaultDenyAcl(own.owner, 'drop-from'), name: `${pg}_from`, priority: AclPriority.drop, direction: 'from-lport', match: `inport == @${pg} && ip`, action: 'drop' }),
     acl(own, { ...common, uuid: rowUuid.defaultDenyAcl(own.owner, 'drop-to'), name: `${pg}_to`, priority: AclPriority.drop, direction: 'to-lport', match: `outport == @${pg} && ip`, action: 'drop' }),

@@ -27,6 +27,7 @@ export function subnetDhcpOptions(own: Ownership, subnet: Subnet): DesiredRow | 
   return {
     table: 'DHCP_Options',
     uuid: rowUuid.dhcpOptions(subnet.id),
+    role: 'dhcpOptions',
     columns: {
       cidr: subnet.cidr,
       options,

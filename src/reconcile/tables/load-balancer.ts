@@ -1,4 +1,4 @@
-import type { LoadBalancer, Port, Subnet } from '../../../projections/mod.js';
+import type { ExternalIp, LoadBalancer, Port, PortForward, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
@@ -14,6 +14,7 @@ export function loadBalancerRow(own: Ownership, lb: LoadBalancer, members: reado
   return {
     table: 'Load_Balancer',
     uuid: rowUuid.loadBalancer(lb.id),
+    role: 'loadBalancer',
     columns: {
       name: rowName.loadBalancer(lb.id),
       protocol: [lb.protocol],
@@ -25,5 +26,21 @@ export function loadBalancerRow(own: Ownership, lb: LoadBalancer, members: reado
       { table: 'Logical_Router', uuid: rowUuid.logicalRouter(lb.vpcId), column: 'load_balancer' },
       ...subnets.map((s) => ({ table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(s.id), column: 'load_balancer' })),
     ],
+  };
+}
+
+/** A port forward: a load balancer on the VPC router with one VIP, externalIp:externalPort -> port:internalPort. */
+export function portForwardLoadBalancer(own: Ownership, forward: PortForward, ip: ExternalIp, port: Port): DesiredRow {
+  return {
+    table: 'Load_Balancer',
+    uuid: rowUuid.portForward(forward.id),
+    role: 'loadBalancer',
+    columns: {
+      name: rowName.portForward(forward.id),
+      protocol: [forward.protocol],
+      vips: { [`${ip.address}:${forward.externalPort}`]: `${port.ipAddress}:${forward.internalPort}` },
+      external_ids: externalIds(own, { kind: 'portforward', id: forward.id }, forward.scope, forward.seq),
+    },
+    referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(port.vpcId), column: 'load_balancer' }],
   };
 }

@@ -1,4 +1,5 @@
-import type { Port, Subnet } from '../../../projections/mod.js';
+import { PROVIDER_SCOPE } from '../../../events/mod.js';
+import type { ExternalNetwork, NatGateway, Port, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
@@ -8,6 +9,7 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
   return {
     table: 'Logical_Switch_Port',
     uuid: rowUuid.switchRouterPort(subnet.id),
+    role: 'switchRouterPort',
     columns: {
       name: rowName.switchRouterPort(subnet.id),
       type: 'router',
@@ -38,6 +40,7 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
   return {
     table: 'Logical_Switch_Port',
     uuid: rowUuid.switchPort(port.id),
+    role: 'logicalSwitchPort',
     columns: {
       name: rowName.switchPort(port.id),
       type: vipHolders.length > 0 ? 'virtual' : '',
@@ -55,5 +58,41 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
       { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
       ...port.securityGroupIds.map((sg) => ({ table: 'Port_Group', uuid: rowUuid.portGroup(sg), column: 'ports' })),
     ],
+  };
+}
+
+/** An external network's localnet port: each chassis bridges it to the physical network named in its ovn-bridge-mappings. */
+export function localnetPort(own: Ownership, network: ExternalNetwork): DesiredRow {
+  return {
+    table: 'Logical_Switch_Port',
+    uuid: rowUuid.localnetPort(network.id),
+    role: 'localnetPort',
+    columns: {
+      name: rowName.localnetPort(network.id),
+      type: 'localnet',
+      addresses: ['unknown'],
+      options: { network_name: network.physicalNetwork },
+      tag: network.vlanId !== undefined ? [network.vlanId] : [],
+      external_ids: externalIds(own, { kind: 'externalnetwork', id: network.id }, PROVIDER_SCOPE, network.seq, network.name),
+    },
+    referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.externalSwitch(network.id), column: 'ports' }],
+  };
+}
+
+/** The external switch's side of a NAT gateway's router port. */
+export function gatewaySwitchPort(own: Ownership, gateway: NatGateway, network: ExternalNetwork): DesiredRow {
+  return {
+    table: 'Logical_Switch_Port',
+    uuid: rowUuid.gatewaySwitchPort(gateway.id),
+    role: 'gatewaySwitchPort',
+    columns: {
+      name: rowName.gatewaySwitchPort(gateway.id),
+      type: 'router',
+      addresses: ['router'],
+      // nat-addresses=router: the gateway chassis answers ARP and sends GARPs for the NAT IPs and VIPs.
+      options: { 'router-port': rowName.gatewayRouterPort(gateway.id), 'nat-addresses': 'router' },
+      external_ids: externalIds(own, { kind: 'natgateway', id: gateway.id }, gateway.scope, gateway.seq),
+    },
+    referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.externalSwitch(network.id), column: 'ports' }],
   };
 }

@@ -1,6 +1,7 @@
+import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import type { SecurityGroup } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
-import { defaultDenyRef, externalIds, rowName, rowUuid } from '../names.js';
+import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
 
 /**
@@ -12,6 +13,7 @@ export function securityGroupPortGroup(own: Ownership, group: SecurityGroup): De
   return {
     table: 'Port_Group',
     uuid: rowUuid.portGroup(group.id),
+    role: 'portGroup',
     columns: {
       name: rowName.portGroup(group.id),
       external_ids: externalIds(own, { kind: 'securitygroup', id: group.id }, group.scope, group.seq, group.name),
@@ -25,12 +27,11 @@ export function dropPortGroup(own: Ownership): DesiredRow {
   return {
     table: 'Port_Group',
     uuid: rowUuid.dropPortGroup(own.owner),
+    role: 'portGroup',
     columns: {
       name: rowName.dropPortGroup(own.owner),
-      external_ids: externalIds(own, defaultDenyRef(own), PROVIDER_SCOPE, 0),
+      external_ids: externalIds(own, defaultDenyOwner(own), PROVIDER_SCOPE, 0),
     },
     referencedBy: [],
   };
 }
-
-export const PROVIDER_SCOPE = { org: '_provider', project: '_provider' } as const;

@@ -1,0 +1,194 @@
+import type { View } from '../../projections/mod.js';
+import type { Row } from '../ovsdb/mod.js';
+import { attachmentPort, pending, realisable, resource, vipHolders } from './desired.js';
+import type { DesiredResource } from './desired.js';
+import type { DesiredRow } from './desired-row.js';
+import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
+import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
+import { defaultDenyAcls, gatewayAcl, securityGroupAcls } from './tables/acl.js';
+import { subnetDhcpOptions } from './tables/dhcp-options.js';
+import { gatewayChassis } from './tables/gateway-chassis.js';
+import { loadBalancerRow, portForwardLoadBalancer } from './tables/load-balancer.js';
+import { vpcRouter } from './tables/logical-router.js';
+import { gatewayRouterPort, subnetRouterPort } from './tables/logical-router-port.js';
+import { gatewayDefaultRoute, vpcRoutes } from './tables/logical-router-static-route.js';
+import { externalSwitch, subnetSwitch } from './tables/logical-switch.js';
+import { gatewaySwitchPort, localnetPort, portSwitchPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
+import { attachmentNat, gatewaySnat } from './tables/nat.js';
+import { dropPortGroup, securityGroupPortGroup } from './tables/port-group.js';
+
+/** Which of a resource's desired rows the Northbound holds now. */
+export type Present = (row: DesiredRow) => Row | undefined;
+
+/**
+ * What the reconciler knows of each kind: the Northbound rows a resource should have
+ * (undefined once it is gone from the view), and what its status says beyond phase and
+ * row UUIDs. Pure. One entry per kind; the compiler names a kind that has none.
+ */
+interface KindRows {
+  desired(view: View, id: string, own: Ownership): DesiredResource | undefined;
+  details(view: View, id: string, rows: readonly DesiredRow[], present: Present): Record<string, unknown>;
+}
+
+const none = () => ({});
+
+export const rowKinds = {
+  vpc: {
+    desired: (view, id, own) => {
+      const vpc = view.vpcs.get(id);
+      return vpc && resource([vpcRouter(own, vpc), ...vpcRoutes(own, vpc)]);
+    },
+    details: (view, id) => {
+      const vpc = view.vpcs.get(id);
+      return vpc ? { cidr: vpc.cidr, routes: vpc.routes.length } : {};
+    },
+  },
+  subnet: {
+    desired: (view, id, own) => {
+      const subnet = view.subnets.get(id);
+      if (!subnet) return undefined;
+      const dhcp = subnetDhcpOptions(own, subnet);
+      return resource(
+        [subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet), ...(dhcp ? [dhcp] : [])],
+        [{ kind: 'vpc', id: subnet.vpcId }],
+      );
+    },
+    details: (view, id) => {
+      const subnet = view.subnets.get(id);
+      return subnet ? { vpcId: subnet.vpcId, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp } : {};
+    },
+  },
+  port: {
+    desired: (view, id, own) => {
+      const port = view.ports.get(id);
+      const subnet = port && view.subnets.get(port.subnetId);
+      if (!port || !subnet) return undefined;
+      return resource([portSwitchPort(own, port, subnet, vipHolders(subnet, port))], [
+        { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own),
+        ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
+      ]);
+    },
+    details: (view, id, rows, present) => {
+      const port = view.ports.get(id);
+      if (!port) return {};
+      const lsp = rows[0] && present(rows[0]);
+      // `up` is optional in the schema, so it decodes as a set: [] or [true].
+      const up = lsp?.up;
+      const bound = up === true || (Array.isArray(up) && up[0] === true);
+      return { subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds, bound };
+    },
+  },
+  securitygroup: {
+    desired: (view, id, own) => {
+      const group = view.securityGroups.get(id);
+      if (!group) return undefined;
+      const remotes = new Set([...group.ingressRules, ...group.egressRules]
+        .flatMap((r) => ('securityGroupId' in r.remote && r.remote.securityGroupId !== group.id ? [r.remote.securityGroupId] : [])));
+      // A remote group's address set is named in the match: its port group must exist.
+      return resource([securityGroupPortGroup(own, group), ...securityGroupAcls(own, group)], [...remotes].map((sg) => ({ kind: 'securitygroup' as const, id: sg })));
+    },
+    details: (view, id, rows) => {
+      const group = view.securityGroups.get(id);
+      return group ? { vpcId: group.vpcId, aclCount: rows.filter((d) => d.table === 'ACL').length } : {};
+    },
+  },
+  externalnetwork: {
+    desired: (view, id, own) => {
+      const network = view.externalNetworks.get(id);
+      return network && resource([externalSwitch(own, network), localnetPort(own, network)]);
+    },
+    details: (view, id) => {
+      const network = view.externalNetworks.get(id);
+      return network ? { cidr: network.cidr, physicalNetwork: network.physicalNetwork, isDefault: view.defaultExternalNetworkId === network.id } : {};
+    },
+  },
+  externalippool: {
+    desired: (view, id) => view.externalIpPools.has(id) ? resource([]) : undefined,
+    details: none,
+  },
+  externalip: {
+    desired: (view, id) => view.externalIps.has(id) ? resource([]) : undefined,
+    details: (view, id) => {
+      const ip = view.externalIps.get(id);
+      return ip ? { address: ip.address, natGatewayId: ip.natGatewayId ?? null, attachmentId: ip.attachmentId ?? null, portForwardIds: [...ip.portForwardIds] } : {};
+    },
+  },
+  natgateway: {
+    desired: (view, id, own) => {
+      const gateway = view.natGateways.get(id);
+      const ip = gateway && view.externalIps.get(gateway.externalIpId);
+      const network = ip && view.externalNetworks.get(ip.externalNetworkId);
+      const vpc = gateway && view.vpcs.get(gateway.vpcId);
+      if (!gateway || !ip || !vpc) return undefined;
+      if (!network) return pending(`external network ${ip.externalNetworkId} is gone`);
+      const subnets = [...vpc.subnetIds].flatMap((s) => view.subnets.get(s) ?? []);
+      // The VPC router's way out, as Neutron builds a router gateway.
+      return resource([
+        gatewayRouterPort(own, gateway, ip, network), ...gatewayChassis(own, gateway, network), gatewaySwitchPort(own, gateway, network),
+        gatewayDefaultRoute(own, gateway, network), ...gatewaySnat(own, gateway, ip, subnets),
+      ], [{ kind: 'vpc', id: vpc.id }, { kind: 'externalnetwork', id: network.id }]);
+    },
+    details: (view, id, rows) => {
+      const gateway = view.natGateways.get(id);
+      const ip = gateway && view.externalIps.get(gateway.externalIpId);
+      return gateway ? { vpcId: gateway.vpcId, externalIpId: gateway.externalIpId, address: ip?.address, snatCount: rows.filter((d) => d.table === 'NAT').length } : {};
+    },
+  },
+  externalipattachment: {
+    desired: (view, id, own) => {
+      const attachment = view.attachments.get(id);
+      const ip = attachment && view.externalIps.get(attachment.externalIpId);
+      if (!attachment || !ip) return undefined;
+      const target = realisable(view, attachmentPort(view, attachment), 'deviceId' in attachment.target
+        ? `no port of device "${attachment.target.deviceId}" in this tenant yet` : `port ${attachment.target.portId} does not exist`);
+      return 'port' in target ? resource([attachmentNat(own, attachment, ip, target.port)], target.dependsOn) : target;
+    },
+    details: (view, id) => {
+      const attachment = view.attachments.get(id);
+      if (!attachment) return {};
+      const port = attachmentPort(view, attachment);
+      return { externalIpId: attachment.externalIpId, address: view.externalIps.get(attachment.externalIpId)?.address, target: attachment.target, portId: port?.id ?? null };
+    },
+  },
+  portforward: {
+    desired: (view, id, own) => {
+      const forward = view.portForwards.get(id);
+      const ip = forward && view.externalIps.get(forward.externalIpId);
+      if (!forward || !ip) return undefined;
+      const port = view.ports.get(forward.portId);
+      const target = realisable(view, port?.scope.org === forward.scope.org && port.scope.project === forward.scope.project ? port : undefined, `port ${forward.portId} does not exist`);
+      return 'port' in target ? resource([portForwardLoadBalancer(own, forward, ip, target.port)], target.dependsOn) : target;
+    },
+    details: (view, id) => {
+      const forward = view.portForwards.get(id);
+      return forward ? { externalIpId: forward.externalIpId, protocol: forward.protocol, externalPort: forward.externalPort, portId: forward.portId, internalPort: forward.internalPort } : {};
+    },
+  },
+  loadbalancer: {
+    desired: (view, id, own) => {
+      const lb = view.loadBalancers.get(id);
+      const vpc = lb && view.vpcs.get(lb.vpcId);
+      if (!lb || !vpc) return undefined;
+      const subnets = [...vpc.subnetIds].flatMap((s) => view.subnets.get(s) ?? []);
+      const members = lb.memberPortIds.flatMap((p) => view.ports.get(p) ?? []);
+      return resource([loadBalancerRow(own, lb, members, subnets)], [{ kind: 'vpc', id: vpc.id }, ...subnets.map((s) => ({ kind: 'subnet' as const, id: s.id }))]);
+    },
+    details: (view, id) => {
+      const lb = view.loadBalancers.get(id);
+      return lb ? { vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds } : {};
+    },
+  },
+  [DEFAULT_DENY]: {
+    desired: (_view, id, own) => id === own.owner ? resource([dropPortGroup(own), ...defaultDenyAcls(own)]) : undefined,
+    details: none,
+  },
+} as const satisfies Record<RowOwnerKind, KindRows>;
+
+/** The Northbound rows one owner should have; undefined once it is gone from the view. Pure. */
+export function desiredRows(view: View, owner: RowOwner, own: Ownership): DesiredResource | undefined {
+  return rowKinds[owner.kind].desired(view, owner.id, own);
+}
+
+export function statusDetails(view: View, owner: RowOwner, rows: readonly DesiredRow[], present: Present): Record<string, unknown> {
+  return rowKinds[owner.kind].details(view, owner.id, rows, present);
+}
