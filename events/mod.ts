@@ -7,3 +7,4 @@ export * from './commit.js';
 export * from './subjects.js';
 export * from './status.js';
 export * from './kinds.js';
+export * from './reply.js';

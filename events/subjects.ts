@@ -3,6 +3,15 @@ import { PROVIDER } from './tenant.js';
 
 export const DEFAULT_PREFIX = 'novanet' as const;
 
+/** Where a command was sent: the provider's admin subjects, or a tenant's (names unchecked). */
+export interface CommandAddress {
+  readonly subject: string;
+  readonly admin: boolean;
+  readonly org: string;
+  readonly project: string;
+  readonly operation: string;
+}
+
 /** The one place subject names are built: clients import it too. */
 export function subjects(prefix: string = DEFAULT_PREFIX) {
   return {
@@ -14,13 +23,13 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
      * The scope and operation a command subject names, unchecked (the intake validates the
      * names); undefined for a subject outside `<prefix>.cmd.>` and `<prefix>.admin.cmd.>`.
      */
-    parseCommand: (subject: string): { admin: boolean; org: string; project: string; operation: string } | undefined => {
+    parseCommand: (subject: string): CommandAddress | undefined => {
       const admin = `${prefix}.admin.cmd.`;
-      if (subject.startsWith(admin)) return { admin: true, org: PROVIDER, project: PROVIDER, operation: subject.slice(admin.length) };
+      if (subject.startsWith(admin)) return { subject, admin: true, org: PROVIDER, project: PROVIDER, operation: subject.slice(admin.length) };
       const tenant = `${prefix}.cmd.`;
       if (!subject.startsWith(tenant)) return undefined;
       const [org = '', project = '', ...rest] = subject.slice(tenant.length).split('.');
-      return { admin: false, org, project, operation: rest.join('.') };
+      return { subject, admin: false, org, project, operation: rest.join('.') };
     },
     commandWildcard: `${prefix}.cmd.>`,
     adminCommandWildcard: `${prefix}.admin.cmd.>`,

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readStatus, subjects } from '../../events/mod.js';
-import type { Scope, StatusMessage, Subjects } from '../../events/mod.js';
-import type { Reply } from './intake.js';
+import type { Reply, Scope, StatusMessage, Subjects } from '../../events/mod.js';
 import { streamNames } from './streams.js';
 
 export type { Reply, StatusMessage };

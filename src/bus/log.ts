@@ -2,7 +2,8 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { ClosedConnectionError } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
-import type { Commit, LogRecord } from '../../events/mod.js';
+import type { Commit, LogRecord, Subjects } from '../../events/mod.js';
+import type { CommitLog } from '../intake/intake.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
 const FOLLOW_WATCHDOG_MS = 5000;
@@ -19,11 +20,12 @@ const EXPECTED_LAST_SEQUENCE = 'Nats-Expected-Last-Sequence';
  * sequence, each a commit or a quarantined record (`logRecord`): nothing stored on
  * the stream makes a read fail.
  */
-export class EventLog {
+export class EventLog implements CommitLog {
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly stream: string,
+    private readonly subjects: Subjects,
   ) {}
 
   async lastSeq(): Promise<number> {
@@ -32,11 +34,11 @@ export class EventLog {
   }
 
   /**
-   * Appends one commit if and only if the stream's last sequence is `expectedLastSeq`
-   * (write fencing, DESIGN §2). Resolves with the commit's sequence.
+   * Appends one commit, on its scope's events subject, if and only if the stream's last
+   * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.
    */
-  async append(subject: string, commit: Commit, expectedLastSeq: number): Promise<number> {
-    const ack = await this.js.publish(subject, JSON.stringify(commit), { expect: { lastSequence: expectedLastSeq } });
+  async append(commit: Commit, expectedLastSeq: number): Promise<number> {
+    const ack = await this.js.publish(this.subjects.events(commit.scope), JSON.stringify(commit), { expect: { lastSequence: expectedLastSeq } });
     return ack.seq;
   }
 

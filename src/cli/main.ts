@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
-import { isQuarantined, PROVIDER, PROVIDER_SCOPE } from '../../events/mod.js';
+import { isQuarantined, PROVIDER, PROVIDER_SCOPE, subjects } from '../../events/mod.js';
 import type { LogRecord } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
 import { streamNames } from '../bus/streams.js';
@@ -126,7 +126,7 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
  * the tenant its subject names.
  */
 async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<string, string>): Promise<number> {
-  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events);
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events, subjects(config.prefix));
   const sequence = (flag: string, fallback: number): number => {
     const value = flags[flag] === undefined ? fallback : Number(flags[flag]);
     if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${flag} wants a log sequence number, not "${flags[flag]}"`);

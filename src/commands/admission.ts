@@ -1,5 +1,5 @@
 import { PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
-import type { Scope, Subjects } from '../../events/mod.js';
+import type { CommandAddress, Scope } from '../../events/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { providerOperations, tenantOperations } from './registry.js';
 import type { Operation, OperationRegistry } from './operation.js';
@@ -16,15 +16,15 @@ export interface Admitted {
 }
 
 /**
- * Everything that can be checked without the view, in one pure function: size, subject,
+ * Everything that can be checked without the view, in one pure function: size, address,
  * operation, JSON, tenant, schema. Anything else is a CommandError; nothing that fails here
  * is ever decided, so nothing half-valid can reach the log.
  */
-export function admit(subjects: Subjects, subject: string, data: Uint8Array): Admitted {
+export function admit(address: CommandAddress, data: Uint8Array): Admitted {
   if (data.length > MAX_PAYLOAD_BYTES) {
     throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `payload is ${data.length} bytes; the limit is ${MAX_PAYLOAD_BYTES}`, { limit: MAX_PAYLOAD_BYTES });
   }
-  const { scope, operationName, operation } = route(subjects, subject);
+  const { scope, operationName, operation } = route(address);
   const payload = parseJson(data);
   if ((payload.org !== undefined && payload.org !== scope.org) || (payload.project !== undefined && payload.project !== scope.project)) {
     throw new CommandError(ErrorCode.FORBIDDEN, 'the tenant in the payload differs from the subject\'s', { subject: scope, payload: { org: payload.org, project: payload.project } });
@@ -39,15 +39,13 @@ export function admit(subjects: Subjects, subject: string, data: Uint8Array): Ad
 
 /**
  * Tenant commands arrive on `<prefix>.cmd.<org>.<project>.<operation>`, provider commands on
- * `<prefix>.admin.cmd.<operation>`. Each registry answers only on its own subjects: a provider
+ * `<prefix>.admin.cmd.<operation>` (events/subjects.ts parses them). Each registry answers only on its own subjects: a provider
  * operation on a tenant subject (or the reverse) is FORBIDDEN, not merely unknown.
  */
-function route(subjects: Subjects, subject: string): { scope: Scope; operationName: string; operation: Operation } {
-  const parsed = subjects.parseCommand(subject);
-  if (!parsed) throw new CommandError(ErrorCode.VALIDATION_FAILED, `subject ${subject} is not a command subject`, { subject });
-  const { operation: operationName } = parsed;
-  if (parsed.admin) return { scope: PROVIDER_SCOPE, operationName, operation: pick(operationName, providerOperations, tenantOperations, 'a tenant') };
-  const { org, project } = parsed;
+function route(address: CommandAddress): { scope: Scope; operationName: string; operation: Operation } {
+  const { operation: operationName } = address;
+  if (address.admin) return { scope: PROVIDER_SCOPE, operationName, operation: pick(operationName, providerOperations, tenantOperations, 'a tenant') };
+  const { org, project, subject } = address;
   if (!TenantName.safeParse(org).success || !TenantName.safeParse(project).success) {
     throw new CommandError(ErrorCode.VALIDATION_FAILED, `subject ${subject}: org and project must be lowercase names`, { subject });
   }

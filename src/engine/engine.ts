@@ -4,7 +4,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { subjects } from '../../events/mod.js';
-import { Intake } from '../bus/intake.js';
+import { CommandEndpoint } from '../bus/command-endpoint.js';
+import { Intake } from '../intake/intake.js';
 import { EventLog } from '../bus/log.js';
 import { StatusPublisher } from '../bus/status.js';
 import { ensureStreams } from '../bus/streams.js';
@@ -16,6 +17,7 @@ import type { EngineConfig } from './config.js';
 /** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
 export interface Engine {
   readonly intake: Intake;
+  readonly endpoint: CommandEndpoint;
   readonly reconciler: Reconciler;
   readonly nc: NatsConnection;
   readonly ovsdb: OvsdbClient;
@@ -31,7 +33,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const jsm = await jetstreamManager(nc);
     const streams = await ensureStreams(jsm, config.prefix, config.replicas);
     const subs = subjects(config.prefix);
-    const log = new EventLog(js, jsm, streams.events);
+    const log = new EventLog(js, jsm, streams.events, subs);
 
     ovsdb = await OvsdbClient.connect({ remote: config.ovnNb, database: 'OVN_Northbound', logger: logger.child({ component: 'ovsdb' }) });
     const reconciler = new Reconciler({
@@ -42,17 +44,19 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       logger: logger.child({ component: 'reconciler' }),
       resyncIntervalMs: config.resyncIntervalMs,
     });
-    const intake = new Intake({
-      nc, log, subjects: subs, prefix: config.prefix, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }),
-      replyPrefixes: config.replyPrefixes,
+    const intake = new Intake({ log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }) });
+    const endpoint = new CommandEndpoint({
+      nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes,
     });
     await reconciler.start();
     await intake.start();
+    endpoint.start();
     logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix }, 'novanet engine ready');
     const client = ovsdb;
     return {
-      intake, reconciler, nc, ovsdb: client,
+      intake, endpoint, reconciler, nc, ovsdb: client,
       async stop() {
+        await endpoint.stop();
         await intake.stop();
         await reconciler.stop();
         await client.close();

@@ -64,12 +64,12 @@ export const APPEND_WINDOW = 256;
  * the sequence after the one before it. Resolves with the last sequence; any refused
  * append rejects, since a fenced chain with a gap means a broken benchmark.
  */
-export async function appendPipelined(log: EventLog, subject: string, commits: readonly Commit[], expectedLastSeq: number): Promise<number> {
+export async function appendPipelined(log: EventLog, commits: readonly Commit[], expectedLastSeq: number): Promise<number> {
   const inFlight = new Set<Promise<number>>();
   let head = expectedLastSeq;
   for (const commit of commits) {
     while (inFlight.size >= APPEND_WINDOW) await Promise.race(inFlight);
-    const pending = log.append(subject, commit, head++);
+    const pending = log.append(commit, head++);
     inFlight.add(pending);
     void pending.then(() => inFlight.delete(pending), () => inFlight.delete(pending));
   }

@@ -4,7 +4,8 @@ import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
 import type { Commit } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
-import { Intake } from '../../src/bus/intake.js';
+import { CommandEndpoint } from '../../src/bus/command-endpoint.js';
+import { Intake } from '../../src/intake/intake.js';
 import { EventLog } from '../../src/bus/log.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { DEFAULT_DECIDE_CONFIG } from '../../src/commands/mod.js';
@@ -76,11 +77,13 @@ async function runningEngine(env: BenchEnv): Promise<Target> {
 async function intakeAlone(env: BenchEnv): Promise<Target> {
   const { nc, js, jsm } = await connectJetStream(env);
   const prefix = 'benchintake';
-  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events);
-  const intake = new Intake({ nc, log, subjects: subjects(prefix), prefix, config: DEFAULT_DECIDE_CONFIG, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES });
+  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
+  const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: silent });
+  const endpoint = new CommandEndpoint({ nc, intake, subjects: subjects(prefix), prefix, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES });
   await intake.start();
+  endpoint.start();
   // Nothing runs after a reply here: there is nothing to settle.
-  return { name: 'intake alone', prefix, settle: () => Promise.resolve(), stop: env.cleanup.adopt(() => intake.stop()) };
+  return { name: 'intake alone', prefix, settle: () => Promise.resolve(), stop: env.cleanup.adopt(async () => { await endpoint.stop(); await intake.stop(); }) };
 }
 
 async function compareSending(env: BenchEnv, target: Target): Promise<Row> {
@@ -143,16 +146,15 @@ function inWorker(job: SendJob): Promise<Sent> {
 async function benchAppends(env: BenchEnv): Promise<Row> {
   const { js, jsm } = await connectJetStream(env);
   const prefix = 'benchlog';
-  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events);
-  const subject = subjects(prefix).events(benchScope);
+  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
   const commit = samplePortCommit();
   let head = await log.lastSeq();
 
   const awaitedMs = await timed(async () => {
-    for (let i = 0; i < APPENDS; i++) head = await log.append(subject, commit, head);
+    for (let i = 0; i < APPENDS; i++) head = await log.append(commit, head);
   });
   const pipelinedMs = await timed(async () => {
-    head = await appendPipelined(log, subject, Array.from({ length: APPENDS }, () => commit), head);
+    head = await appendPipelined(log, Array.from({ length: APPENDS }, () => commit), head);
   });
   if (await log.lastSeq() !== head) throw new Error(`log ends at ${await log.lastSeq()}, expected ${head}`);
 

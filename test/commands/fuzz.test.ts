@@ -56,7 +56,7 @@ function context(scope: Scope): DecideContext {
 function outcome(subject: string, data: Uint8Array): string {
   let admitted;
   try {
-    admitted = admit(subs, subject, data);
+    admitted = admit(subs.parseCommand(subject) ?? { subject, admin: false, org: '', project: '', operation: '' }, data);
   } catch (err) {
     if (!isCommandError(err)) throw err;
     return err.code;

@@ -80,7 +80,7 @@ test('deputy - a request whose reply subject is not an inbox is dropped, and the
   // Positive control: the same query with acme's own inbox is answered. It arrives after the forged ones.
   const answered = await acme.call(acmeScope, 'vpc.list', {});
   t.deepEqual((answered.result.vpcs as { id: string }[]).map((v) => v.id), [mine.id]);
-  t.is(engine.intake.droppedForReplySubject, forged.length);
+  t.is(engine.endpoint.droppedForReplySubject, forged.length);
   t.deepEqual(warnings.filter((w) => w.msg === DROPPED).map((w) => [w.subject, w.reply]),
     forged.map((reply) => ['novanet.cmd.acme.web.vpc.list', reply]));
   // Had a reply gone out, the stream would store it a moment after the answer above.
@@ -109,7 +109,7 @@ test('deputy - a request whose reply subject is not an inbox is dropped, and the
   acmeNc.publish('novanet.cmd.acme.web.vpc.create', JSON.stringify({ commandId: 'no-reply', name: 'quiet' }));
   const listed = await acme.call(acmeScope, 'vpc.list', {});
   t.deepEqual((listed.result.vpcs as { name: string }[]).map((v) => v.name).sort(), ['main', 'quiet']);
-  t.is(engine.intake.droppedForReplySubject, forged.length);
+  t.is(engine.endpoint.droppedForReplySubject, forged.length);
 });
 
 test('deputy - reply prefixes that could reach a stream or the JetStream API are refused', (t) => {

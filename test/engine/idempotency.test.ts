@@ -1,7 +1,7 @@
 import test from 'ava';
 import { EventLog } from '../../src/bus/log.js';
 import { streamNames } from '../../src/bus/streams.js';
-import { isQuarantined } from '../../events/mod.js';
+import { isQuarantined, subjects } from '../../events/mod.js';
 import { evolve, initialView } from '../../projections/mod.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startStack } from '../support/stack.js';
@@ -46,7 +46,7 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
   await Promise.all(ports.slice(0, 4).map((p) => stack.client.call(scope, 'port.delete', { portId: (p.result.port as { id: string }).id })));
   await stack.client.call(scope, 'port.create', { subnetId: (subnets[0]!.result.subnet as { id: string }).id });
 
-  const log = new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events);
+  const log = new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
   const rebuilt = initialView();
   for await (const record of log.read(1, await log.lastSeq())) if (!isQuarantined(record)) evolve(rebuilt, record);
   t.deepEqual(rebuilt, stack.engine.intake.view);

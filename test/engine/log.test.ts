@@ -1,5 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import test from 'ava';
+import { subjects } from '../../events/mod.js';
 import { EventLog } from '../../src/bus/log.js';
 import { streamNames } from '../../src/bus/streams.js';
 import { startStack } from '../support/stack.js';
@@ -10,7 +11,7 @@ test.before(async () => { stack = await startStack(); });
 test.after.always(async () => { await stack?.stop(); });
 
 async function eventLog(): Promise<EventLog> {
-  return new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events);
+  return new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
 }
 
 test.serial('log - follow delivers every commit once, in order, then the new ones; stop() returns at once', async (t) => {

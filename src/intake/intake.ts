@@ -1,20 +1,43 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import { isQuarantined } from '../../events/mod.js';
-import type { Commit, CommitRecord, LogRecord, Scope, Subjects } from '../../events/mod.js';
-import { commandKey, evolveCommands, evolve, initialCommandView, initialView } from '../../projections/mod.js';
-import type { CommandView, View } from '../../projections/mod.js';
+import { COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
+import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
+import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
+import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
 import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
-import type { CommandOperation, DecideConfig, DecideContext, Operation, QueryOperation } from '../commands/mod.js';
-import type { EventLog } from './log.js';
+import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
 
 /** How many appends may wait for their acknowledgement at once. */
 const MAX_IN_FLIGHT = 256;
 
-export type Reply =
-  | { ok: true; commandId?: string; seq: number; result: Record<string, unknown> }
-  | { ok: false; commandId?: string; error: { code: string; message: string; details?: unknown } };
+/** Where commits go and come from: the event log (src/bus/log.ts on JetStream). */
+export interface CommitLog {
+  lastSeq(): Promise<number>;
+  read(fromSeq: number, toSeq: number): AsyncIterable<LogRecord>;
+  /** Appends iff the log's last sequence is `expectedLastSeq` (write fencing); resolves with the new sequence. */
+  append(commit: Commit, expectedLastSeq: number): Promise<number>;
+}
+
+/** What the intake draws at the edge and writes into commits: time, ids, MAC candidates. */
+export interface Draws {
+  now(): string;
+  newId(): string;
+  newMac(): string;
+}
+
+export const systemDraws: Draws = {
+  now: () => new Date().toISOString(),
+  newId: () => randomUUID(),
+  // A locally administered unicast MAC: 0a:4e ("N") then four random octets.
+  newMac: () => ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':'),
+};
+
+export interface IntakeOptions {
+  readonly log: CommitLog;
+  readonly config: DecideConfig;
+  readonly logger: Logger;
+  readonly draws?: Draws;
+}
 
 interface Job {
   readonly ordinal: number;
@@ -22,49 +45,38 @@ interface Job {
   readonly operationName: string;
   readonly operation: Operation;
   readonly input: Record<string, unknown>;
-  respond(reply: Reply): void;
-}
-
-export interface IntakeOptions {
-  readonly nc: NatsConnection;
-  readonly log: EventLog;
-  readonly subjects: Subjects;
-  readonly prefix: string;
-  readonly config: DecideConfig;
-  readonly logger: Logger;
-  /** Reply subjects answered: those starting with one of these (client inboxes; EngineConfig checks them). */
-  readonly replyPrefixes: readonly string[];
+  answer(reply: Reply): void;
 }
 
 /**
- * The write side: validates commands from NATS, decides them against its view,
- * appends one fenced commit per accepted command and replies.
+ * The write side, apart from any transport: admits a request, decides it against its
+ * view, appends one fenced commit per accepted command and answers.
  *
  * Appends are pipelined: a command is decided on the view that already holds the
  * commits still in flight, and its append expects the sequence after theirs. If
- * any append fails (another writer got in first, NATS went away) the chain behind
+ * any append fails (another writer got in first, the log went away) the chain behind
  * it fails too: the intake waits for the in-flight appends, rebuilds its view from
  * the log and decides the failed commands again. Anything that appends nothing (a
  * query, a refusal, a repeated commandId) is answered only once the commits before
- * it are confirmed, so no reply ever reflects a commit that did not happen.
+ * it are confirmed, so no answer ever reflects a commit that did not happen.
  */
 export class Intake {
   private network: View = initialView();
   private commands: CommandView = initialCommandView();
-  /** Sequence the next append expects as the stream's last. */
+  /** Sequence the next append expects as the log's last. */
   private head = 0;
   private readonly queue: Job[] = [];
   private wake: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private failed: Job[] = [];
   private ordinal = 0;
-  private subscriptions: Subscription[] = [];
   private running: Promise<void> | undefined;
   private stopping = false;
-  /** Requests dropped unprocessed because their reply subject is not under a reply prefix. */
-  droppedForReplySubject = 0;
+  private readonly draws: Draws;
 
-  constructor(private readonly opts: IntakeOptions) {}
+  constructor(private readonly opts: IntakeOptions) {
+    this.draws = opts.draws ?? systemDraws;
+  }
 
   /** The view commands are decided on (diagnostics and replay checks; do not mutate). */
   get view(): View {
@@ -73,48 +85,30 @@ export class Intake {
 
   async start(): Promise<void> {
     await this.rebuild();
-    this.subscriptions = [this.opts.subjects.commandWildcard, this.opts.subjects.adminCommandWildcard].map((subject) =>
-      this.opts.nc.subscribe(subject, {
-        queue: `${this.opts.prefix}-intake`,
-        callback: (err, msg) => {
-          if (err) this.opts.logger.error({ err }, 'command subscription failed');
-          else this.receive(msg);
-        },
-      }));
     this.running = this.run();
   }
 
+  /** Answers what was submitted before, then stops. */
   async stop(): Promise<void> {
     this.stopping = true;
-    await Promise.all(this.subscriptions.map((sub) => sub.drain()));
     this.wake?.();
     await this.running;
     await Promise.allSettled(this.inFlight);
   }
 
-  /** Parses and validates at once (cheap, stateless); everything touching the view is queued. */
-  private receive(msg: Msg): void {
-    // The engine may publish into streams and the JetStream API: a reply subject a client
-    // chose must not take it there (another tenant's status, a purge, the event log).
-    if (msg.reply && !this.opts.replyPrefixes.some((prefix) => msg.reply!.startsWith(prefix))) {
-      this.droppedForReplySubject++;
-      this.opts.logger.warn({ subject: msg.subject, reply: msg.reply }, 'request dropped unprocessed: its reply subject is not an inbox');
-      return;
-    }
-    const respond = (reply: Reply) => {
-      if (msg.reply) msg.respond(JSON.stringify(reply));
-    };
-    try {
-      const job = this.parse(msg, respond);
-      this.queue.push(job);
-      this.wake?.();
-    } catch (err) {
-      respond(errorReply(err, undefined, this.opts.logger));
-    }
-  }
-
-  private parse(msg: Msg, respond: (reply: Reply) => void): Job {
-    return { ordinal: this.ordinal++, ...admit(this.opts.subjects, msg.subject, msg.data), respond };
+  /**
+   * One request: where it was addressed and its payload bytes. Stateless checks happen at
+   * once; everything touching the view is queued, in arrival order.
+   */
+  submit(address: CommandAddress, data: Uint8Array): Promise<Reply> {
+    return new Promise((answer) => {
+      try {
+        this.queue.push({ ordinal: this.ordinal++, ...admit(address, data), answer });
+        this.wake?.();
+      } catch (err) {
+        answer(errorReply(err, undefined, this.opts.logger));
+      }
+    });
   }
 
   private async run(): Promise<void> {
@@ -132,16 +126,17 @@ export class Intake {
       try {
         await this.process(job);
       } catch (err) {
-        job.respond(errorReply(err, job.input.commandId as string | undefined, this.opts.logger));
+        job.answer(errorReply(err, job.input.commandId as string | undefined, this.opts.logger));
       }
     }
   }
 
   private async process(job: Job): Promise<void> {
-    if (job.operation.kind === 'query') {
+    const { operation } = job;
+    if (operation.kind === 'query') {
       if (await this.requeueAfterSettle(job)) return;
       await this.catchUp();
-      job.respond({ ok: true, seq: this.network.seq, result: (job.operation as QueryOperation).query(this.network, job.input, job.scope) });
+      job.answer({ ok: true, seq: this.network.seq, result: operation.query(this.network, job.input, job.scope) });
       return;
     }
     const commandId = job.input.commandId as string;
@@ -150,13 +145,15 @@ export class Intake {
       if (await this.requeueAfterSettle(job)) return;
       const accepted = this.commands.accepted.get(key);
       if (accepted) {
-        job.respond(repeatReply(job, commandId, accepted));
+        job.answer(repeatReply(job, commandId, accepted));
         return;
       }
     }
+    // The one clock read of this command: the reply's timestamps and the commit's `at` agree.
+    const context = this.context(job.scope, commandId);
     let decision;
     try {
-      decision = (job.operation as CommandOperation).decide(this.network, job.input, this.context(job.scope, commandId));
+      decision = operation.decide(this.network, job.input, context);
     } catch (err) {
       // A refusal may rest on commits still in flight: answer it only once they are confirmed,
       // and decide again if the view had to be rebuilt meanwhile.
@@ -164,7 +161,7 @@ export class Intake {
       throw err;
     }
     const commit: Commit = {
-      v: 1, commandId, scope: job.scope, operation: job.operationName, at: new Date().toISOString(),
+      v: COMMIT_VERSION, commandId, scope: job.scope, operation: job.operationName, at: context.now,
       request: job.input, result: decision.result, events: [...decision.events],
     };
     await this.append(job, commit);
@@ -175,10 +172,10 @@ export class Intake {
     const expected = this.head;
     const record: CommitRecord = { seq: expected + 1, commit };
     this.apply(record);
-    const pending = this.opts.log.append(this.opts.subjects.events(job.scope), commit, expected).then(
+    const pending = this.opts.log.append(commit, expected).then(
       (seq) => {
         if (seq !== record.seq) throw new Error(`append stored at ${seq}, expected ${record.seq}`);
-        job.respond({ ok: true, commandId: commit.commandId, seq, result: commit.result });
+        job.answer({ ok: true, commandId: commit.commandId, seq, result: commit.result });
       },
     ).catch((err: unknown) => {
       this.opts.logger.warn({ err, commandId: commit.commandId, expected }, 'append refused; the view will be rebuilt from the log');
@@ -189,8 +186,8 @@ export class Intake {
   }
 
   private apply(record: LogRecord): void {
-    // A quarantined message holds nothing to decide on or answer from, but it is on the
-    // stream: the next append must expect its sequence as the last.
+    // A quarantined message holds nothing to decide on or answer from, but it is in the
+    // log: the next append must expect its sequence as the last.
     if (!isQuarantined(record)) {
       evolve(this.network, record);
       evolveCommands(this.commands, record);
@@ -220,7 +217,7 @@ export class Intake {
         await this.rebuild();
         break;
       } catch (err) {
-        // NATS is away: the connection reconnects forever, so keep the commands and wait.
+        // The log is away (NATS reconnects forever): keep the commands and wait.
         this.opts.logger.warn({ err, attempt }, 'rebuilding the view from the log failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
       }
@@ -248,27 +245,18 @@ export class Intake {
   }
 
   private context(scope: Scope, commandId: string): DecideContext {
-    return {
-      scope, commandId, now: new Date().toISOString(), config: this.opts.config,
-      newId: () => randomUUID(),
-      newMac: () => randomMac(),
-    };
+    return { scope, commandId, now: this.draws.now(), config: this.opts.config, newId: this.draws.newId, newMac: this.draws.newMac };
   }
 }
 
-/** A locally administered unicast MAC: 0a:4e ("N") then four random octets. */
-function randomMac(): string {
-  return ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
-}
-
-function repeatReply(job: Job, commandId: string, accepted: { seq: number; operation: string; request: unknown; result: Record<string, unknown> }): Reply {
+function repeatReply(job: Job, commandId: string, accepted: AcceptedCommand): Reply {
   if (accepted.operation !== job.operationName || canonicalJson(accepted.request) !== canonicalJson(job.input)) {
     return {
       ok: false, commandId,
       error: { code: ErrorCode.IDEMPOTENCY_CONFLICT, message: `commandId ${commandId} was already used for a different command`, details: { seq: accepted.seq, operation: accepted.operation } },
     };
   }
-  return { ok: true, commandId, seq: accepted.seq, result: accepted.result };
+  return { ok: true, commandId, seq: accepted.seq, result: { ...accepted.result } };
 }
 
 function canonicalJson(value: unknown): string {

@@ -1,0 +1,59 @@
+import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { Logger } from 'pino';
+import type { Subjects } from '../../events/mod.js';
+import type { Intake } from '../intake/intake.js';
+
+export interface CommandEndpointOptions {
+  readonly nc: NatsConnection;
+  readonly intake: Intake;
+  readonly subjects: Subjects;
+  readonly prefix: string;
+  readonly logger: Logger;
+  /** Reply subjects answered: those starting with one of these (client inboxes; EngineConfig checks them). */
+  readonly replyPrefixes: readonly string[];
+}
+
+/**
+ * The intake on NATS: subscribes to the command subjects (one queue group across engines),
+ * hands each request to the intake and responds on its reply subject — only an inbox's.
+ * No deciding happens here.
+ */
+export class CommandEndpoint {
+  private subscriptions: Subscription[] = [];
+  /** Requests dropped unprocessed because their reply subject is not under a reply prefix. */
+  droppedForReplySubject = 0;
+
+  constructor(private readonly opts: CommandEndpointOptions) {}
+
+  start(): void {
+    this.subscriptions = [this.opts.subjects.commandWildcard, this.opts.subjects.adminCommandWildcard].map((subject) =>
+      this.opts.nc.subscribe(subject, {
+        queue: `${this.opts.prefix}-intake`,
+        callback: (err, msg) => {
+          if (err) this.opts.logger.error({ err }, 'command subscription failed');
+          else this.receive(msg);
+        },
+      }));
+  }
+
+  /** Stops taking requests; those taken are still answered (stop the intake after this). */
+  async stop(): Promise<void> {
+    await Promise.all(this.subscriptions.map((sub) => sub.drain()));
+  }
+
+  private receive(msg: Msg): void {
+    // The engine may publish into streams and the JetStream API: a reply subject a client
+    // chose must not take it there (another tenant's status, a purge, the event log).
+    const { reply } = msg;
+    if (reply && !this.opts.replyPrefixes.some((prefix) => reply.startsWith(prefix))) {
+      this.droppedForReplySubject++;
+      this.opts.logger.warn({ subject: msg.subject, reply }, 'request dropped unprocessed: its reply subject is not an inbox');
+      return;
+    }
+    // The wildcards subscribed to are exactly what parseCommand accepts.
+    const address = this.opts.subjects.parseCommand(msg.subject)!;
+    void this.opts.intake.submit(address, msg.data).then((answer) => {
+      if (reply) msg.respond(JSON.stringify(answer));
+    });
+  }
+}
