@@ -55,12 +55,12 @@ test('intake core - commands are pipelined: many appends in flight at once, each
 });
 
 test('intake core - an append refused because another writer got in first is decided again on the caught-up view', async (t) => {
-  const other = await startIntake();
-  const { intake, log, send } = await startIntake(other.log);
-  t.teardown(async () => { await intake.stop(); await other.intake.stop(); });
+  const { intake, log, send } = await startIntake();
   const vpc = ok(await send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' })).result.vpc as { id: string };
   const subnet = ok(await send('subnet.create', { commandId: 's', vpcId: vpc.id, name: 's', cidr: '10.0.0.0/29' })).result.subnet as { id: string };
-  // The other writer (same log) takes the first free address; this intake's view does not know yet.
+  // Another writer on the same log takes the first free address; this intake's view does not know yet.
+  const other = await startIntake(log);
+  t.teardown(async () => { await intake.stop(); await other.intake.stop(); });
   const theirs = ok(await other.send('port.create', { commandId: 'theirs', subnetId: subnet.id }));
   const mine = ok(await send('port.create', { commandId: 'mine', subnetId: subnet.id }));
   t.is(log.refused, 1, 'the first attempt rested on a stale view and was refused');
