@@ -13,14 +13,14 @@ const scope: Scope = { org: 'acme', project: 'web' };
 const subs = subjects('novanet');
 const encode = (payload: unknown) => new TextEncoder().encode(JSON.stringify(payload));
 
-function counterDraws(): Draws & { clockReads: number } {
-  let id = 0;
+function counterDraws(firstId = 0): Draws & { clockReads: number } {
+  let id = firstId;
   let mac = 0;
   const draws = {
     clockReads: 0,
     now: () => `2026-01-01T00:00:${String(draws.clockReads++ % 60).padStart(2, '0')}.000Z`,
     newId: () => `00000000-0000-4000-8000-${String(++id).padStart(12, '0')}`,
-    newMac: () => `0a:4e:00:00:${((++mac) >> 8).toString(16).padStart(2, '0')}:${(mac & 255).toString(16).padStart(2, '0')}`,
+    newMac: () => `0a:4e:00:${firstId > 0 ? '01' : '00'}:${((++mac) >> 8).toString(16).padStart(2, '0')}:${(mac & 255).toString(16).padStart(2, '0')}`,
   };
   return draws;
 }
@@ -59,7 +59,7 @@ test('intake core - an append refused because another writer got in first is dec
   const vpc = ok(await send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' })).result.vpc as { id: string };
   const subnet = ok(await send('subnet.create', { commandId: 's', vpcId: vpc.id, name: 's', cidr: '10.0.0.0/29' })).result.subnet as { id: string };
   // Another writer on the same log takes the first free address; this intake's view does not know yet.
-  const other = await startIntake(log);
+  const other = await startIntake(log, counterDraws(1000));
   t.teardown(async () => { await intake.stop(); await other.intake.stop(); });
   const theirs = ok(await other.send('port.create', { commandId: 'theirs', subnetId: subnet.id }));
   const mine = ok(await send('port.create', { commandId: 'mine', subnetId: subnet.id }));
