@@ -3,6 +3,7 @@ import { NetworkEvent } from './network.js';
 import { ExternalEvent } from './external.js';
 import { QuotaEvent } from './quota.js';
 import { SecurityEvent } from './security.js';
+import { Scope } from './tenant.js';
 
 /** Every domain event novanet records, across families. */
 export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options, ...ExternalEvent.options, ...QuotaEvent.options]);
@@ -10,9 +11,6 @@ export type NovanetEvent = z.infer<typeof NovanetEvent>;
 export type EventType = NovanetEvent['type'];
 export type EventOf<T extends EventType> = Extract<NovanetEvent, { type: T }>;
 
-/** Where a commit belongs: a tenant, or the provider scope. */
-export const Scope = z.object({ org: z.string(), project: z.string() });
-export type Scope = z.infer<typeof Scope>;
 
 export const COMMIT_VERSION = 1 as const;
 

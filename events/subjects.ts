@@ -1,4 +1,4 @@
-import type { Scope } from './commit.js';
+import type { Scope } from './tenant.js';
 import { PROVIDER } from './tenant.js';
 
 export const DEFAULT_PREFIX = 'novanet' as const;
@@ -12,8 +12,15 @@ export interface CommandAddress {
   readonly operation: string;
 }
 
-/** The one place subject names are built: clients import it too. */
+/** Stream names derive from the subject prefix, so several novanet installs can share one NATS. */
+export function streamNames(prefix: string = DEFAULT_PREFIX): { readonly events: string; readonly status: string } {
+  const base = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
+  return { events: `${base}_EVENTS`, status: `${base}_STATUS` };
+}
+
+/** The one place subject names are built and parsed: clients import it too. */
 export function subjects(prefix: string = DEFAULT_PREFIX) {
+  const streams = streamNames(prefix);
   return {
     /** Request/reply subject of a command: `novanet.cmd.acme.web.vpc.create`, or `novanet.admin.cmd.<operation>` for the provider. */
     command: (scope: Scope, operation: string) => scope.org === PROVIDER
@@ -35,10 +42,17 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     adminCommandWildcard: `${prefix}.admin.cmd.>`,
     events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,
     eventsWildcard: `${prefix}.evt.>`,
+    /** The scope an events subject names, as written (a reader checks it against the commit). */
+    parseEvents: (subject: string): { org?: string; project?: string } => {
+      const [org, project] = subject.slice(`${prefix}.evt.`.length).split('.');
+      return org === PROVIDER ? { org: PROVIDER, project: PROVIDER } : { org, project };
+    },
     status: (scope: Scope, kind: string, id: string) => scope.org === PROVIDER
       ? `${prefix}.status.${PROVIDER}.${kind}.${id}`
       : `${prefix}.status.${scope.org}.${scope.project}.${kind}.${id}`,
     statusWildcard: `${prefix}.status.>`,
+    /** JetStream direct get of the latest message on a status subject: a plain subject, so NATS can scope it per tenant. */
+    statusDirectGet: (statusSubject: string) => `$JS.API.DIRECT.GET.${streams.status}.${statusSubject}`,
   } as const;
 }
 export type Subjects = ReturnType<typeof subjects>;

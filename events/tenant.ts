@@ -14,10 +14,15 @@ export function isProviderScope(scope: Tenant): boolean {
   return scope.org === PROVIDER;
 }
 
-export function tenantKey(tenant: Tenant): string {
-  return `${tenant.org}/${tenant.project}`;
+/** Where a resource or a commit belongs: a tenant, or the provider scope. */
+export const Scope = z.object({ org: z.string(), project: z.string() });
+export type Scope = z.infer<typeof Scope>;
+
+/** A scope as one string, `<org>/<project>`: map keys of per-tenant state. */
+export function scopeKey(scope: Scope): string {
+  return `${scope.org}/${scope.project}`;
 }
 
-export function sameTenant(a: Tenant, b: Tenant): boolean {
+export function sameScope(a: Scope, b: Scope): boolean {
   return a.org === b.org && a.project === b.project;
 }

@@ -1,4 +1,4 @@
-import { kinds, resourceOf, tenantKey } from '../events/mod.js';
+import { kinds, resourceOf, scopeKey } from '../events/mod.js';
 import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, Scope } from '../events/mod.js';
 
 /**
@@ -17,7 +17,7 @@ export function initialQuotaState(): QuotaState {
 export function evolveQuota(state: QuotaState, event: QuotaEvent): void {
   switch (event.type) {
     case 'QuotaSet': {
-      const key = tenantKey(event.data.tenant);
+      const key = scopeKey(event.data.tenant);
       if (Object.keys(event.data.limits).length > 0) state.quotas.set(key, event.data.limits);
       else state.quotas.delete(key);
       return;
@@ -30,11 +30,11 @@ export function evolveQuota(state: QuotaState, event: QuotaEvent): void {
 }
 
 export function usageOf(view: QuotaState, scope: Scope, kind: QuotaKind): number {
-  return view.usage.get(tenantKey(scope))?.[kind] ?? 0;
+  return view.usage.get(scopeKey(scope))?.[kind] ?? 0;
 }
 
 export function tally(view: QuotaState, scope: Scope, kind: QuotaKind, delta: number): void {
-  const key = tenantKey(scope);
+  const key = scopeKey(scope);
   const counts = view.usage.get(key) ?? {};
   counts[kind] = (counts[kind] ?? 0) + delta;
   view.usage.set(key, counts);

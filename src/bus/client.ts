@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { readStatus, subjects } from '../../events/mod.js';
 import type { Reply, Scope, StatusMessage, Subjects } from '../../events/mod.js';
-import { streamNames } from './streams.js';
 
 export type { Reply, StatusMessage };
 
@@ -51,7 +50,7 @@ export class NovanetClient {
       },
     });
     await this.nc.flush();
-    const last = await this.nc.request(`$JS.API.DIRECT.GET.${streamNames(this.prefix).status}.${subject}`, '', { timeout: this.timeoutMs });
+    const last = await this.nc.request(this.subjects.statusDirectGet(subject), '', { timeout: this.timeoutMs });
     // 404: no status yet. A live message that beat the lookup is at least as new as the stored one.
     const stored = last.data.length > 0 && (last.headers?.code ?? 0) < 300 ? readStatus(last.data) : undefined;
     if (!live && stored) onStatus(stored);

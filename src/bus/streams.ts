@@ -1,30 +1,22 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { streamNames, subjects } from '../../events/mod.js';
 import { isStreamNotFound } from './errors.js';
 
-export interface StreamNames {
-  readonly events: string;
-  readonly status: string;
-}
-
-/** Stream names derive from the subject prefix, so several novanet installs can share one NATS. */
-export function streamNames(prefix: string): StreamNames {
-  const base = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
-  return { events: `${base}_EVENTS`, status: `${base}_STATUS` };
-}
+export type StreamNames = ReturnType<typeof streamNames>;
 
 /** How many status messages a resource keeps: the latest plus a short history. */
 const STATUS_HISTORY = 5;
 
 /**
- * Creates the EVENTS and STATUS streams when missing (DESIGN §3). EVENTS is the
+ * Creates the EVENTS and STATUS streams when missing. EVENTS is the
  * audit log: deny_delete and deny_purge make it append-only even for operators.
  */
 export async function ensureStreams(jsm: JetStreamManager, prefix: string, replicas: number): Promise<StreamNames> {
   const names = streamNames(prefix);
   await ensure(jsm, {
     name: names.events,
-    subjects: [`${prefix}.evt.>`],
+    subjects: [subjects(prefix).eventsWildcard],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,
@@ -34,7 +26,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string, repli
   });
   await ensure(jsm, {
     name: names.status,
-    subjects: [`${prefix}.status.>`],
+    subjects: [subjects(prefix).statusWildcard],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,

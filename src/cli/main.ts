@@ -4,10 +4,9 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
-import { isQuarantined, PROVIDER, PROVIDER_SCOPE, subjects } from '../../events/mod.js';
+import { isQuarantined, PROVIDER_SCOPE, streamNames, subjects } from '../../events/mod.js';
 import type { LogRecord } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
-import { streamNames } from '../bus/streams.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
 import type { OperationRegistry } from '../commands/mod.js';
 import { configFrom, natsOptions } from '../engine/config.js';
@@ -134,7 +133,7 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
   };
   const from = Math.max(1, sequence('from', 1));
   const wanted = (record: LogRecord) => {
-    const scope = isQuarantined(record) ? claimedScope(config.prefix, record.subject) : record.commit.scope;
+    const scope = isQuarantined(record) ? subjects(config.prefix).parseEvents(record.subject) : record.commit.scope;
     return (flags.org === undefined || scope.org === flags.org) && (flags.project === undefined || scope.project === flags.project);
   };
   const print = (record: LogRecord) => {
@@ -152,12 +151,6 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await following.stop();
   return 0;
-}
-
-/** The tenant an events subject names (`<prefix>.evt.<org>.<project>` or `<prefix>.evt._provider`). */
-function claimedScope(prefix: string, subject: string): { org?: string; project?: string } {
-  const [org, project] = subject.slice(`${prefix}.evt.`.length).split('.');
-  return org === PROVIDER ? PROVIDER_SCOPE : { org, project };
 }
 
 const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'reply-prefixes', 'log-level', 'dir', 'chassis', 'help']);

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { AttachmentTarget, Scope } from '../../events/mod.js';
 import type { ExternalIpAttachment, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
-import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId } from './operation.js';
 import { findPort } from './port.js';
 
 /**

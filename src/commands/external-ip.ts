@@ -1,11 +1,12 @@
 import type { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { EventOf, Scope } from '../../events/mod.js';
 import type { ExternalIp, ExternalIpPool, ExternalNetwork, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { reservedAddresses } from './external-network.js';
 import { cidrOf, intToIp, ipToInt } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 
 /**
  * External IP: a public address a tenant holds, drawn from a pool of the provider's default

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { intToIp, ipToInt } from '../../projections/mod.js';
+import type { Subnet, View } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 
 /** The numeric address helpers live with the view, which keeps allocations as numbers. */
@@ -89,3 +90,35 @@ export function firstUsable(c: Cidr): number {
   return c.network + 1;
 }
 
+// Addresses of a subnet, for ports and load balancer VIPs alike.
+
+/** A requested address of the subnet that is usable and free (for a port, or a load balancer's VIP). */
+export function checkRequestedIp(view: View, subnet: Subnet, ipAddress: string): string {
+  const cidr = cidrOf(subnet.cidr);
+  const ip = ipToInt(ipAddress);
+  if (!contains(cidr, ip)) {
+    throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `${ipAddress} is not inside ${subnet.cidr}`, { ipAddress, cidr: subnet.cidr });
+  }
+  if (isReserved(cidr, ip)) {
+    throw new CommandError(ErrorCode.IP_RESERVED, `${ipAddress} is the network or broadcast address of ${subnet.cidr}`, { ipAddress });
+  }
+  const canonical = intToIp(ip);
+  if (canonical === subnet.gatewayIp) {
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is the subnet's gateway`, { ipAddress: canonical, usedBy: 'gateway' });
+  }
+  const holder = subnet.allocated.get(ip);
+  if (holder !== undefined) {
+    const [kind, detail] = view.loadBalancers.has(holder) ? ['load balancer', 'loadBalancerId'] : ['port', 'portId'];
+    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to ${kind} ${holder}`, { ipAddress: canonical, [detail]: holder });
+  }
+  return canonical;
+}
+
+/** The subnet's lowest free usable address. */
+export function allocateIp(subnet: Subnet): string {
+  // The view keeps the lowest free address; it is the broadcast address when the subnet is full.
+  if (isReserved(cidrOf(subnet.cidr), subnet.nextFree)) {
+    throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
+  }
+  return intToIp(subnet.nextFree);
+}

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { LoadBalancerListener, Scope } from '../../events/mod.js';
 import type { LoadBalancer, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { ipToInt } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
-import { allocateIp, checkRequestedIp, findPort } from './port.js';
+import { allocateIp, checkRequestedIp, ipToInt } from './ipam.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { findPort } from './port.js';
 import { findSubnet } from './subnet.js';
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import type { NatGateway, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
@@ -6,7 +7,7 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateExternalIp, findExternalIp, isInUse, usersOf } from './external-ip.js';
 import type { ExternalIpFields } from './external-ip.js';
 import { allocateMac } from './mac.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 import { findVpc } from './vpc.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isProviderScope } from '../../events/mod.js';
+import { isProviderScope, sameScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
@@ -83,10 +83,6 @@ export const ResourceName = Label(64);
 /** What a port belongs to (a VM, a pod's container id, a host): the provider's own identifier. */
 export const DeviceId = Label(255);
 export const ResourceId = z.uuid();
-
-export function sameScope(a: Scope, b: Scope): boolean {
-  return a.org === b.org && a.project === b.project;
-}
 
 /**
  * A tenant's resource by id. Another tenant's id is indistinguishable from a missing

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import type { View, PortForward } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp } from './external-ip.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 import { findPort } from './port.js';
 
 /**

@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { AllowedAddressPair, Scope } from '../../events/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, parseCidr } from './ipam.js';
+import { allocateIp, checkRequestedIp, formatCidr, intToIp, ipToInt, parseCidr } from './ipam.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
-import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
 
@@ -135,37 +136,6 @@ function resolvePairs(
     seen.add(key);
     return { ipAddress, macAddress };
   });
-}
-
-/** A requested address of the subnet that is usable and free (for a port, or a load balancer's VIP). */
-export function checkRequestedIp(view: View, subnet: Subnet, ipAddress: string): string {
-  const cidr = cidrOf(subnet.cidr);
-  const ip = ipToInt(ipAddress);
-  if (!contains(cidr, ip)) {
-    throw new CommandError(ErrorCode.IP_OUTSIDE_SUBNET, `${ipAddress} is not inside ${subnet.cidr}`, { ipAddress, cidr: subnet.cidr });
-  }
-  if (isReserved(cidr, ip)) {
-    throw new CommandError(ErrorCode.IP_RESERVED, `${ipAddress} is the network or broadcast address of ${subnet.cidr}`, { ipAddress });
-  }
-  const canonical = intToIp(ip);
-  if (canonical === subnet.gatewayIp) {
-    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is the subnet's gateway`, { ipAddress: canonical, usedBy: 'gateway' });
-  }
-  const holder = subnet.allocated.get(ip);
-  if (holder !== undefined) {
-    const [kind, detail] = view.loadBalancers.has(holder) ? ['load balancer', 'loadBalancerId'] : ['port', 'portId'];
-    throw new CommandError(ErrorCode.IP_ALREADY_ALLOCATED, `${canonical} is already allocated to ${kind} ${holder}`, { ipAddress: canonical, [detail]: holder });
-  }
-  return canonical;
-}
-
-/** The subnet's lowest free usable address. */
-export function allocateIp(subnet: Subnet): string {
-  // The view keeps the lowest free address; it is the broadcast address when the subnet is full.
-  if (isReserved(cidrOf(subnet.cidr), subnet.nextFree)) {
-    throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
-  }
-  return intToIp(subnet.nextFree);
 }
 
 export const UpdatePort = commandPayload({

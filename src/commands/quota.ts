@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { QuotaKind, TenantName, tenantKey } from '../../events/mod.js';
+import { QuotaKind, TenantName, scopeKey } from '../../events/mod.js';
 import type { QuotaLimits, Scope } from '../../events/mod.js';
 import { countedResource, usageOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
@@ -18,7 +18,7 @@ const KINDS = QuotaKind.options;
 
 /** Refuses a decision that would take the tenant past a limit. */
 function checkQuotas(view: View, scope: Scope, decision: Decision): void {
-  const limits = view.quotas.get(tenantKey(scope));
+  const limits = view.quotas.get(scopeKey(scope));
   if (!limits) return;
   const added = new Map<QuotaKind, number>();
   for (const event of decision.events) {
@@ -45,7 +45,7 @@ export function withQuotas(operations: OperationRegistry): OperationRegistry {
     : op]));
 }
 
-function presentQuota(view: View, tenant: Scope, limits: QuotaLimits = view.quotas.get(tenantKey(tenant)) ?? {}) {
+function presentQuota(view: View, tenant: Scope, limits: QuotaLimits = view.quotas.get(scopeKey(tenant)) ?? {}) {
   return {
     org: tenant.org, project: tenant.project,
     limits: Object.fromEntries(KINDS.map((k) => [k, limits[k] ?? null])),
@@ -62,7 +62,7 @@ export const SetTenantQuota = commandPayload({
 });
 
 function setTenantQuota(view: View, input: z.infer<typeof SetTenantQuota>) {
-  const limits: QuotaLimits = { ...view.quotas.get(tenantKey(input.tenant)) };
+  const limits: QuotaLimits = { ...view.quotas.get(scopeKey(input.tenant)) };
   for (const kind of KINDS) {
     const value = input.limits[kind];
     if (value === null) delete limits[kind];

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { Direction, Protocol } from '../../events/mod.js';
+import { Direction, Protocol, sameScope } from '../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { View, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { cidrOf, formatCidr } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { ALLOW_ALL_EGRESS, DEFAULT_SECURITY_GROUP_NAME, findVpc } from './vpc.js';
 
 /**

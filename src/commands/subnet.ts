@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { DhcpSettings, HostRoute, Scope } from '../../events/mod.js';
 import type { View, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
@@ -6,7 +7,7 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
 import type { Cidr } from './ipam.js';
 import { allocateMac } from './mac.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { findVpc } from './vpc.js';
 
 /** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */

@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { sameScope } from '../../events/mod.js';
 import type { EventOf, Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName, sameScope } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 
 /** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
 

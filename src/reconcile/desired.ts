@@ -1,3 +1,4 @@
+import { sameScope } from '../../events/mod.js';
 import { ipToInt } from '../../projections/mod.js';
 import type { ExternalIpAttachment, Port, Subnet, View } from '../../projections/mod.js';
 import type { DesiredRow } from './desired-row.js';
@@ -24,7 +25,7 @@ export function realisable(view: View, port: Port | undefined, missing: string):
 
 /** The port an attachment binds: the named port, or the device's first port — in the attachment's tenant only. */
 export function attachmentPort(view: View, attachment: ExternalIpAttachment): Port | undefined {
-  const inTenant = (p: Port) => p.scope.org === attachment.scope.org && p.scope.project === attachment.scope.project;
+  const inTenant = (p: Port) => sameScope(p.scope, attachment.scope);
   const { target } = attachment;
   if ('portId' in target) {
     const port = view.ports.get(target.portId);

@@ -1,3 +1,4 @@
+import { sameScope } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentPort, pending, realisable, resource, vipHolders } from './desired.js';
@@ -156,7 +157,7 @@ export const rowKinds = {
       const ip = forward && view.externalIps.get(forward.externalIpId);
       if (!forward || !ip) return undefined;
       const port = view.ports.get(forward.portId);
-      const target = realisable(view, port?.scope.org === forward.scope.org && port.scope.project === forward.scope.project ? port : undefined, `port ${forward.portId} does not exist`);
+      const target = realisable(view, port && sameScope(port.scope, forward.scope) ? port : undefined, `port ${forward.portId} does not exist`);
       return 'port' in target ? resource([portForwardLoadBalancer(own, forward, ip, target.port)], target.dependsOn) : target;
     },
     details: (view, id) => {

@@ -8,7 +8,7 @@ import { connect } from '@nats-io/transport-node';
 import test from 'ava';
 import { pino } from 'pino';
 import { NovanetClient } from '../../src/bus/client.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import test from 'ava';
 import { NovanetClient } from '../../src/bus/client.js';
 import type { Reply } from '../../src/bus/client.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import { eventually, nbRows } from '../support/stack.js';
 

@@ -10,7 +10,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { readStatus } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { configFrom, EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';

@@ -4,7 +4,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { subjects } from '../../events/mod.js';
 import { admit, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 

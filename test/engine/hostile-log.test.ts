@@ -10,7 +10,7 @@ import type { ExecutionContext } from 'ava';
 import { PROVIDER_SCOPE, readStatus } from '../../events/mod.js';
 import type { Commit, Scope, StatusMessage } from '../../events/mod.js';
 import { logRecord } from '../../src/bus/log.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { eventually, nbRows, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { EventLog } from '../../src/bus/log.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { isQuarantined, subjects } from '../../events/mod.js';
 import { evolve, initialView } from '../../projections/mod.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import test from 'ava';
 import { subjects } from '../../events/mod.js';
 import { EventLog } from '../../src/bus/log.js';
-import { streamNames } from '../../src/bus/streams.js';
+import { streamNames } from '../../events/mod.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 

@@ -1,7 +1,7 @@
 /**
  * The Northbound tables novanet writes. Root rows are deleted explicitly; non-root
  * rows disappear when the last strong reference to them is removed (the server
- * garbage-collects them: OVN-NOTES, "Northbound schema pitfalls").
+ * garbage-collects them, ovn-nb(5)): a child is inserted with its parent's reference in one transaction.
  * `references` lists the set columns through which novanet's rows point at others:
  * the reconciler indexes them to know which rows reference which.
  */
