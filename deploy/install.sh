@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Installs the system packages novanet needs: nats-server, OVN (central + host),
-# Open vSwitch, and the tools the dataplane tests use. Idempotent: does nothing
-# when everything is present. Debian/Ubuntu (apt) only; elsewhere it says what
-# to install and fails.
+# Installs what novanet needs and lacks: its npm dependencies, and the system packages
+# nats-server, OVN (central + host), Open vSwitch and the tools the dataplane tests use.
+# Idempotent: does nothing when everything is present. System packages come from apt
+# (Debian/Ubuntu) only; elsewhere it says what to install and fails.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# npm ci records what it installed in node_modules/.package-lock.json: install again when
+# that is missing or older than package-lock.json (a checkout changed the dependencies).
+# Dev dependencies whatever NODE_ENV says: the build needs tsc, the tests ava.
+if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "novanet: installing npm dependencies (npm ci)" >&2
+  npm ci --no-audit --no-fund --include=dev >&2
+fi
 
 need=()
 command -v nats-server  >/dev/null || need+=(nats-server)

@@ -40,6 +40,21 @@ export class SandboxCommandError extends SandboxError {
   }
 }
 
+/**
+ * A program a namespace was asked to run, or the busybox applet, is not installed. Probes
+ * throw it rather than report "no answer": a missing tool must not read as dropped traffic.
+ */
+export class SandboxToolMissingError extends SandboxError {
+  override name = 'SandboxToolMissingError';
+  /** The program, or 'busybox <applet>'. */
+  readonly tool: string;
+
+  constructor(tool: string) {
+    super(`${tool} is not installed (deploy/install.sh installs what the sandbox runs)`);
+    this.tool = tool;
+  }
+}
+
 /** Nothing arrived in time (a UDP datagram, a DHCP lease). */
 export class SandboxTimeoutError extends SandboxError {
   override name = 'SandboxTimeoutError';
@@ -53,6 +68,9 @@ export function isSandboxStartError(err: unknown): err is SandboxStartError {
 }
 export function isSandboxCommandError(err: unknown): err is SandboxCommandError {
   return err instanceof SandboxCommandError;
+}
+export function isSandboxToolMissingError(err: unknown): err is SandboxToolMissingError {
+  return err instanceof SandboxToolMissingError;
 }
 export function isSandboxTimeoutError(err: unknown): err is SandboxTimeoutError {
   return err instanceof SandboxTimeoutError;

@@ -7,10 +7,12 @@ export {
   SandboxError,
   SandboxStartError,
   SandboxTimeoutError,
+  SandboxToolMissingError,
   isSandboxCommandError,
   isSandboxError,
   isSandboxStartError,
   isSandboxTimeoutError,
+  isSandboxToolMissingError,
 } from './errors.js';
 export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';

@@ -1,6 +1,9 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SandboxCommandError, SandboxTimeoutError } from './errors.js';
+import { SandboxCommandError, SandboxTimeoutError, SandboxToolMissingError } from './errors.js';
 import { tcpClient, tcpServer, udpClient, udpServer } from './probes.js';
 import { run, runProcess, spawnTracked } from './process.js';
 import { trackNamespace, untrackNamespace } from './registry.js';
@@ -47,7 +50,9 @@ export class NamespaceImpl implements Namespace {
     this.#spec = spec;
   }
 
-  exec(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(argv: string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    // `ip netns exec` exits 1 when the program is missing, as busybox ping does when nothing answers.
+    await requireTool(argv, this.#spec.env.PATH);
     return runProcess(this.#argv(argv), { env: this.#spec.env, timeoutMs: opts.timeoutMs ?? 30_000 });
   }
 
@@ -78,14 +83,14 @@ export class NamespaceImpl implements Namespace {
     };
   }
 
-  async ping(address: string, opts: { count?: number; timeoutMs?: number } = {}): Promise<boolean> {
+  async ping(address: string, opts: { count?: number; timeoutMs?: number; source?: string } = {}): Promise<boolean> {
     const wanted = opts.count ?? 1;
     const deadline = Date.now() + (opts.timeoutMs ?? 5000);
     let replies = 0;
     // busybox ping ignores -w once -c packets are sent, so each attempt is one echo and we retry.
     while (Date.now() < deadline) {
       const started = Date.now();
-      const result = await this.exec(['busybox', 'ping', '-c', '1', '-W', '1', address], { timeoutMs: 5000 });
+      const result = await this.exec(['busybox', 'ping', '-c', '1', '-W', '1', ...(opts.source !== undefined ? ['-I', opts.source] : []), address], { timeoutMs: 5000 });
       if (result.code === 0) {
         if (++replies >= wanted) return true;
       } else if (Date.now() - started < 200) {
@@ -190,6 +195,29 @@ export class NamespaceImpl implements Namespace {
     this.#listeners.add(listener);
     return listener;
   }
+}
+
+const installed = new Map<string, Promise<boolean>>();
+
+/** Throws SandboxToolMissingError unless argv's program (and, for busybox, its applet) is installed; looked up once. */
+async function requireTool(argv: readonly string[], path = ''): Promise<void> {
+  const [program, applet] = argv;
+  if (program === undefined) throw new TypeError('empty argv');
+  const tool = program === 'busybox' && applet !== undefined ? `busybox ${applet}` : program;
+  let found = installed.get(tool);
+  if (found === undefined) installed.set(tool, (found = isInstalled(program, path, program === 'busybox' ? applet : undefined)));
+  if (!(await found)) throw new SandboxToolMissingError(tool);
+}
+
+/** The namespace shares our file system, so our PATH lookup is its own. */
+async function isInstalled(program: string, path: string, applet: string | undefined): Promise<boolean> {
+  const candidates = program.includes('/') ? [program] : path.split(delimiter).filter((dir) => dir !== '').map((dir) => join(dir, program));
+  const executable = await Promise.all(candidates.map((file) => access(file, constants.X_OK).then(() => true, () => false)));
+  const resolved = candidates[executable.indexOf(true)];
+  if (resolved === undefined) return false;
+  if (applet === undefined) return true;
+  const list = await runProcess([resolved, '--list']);
+  return list.code === 0 && list.stdout.split('\n').includes(applet);
 }
 
 /** busybox's "dest gw dest gw …" as routes. */

@@ -129,12 +129,19 @@ export interface Namespace {
   readonly name: string;
   /** The interface inside the namespace (eth0 unless asked otherwise). */
   readonly ifname: string;
-  /** `ip netns exec <name> …`; never throws on a non-zero exit. Default timeout 30 s. */
+  /**
+   * `ip netns exec <name> …`; never throws on a non-zero exit, but throws SandboxToolMissingError
+   * when the program (or the busybox applet) is not installed. Default timeout 30 s. Every probe
+   * below runs through it.
+   */
   exec(argv: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** busybox udhcpc; the lease is applied (address, MTU, default route) and reported. Default timeout 10 s. */
   dhcp(opts?: { timeoutMs?: number }): Promise<DhcpLease>;
-  /** True once `count` echo replies came back (default 1), retrying until timeoutMs (default 5 s). */
-  ping(address: string, opts?: { count?: number; timeoutMs?: number }): Promise<boolean>;
+  /**
+   * busybox ping: true once `count` echo replies came back (default 1), retrying until timeoutMs
+   * (default 5 s). `source` sends from that address (it must be one of the namespace's).
+   */
+  ping(address: string, opts?: { count?: number; timeoutMs?: number; source?: string }): Promise<boolean>;
   /** Answers every connection with '<name> <peer address>' and closes it. */
   tcpListen(port: number): Promise<Listener>;
   /** Connects, reads the answer to its end. Default timeout 5 s. */

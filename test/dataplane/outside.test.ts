@@ -59,6 +59,7 @@ test('dataplane - VPC routing, tenant isolation with identical ranges, NAT gatew
   const gateway = (await result(a, 'natgateway.create', { vpcId: ta.vpc.id })).natGateway!;
   await client.waitFor(a, 'natgateway', gateway.id, (s) => s.phase === 'Ready');
   await settle();
+  t.true(await a1.ns.ping(OUTSIDE, { timeoutMs: 10_000 }), 'with it the same ping gets out');
   await outside.tcpListen(80);
   t.deepEqual(await a1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), { ok: true, reply: `${outside.name} ${gateway.address}` }, 'SNAT to the gateway IP');
   t.deepEqual(await a2.ns.tcpConnect(OUTSIDE, 80), { ok: true, reply: `${outside.name} ${gateway.address}` }, 'from the other subnet too');

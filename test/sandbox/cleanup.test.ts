@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { isAlive, leftovers, nothingLeft, tempDir } from './helpers.js';
+import { isAlive, leftovers, nothingLeft, tempDir, tracesFound } from './helpers.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/abandon.js', import.meta.url));
 
@@ -13,9 +13,15 @@ interface Report {
   readonly pids: number[];
 }
 
+/** What the probes of assertNothingLeft found while the fixture's sandbox ran: their positive control. */
+interface Running {
+  readonly alive: number[];
+  readonly traces: boolean;
+}
+
 /** Runs the fixture until its sandbox runs, lets `leave` act on it, and waits for it to end. */
-async function abandon(dir: string, how: string, leave?: (child: ChildProcess) => void): Promise<{ report: Report; signal: NodeJS.Signals | null }> {
-  const child = spawn(process.execPath, [fixture, dir, how], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function abandon(dir: string, how: string, leave?: (child: ChildProcess) => void): Promise<{ report: Report; running: Running; signal: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, [fixture, dir, how], { stdio: ['pipe', 'pipe', 'inherit'] });
   const ended = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
   const line = await Promise.race([
     new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve)),
@@ -23,31 +29,36 @@ async function abandon(dir: string, how: string, leave?: (child: ChildProcess) =
       throw new Error('the fixture ended before its sandbox ran');
     }),
   ]);
+  const report = JSON.parse(line) as Report;
+  const running = { alive: report.pids.filter(isAlive), traces: tracesFound(prefixOf(report), dir) };
+  child.stdin.end('leave\n');
   leave?.(child);
-  return { report: JSON.parse(line) as Report, signal: await ended };
+  return { report, running, signal: await ended };
 }
 
-function assertNothingLeft(t: ExecutionContext, report: Report, dir: string): void {
+const prefixOf = (report: Report): string => report.host.replace(/-host$/, '');
+
+function assertNothingLeft(t: ExecutionContext, { report, running }: { report: Report; running: Running }, dir: string): void {
   t.true(report.pids.length >= 6);
+  t.deepEqual(running.alive, report.pids, 'every pid was alive while the sandbox ran');
+  t.true(running.traces, 'and leftovers() found its namespaces and processes');
   t.deepEqual(report.pids.filter(isAlive), []);
-  t.deepEqual(leftovers(report.host.replace(/-host$/, ''), dir), nothingLeft);
+  t.deepEqual(leftovers(prefixOf(report), dir), nothingLeft);
 }
 
 test('cleanup - process.exit() without stop() leaves no process, namespace or veth', async (t) => {
   const dir = await tempDir(t);
-  const { report } = await abandon(dir, 'exit');
-  assertNothingLeft(t, report, dir);
+  assertNothingLeft(t, await abandon(dir, 'exit'), dir);
 });
 
 test('cleanup - ending without stop() leaves no process, namespace or veth', async (t) => {
   const dir = await tempDir(t);
-  const { report } = await abandon(dir, 'return');
-  assertNothingLeft(t, report, dir);
+  assertNothingLeft(t, await abandon(dir, 'return'), dir);
 });
 
 test('cleanup - SIGTERM without stop() leaves nothing, and the process still dies of SIGTERM', async (t) => {
   const dir = await tempDir(t);
-  const { report, signal } = await abandon(dir, 'signal', (child) => child.kill('SIGTERM'));
-  t.is(signal, 'SIGTERM');
-  assertNothingLeft(t, report, dir);
+  const abandoned = await abandon(dir, 'signal', (child) => child.kill('SIGTERM'));
+  t.is(abandoned.signal, 'SIGTERM');
+  assertNothingLeft(t, abandoned, dir);
 });

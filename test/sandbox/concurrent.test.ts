@@ -2,7 +2,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { startChassis, startNorthbound } from '../../src/sandbox/mod.js';
-import { createDhcpNetwork, leftovers, Net, nothingLeft, prefixOf, tempDir, waitUp } from './helpers.js';
+import { createDhcpNetwork, leftovers, Net, nothingLeft, prefixOf, tempDir, tracesFound, waitUp } from './helpers.js';
 
 /** One NB + chassis with the very same topology, namespace names, MACs and IPs as every other run. */
 async function runIsland(t: ExecutionContext, dir: string): Promise<{ prefix: string; stop: () => Promise<void> }> {
@@ -35,6 +35,7 @@ test('concurrent - two chassis with identical topologies run side by side withou
   const dir = await tempDir(t);
   const [a, b] = await Promise.all([runIsland(t, join(dir, 'a')), runIsland(t, join(dir, 'b'))]);
   t.not(a.prefix, b.prefix);
+  t.true(tracesFound(a.prefix, join(dir, 'a')) && tracesFound(b.prefix, join(dir, 'b')));
   await Promise.all([a.stop(), b.stop()]);
   t.deepEqual(leftovers(a.prefix, join(dir, 'a')), nothingLeft);
   t.deepEqual(leftovers(b.prefix, join(dir, 'b')), nothingLeft);

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { isSandboxCommandError, startChassis, startNorthbound } from '../../src/sandbox/mod.js';
-import { createDhcpNetwork, isAlive, leftovers, Net, netnsNames, nothingLeft, prefixOf, processesMentioning, tempDir, waitUp } from './helpers.js';
+import { isSandboxCommandError, SandboxToolMissingError, startChassis, startNorthbound } from '../../src/sandbox/mod.js';
+import { createDhcpNetwork, isAlive, leftovers, Net, netnsNames, nothingLeft, prefixOf, processesMentioning, tempDir, tracesFound, waitUp } from './helpers.js';
 
 test('dataplane - namespaces on one switch get their DHCP leases, reach each other and the gateway over ICMP, TCP and UDP', async (t) => {
   const dir = await tempDir(t);
@@ -43,6 +43,7 @@ test('dataplane - namespaces on one switch get their DHCP leases, reach each oth
 
   // Nothing of the chassis lives in our own namespace.
   t.deepEqual(leftovers(prefix, dir).links, []);
+  t.true(tracesFound(prefix, dir), 'while its namespaces and processes show');
 
   const pids = [...chassis.pids, nb.pid];
   t.true(pids.every(isAlive));
@@ -64,6 +65,25 @@ test('dataplane - a port without DHCP options gets no lease: dhcp() rejects with
   const err = await t.throwsAsync(vm.dhcp({ timeoutMs: 2000 }));
   t.true(isSandboxCommandError(err));
   t.regex(err?.message ?? '', /udhcpc/);
+
+  const dhcp = await nb.nbctl('create', 'DHCP_Options', `cidr="${Net.cidr}"`);
+  await nb.nbctl('dhcp-options-set-options', dhcp, `server_id=${Net.gateway}`, `server_mac=${Net.gatewayMac}`, 'lease_time=3600');
+  await nb.nbctl('lsp-set-dhcpv4-options', 'nodhcp', dhcp);
+  await nb.nbctl('--timeout=20', '--wait=hv', 'sync');
+  t.like(await vm.dhcp(), { address: Net.vm1.ip }, 'the same client gets a lease once the port has DHCP options');
+});
+
+test('dataplane - a program that is not installed throws SandboxToolMissingError instead of reading as no answer', async (t) => {
+  const dir = await tempDir(t);
+  const nb = await startNorthbound({ dir });
+  t.teardown(() => nb.stop());
+  const chassis = await startChassis({ dir, northbound: nb });
+  t.teardown(() => chassis.stop());
+  const vm = await chassis.plug({ iface: 'lsp-vm1', namespace: 'vm', mac: Net.vm1.mac });
+  t.true(await vm.ping('127.0.0.1'), 'busybox ping runs');
+  t.is((await vm.exec(['busybox', 'true'])).code, 0);
+  t.like(await t.throwsAsync(vm.exec(['novanet-no-such-tool']), { instanceOf: SandboxToolMissingError }), { tool: 'novanet-no-such-tool' });
+  t.like(await t.throwsAsync(vm.exec(['busybox', 'novanet-no-such-applet']), { instanceOf: SandboxToolMissingError }), { tool: 'busybox novanet-no-such-applet' });
 });
 
 test('dataplane - removing a namespace unplugs its port and deletes it', async (t) => {
@@ -78,6 +98,8 @@ test('dataplane - removing a namespace unplugs its port and deletes it', async (
   await waitUp(nb, Net.vm1.lsp);
   t.not(await chassis.vsctl('list-ports', 'br-int'), '');
   await vm1.tcpListen(8080);
+  t.true(netnsNames().includes(vm1.name));
+  t.not(processesMentioning(vm1.name).length, 0, 'the listener runs in it');
 
   await vm1.remove();
   t.is(await chassis.vsctl('list-ports', 'br-int'), '');

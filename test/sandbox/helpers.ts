@@ -70,6 +70,12 @@ export function leftovers(prefix: string, dir: string): { namespaces: string[]; 
 
 export const nothingLeft = { namespaces: [], links: [], processes: [] } as const;
 
+/** The positive control of a nothingLeft check: while the chassis runs, leftovers() finds its namespaces and processes. */
+export function tracesFound(prefix: string, dir: string): boolean {
+  const found = leftovers(prefix, dir);
+  return found.namespaces.length > 0 && found.processes.length > 0;
+}
+
 export const Net = {
   cidr: '10.9.0.0/24',
   gateway: '10.9.0.1',

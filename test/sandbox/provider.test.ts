@@ -1,6 +1,6 @@
 import test from 'ava';
 import { startChassis, startNorthbound } from '../../src/sandbox/mod.js';
-import { createDhcpNetwork, leftovers, Net, nothingLeft, prefixOf, tempDir, waitUp } from './helpers.js';
+import { createDhcpNetwork, leftovers, Net, nothingLeft, prefixOf, tempDir, tracesFound, waitUp } from './helpers.js';
 
 const outsideIp = '172.16.0.1';
 const externalIp = '172.16.0.100';
@@ -41,6 +41,7 @@ test('provider - a localnet network reaches the outside namespace, and SNAT show
   t.like(await vm1.udpSend(outsideIp, 5353, 'out'), { ok: true });
   t.like(await udp.next(), { data: 'out', from: externalIp });
 
+  t.true(tracesFound(prefix, dir));
   await chassis.stop();
   await nb.stop();
   t.deepEqual(leftovers(prefix, dir), nothingLeft);
