@@ -1,5 +1,5 @@
 import { kinds, resourceOf, scopeKey } from '../events/mod.js';
-import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, Scope } from '../events/mod.js';
+import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, ResourceRef, Scope } from '../events/mod.js';
 
 /**
  * Tenant quotas: the limits the operator set, and what each tenant holds now. Usage is
@@ -41,9 +41,9 @@ export function tally(view: QuotaState, scope: Scope, kind: QuotaKind, delta: nu
 }
 
 /** The resource an event creates (+1) or deletes (-1), for the kinds quotas count (events/kinds.ts). */
-export function countedResource(event: NovanetEvent): { kind: QuotaKind; id: string; change: 1 | -1 } | undefined {
+export function countedResource(event: NovanetEvent): { kind: QuotaKind; resource: ResourceRef; change: 1 | -1 } | undefined {
   const resource = resourceOf(event);
   if (!resource || resource.change === 0) return undefined;
   const quota: QuotaKind | undefined = (kinds[resource.kind] as { quota?: QuotaKind }).quota;
-  return quota && { kind: quota, id: resource.id, change: resource.change };
+  return quota && { kind: quota, resource: { kind: resource.kind, id: resource.id }, change: resource.change };
 }

@@ -42,22 +42,14 @@ export function evolve(view: View, record: CommitRecord): View {
   for (const event of record.commit.events) {
     // Quota usage follows what the event really did to the view, so an ignored event counts for nothing.
     const counted = countedResource(event);
-    const resource = resourceOfCounted(event);
-    const before = resource && scopeOf(view, resource);
+    const before = counted && scopeOf(view, counted.resource);
     folds.get(event.type)?.(view, event, record);
-    const after = resource && scopeOf(view, resource);
+    const after = counted && scopeOf(view, counted.resource);
     if (counted && before && !after) tally(view, before, counted.kind, -1);
     if (counted && !before && after) tally(view, after, counted.kind, 1);
   }
   view.seq = record.seq;
   return view;
-}
-
-function resourceOfCounted(event: NovanetEvent): ResourceRef | undefined {
-  const counted = countedResource(event);
-  if (!counted) return undefined;
-  const kind = (Object.keys(kinds) as ResourceKind[]).find((k) => (kinds[k] as { quota?: string }).quota === counted.kind);
-  return kind && { kind, id: counted.id };
 }
 
 /** Each kind's collection in the view. */

@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   const { flags, positionals } = parseCommandLine(argv);
   const [command, ...rest] = positionals;
   if (!command || flags.help !== undefined || command === 'help') {
-    console.log(USAGE);
+    console.log(`${USAGE}\n\n${operationsHelp()}`);
     return command ? 0 : 1;
   }
   const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
@@ -73,6 +73,20 @@ async function main(argv: string[]): Promise<number> {
     default:
       return runClient(command, rest, flags, configFrom(engineFlags));
   }
+}
+
+/** Every operation of the wire contract, by resource: read from the registries, so a new kind lists itself. */
+function operationsHelp(): string {
+  const lines = (registry: OperationRegistry) => {
+    const verbs = new Map<string, string[]>();
+    for (const name of registry.keys()) {
+      const [resource = '', ...verb] = name.split('.');
+      verbs.set(resource, [...verbs.get(resource) ?? [], verb.join(' ')]);
+    }
+    return [...verbs].map(([resource, v]) => `  ${resource.padEnd(22)}${v.join(', ')}`).join('\n');
+  };
+  return `Operations (novanet <resource> <verb> …, or novanet request <resource>.<verb> JSON):\n${lines(tenantOperations)}\n` +
+    `Provider operations (with --admin):\n${lines(providerOperations)}`;
 }
 
 async function serve(config: EngineConfig): Promise<number> {
