@@ -86,6 +86,16 @@ export interface ExternalState {
   readonly portForwards: Map<string, PortForward>;
 }
 
+/** The external family's kinds, each with its collection (view.ts joins every family's). */
+export const externalCollections = {
+  externalnetwork: (state: ExternalState) => state.externalNetworks,
+  externalippool: (state: ExternalState) => state.externalIpPools,
+  externalip: (state: ExternalState) => state.externalIps,
+  natgateway: (state: ExternalState) => state.natGateways,
+  externalipattachment: (state: ExternalState) => state.attachments,
+  portforward: (state: ExternalState) => state.portForwards,
+} as const;
+
 export function initialExternalState(): ExternalState {
   return {
     externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),

@@ -162,6 +162,15 @@ function lowestFreeFrom(subnet: Subnet, start: number): number {
   return ip;
 }
 
+/** The network family's kinds, each with its collection (view.ts joins every family's). */
+export const networkCollections = {
+  vpc: (state: NetworkState) => state.vpcs,
+  subnet: (state: NetworkState) => state.subnets,
+  port: (state: NetworkState) => state.ports,
+  securitygroup: (state: NetworkState) => state.securityGroups,
+  loadbalancer: (state: NetworkState) => state.loadBalancers,
+} as const;
+
 export function initialNetworkState(): NetworkState {
   return { vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map() };
 }

@@ -1,9 +1,9 @@
 import { ExternalEvent, NetworkEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
 import type { CommitRecord, NovanetEvent, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
-import { evolveExternal, initialExternalState } from './external.js';
+import { evolveExternal, externalCollections, initialExternalState } from './external.js';
 import type { ExternalState } from './external.js';
 import type { MacUse } from './macs.js';
-import { evolveNetwork, initialNetworkState } from './network.js';
+import { evolveNetwork, initialNetworkState, networkCollections } from './network.js';
 import type { NetworkState } from './network.js';
 import { countedResource, evolveQuota, initialQuotaState, tally } from './quota.js';
 import type { QuotaState } from './quota.js';
@@ -52,19 +52,10 @@ export function evolve(view: View, record: CommitRecord): View {
   return view;
 }
 
-/** Each kind's collection in the view. */
+/** Each kind's collection in the view, from its family; the compiler names a kind without one. */
 export const collections = {
-  vpc: (view) => view.vpcs,
-  subnet: (view) => view.subnets,
-  port: (view) => view.ports,
-  securitygroup: (view) => view.securityGroups,
-  externalnetwork: (view) => view.externalNetworks,
-  externalippool: (view) => view.externalIpPools,
-  externalip: (view) => view.externalIps,
-  natgateway: (view) => view.natGateways,
-  externalipattachment: (view) => view.attachments,
-  portforward: (view) => view.portForwards,
-  loadbalancer: (view) => view.loadBalancers,
+  ...networkCollections,
+  ...externalCollections,
 } as const satisfies Record<ResourceKind, (view: View) => ReadonlyMap<string, { readonly id: string; readonly scope?: Scope }>>;
 
 /** The scope of a resource in the view; undefined when it is not there. */
