@@ -1,48 +1,21 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import test from 'ava';
 import { pino } from 'pino';
-import { readStatus } from '../../events/mod.js';
+import { readStatus, streamNames } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
-import { streamNames } from '../../events/mod.js';
-import { configFrom, EngineConfig } from '../../src/engine/config.js';
-import { startEngine } from '../../src/engine/engine.js';
-import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
+import { configFrom } from '../../src/engine/config.js';
+import { startTenantsStack } from '../support/tenants.js';
 
-const tenantsConf = fileURLToPath(new URL('../../../deploy/nats/tenants.conf', import.meta.url));
 const DROPPED = 'request dropped unprocessed: its reply subject is not an inbox';
 
 // The confused deputy: a tenant may only publish on its own command subjects, but it names the
 // reply subject, and the engine publishes the reply with rights of its own.
 test('deputy - a request whose reply subject is not an inbox is dropped, and the engine\'s NATS user cannot purge', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'novanet-deputy-'));
-  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
-  t.teardown(async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); });
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), config: { file: tenantsConf } });
-  stops.push(() => nats.stop());
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  stops.push(() => northbound.stop());
   const warnings: { msg: string; subject?: string; reply?: string }[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => { warnings.push(JSON.parse(line) as { msg: string }); } });
-  // Under the engine's own restricted user and private inbox, as deploy/nats/tenants.conf says;
-  // no periodic resync, so the STATUS stream only moves when a resource does.
-  const engine = await startEngine(EngineConfig.parse({
-    natsUrl: nats.url, natsUser: 'engine', natsPassword: 'change-me-engine', natsInboxPrefix: '_INBOX_engine',
-    ovnNb: northbound.remote, resyncIntervalMs: 3_600_000,
-  }), logger);
-  stops.push(() => engine.stop());
-
-  const login = async (user: string, pass: string): Promise<NatsConnection> => {
-    const nc = await connect({ servers: nats.url, user, pass, inboxPrefix: `_INBOX_${user.replaceAll('-', '_')}` });
-    stops.push(() => nc.close());
-    return nc;
-  };
+  // No periodic resync, so the STATUS stream only moves when a resource does.
+  const { engine, login } = await startTenantsStack(t, { logger, config: { resyncIntervalMs: 3_600_000 } });
   const acmeNc = await login('acme-web', 'change-me-acme');
   const globexNc = await login('globex-web', 'change-me-globex');
   const acme = new NovanetClient(acmeNc, 'novanet', 3000);

@@ -1,37 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect } from '@nats-io/transport-node';
-import type { NatsConnection } from '@nats-io/transport-node';
 import test from 'ava';
-import { pino } from 'pino';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
-import { EngineConfig } from '../../src/engine/config.js';
-import { startEngine } from '../../src/engine/engine.js';
-import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
-
-const tenantsConf = fileURLToPath(new URL('../../../deploy/nats/tenants.conf', import.meta.url));
+import { startTenantsStack } from '../support/tenants.js';
 
 test('tenancy - with deploy/nats/tenants.conf a tenant commands and watches only its own resources', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'novanet-tenancy-'));
-  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
-  t.teardown(async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); });
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), config: { file: tenantsConf } });
-  stops.push(() => nats.stop());
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  stops.push(() => northbound.stop());
-  const engine = await startEngine(EngineConfig.parse({
-    natsUrl: nats.url, natsUser: 'engine', natsPassword: 'change-me-engine', natsInboxPrefix: '_INBOX_engine', ovnNb: northbound.remote, logLevel: 'silent',
-  }), pino({ level: 'silent' }));
-  stops.push(() => engine.stop());
-
-  const login = async (user: string, pass: string): Promise<NatsConnection> => {
-    const nc = await connect({ servers: nats.url, user, pass, inboxPrefix: `_INBOX_${user.replaceAll('-', '_')}` });
-    stops.push(() => nc.close());
-    return nc;
-  };
+  const { login } = await startTenantsStack(t);
   const acme = new NovanetClient(await login('acme-web', 'change-me-acme'), 'novanet', 3000);
   const globex = new NovanetClient(await login('globex-web', 'change-me-globex'), 'novanet', 3000);
   const operator = new NovanetClient(await login('operator', 'change-me-operator'), 'novanet', 3000);
