@@ -12,7 +12,7 @@ import type { OperationRegistry } from '../commands/mod.js';
 import { configFrom, natsOptions } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
-import { runSandbox } from './sandbox.js';
+import { plugPort, runSandbox } from './sandbox.js';
 
 const USAGE = `novanet — multi-tenant network control plane for OVN
 
@@ -20,6 +20,9 @@ Engine:
   novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
                 [--reply-prefixes _INBOX.,_INBOX_]   answers only reply subjects under these (client inboxes)
   novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
+  novanet sandbox plug PORT_ID [--namespace N] [--dir .novanet]
+                                            a network namespace plugged into the port on the sandbox's
+                                            chassis, with its DHCP lease, until Ctrl-C
 
 Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "default"):
   novanet vpc create --name NAME [--cidr CIDR]
@@ -69,6 +72,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(configFrom(engineFlags));
     case 'sandbox':
+      if (rest[0] === 'plug') return runClient(command, rest, flags, configFrom(engineFlags));
       return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, engineFlags });
     default:
       return runClient(command, rest, flags, configFrom(engineFlags));
@@ -107,6 +111,11 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
   const client = new NovanetClient(nc, config.prefix);
   try {
     if (command === 'log') return await printLog(nc, config, flags);
+    if (command === 'sandbox') {
+      const portId = rest[1];
+      if (!portId) throw new Error('usage: novanet sandbox plug <port id> [--namespace N] [--dir .novanet]');
+      return await plugPort(client, scope, { dir: flags.dir ?? '.novanet', portId, ...(flags.namespace !== undefined && { namespace: flags.namespace }) });
+    }
     if (command === 'watch') {
       const [kind, id] = (rest[0] ?? '').split('/');
       if (!kind || !id) throw new Error('usage: novanet watch <kind>/<id>');

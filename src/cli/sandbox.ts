@@ -1,9 +1,11 @@
 import { join, resolve } from 'node:path';
+import type { Scope } from '../../events/mod.js';
+import type { NovanetClient } from '../bus/client.js';
 import { configFrom } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
-import { startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
-import type { Chassis } from '../sandbox/mod.js';
+import { connectChassis, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
+import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 
 export interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
@@ -19,7 +21,7 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
   const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
   let chassis: Chassis | undefined;
-  if (opts.chassis) chassis = await startChassis({ dir: join(dir, 'chassis'), northbound, name: 'sandbox' });
+  if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
   const config = configFrom({ ...opts.engineFlags, natsUrl: nats.url, ovnNb: northbound.remote });
   const engine = await startEngine(config);
 
@@ -34,7 +36,8 @@ Try, in another terminal:
   ${cli} vpc create --name demo
   ${cli} subnet create --vpc-id <vpc id> --name app
   ${cli} port create --subnet-id <subnet id>
-  ${cli} watch port/<port id>
+  ${cli} watch port/<port id>${chassis ? `
+  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease` : ''}
   ovn-nbctl --db=${northbound.remote} show
 `);
   await new Promise<void>((resolveStop) => {
@@ -45,5 +48,54 @@ Try, in another terminal:
   await chassis?.stop();
   await northbound.stop();
   await nats.stop();
+  return 0;
+}
+
+const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
+
+export interface PlugPortOptions {
+  /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
+  readonly dir: string;
+  readonly portId: string;
+  /** Short name of the namespace; default `vm-<start of the port id>`. */
+  readonly namespace?: string;
+}
+
+/**
+ * `novanet sandbox plug <port id>`: a network namespace plugged into the port on the sandbox's
+ * chassis, as a VM's interface would be (the port's MAC, `iface-id` = port id), holding the
+ * lease OVN's DHCP gives it. It stays until Ctrl-C, then is unplugged and deleted.
+ */
+export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptions): Promise<number> {
+  const reply = await client.request(scope, 'port.get', { portId: opts.portId });
+  if (!reply.ok) {
+    console.log(JSON.stringify(reply, null, 2));
+    return 1;
+  }
+  const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string } }).port;
+  const chassis = await connectChassis({ dir: chassisDir(opts.dir) });
+  const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress });
+  // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later
+  // listener, while a Ctrl-C before this point is its to handle (it deletes the namespace).
+  const stopped = new Promise<void>((resolveStop) => {
+    process.once('SIGINT', resolveStop);
+    process.once('SIGTERM', resolveStop);
+  });
+  try {
+    // DHCP answers only once ovn-controller has claimed the interface.
+    await client.waitFor(scope, 'port', port.id, (s) => s.bound === true, 60_000);
+    let lease: DhcpLease | null = null;
+    try {
+      lease = await ns.dhcp({ timeoutMs: 30_000 });
+    } catch (err) {
+      // A subnet with DHCP off gives none: the namespace stays plugged for a static address.
+      console.error(`novanet: no DHCP lease for port ${port.id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    console.log(JSON.stringify({ namespace: ns.name, portId: port.id, ipAddress: port.ipAddress, lease }));
+    console.error(`plugged; try: ip netns exec ${ns.name} ip addr   (Ctrl-C unplugs and deletes the namespace)`);
+    await stopped;
+  } finally {
+    await ns.remove();
+  }
   return 0;
 }

@@ -22,7 +22,6 @@ export const ErrorCode = {
   /** The tenant's quota (set by the operator) has no room for what the command would create. */
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
-  UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -8,8 +8,8 @@
 // each VM namespace. Nothing is created in the caller's namespace, interface names need
 // only be unique per chassis, and namespaces carry a random per-chassis prefix.
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { prepareDir, sandboxEnv } from './env.js';
 import { SandboxArgumentError, SandboxStartError } from './errors.js';
 import { addNamespace, deleteNamespace, NamespaceImpl, txOffloadOff } from './netns.js';
@@ -18,10 +18,13 @@ import type { Ctl, Ovsdb } from './ovsdb.js';
 import { udhcpcScript } from './probes.js';
 import { accepts, pollUntil, run, runProcess, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
-import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOptions } from './types.js';
+import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOptions, RunningChassis } from './types.js';
 
 const namePattern = /^[A-Za-z0-9_.-]+$/;
 const maxIfname = 15;
+/** Written into the chassis dir once the chassis runs, removed when it stops: how another process finds it. */
+const descriptorFile = 'chassis.json';
+const ovsDbName = 'conf';
 
 type Undo = () => Promise<void>;
 
@@ -54,7 +57,7 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
         return sb;
       })(),
       (async (): Promise<{ ovs: Ovsdb; vswitchd: Daemon }> => {
-        const ovs = await startOvsdb({ name: 'conf', dir, schema: Schemas.openvswitch, env, keep: false });
+        const ovs = await startOvsdb({ name: ovsDbName, dir, schema: Schemas.openvswitch, env, keep: false });
         started(ovs.daemon);
         await run(['ovs-vsctl', `--db=${ovs.remote}`, '--no-wait', 'init'], { env });
         const vswitchd = started(await startVswitchd(dir, env, host, ovs.remote));
@@ -81,6 +84,9 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
       logPath: join(dir, 'ovn-controller.log'),
       ready: (signal) => pollUntil(async () => (await sbctl('--bare', '--columns=name', 'find', 'Chassis', `name=${JSON.stringify(name)}`)) !== '', signal, 100),
     }));
+    const descriptor = join(dir, descriptorFile);
+    await writeFile(descriptor, JSON.stringify({ name, hostNamespace: host }));
+    undo.push(() => rm(descriptor, { force: true }));
     return new ChassisImpl({ name, dir, env, host, prefix, udhcpc, vsctl, sbctl, vswitchdLog: vswitchd.logPath, undo, daemons });
   } catch (err) {
     await unwind(undo).catch(() => undefined);
@@ -88,14 +94,18 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
   }
 }
 
-interface ChassisParts {
-  readonly name: string;
-  readonly dir: string;
+/** What plugging a namespace into a running chassis takes, whichever process started it. */
+interface Plugging {
   readonly env: NodeJS.ProcessEnv;
   readonly host: string;
   readonly prefix: string;
   readonly udhcpc: string;
   readonly vsctl: Ctl;
+}
+
+interface ChassisParts extends Plugging {
+  readonly name: string;
+  readonly dir: string;
   readonly sbctl: Ctl;
   readonly vswitchdLog: string;
   readonly undo: Undo[];
@@ -109,7 +119,6 @@ class ChassisImpl implements Chassis {
   readonly #parts: ChassisParts;
   readonly #namespaces = new Set<Namespace>();
   readonly #bridgeMappings: string[] = [];
-  #veths = 0;
   #stopped: Promise<void> | undefined;
 
   constructor(parts: ChassisParts) {
@@ -155,44 +164,92 @@ class ChassisImpl implements Chassis {
     return this.#stopped;
   }
 
-  /** A namespace whose ifname is one end of a veth pair; the other end is a port of bridge in the host namespace. */
-  async #attach(spec: { namespace: string; ifname: string; bridge: string; mac?: string; ifaceId?: string }): Promise<NamespaceImpl> {
-    if (!namePattern.test(spec.namespace)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(spec.namespace)} must match ${namePattern}`);
-    if (spec.ifname.length > maxIfname || !namePattern.test(spec.ifname)) throw new SandboxArgumentError(`interface name ${JSON.stringify(spec.ifname)} is not a valid Linux interface name`);
-    const host = this.hostNamespace;
-    const name = `${this.#parts.prefix}-${spec.namespace}`;
-    // Prefixed although it lives in the host namespace: a leak into another namespace would be recognisable.
-    const hostEnd = `${this.#parts.prefix}v${++this.#veths}`;
-    await addNamespace(name);
-    try {
-      const peer = ['peer', 'name', spec.ifname, ...(spec.mac ? ['address', spec.mac] : []), 'netns', name];
-      await run(['ip', '-n', host, 'link', 'add', hostEnd, 'type', 'veth', ...peer]);
-      await Promise.all([
-        run(['ip', '-n', host, 'link', 'set', hostEnd, 'up']),
-        run(['ip', '-n', name, 'link', 'set', spec.ifname, 'up']),
-        txOffloadOff(host, hostEnd),
-        txOffloadOff(name, spec.ifname),
-      ]);
-      const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
-      await this.vsctl('add-port', spec.bridge, hostEnd, ...ifaceId);
-    } catch (err) {
-      await deleteNamespace(name).catch(() => undefined);
-      throw err;
-    }
-    const ns: NamespaceImpl = new NamespaceImpl({
-      name,
-      ifname: spec.ifname,
-      env: this.#parts.env,
-      udhcpcScript: this.#parts.udhcpc,
-      unplug: async () => {
-        this.#namespaces.delete(ns);
-        // On stop the whole OVS db is discarded: no need to unplug port by port.
-        if (this.#stopped === undefined) await this.vsctl('--if-exists', 'del-port', spec.bridge, hostEnd);
-      },
+  async #attach(spec: AttachSpec): Promise<Namespace> {
+    const ns = await attach(this.#parts, spec, async (plugged, unplug) => {
+      this.#namespaces.delete(plugged);
+      // On stop the whole OVS db is discarded: no need to unplug port by port.
+      if (this.#stopped === undefined) await unplug();
     });
     this.#namespaces.add(ns);
     return ns;
   }
+}
+
+/**
+ * A chassis that another process started in `dir` (`npm start -- --chassis`). Namespaces
+ * plugged through it belong to this process: `remove()` them, or they go when it exits.
+ */
+export async function connectChassis(opts: { readonly dir: string }): Promise<RunningChassis> {
+  const dir = resolve(opts.dir);
+  const ovsSocket = join(dir, `${ovsDbName}.sock`);
+  let described: unknown;
+  try {
+    described = JSON.parse(await readFile(join(dir, descriptorFile), 'utf8'));
+  } catch {
+    described = undefined;
+  }
+  const { name, hostNamespace } = (described ?? {}) as { name?: unknown; hostNamespace?: unknown };
+  if (typeof name !== 'string' || typeof hostNamespace !== 'string' || !hostNamespace.endsWith('-host') || !(await accepts(ovsSocket))) {
+    throw new SandboxArgumentError(`no chassis is running in ${dir} (start one with: novanet sandbox --chassis)`);
+  }
+  const env = sandboxEnv(dir);
+  const plugging: Plugging = {
+    env, host: hostNamespace, prefix: hostNamespace.slice(0, -'-host'.length), udhcpc: join(dir, 'udhcpc.sh'), vsctl: ctl('ovs-vsctl', `unix:${ovsSocket}`, env),
+  };
+  return {
+    name,
+    hostNamespace,
+    // The chassis may have stopped first, taking br-int and the host ends with it.
+    plug: (p) => attach(plugging, { namespace: p.namespace, ifname: p.ifname ?? 'eth0', bridge: 'br-int', mac: p.mac, ifaceId: p.iface },
+      async (_ns, unplug) => { if (await accepts(ovsSocket)) await unplug(); }),
+  };
+}
+
+interface AttachSpec {
+  readonly namespace: string;
+  readonly ifname: string;
+  readonly bridge: string;
+  readonly mac?: string;
+  readonly ifaceId?: string;
+}
+
+/**
+ * A namespace whose ifname is one end of a veth pair; the other end is a port of bridge in the
+ * host namespace. `onRemove` runs before the namespace is deleted, with the step that takes the
+ * host end off its bridge.
+ */
+async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: NamespaceImpl, unplug: () => Promise<void>) => Promise<void>): Promise<NamespaceImpl> {
+  if (!namePattern.test(spec.namespace)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(spec.namespace)} must match ${namePattern}`);
+  if (spec.ifname.length > maxIfname || !namePattern.test(spec.ifname)) throw new SandboxArgumentError(`interface name ${JSON.stringify(spec.ifname)} is not a valid Linux interface name`);
+  const { host, prefix, vsctl } = plugging;
+  const name = `${prefix}-${spec.namespace}`;
+  // Prefixed although it lives in the host namespace: a leak into another namespace would be
+  // recognisable. Random, not counted: several processes may plug into one chassis.
+  const hostEnd = `${prefix}v${randomBytes(3).toString('hex')}`;
+  await addNamespace(name);
+  try {
+    const peer = ['peer', 'name', spec.ifname, ...(spec.mac ? ['address', spec.mac] : []), 'netns', name];
+    await run(['ip', '-n', host, 'link', 'add', hostEnd, 'type', 'veth', ...peer]);
+    await Promise.all([
+      run(['ip', '-n', host, 'link', 'set', hostEnd, 'up']),
+      run(['ip', '-n', name, 'link', 'set', spec.ifname, 'up']),
+      txOffloadOff(host, hostEnd),
+      txOffloadOff(name, spec.ifname),
+    ]);
+    const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
+    await vsctl('add-port', spec.bridge, hostEnd, ...ifaceId);
+  } catch (err) {
+    await deleteNamespace(name).catch(() => undefined);
+    throw err;
+  }
+  const ns: NamespaceImpl = new NamespaceImpl({
+    name,
+    ifname: spec.ifname,
+    env: plugging.env,
+    udhcpcScript: plugging.udhcpc,
+    unplug: () => onRemove(ns, async () => { await vsctl('--if-exists', 'del-port', spec.bridge, hostEnd); }),
+  });
+  return ns;
 }
 
 /** Creates '<prefix>-host' under a fresh random prefix; `ip netns add` refuses a name in use. */

@@ -1,6 +1,6 @@
 // Public surface of the sandbox: real nats-server and OVN processes, and network namespaces
 // plugged into OVN, for tests and for `npm start`. Knows nothing of novanet's domain.
-export { startChassis } from './chassis.js';
+export { connectChassis, startChassis } from './chassis.js';
 export {
   SandboxArgumentError,
   SandboxCommandError,
@@ -30,6 +30,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  RunningChassis,
   UdpDatagram,
   UdpListener,
 } from './types.js';

@@ -34,18 +34,22 @@ export interface NorthboundOptions {
   readonly dir: string;
 }
 
-export interface Chassis {
+/** What any process can do with a running chassis: see `connectChassis`. */
+export interface RunningChassis {
   /** The chassis system-id. */
   readonly name: string;
-  readonly dir: string;
   /** The network namespace ovs-vswitchd and ovn-controller run in: br-int and the host ends of the veths live there. */
   readonly hostNamespace: string;
+  /** A namespace plugged into br-int as the VIF of logical switch port `iface`. */
+  plug(opts: PlugOptions): Promise<Namespace>;
+}
+
+export interface Chassis extends RunningChassis {
+  readonly dir: string;
   /** Pids of the chassis's daemons (SB ovsdb-server, ovn-northd, OVS ovsdb-server, ovs-vswitchd, ovn-controller). */
   readonly pids: readonly number[];
   sbctl(...args: string[]): Promise<string>;
   vsctl(...args: string[]): Promise<string>;
-  /** A namespace plugged into br-int as the VIF of logical switch port `iface`. */
-  plug(opts: PlugOptions): Promise<Namespace>;
   /** ovn-bridge-mappings physnet:bridge, a netdev bridge, and an "outside" namespace on it. */
   addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace>;
   /** Stops ovn-controller, ovs-vswitchd, the OVS db, ovn-northd and the SB db; deletes every namespace it made. */

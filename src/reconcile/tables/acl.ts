@@ -20,6 +20,8 @@ interface AclSpec {
   readonly match: string;
   readonly action: 'allow' | 'allow-related' | 'drop';
   readonly owner: RowOwner;
+  /** The owning resource's name, if it has one: every row of a named resource carries it. */
+  readonly ownerName?: string;
   readonly scope: Scope;
   readonly seq: number;
   readonly attachedTo: Reference;
@@ -35,7 +37,7 @@ function acl(own: Ownership, spec: AclSpec): DesiredRow {
       direction: spec.direction,
       match: spec.match,
       action: spec.action,
-      external_ids: externalIds(own, spec.owner, spec.scope, spec.seq),
+      external_ids: externalIds(own, spec.owner, spec.scope, spec.seq, spec.ownerName),
     },
     referencedBy: [spec.attachedTo],
   };
@@ -51,7 +53,7 @@ export function securityGroupAcls(own: Ownership, group: SecurityGroup): Desired
   ];
   return rules.map(({ rule, direction, match }) => acl(own, {
     uuid: rowUuid.ruleAcl(rule.ruleId), name: rule.ruleId, priority: AclPriority.allow, direction, match,
-    action: 'allow-related', owner: { kind: 'securitygroup', id: group.id }, scope: group.scope, seq: group.seq, attachedTo,
+    action: 'allow-related', owner: { kind: 'securitygroup', id: group.id }, ownerName: group.name, scope: group.scope, seq: group.seq, attachedTo,
   }));
 }
 
@@ -107,7 +109,7 @@ export function gatewayAcl(own: Ownership, subnet: Subnet): DesiredRow {
   return acl(own, {
     uuid: rowUuid.gatewayAcl(subnet.id), name: `gw_${subnet.id}`, priority: AclPriority.allow, direction: 'from-lport',
     match: `ip4.dst == ${subnet.gatewayIp}`, action: 'allow-related', owner: { kind: 'subnet', id: subnet.id },
-    scope: subnet.scope, seq: subnet.seq,
+    ownerName: subnet.name, scope: subnet.scope, seq: subnet.seq,
     attachedTo: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' },
   });
 }
