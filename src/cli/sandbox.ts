@@ -4,7 +4,7 @@ import type { NovanetClient } from '../bus/client.js';
 import { configFrom } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
-import { connectChassis, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
+import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 
 export interface SandboxOptions {
@@ -73,7 +73,9 @@ export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPo
     return 1;
   }
   const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string } }).port;
-  const chassis = await connectChassis({ dir: chassisDir(opts.dir) });
+  const chassis = await connectChassis({ dir: chassisDir(opts.dir) }).catch((err: unknown) => {
+    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (and the same --dir)`) : err;
+  });
   const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress });
   // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later
   // listener, while a Ctrl-C before this point is its to handle (it deletes the namespace).

@@ -176,7 +176,7 @@ class ChassisImpl implements Chassis {
 }
 
 /**
- * A chassis that another process started in `dir` (`npm start -- --chassis`). Namespaces
+ * A chassis that another process started in `dir` (`startChassis`). Namespaces
  * plugged through it belong to this process: `remove()` them, or they go when it exits.
  */
 export async function connectChassis(opts: { readonly dir: string }): Promise<RunningChassis> {
@@ -190,7 +190,7 @@ export async function connectChassis(opts: { readonly dir: string }): Promise<Ru
   }
   const { name, hostNamespace } = (described ?? {}) as { name?: unknown; hostNamespace?: unknown };
   if (typeof name !== 'string' || typeof hostNamespace !== 'string' || !hostNamespace.endsWith('-host') || !(await accepts(ovsSocket))) {
-    throw new SandboxArgumentError(`no chassis is running in ${dir} (start one with: novanet sandbox --chassis)`);
+    throw new SandboxArgumentError(`no chassis is running in ${dir}`);
   }
   const env = sandboxEnv(dir);
   const plugging: Plugging = {
