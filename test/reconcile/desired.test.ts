@@ -3,16 +3,16 @@ import type { NovanetEvent, Scope } from '../../events/mod.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
 import type { DesiredResource } from '../../src/reconcile/desired.js';
 import { rowUuid } from '../../src/reconcile/names.js';
-import type { RowOwner } from '../../src/reconcile/names.js';
+import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, globex, groupCreated, id, mac, outside, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
-import { own } from './northbound.js';
 
 /**
  * desiredRows as a table: a history folded through the projections, one resource, and
  * the Northbound rows (with their references and dependencies) it should have.
  */
 
+const own: Ownership = { owner: 'novanet' };
 const at = (scope: Scope, ...events: NovanetEvent[]): Given => ({ scope, events });
 
 /** external_ids as the README lists them. */

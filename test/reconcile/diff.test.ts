@@ -1,20 +1,108 @@
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
-import type { Operation, Value } from '../../src/ovsdb/mod.js';
-import { sameValue } from '../../src/reconcile/diff.js';
-import { rowUuid } from '../../src/reconcile/names.js';
-import { isRootTable } from '../../src/reconcile/tables/mod.js';
+import { allResources } from '../../projections/mod.js';
+import type { View } from '../../projections/mod.js';
+import type { Cache, Operation, OvsdbClient, Row, Value } from '../../src/ovsdb/mod.js';
+import type { DesiredRow } from '../../src/reconcile/desired-row.js';
+import { diff, sameValue } from '../../src/reconcile/diff.js';
+import type { ActualRow } from '../../src/reconcile/diff.js';
+import { desiredRows } from '../../src/reconcile/kinds.js';
+import { defaultDenyOwner, ExternalId, isRowOwnerKind, ownerKey, rowUuid } from '../../src/reconcile/names.js';
+import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
+import { ReferenceIndex } from '../../src/reconcile/references.js';
+import { isRootTable, tableNames, Tables } from '../../src/reconcile/tables/mod.js';
+import type { TableSpec } from '../../src/reconcile/tables/mod.js';
+import { connect, startNb } from '../ovsdb/fixture.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, groupCreated, id, mac, poolCreated, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
-import { converged, Northbound, own, reconcile, resourcesOf, union } from './northbound.js';
 
 /**
  * diff as a table: the Northbound before (the rows a pass left for an earlier history,
  * maybe changed by hand), the view now, and the operations one pass over every resource
- * sends. Every case then applies them and checks that a second pass sends nothing and
- * that the owned rows are those a pass leaves in an empty Northbound.
+ * sends. The diff is pure; what it reads is a real ovsdb-server's rows as the client's
+ * monitored cache holds them, indexed as the reconciler indexes them. Every case then
+ * commits the operations and checks that a second pass sends nothing and that the owned
+ * rows are those a pass leaves in an empty Northbound.
  */
+
+const own: Ownership = { owner: 'novanet' };
+
+// --- a real Northbound, read as the reconciler reads it -------------------------------
+
+const ids = (row: Row): Readonly<Record<string, string>> => (row.external_ids ?? {}) as Record<string, string>;
+const marked = (row: Row): boolean => ids(row)[ExternalId.owner] === own.owner;
+/** A row some resource of this installation owns: what the reconciler's reference index follows. */
+const ownedByResource = (row: Row): boolean => marked(row) && isRowOwnerKind(ids(row)[ExternalId.kind]) && ids(row)[ExternalId.id] !== undefined;
+
+interface Northbound {
+  readonly client: OvsdbClient;
+  /** Follows the monitor's row updates from the initial dump on, as the reconciler's does. */
+  readonly references: ReferenceIndex;
+}
+
+/** An ovsdb-server with the OVN Northbound schema and a client monitoring every table novanet writes; both stop at teardown. */
+async function startNorthbound(t: ExecutionContext): Promise<Northbound> {
+  const server = await startNb(t);
+  const client = await connect(t, { remote: server.remote });
+  for (const table of tableNames) client.cache.addIndex(table, 'owner', (row) => (marked(row) ? ids(row)[ExternalId.id] : undefined));
+  const references = new ReferenceIndex(ownedByResource);
+  client.onUpdate((updates) => references.apply(updates));
+  await client.monitor(Object.fromEntries(tableNames.map((table) => [table, {}])));
+  return { client, references };
+}
+
+/** The diff's `actual` for a resource, as the reconciler finds it in the cache: rows marked as the resource's, and rows at its desired UUIDs. */
+function actualRows(cache: Cache, ref: RowOwner, desired: readonly DesiredRow[]): ActualRow[] {
+  const found = new Map<string, ActualRow>();
+  for (const table of tableNames) {
+    for (const row of cache.lookup(table, 'owner', ref.id)) if (ids(row)[ExternalId.kind] === ref.kind) found.set(row._uuid, { table, row });
+  }
+  for (const d of desired) {
+    const row = cache.get(d.table, d.uuid);
+    if (row) found.set(row._uuid, { table: d.table, row });
+  }
+  return [...found.values()];
+}
+
+/** What one reconciler pass over `refs` sends: the view's desired rows diffed against the cache as it is now. */
+function pass(nb: Northbound, view: View, refs: readonly RowOwner[]): Operation[] {
+  const work = refs.map((ref) => {
+    const desired = desiredRows(view, ref, own)?.rows ?? [];
+    return { desired, actual: actualRows(nb.client.cache, ref, desired) };
+  });
+  return diff(work, (uuid) => nb.references.referencesTo(uuid));
+}
+
+/** Commits operations as one transaction; the cache has the result when it resolves. */
+async function commit(nb: Northbound, ops: readonly Operation[]): Promise<void> {
+  if (ops.length > 0) await nb.client.transact(ops);
+}
+
+function ownedRows(cache: Cache): ActualRow[] {
+  return tableNames.flatMap((table) => [...cache.table(table).values()].filter(marked).map((row) => ({ table, row })));
+}
+
+/** Empties `nb` of every table novanet writes, commits one pass over the view's resources, and returns the owned rows it left. */
+async function convergedRows(nb: Northbound, view: View): Promise<ActualRow[]> {
+  await commit(nb, tableNames.map((table): Operation => ({ op: 'delete', table, where: [] })));
+  await commit(nb, pass(nb, view, resourcesOf(view)));
+  return ownedRows(nb.client.cache);
+}
+
+/** Every resource of a view (what a full resync walks), and the installation's default deny. */
+function resourcesOf(view: View): RowOwner[] {
+  return [defaultDenyOwner(own), ...[...allResources(view)].map((r) => r.ref)];
+}
+
+/** Resources once each, in first-seen order. */
+function union(...lists: readonly (readonly RowOwner[])[]): RowOwner[] {
+  const seen = new Map<string, RowOwner>();
+  for (const ref of lists.flat()) if (!seen.has(ownerKey(ref))) seen.set(ownerKey(ref), ref);
+  return [...seen.values()];
+}
+
+// --- the table ------------------------------------------------------------------------
 
 const at = (scope: Scope, ...events: NovanetEvent[]): Given => ({ scope, events });
 const dhcpOn = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] };
@@ -80,7 +168,8 @@ interface Case {
   readonly history: readonly Given[];
   /** In any order within a phase; the phases must come in order. */
   readonly steps: readonly string[];
-  readonly check?: (t: ExecutionContext, nb: Northbound) => void;
+  /** Runs on the cache once the operations are committed. */
+  readonly check?: (t: ExecutionContext, cache: Cache) => void;
 }
 
 const set = (table: string, uuid: string, row: Record<string, Value>): Operation => ({ op: 'update', table, where: [['_uuid', '==', uuid]], row });
@@ -111,18 +200,17 @@ const cases: Case[] = [
     before: { history: withPort, edit: [set('Logical_Switch_Port', RTR, { options: { 'router-port': 'elsewhere' }, up: [true] }), set('Logical_Switch_Port', id(3), { up: [true] })] },
     history: withPort,
     steps: [upd('Logical_Switch_Port', RTR, 'options')],
-    check: (t, nb) => {
-      t.deepEqual(nb.get('Logical_Switch_Port', RTR)?.up, [true]);
-      t.deepEqual(nb.get('Logical_Switch_Port', id(3))?.up, [true]);
+    check: (t, cache) => {
+      t.deepEqual(cache.get('Logical_Switch_Port', RTR)?.up, [true]);
+      t.deepEqual(cache.get('Logical_Switch_Port', id(3))?.up, [true]);
     },
   },
   {
-    name: 'sets in another order, a scalar as a one-element set, map entries in another order: not changes',
+    name: 'sets and maps written in another order, read back in the server\'s: not changes',
     before: {
       history: [vpcWithSubnet(), at(acme, port(3, '10.0.1.5', { securityGroupIds: [], allowedAddressPairs: [{ ipAddress: '10.0.1.101', macAddress: mac(0x77) }] }))],
       edit: [
         set('Logical_Switch_Port', id(3), { port_security: [`${mac(0x77)} 10.0.1.101`, `${mac(3)} 10.0.1.5`], addresses: [mac(0x77), `${mac(3)} 10.0.1.5`] }),
-        set('Logical_Router_Port', LRP, { mac: [mac(1)] }),
         set('Logical_Switch', id(2), { other_config: { exclude_ips: '10.0.1.1', subnet: '10.0.1.0/24' } }),
       ],
     },
@@ -158,7 +246,7 @@ const cases: Case[] = [
     before: { history: [vpc(), at(acme, routeAdded)] },
     history: [vpc(), at(acme, routeAdded), at(acme, { type: 'VpcRouteRemoved', data: { vpcId: id(1), routeId: id(20) } })],
     steps: [upd('Logical_Router', id(1), 'external_ids'), unlink('Logical_Router', id(1), 'static_routes', rowUuid.vpcRoute(id(20)))],
-    check: (t, nb) => t.is(nb.get('Logical_Router_Static_Route', rowUuid.vpcRoute(id(20))), undefined),
+    check: (t, cache) => t.is(cache.get('Logical_Router_Static_Route', rowUuid.vpcRoute(id(20))), undefined),
   },
   {
     name: 'DHCP turned off: the DHCP_Options row is deleted, the port drops it, the subnet\'s rows carry the new seq',
@@ -187,7 +275,7 @@ const cases: Case[] = [
       upd('Gateway_Chassis', rowUuid.gatewayChassis(id(61), 'gw-2'), 'priority'),
       unlink('Logical_Router_Port', GW_LRP, 'gateway_chassis', rowUuid.gatewayChassis(id(61), 'gw-1')),
     ],
-    check: (t, nb) => t.is(nb.get('Gateway_Chassis', rowUuid.gatewayChassis(id(61), 'gw-1')), undefined),
+    check: (t, cache) => t.is(cache.get('Gateway_Chassis', rowUuid.gatewayChassis(id(61), 'gw-1')), undefined),
   },
   {
     name: 'a deleted port leaves its switch and groups; another owner\'s port group holding it is not touched, even if it claims the port\'s marks',
@@ -200,7 +288,7 @@ const cases: Case[] = [
     },
     history: [...withPort, at(acme, deleted('PortDeleted', 'portId', 3))],
     steps: [unlink('Logical_Switch', id(2), 'ports', id(3)), unlink('Port_Group', DROP, 'ports', id(3)), unlink('Port_Group', DEFAULT_GROUP, 'ports', id(3))],
-    check: (t, nb) => t.like(nb.get('Port_Group', FOREIGN), { name: 'theirs', ports: [] }, 'the server, not novanet, drops the collected port from it'),
+    check: (t, cache) => t.like(cache.get('Port_Group', FOREIGN), { name: 'theirs', ports: [] }, 'the server, not novanet, drops the collected port from it'),
   },
   {
     name: 'a port deleted under its floating IP: the attachment is pending and its NAT row loses its reference',
@@ -210,13 +298,21 @@ const cases: Case[] = [
   },
 ];
 
-/** The owned rows of `nb` are those of `want`: the same UUIDs, and the same value in every column `want` has. */
-function assertSameOwnedRows(t: ExecutionContext, nb: Northbound, want: Northbound): void {
-  const have = new Map(nb.ownedRows().map((a) => [a.row._uuid, a]));
-  t.deepEqual([...have.keys()].sort(), want.ownedRows().map((a) => a.row._uuid).sort(), 'the same owned rows');
-  for (const { table, row } of want.ownedRows()) {
-    const other = have.get(row._uuid);
-    const differing = Object.keys(row).filter((column) => !sameValue(row[column], other?.row[column]));
+/**
+ * The owned rows `have` are those of `want`: the same UUIDs, and the same value in every column
+ * novanet writes (its desired columns, and the reference columns its children fill). Columns it
+ * leaves alone, such as a port's `up`, may differ: someone else sets them.
+ */
+function assertSameOwnedRows(t: ExecutionContext, view: View, have: readonly ActualRow[], want: readonly ActualRow[]): void {
+  const written = new Map<string, readonly string[]>();
+  for (const ref of resourcesOf(view)) {
+    for (const d of desiredRows(view, ref, own)?.rows ?? []) written.set(d.uuid, [...Object.keys(d.columns), ...(Tables as Record<string, TableSpec>)[d.table]!.references]);
+  }
+  const byUuid = new Map(have.map((a) => [a.row._uuid, a]));
+  t.deepEqual([...byUuid.keys()].sort(), want.map((a) => a.row._uuid).sort(), 'the same owned rows');
+  for (const { table, row } of want) {
+    const other = byUuid.get(row._uuid);
+    const differing = (written.get(row._uuid) ?? Object.keys(row)).filter((column) => !sameValue(row[column], other?.row[column]));
     t.deepEqual(differing, [], `${table} ${row._uuid}`);
   }
 }
@@ -227,21 +323,22 @@ function assertOrdered(t: ExecutionContext, ops: readonly Operation[]): void {
 }
 
 for (const c of cases) {
-  test(`diff - ${c.name}`, (t) => {
+  test(`diff - ${c.name}`, async (t) => {
+    const nb = await startNorthbound(t);
     const earlier = c.before && given(...c.before.history).view;
-    const nb = earlier ? converged(earlier) : new Northbound();
-    if (c.before?.edit) nb.apply(c.before.edit);
+    if (earlier) await commit(nb, pass(nb, earlier, resourcesOf(earlier)));
+    if (c.before?.edit) await commit(nb, c.before.edit);
     const { view } = given(...c.history);
     const refs = union(earlier ? resourcesOf(earlier) : [], resourcesOf(view));
 
-    const ops = reconcile(nb, view, refs);
+    const ops = pass(nb, view, refs);
     t.deepEqual(ops.map(step).sort(), [...c.steps].sort());
     assertOrdered(t, ops);
 
-    nb.apply(ops);
-    t.deepEqual(reconcile(nb, view, refs).map(step), [], 'applied, a second pass sends nothing');
-    assertSameOwnedRows(t, nb, converged(view));
-    c.check?.(t, nb);
+    await commit(nb, ops);
+    t.deepEqual(pass(nb, view, refs).map(step), [], 'committed, a second pass sends nothing');
+    c.check?.(t, nb.client.cache);
+    assertSameOwnedRows(t, view, ownedRows(nb.client.cache), await convergedRows(nb, view));
   });
 }
 
@@ -287,25 +384,26 @@ const emptied: Given[] = [
   at(provider, deleted('ExternalIpPoolDeleted', 'poolId', 51), deleted('ExternalNetworkDeleted', 'externalNetworkId', 50)),
 ];
 
-test('diff - a whole topology from nothing, through changes, back to nothing: each pass is accepted, settles, and matches a fresh start', (t) => {
-  const nb = new Northbound();
-  // Starts empty and follows the row changes, as the reconciler's follows monitor updates.
-  const index = nb.referenceIndex();
+test('diff - a whole topology from nothing, through changes, back to nothing: each pass is accepted, settles, and matches a fresh start', async (t) => {
+  const [nb, fresh] = await Promise.all([startNorthbound(t), startNorthbound(t)]);
   let refs = resourcesOf(given(...built).view);
   for (const [stage, history] of [['built', built], ['churned', churned], ['emptied', emptied]] as const) {
     const { view } = given(...history);
     refs = union(refs, resourcesOf(view));
-    const ops = reconcile(nb, view, refs, index);
+    const ops = pass(nb, view, refs);
     t.not(ops.length, 0, stage);
     assertOrdered(t, ops);
-    index.apply(nb.apply(ops));
+    await commit(nb, ops);
 
-    t.deepEqual(reconcile(nb, view, refs, index).map(step), [], `${stage}: a second pass sends nothing`);
-    assertSameOwnedRows(t, nb, converged(view));
-    const rebuilt = nb.referenceIndex();
-    for (const { row } of nb.rows()) t.deepEqual(index.referencesTo(row._uuid), rebuilt.referencesTo(row._uuid), `${stage}: references to ${row._uuid}`);
+    t.deepEqual(pass(nb, view, refs).map(step), [], `${stage}: a second pass sends nothing`);
+    assertSameOwnedRows(t, view, ownedRows(nb.client.cache), await convergedRows(fresh, view));
+    // The index followed every monitor update; built from the rows as they are now, it says the same.
+    const rebuilt = new ReferenceIndex(ownedByResource);
+    const rows = tableNames.flatMap((table) => [...nb.client.cache.table(table).values()].map((row) => ({ table, uuid: row._uuid, new: row })));
+    rebuilt.apply(rows);
+    for (const { uuid } of rows) t.deepEqual(nb.references.referencesTo(uuid), rebuilt.referencesTo(uuid), `${stage}: references to ${uuid}`);
   }
-  t.deepEqual(nb.ownedRows().map((a) => a.table).sort(), ['ACL', 'ACL', 'ACL', 'Port_Group'], 'only the installation\'s default deny is left');
+  t.deepEqual(ownedRows(nb.client.cache).map((a) => a.table).sort(), ['ACL', 'ACL', 'ACL', 'Port_Group'], 'only the installation\'s default deny is left');
 });
 
 test('diff - sameValue: what counts as the same decoded OVSDB value', (t) => {
