@@ -115,7 +115,7 @@ const cases: Case[] = [
         },
         {
           table: 'ACL', uuid: rowUuid.gatewayAcl(id(2)),
-          columns: { name: [`gw_${id(2)}`], priority: 1002, direction: 'from-lport', match: 'ip4.dst == 10.0.1.1', action: 'allow-related', external_ids: marks('subnet', id(2), 1) },
+          columns: { name: [`gw_${id(2)}`], priority: 1002, direction: 'from-lport', match: 'ip4.dst == 10.0.1.1', action: 'allow-related', external_ids: marks('subnet', id(2), 1, 'app') },
           referencedBy: [{ table: LS, uuid: id(2), column: 'acls' }],
         },
         {
@@ -278,7 +278,7 @@ const cases: Case[] = [
           [33, 'from-lport', `inport == @${pgName(id(30))} && ip4 && ip4.dst == 10.0.0.0/8 && udp && udp.dst == 53`],
         ] as const).map(([rule, direction, match]) => ({
           table: 'ACL', uuid: rowUuid.ruleAcl(id(rule)),
-          columns: { name: [id(rule)], priority: 1002, direction, match, action: 'allow-related', external_ids: marks('securitygroup', id(30), 2) },
+          columns: { name: [id(rule)], priority: 1002, direction, match, action: 'allow-related', external_ids: marks('securitygroup', id(30), 2, 'web') },
           referencedBy: [{ table: PG, uuid: id(30), column: 'acls' }],
         })),
       ],
