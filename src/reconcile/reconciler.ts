@@ -69,6 +69,8 @@ export class Reconciler {
   private readonly statusRetries = new Map<string, Dirty>();
   private statusRetry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
+  private folded = false;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
@@ -95,6 +97,7 @@ export class Reconciler {
 
     const last = await source.lastSeq();
     for await (const record of source.read(1, last)) this.fold(record, false);
+    this.folded = true;
     this.resync();
     const follower = source.follow(last + 1, (record) => {
       this.fold(record, true);
@@ -184,7 +187,7 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass) return;
+    if (this.pass || !this.folded) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
       if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
