@@ -131,12 +131,12 @@ export function dependantsOf(view: NetworkView, event: NovanetEvent): ResourceRe
   return refs;
 }
 
-/** Every resource of the view with its scope: what a full resync walks. */
-export function* allResources(view: NetworkView): Generator<{ ref: ResourceRef; scope: Scope }> {
-  const tenant = <T extends { id: string; scope: Scope }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
-    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: r.scope }));
-  const provider = <T extends { id: string }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
-    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: PROVIDER_SCOPE }));
+/** Every resource of the view with its scope and the sequence of its last commit: what a full resync walks. */
+export function* allResources(view: NetworkView): Generator<{ ref: ResourceRef; scope: Scope; seq: number }> {
+  const tenant = <T extends { id: string; scope: Scope; seq: number }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
+    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: r.scope, seq: r.seq }));
+  const provider = <T extends { id: string; seq: number }>(kind: ResourceKind, map: ReadonlyMap<string, T>) =>
+    [...map.values()].map((r) => ({ ref: { kind, id: r.id }, scope: PROVIDER_SCOPE, seq: r.seq }));
   yield* tenant('vpc', view.vpcs);
   yield* tenant('subnet', view.subnets);
   yield* tenant('port', view.ports);

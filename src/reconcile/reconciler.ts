@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
+import { Phase, PROVIDER_SCOPE, tenantKey } from '../../events/mod.js';
 import type { CommitRecord, Scope } from '../../events/mod.js';
 import { evolveNetwork, initialNetworkView } from '../../projections/mod.js';
 import type { NetworkView } from '../../projections/mod.js';
@@ -9,7 +9,7 @@ import { desiredRows } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { diff } from './diff.js';
 import type { ActualRow } from './diff.js';
-import { defaultDenyRef, ExternalId, isResourceKind, keyOf } from './names.js';
+import { defaultDenyRef, ExternalId, isResourceKind, keyOf, ResourceKind } from './names.js';
 import type { Ownership, ResourceRef } from './names.js';
 import { ReferenceIndex } from './references.js';
 import { allResources, dependantsOf, resourceOf } from './affected.js';
@@ -24,9 +24,19 @@ export interface CommitSource {
   follow(fromSeq: number, onCommit: (record: CommitRecord) => Promise<void> | void, onError?: (err: unknown) => void): { stop(): Promise<void>; done: Promise<void> };
 }
 
+/** The latest stored message of a status subject: the resource the subject names, and the status if it is one. */
+export interface StoredStatus {
+  readonly kind: string;
+  readonly id: string;
+  readonly scope: Scope;
+  readonly status: ResourceStatus | undefined;
+}
+
 /** Where statuses go (the STATUS stream). */
 export interface StatusSink {
   publish(statuses: readonly ResourceStatus[]): Promise<void>;
+  /** The latest stored message of every status subject, as the stream holds them when called. */
+  latest(): Promise<readonly StoredStatus[]>;
 }
 
 export interface ReconcilerOptions {
@@ -60,6 +70,9 @@ export class Reconciler {
   private readonly view: NetworkView = initialNetworkView();
   private readonly dirty = new Map<string, Dirty>();
   private readonly published = new Map<string, ResourceStatus>();
+  /** The resync reading the stored statuses, and what is published meanwhile: newer than what it reads. */
+  private resyncing: Promise<void> | undefined;
+  private publishedDuringRead: Set<string> | undefined;
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
   private pass: Promise<void> | undefined;
@@ -115,13 +128,14 @@ export class Reconciler {
     clearInterval(this.timer);
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
+    await this.resyncing;
     await this.pass;
     clearTimeout(this.statusRetry);
   }
 
   /** Resolves once every dirty resource has been through a pass (tests and graceful stops). */
   async idle(): Promise<void> {
-    while (this.pass) await this.pass;
+    while (this.pass ?? this.resyncing) await (this.pass ?? this.resyncing);
   }
 
   private fold(record: CommitRecord, markDirty: boolean): void {
@@ -141,9 +155,52 @@ export class Reconciler {
     }
   }
 
-  /** Everything in the view, and every owned row the view no longer explains (orphans). */
+  /**
+   * Everything in the view, every owned row the view no longer explains (orphans), and
+   * every latest stored status that is missing or wrong. A resync asked for while one
+   * reads the stored statuses is that one: it marks only after the read.
+   */
   resync(): void {
-    for (const { ref, scope } of allResources(this.view)) this.mark(ref, scope, 'resync');
+    this.resyncing ??= this.resyncWithStoredStatuses().finally(() => { this.resyncing = undefined; });
+  }
+
+  private async resyncWithStoredStatuses(): Promise<void> {
+    const publishedMeanwhile = new Set<string>();
+    this.publishedDuringRead = publishedMeanwhile;
+    let stored: Map<string, { ref: ResourceRef; scope: Scope; status: ResourceStatus | undefined }> | undefined;
+    try {
+      const latest = await this.opts.statusSink.latest();
+      stored = new Map();
+      for (const { kind, id, scope, status } of latest) {
+        // Only what this reconciler renders: other kinds on the stream are not its to repair.
+        if (!isResourceKind(kind) || kind === ResourceKind.defaultDeny) continue;
+        const ref = { kind, id };
+        stored.set(`${tenantKey(scope)}/${keyOf(ref)}`, { ref, scope, status });
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
+    } finally {
+      this.publishedDuringRead = undefined;
+    }
+    if (this.stopped) return;
+    const inView = new Set<string>();
+    for (const { ref, scope, seq } of allResources(this.view)) {
+      const key = keyOf(ref);
+      inView.add(key);
+      if (stored && !publishedMeanwhile.has(key)) {
+        // A client reads what the stream holds, so the pass compares with that. One older than
+        // the resource's last commit misses that commit's status (a kill before it was published).
+        const status = stored.get(`${tenantKey(scope)}/${key}`)?.status;
+        if (status && status.observedSeq >= seq) this.published.set(key, status);
+        else this.published.delete(key);
+      }
+      this.mark(ref, scope, 'resync');
+    }
+    for (const { ref, scope, status } of stored?.values() ?? []) {
+      const key = keyOf(ref);
+      // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
+      if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
+    }
     this.mark(defaultDenyRef(this.opts.ownership), PROVIDER_SCOPE, 'resync');
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
@@ -313,7 +370,10 @@ export class Reconciler {
       if (s.kind === 'default-deny') return;
       const key = `${s.kind}/${s.id}`;
       const before = this.published.get(key);
-      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) out.push(s);
+      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) {
+        out.push(s);
+        this.publishedDuringRead?.add(key);
+      }
       if (s.phase === 'Deleted') this.published.delete(key);
       else this.published.set(key, s);
     });
@@ -338,11 +398,17 @@ export class Reconciler {
   }
 }
 
-/** Statuses equal but for the sequence they were observed at. */
+/** Statuses equal but for the sequence they were observed at, whatever their fields' order (a stored one was parsed). */
 function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   const { observedSeq: _a, ...x } = a;
   const { observedSeq: _b, ...y } = b;
-  return JSON.stringify(x) === JSON.stringify(y);
+  return canonicalJson(x) === canonicalJson(y);
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v);
 }
 
 function refs(ref: ResourceRef | undefined): ResourceRef[] {
