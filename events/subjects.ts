@@ -1,5 +1,5 @@
 import type { Scope } from './tenant.js';
-import { PROVIDER } from './tenant.js';
+import { PROVIDER, PROVIDER_SCOPE } from './tenant.js';
 
 export const DEFAULT_PREFIX = 'novanet' as const;
 
@@ -53,6 +53,13 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     statusWildcard: `${prefix}.status.>`,
     /** JetStream direct get of the latest message on a status subject: a plain subject, so NATS can scope it per tenant. */
     statusDirectGet: (statusSubject: string) => `$JS.API.DIRECT.GET.${streams.status}.${statusSubject}`,
+    /** The resource a status subject is about; undefined for a subject of another shape. */
+    statusTarget: (subject: string): { scope: Scope; kind: string; id: string } | undefined => {
+      if (!subject.startsWith(`${prefix}.status.`)) return undefined;
+      const tokens = subject.slice(prefix.length + '.status.'.length).split('.');
+      if (tokens[0] === PROVIDER) return tokens.length === 3 ? { scope: PROVIDER_SCOPE, kind: tokens[1]!, id: tokens[2]! } : undefined;
+      return tokens.length === 4 ? { scope: { org: tokens[0]!, project: tokens[1]! }, kind: tokens[2]!, id: tokens[3]! } : undefined;
+    },
   } as const;
 }
 export type Subjects = ReturnType<typeof subjects>;

@@ -56,20 +56,27 @@ export function evolve(view: View, record: CommitRecord): View {
 export const collections = {
   ...networkCollections,
   ...externalCollections,
-} as const satisfies Record<ResourceKind, (view: View) => ReadonlyMap<string, { readonly id: string; readonly scope?: Scope }>>;
+} as const satisfies Record<ResourceKind, (view: View) => ReadonlyMap<string, Resource>>;
+
+/** What every resource in the view has: its id, its tenant (provider resources have none) and the sequence of its last commit. */
+interface Resource {
+  readonly id: string;
+  readonly scope?: Scope;
+  readonly seq: number;
+}
 
 /** The scope of a resource in the view; undefined when it is not there. */
 export function scopeOf(view: View, ref: ResourceRef): Scope | undefined {
-  const found = (collections[ref.kind](view) as ReadonlyMap<string, { readonly scope?: Scope }>).get(ref.id);
+  const found = (collections[ref.kind](view) as ReadonlyMap<string, Resource>).get(ref.id);
   if (!found) return undefined;
   return kinds[ref.kind].owner === 'provider' ? PROVIDER_SCOPE : found.scope;
 }
 
-/** Every resource of the view with its scope: what a full resync walks. */
-export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: Scope }> {
+/** Every resource of the view with its scope and the sequence of its last commit: what a full resync walks. */
+export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: Scope; seq: number }> {
   for (const kind of Object.keys(collections) as ResourceKind[]) {
-    for (const resource of (collections[kind](view) as ReadonlyMap<string, { readonly id: string; readonly scope?: Scope }>).values()) {
-      yield { ref: { kind, id: resource.id }, scope: kinds[kind].owner === 'provider' ? PROVIDER_SCOPE : resource.scope! };
+    for (const resource of (collections[kind](view) as ReadonlyMap<string, Resource>).values()) {
+      yield { ref: { kind, id: resource.id }, scope: kinds[kind].owner === 'provider' ? PROVIDER_SCOPE : resource.scope!, seq: resource.seq };
     }
   }
 }

@@ -1,16 +1,67 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
-import type { Subjects } from '../../events/mod.js';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { readStatus } from '../../events/mod.js';
+import type { StatusMessage, Subjects } from '../../events/mod.js';
+import type { StoredStatus } from '../reconcile/reconciler.js';
 import type { ResourceStatus } from '../reconcile/status.js';
+
+/** How long reading the stored statuses waits for the next message before it gives up. */
+const READ_STALL_MS = 5000;
 
 /**
  * Publishes statuses to the STATUS stream, all in flight at once. The stream keeps
  * the latest few per subject, so a late subscriber still gets each resource's state.
  */
 export class StatusPublisher {
-  constructor(private readonly js: JetStreamClient, private readonly subjects: Subjects) {}
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly subjects: Subjects,
+    readonly stream: string,
+  ) {}
 
   async publish(statuses: readonly ResourceStatus[]): Promise<void> {
     await Promise.all(statuses.map(({ scope, ...status }) =>
       this.js.publish(this.subjects.status(scope, status.kind, status.id), JSON.stringify({ ...status, org: scope.org, project: scope.project }))));
   }
+
+  /**
+   * The latest stored message of every status subject, as the stream holds them when
+   * called: one ordered consumer delivering the last message per subject, so the read
+   * costs O(resources), not O(history). Messages published meanwhile may be included.
+   */
+  async latest(): Promise<StoredStatus[]> {
+    const { state } = await this.jsm.streams.info(this.stream);
+    if (state.messages === 0) return [];
+    const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: this.subjects.statusWildcard });
+    const messages = await consumer.consume();
+    // Ends a read that stopped delivering (NATS away, the stream purged under it).
+    const stall = setTimeout(() => { void messages.close(); }, READ_STALL_MS);
+    const latest = new Map<string, StoredStatus>();
+    let complete = false;
+    try {
+      for await (const m of messages) {
+        stall.refresh();
+        // Delivered in stream order, also again after a consumer reset: the last one per subject wins.
+        const target = this.subjects.statusTarget(m.subject);
+        if (target) latest.set(m.subject, { ...target, status: resourceStatus(readStatus(m.data)) });
+        if (m.seq >= state.last_seq || m.info.pending === 0) {
+          complete = true;
+          break;
+        }
+      }
+    } finally {
+      clearTimeout(stall);
+      await messages.close();
+    }
+    if (!complete) throw new Error(`reading the latest statuses of ${this.stream} stopped before its sequence ${state.last_seq}`);
+    return [...latest.values()];
+  }
+}
+
+/** The wire's status as the reconciler produces it: its tenant as a scope. */
+function resourceStatus(message: StatusMessage | undefined): ResourceStatus | undefined {
+  if (!message) return undefined;
+  const { org, project, ...status } = message;
+  return { ...status, scope: { org, project } };
 }

@@ -39,7 +39,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const reconciler = new Reconciler({
       source: log,
       ovsdb,
-      statusSink: new StatusPublisher(js, subs),
+      statusSink: new StatusPublisher(js, jsm, subs, streams.status),
       ownership: { owner: config.owner },
       logger: logger.child({ component: 'reconciler' }),
       resyncIntervalMs: config.resyncIntervalMs,

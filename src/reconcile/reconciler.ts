@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isQuarantined, PROVIDER_SCOPE, resourceOf } from '../../events/mod.js';
+import { isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
 import type { LogRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
@@ -25,9 +25,19 @@ export interface CommitSource {
   follow(fromSeq: number, onRecord: (record: LogRecord) => Promise<void> | void, onError?: (err: unknown) => void): { stop(): Promise<void>; done: Promise<void> };
 }
 
+/** The latest stored message of a status subject: the resource the subject names, and the status if it is one. */
+export interface StoredStatus {
+  readonly kind: string;
+  readonly id: string;
+  readonly scope: Scope;
+  readonly status: ResourceStatus | undefined;
+}
+
 /** Where statuses go (the STATUS stream). */
 export interface StatusSink {
   publish(statuses: readonly ResourceStatus[]): Promise<void>;
+  /** The latest stored message of every status subject, as the stream holds them when called. */
+  latest(): Promise<readonly StoredStatus[]>;
 }
 
 export interface ReconcilerOptions {
@@ -61,6 +71,9 @@ export class Reconciler {
   private readonly view: View = initialView();
   private readonly dirty = new Map<string, Dirty>();
   private readonly published = new Map<string, ResourceStatus>();
+  /** The resync reading the stored statuses, and what is published meanwhile: newer than what it reads. */
+  private resyncing: Promise<void> | undefined;
+  private publishedDuringRead: Set<string> | undefined;
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
   private pass: Promise<void> | undefined;
@@ -70,6 +83,8 @@ export class Reconciler {
   private readonly statusRetries = new Map<string, Dirty>();
   private statusRetry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
+  private folded = false;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
@@ -99,6 +114,7 @@ export class Reconciler {
 
     const last = await source.lastSeq();
     for await (const record of source.read(1, last)) this.fold(record, false);
+    this.folded = true;
     this.resync();
     const follower = source.follow(last + 1, (record) => {
       this.fold(record, true);
@@ -116,6 +132,7 @@ export class Reconciler {
     clearInterval(this.timer);
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
+    await this.resyncing;
     await this.pass;
     await this.quarantine.stop();
     clearTimeout(this.statusRetry);
@@ -123,7 +140,7 @@ export class Reconciler {
 
   /** Resolves once every dirty resource has been through a pass (tests and graceful stops). */
   async idle(): Promise<void> {
-    while (this.pass) await this.pass;
+    while (this.pass ?? this.resyncing) await (this.pass ?? this.resyncing);
   }
 
   private fold(record: LogRecord, markDirty: boolean): void {
@@ -147,9 +164,52 @@ export class Reconciler {
     }
   }
 
-  /** Everything in the view, and every owned row the view no longer explains (orphans). */
+  /**
+   * Everything in the view, every owned row the view no longer explains (orphans), and
+   * every latest stored status that is missing or wrong. A resync asked for while one
+   * reads the stored statuses is that one: it marks only after the read.
+   */
   resync(): void {
-    for (const { ref, scope } of allResources(this.view)) this.mark(ref, scope, 'resync');
+    this.resyncing ??= this.resyncWithStoredStatuses().finally(() => { this.resyncing = undefined; });
+  }
+
+  private async resyncWithStoredStatuses(): Promise<void> {
+    const publishedMeanwhile = new Set<string>();
+    this.publishedDuringRead = publishedMeanwhile;
+    let stored: Map<string, { ref: RowOwner; scope: Scope; status: ResourceStatus | undefined }> | undefined;
+    try {
+      const latest = await this.opts.statusSink.latest();
+      stored = new Map();
+      for (const { kind, id, scope, status } of latest) {
+        // Only what this reconciler renders: other kinds on the stream are not its to repair.
+        if (!isResourceKind(kind)) continue;
+        const ref = { kind, id };
+        stored.set(`${scopeKey(scope)}/${ownerKey(ref)}`, { ref, scope, status });
+      }
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
+    } finally {
+      this.publishedDuringRead = undefined;
+    }
+    if (this.stopped) return;
+    const inView = new Set<string>();
+    for (const { ref, scope, seq } of allResources(this.view)) {
+      const key = ownerKey(ref);
+      inView.add(key);
+      if (stored && !publishedMeanwhile.has(key)) {
+        // A client reads what the stream holds, so the pass compares with that. One older than
+        // the resource's last commit misses that commit's status (a kill before it was published).
+        const status = stored.get(`${scopeKey(scope)}/${key}`)?.status;
+        if (status && status.observedSeq >= seq) this.published.set(key, status);
+        else this.published.delete(key);
+      }
+      this.mark(ref, scope, 'resync');
+    }
+    for (const { ref, scope, status } of stored?.values() ?? []) {
+      const key = ownerKey(ref);
+      // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
+      if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
+    }
     this.mark(defaultDenyOwner(this.opts.ownership), PROVIDER_SCOPE, 'resync');
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
@@ -193,7 +253,7 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass) return;
+    if (this.pass || !this.folded) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
       if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
@@ -301,7 +361,10 @@ export class Reconciler {
       if (s.kind === 'default-deny') return;
       const key = `${s.kind}/${s.id}`;
       const before = this.published.get(key);
-      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) out.push(s);
+      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) {
+        out.push(s);
+        this.publishedDuringRead?.add(key);
+      }
       if (s.phase === 'Deleted') this.published.delete(key);
       else this.published.set(key, s);
     });
@@ -334,11 +397,17 @@ function refusedRows(err: unknown): err is OvsdbError {
   return isOvsdbTransactionError(err) || isOvsdbEncodingError(err) || isOvsdbSchemaError(err);
 }
 
-/** Statuses equal but for the sequence they were observed at. */
+/** Statuses equal but for the sequence they were observed at, whatever their fields' order (a stored one was parsed). */
 function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   const { observedSeq: _a, ...x } = a;
   const { observedSeq: _b, ...y } = b;
-  return JSON.stringify(x) === JSON.stringify(y);
+  return canonicalJson(x) === canonicalJson(y);
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : v);
 }
 
 function refs(resource: RowOwner | undefined): RowOwner[] {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -10,7 +11,9 @@ import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import type { Chassis, Namespace, NatsServer, Northbound } from '../../src/sandbox/mod.js';
-import type { Scope } from '../../events/mod.js';
+import { readStatus, subjects } from '../../events/mod.js';
+import type { Scope, StatusMessage } from '../../events/mod.js';
+import { streamNames } from '../../events/mod.js';
 
 /**
  * A real stack for one test file: nats-server with JetStream, an OVN Northbound
@@ -85,6 +88,12 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The latest status stored for a resource, as a client's direct get reads it: undefined when there is none or it is not a status. */
+export async function storedStatus(jsm: JetStreamManager, prefix: string, scope: Scope, kind: string, id: string): Promise<StatusMessage | undefined> {
+  const stored = await jsm.direct.getMessage(streamNames(prefix).status, { last_by_subj: subjects(prefix).status(scope, kind, id) });
+  return stored ? readStatus(stored.data) : undefined;
 }
 
 /** Reads rows of a Northbound table through ovn-nbctl (tests read OVN the way an operator would). */
