@@ -5,11 +5,10 @@ import { allResources, evolve, initialView, scopeOf } from '../../projections/mo
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
 import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
-import type { DesiredRow } from './desired-row.js';
 import { diff } from './diff.js';
-import type { ActualRow } from './diff.js';
-import { DEFAULT_DENY, defaultDenyOwner, ExternalId, isRowOwnerKind, ownerKey } from './names.js';
+import { DEFAULT_DENY, defaultDenyOwner, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
+import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
 import { desiredRows } from './kinds.js';
@@ -104,7 +103,7 @@ export class Reconciler {
 
   async start(): Promise<void> {
     const { ovsdb, source } = this.opts;
-    for (const table of tableNames) ovsdb.cache.addIndex(table, 'owner', (row) => this.ownerKey(row));
+    indexOwnedRows(ovsdb.cache, this.opts.ownership);
     this.disposers.push(ovsdb.onUpdate((updates) => {
       this.references.apply(updates);
       this.onRowUpdates(updates);
@@ -238,18 +237,9 @@ export class Reconciler {
     if (any) this.schedule();
   }
 
-  private ownerKey(row: Row): string | undefined {
-    const ids = row.external_ids as Record<string, string> | undefined;
-    return ids?.[ExternalId.owner] === this.opts.ownership.owner ? ids[ExternalId.id] : undefined;
-  }
-
   private ownedResource(row: Row): Dirty | undefined {
-    const ids = row.external_ids as Record<string, string> | undefined;
-    if (!ids || ids[ExternalId.owner] !== this.opts.ownership.owner) return undefined;
-    const kind = ids[ExternalId.kind];
-    const id = ids[ExternalId.id];
-    if (!isRowOwnerKind(kind) || id === undefined) return undefined;
-    return { ref: { kind, id }, scope: { org: ids[ExternalId.org] ?? '', project: ids[ExternalId.project] ?? '' }, reason: 'drift' };
+    const owned = rowOwner(this.opts.ownership, row);
+    return owned && { ref: owned.owner, scope: owned.scope, reason: 'drift' };
   }
 
   private schedule(): void {
@@ -280,7 +270,7 @@ export class Reconciler {
     for (let i = 0; i < batch.length; i++) {
       for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
         const key = ownerKey(dep);
-        if (keys.has(key) || this.actualRows(dep, []).length > 0) continue;
+        if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
         const scope = this.scopeOf(dep);
         if (!scope) continue;
         keys.add(key);
@@ -294,27 +284,12 @@ export class Reconciler {
     return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(this.view, { kind: owner.kind, id: owner.id });
   }
 
-  private actualRows(ref: RowOwner, desired: readonly DesiredRow[]): ActualRow[] {
-    const { cache } = this.opts.ovsdb;
-    const found = new Map<string, ActualRow>();
-    for (const table of tableNames) {
-      for (const row of cache.lookup(table, 'owner', ref.id)) {
-        if (row.external_ids && (row.external_ids as Record<string, string>)[ExternalId.kind] === ref.kind) found.set(row._uuid, { table, row });
-      }
-    }
-    for (const d of desired) {
-      const row = cache.get(d.table, d.uuid);
-      if (row) found.set(row._uuid, { table: d.table, row });
-    }
-    return [...found.values()];
-  }
-
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
     const seq = this.view.seq;
     const work = batch.map((d) => {
       const resource = desiredRows(this.view, d.ref, this.opts.ownership);
       const desired = resource?.rows ?? [];
-      return { dirty: d, resource, desired, actual: this.actualRows(d.ref, desired) };
+      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
     });
     const ops = diff(work, (uuid) => this.references.referencesTo(uuid));
     let failure: string | undefined;

@@ -4,11 +4,11 @@ import type { NovanetEvent, Scope } from '../../events/mod.js';
 import { allResources } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { Cache, Operation, OvsdbClient, Row, Value } from '../../src/ovsdb/mod.js';
-import type { DesiredRow } from '../../src/reconcile/desired-row.js';
+import { actualRows, indexOwnedRows, rowOwner } from '../../src/reconcile/actual.js';
 import { diff, sameValue } from '../../src/reconcile/diff.js';
 import type { ActualRow } from '../../src/reconcile/diff.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
-import { defaultDenyOwner, ExternalId, isRowOwnerKind, ownerKey, rowUuid } from '../../src/reconcile/names.js';
+import { defaultDenyOwner, ExternalId, ownerKey, rowUuid } from '../../src/reconcile/names.js';
 import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { ReferenceIndex } from '../../src/reconcile/references.js';
 import { isRootTable, tableNames, Tables } from '../../src/reconcile/tables/mod.js';
@@ -33,7 +33,7 @@ const own: Ownership = { owner: 'novanet' };
 const ids = (row: Row): Readonly<Record<string, string>> => (row.external_ids ?? {}) as Record<string, string>;
 const marked = (row: Row): boolean => ids(row)[ExternalId.owner] === own.owner;
 /** A row some resource of this installation owns: what the reconciler's reference index follows. */
-const ownedByResource = (row: Row): boolean => marked(row) && isRowOwnerKind(ids(row)[ExternalId.kind]) && ids(row)[ExternalId.id] !== undefined;
+const ownedByResource = (row: Row): boolean => rowOwner(own, row) !== undefined;
 
 interface Northbound {
   readonly client: OvsdbClient;
@@ -45,24 +45,11 @@ interface Northbound {
 async function startNorthbound(t: ExecutionContext): Promise<Northbound> {
   const server = await startNb(t);
   const client = await connect(t, { remote: server.remote });
-  for (const table of tableNames) client.cache.addIndex(table, 'owner', (row) => (marked(row) ? ids(row)[ExternalId.id] : undefined));
+  indexOwnedRows(client.cache, own);
   const references = new ReferenceIndex(ownedByResource);
   client.onUpdate((updates) => references.apply(updates));
   await client.monitor(Object.fromEntries(tableNames.map((table) => [table, {}])));
   return { client, references };
-}
-
-/** The diff's `actual` for a resource, as the reconciler finds it in the cache: rows marked as the resource's, and rows at its desired UUIDs. */
-function actualRows(cache: Cache, ref: RowOwner, desired: readonly DesiredRow[]): ActualRow[] {
-  const found = new Map<string, ActualRow>();
-  for (const table of tableNames) {
-    for (const row of cache.lookup(table, 'owner', ref.id)) if (ids(row)[ExternalId.kind] === ref.kind) found.set(row._uuid, { table, row });
-  }
-  for (const d of desired) {
-    const row = cache.get(d.table, d.uuid);
-    if (row) found.set(row._uuid, { table: d.table, row });
-  }
-  return [...found.values()];
 }
 
 /** What one reconciler pass over `refs` sends: the view's desired rows diffed against the cache as it is now. */
