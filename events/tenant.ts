@@ -17,7 +17,3 @@ export function isProviderScope(scope: Tenant): boolean {
 export function tenantKey(tenant: Tenant): string {
   return `${tenant.org}/${tenant.project}`;
 }
-
-export function sameTenant(a: Tenant, b: Tenant): boolean {
-  return a.org === b.org && a.project === b.project;
-}

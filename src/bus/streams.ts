@@ -1,5 +1,6 @@
 import { DiscardPolicy, RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamConfig } from '@nats-io/jetstream';
+import { subjects } from '../../events/mod.js';
 import { isStreamNotFound } from './errors.js';
 
 export interface StreamNames {
@@ -22,9 +23,10 @@ const STATUS_HISTORY = 5;
  */
 export async function ensureStreams(jsm: JetStreamManager, prefix: string, replicas: number): Promise<StreamNames> {
   const names = streamNames(prefix);
+  const subject = subjects(prefix);
   await ensure(jsm, {
     name: names.events,
-    subjects: [`${prefix}.evt.>`],
+    subjects: [subject.eventsWildcard],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,
@@ -34,7 +36,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string, repli
   });
   await ensure(jsm, {
     name: names.status,
-    subjects: [`${prefix}.status.>`],
+    subjects: [subject.statusWildcard],
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     num_replicas: replicas,
