@@ -72,7 +72,3 @@ export function isResourceKind(kind: string | undefined): kind is ResourceKind {
   return kind !== undefined && Object.hasOwn(kinds, kind);
 }
 
-export function keyOf(ref: ResourceRef): string {
-  return `${ref.kind}/${ref.id}`;
-}
-

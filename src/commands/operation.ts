@@ -78,7 +78,7 @@ export const queryPayload = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject({ ...envelope, commandId: CommandId.optional(), ...shape });
 
 /** Names and labels clients choose: no control characters (they end up in OVN rows, logs and terminals). */
-export const Label = (max: number) => z.string().min(1).max(max).regex(/^[^\u0000-\u001f\u007f-\u009f]+$/, 'no control characters');
+export const Label = (max: number) => z.string().min(1).max(max).regex(/^\P{Cc}+$/u, 'no control characters');
 export const ResourceName = Label(64);
 /** What a port belongs to (a VM, a pod's container id, a host): the provider's own identifier. */
 export const DeviceId = Label(255);

@@ -73,8 +73,6 @@ export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, e
   return EngineConfig.parse(raw);
 }
 
-export const configEnvNames = ENV;
-
 /** Connect options for the engine and the CLI alike: servers, credentials, inbox prefix. */
 export function natsOptions(config: EngineConfig, name: string): ConnectionOptions {
   return {

@@ -68,8 +68,31 @@ export function dependantsOf(view: View, event: NovanetEvent): ResourceRef[] {
     case 'PortForwardDeleted':
       add('externalip', event.type === 'PortForwardCreated' ? event.data.externalIpId : view.portForwards.get(event.data.portForwardId)?.externalIpId);
       break;
-    default:
+    case 'VpcCreated':
+    case 'VpcDeleted':
+    case 'VpcRouteAdded':
+    case 'VpcRouteRemoved':
+    case 'PortSecurityGroupsChanged':
+    case 'SecurityGroupCreated':
+    case 'SecurityGroupUpdated':
+    case 'SecurityGroupRuleAdded':
+    case 'SecurityGroupRuleRemoved':
+    case 'SecurityGroupDeleted':
+    case 'LoadBalancerCreated':
+    case 'LoadBalancerMembersChanged':
+    case 'LoadBalancerDeleted':
+    case 'ExternalNetworkDeleted':
+    case 'ExternalIpPoolCreated':
+    case 'ExternalIpPoolDeleted':
+    case 'ExternalIpAllocated':
+    case 'ExternalIpReleased':
+    case 'QuotaSet':
+      // No other resource's rows or status follow these.
       break;
+    default: {
+      const unhandled: never = event;
+      return unhandled;
+    }
   }
   return refs;
 }

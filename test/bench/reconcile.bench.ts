@@ -15,7 +15,7 @@ import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { tableNames } from '../../src/reconcile/tables/mod.js';
 import type { View } from '../../projections/mod.js';
-import { benchScope, History } from './history.js';
+import { History } from './history.js';
 import { appendPipelined, connectJetStream, freshNorthbound } from './infra.js';
 import type { BenchEnv, Jet } from './infra.js';
 import { fmt, median, perSecond, section, timed } from './report.js';

@@ -5,7 +5,7 @@ import { Commit, subjects } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import { DEFAULT_DECIDE_CONFIG, ErrorCode, admit, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
 import type { DecideContext } from '../../src/commands/mod.js';
-import { acme, given, id, mac, outside, portCreated, provider, vpcWithSubnet } from '../support/decider.js';
+import { acme, given, id, mac, outside, portCreated, vpcWithSubnet } from '../support/decider.js';
 
 /**
  * Property-based fuzz of everything a client controls: the subject and the payload bytes.

@@ -131,7 +131,12 @@ function step(op: Operation): string {
     case 'update': return `update ${op.table} ${target} ${Object.keys(op.row).sort().join(',')}`;
     case 'mutate': return op.mutations.map(([column, mutator, value]) => `mutate ${op.table} ${target} ${column} ${mutator} ${String(value)}`).join('; ');
     case 'delete': return `delete ${op.table} ${target}`;
-    default: return op.op;
+    // The diff sends none of these; named so a new operation kind is a compile error here.
+    case 'select': case 'wait': case 'comment': return op.op;
+    default: {
+      const unhandled: never = op;
+      return unhandled;
+    }
   }
 }
 const ins = (table: string, uuid: string) => `insert ${table} ${uuid}`;

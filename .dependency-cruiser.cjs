@@ -1,0 +1,103 @@
+// The import direction of README.md's architecture table, checked by `npm test`.
+// Imports flow from the edge (src/cli, src/engine, src/bus) inward to the contract (events/).
+// Type-only imports count like any other: a type is a dependency on its module's meaning.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'events-imports-only-zod',
+      comment: 'events/ is the contract clients import: pure data, nothing of novanet, no Node built-ins, zod alone',
+      severity: 'error',
+      from: { path: '^events/' },
+      to: { pathNot: ['^events/', '^node_modules/zod/'] },
+    },
+    {
+      name: 'projections-import-only-events',
+      comment: 'projections/ are pure folds of the events: nothing else of novanet, no package, no Node built-in (no I/O, clock or randomness)',
+      severity: 'error',
+      from: { path: '^projections/' },
+      to: { pathNot: ['^events/', '^projections/'] },
+    },
+    {
+      name: 'deciders-import-only-events-and-projections',
+      comment: 'src/commands/ decides on the view alone: no reconciler, bus, OVSDB, engine, CLI or sandbox, and no Node built-in (deciders are pure)',
+      severity: 'error',
+      from: { path: '^src/commands/' },
+      to: { pathNot: ['^events/', '^projections/', '^src/commands/'], dependencyTypesNot: ['npm'] },
+    },
+    {
+      name: 'intake-imports-only-events-projections-commands',
+      comment: 'src/intake/ is the write side without a transport: it knows the deciders and a CommitLog interface, never NATS, OVSDB or the reconciler',
+      severity: 'error',
+      from: { path: '^src/intake/' },
+      to: {
+        pathNot: ['^events/', '^projections/', '^src/commands/', '^src/intake/'],
+        dependencyTypesNot: ['npm', 'core'],
+      },
+    },
+    {
+      name: 'reconcile-imports-only-events-projections-ovsdb',
+      comment: 'src/reconcile/ knows neither the deciders nor the bus: view in, Northbound rows out',
+      severity: 'error',
+      from: { path: '^src/reconcile/' },
+      to: {
+        pathNot: ['^events/', '^projections/', '^src/reconcile/', '^src/ovsdb/'],
+        dependencyTypesNot: ['npm', 'core'],
+      },
+    },
+    {
+      name: 'ovsdb-imports-nothing-of-novanet',
+      comment: 'src/ovsdb/ is a general OVSDB client',
+      severity: 'error',
+      from: { path: '^src/ovsdb/' },
+      to: { pathNot: '^src/ovsdb/', dependencyTypesNot: ['npm', 'core'] },
+    },
+    {
+      name: 'sandbox-imports-nothing-of-novanet',
+      comment: 'src/sandbox/ starts real daemons for tests and `npm start`; it knows no novanet code',
+      severity: 'error',
+      from: { path: '^src/sandbox/' },
+      to: { pathNot: '^src/sandbox/', dependencyTypesNot: ['npm', 'core'] },
+    },
+    {
+      name: 'edge-imports-inward',
+      comment: 'the bus is wired by the engine, the engine by the CLI: neither reaches outward, and only the CLI and tests start a sandbox',
+      severity: 'error',
+      from: { path: '^src/(bus|engine)/' },
+      to: { path: '^src/(engine|cli|sandbox)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'no-circular',
+      comment: 'a cycle has no inside and no outside',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'production-imports-no-dev-dependency',
+      comment: '`npm ci --omit=dev` must run the engine: code outside test/ uses only dependencies',
+      severity: 'error',
+      from: { path: '^(events|projections|src)/' },
+      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'no-unresolvable',
+      comment: 'an import the cruiser cannot resolve escapes every rule above',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: '^node_modules/' },
+    exclude: { path: '^dist/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    // Resolve as Node does for an ES module, so packages that only have `exports` resolve too.
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'node', 'default', 'types'],
+      mainFields: ['module', 'main', 'types'],
+    },
+  },
+};
