@@ -88,7 +88,7 @@ const fixtures: [string, string, Violation[]][] = [
   ],
   [
     'src/engine/guard-cli.ts',
-    "import '../cli/sandbox.js';\nimport '../bus/intake.js';\n",
+    "import '../cli/sandbox.js';\nimport '../bus/command-endpoint.js';\n",
     [{ from: 'src/engine/guard-cli.ts', to: 'src/cli/sandbox.ts', rule: 'edge-imports-inward' }],
   ],
   // A cycle through type-only imports is a cycle too; it is reported once, at its first module.
