@@ -48,21 +48,21 @@ interface CrashStack {
 /** nats-server, a Northbound and the engine as a process of its own, so a test can SIGKILL it. */
 async function startCrashStack(t: ExecutionContext): Promise<CrashStack> {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-crash-'));
+  // Registered as each part starts, so a start that fails half-way leaves nothing behind either.
+  const stops: (() => Promise<unknown> | void)[] = [() => rm(dir, { recursive: true, force: true })];
+  t.teardown(async () => { for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined); });
   const nats = await startNatsServer({ dir: join(dir, 'nats') });
+  stops.push(() => nats.stop());
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
+  stops.push(() => northbound.stop());
   const nc = await connect({ servers: nats.url });
+  stops.push(() => nc.close());
   const stack: CrashStack = {
     nc, northbound, jsm: await jetstreamManager(nc), client: new NovanetClient(nc, 'novanet', 3000),
     engine: startEngineProcess(nats.url, northbound.remote),
     restart() { stack.engine = startEngineProcess(nats.url, northbound.remote); },
   };
-  t.teardown(async () => {
-    stack.engine.kill('SIGKILL');
-    await nc.close();
-    await northbound.stop();
-    await nats.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  stops.push(() => { stack.engine.kill('SIGKILL'); });
   return stack;
 }
 

@@ -14,17 +14,17 @@ import { eventually, nbRows } from '../support/stack.js';
 async function setup(t: { teardown(fn: () => Promise<void>): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-restart-'));
   const live: { nats?: NatsServer; northbound?: Northbound } = {};
+  // Registered before anything starts: whatever did start is stopped, also when a start fails.
+  const stops: (() => Promise<unknown> | undefined)[] = [
+    () => rm(dir, { recursive: true, force: true }), () => live.nats?.stop(), () => live.northbound?.stop(),
+  ];
+  t.teardown(async () => { for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined); });
   live.nats = await startNatsServer({ dir: join(dir, 'nats') });
   live.northbound = await startNorthbound({ dir: join(dir, 'ovn') });
   const engine = await startEngine(EngineConfig.parse({ natsUrl: live.nats.url, ovnNb: live.northbound.remote, logLevel: 'silent' }), pino({ level: 'silent' }));
+  stops.push(() => engine.stop());
   const nc = await connect({ servers: live.nats.url, maxReconnectAttempts: -1 });
-  t.teardown(async () => {
-    await engine.stop().catch(() => undefined);
-    await nc.close().catch(() => undefined);
-    await live.northbound?.stop().catch(() => undefined);
-    await live.nats?.stop().catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
-  });
+  stops.push(() => nc.close());
   return { dir, live, engine, client: new NovanetClient(nc, 'novanet', 3000) };
 }
 
