@@ -1,6 +1,7 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Subjects } from '../../events/mod.js';
+import type { Reply, Subjects } from '../../events/mod.js';
+import { ErrorCode } from '../commands/mod.js';
 import type { Intake } from '../intake/intake.js';
 
 export interface CommandEndpointOptions {
@@ -53,7 +54,30 @@ export class CommandEndpoint {
     // The wildcards subscribed to are exactly what parseCommand accepts.
     const address = this.opts.subjects.parseCommand(msg.subject)!;
     void this.opts.intake.submit(address, msg.data).then((answer) => {
-      if (reply) msg.respond(JSON.stringify(answer));
+      if (reply) this.respond(msg, answer);
     });
+  }
+
+  /**
+   * A reply NATS refuses to carry (larger than the server's max_payload, e.g. a list of a
+   * tenant's every rule) must not end the engine: the client gets INTERNAL instead, and
+   * whatever was appended stays appended.
+   */
+  private respond(msg: Msg, answer: Reply): void {
+    try {
+      msg.respond(JSON.stringify(answer));
+    } catch (err) {
+      this.opts.logger.error({ err, subject: msg.subject }, 'the reply could not be sent');
+      // Not "not applied": a command whose reply was too large was appended (its seq says where).
+      const unsent: Reply = {
+        ok: false, ...(answer.commandId !== undefined && { commandId: answer.commandId }),
+        error: { code: ErrorCode.INTERNAL, message: 'the reply could not be sent (larger than NATS carries?)', ...(answer.ok && { details: { seq: answer.seq } }) },
+      };
+      try {
+        msg.respond(JSON.stringify(unsent));
+      } catch (again) {
+        this.opts.logger.error({ err: again, subject: msg.subject }, 'not even an error reply could be sent');
+      }
+    }
   }
 }

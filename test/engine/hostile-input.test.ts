@@ -1,10 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import test from 'ava';
+import { pino } from 'pino';
 import fc from 'fast-check';
 import { subjects } from '../../events/mod.js';
 import { admit, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
 import { streamNames } from '../../events/mod.js';
+import { NovanetClient } from '../../src/bus/client.js';
+import { EngineConfig } from '../../src/engine/config.js';
+import { startEngine } from '../../src/engine/engine.js';
+import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -75,4 +84,29 @@ test.serial('hostile input - a lone surrogate in a committed name fails that res
   const portId = (port.result.port as { id: string }).id;
   await stack.client.waitFor(good, 'port', portId, (s) => s.phase === 'Ready' && s.observedSeq >= port.seq, 10_000);
   t.deepEqual(states, [], 'the Northbound session never dropped');
+});
+
+test.serial('hostile input - a reply larger than NATS carries is answered INTERNAL and the engine goes on serving', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'novanet-payload-'));
+  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
+  t.teardown(async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); });
+  const conf = join(dir, 'small.conf');
+  await writeFile(conf, 'jetstream { store_dir: js }\nmax_payload: 16384\n');
+  const nats = await startNatsServer({ dir: join(dir, 'nats'), config: { file: conf } });
+  stops.push(() => nats.stop());
+  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
+  stops.push(() => northbound.stop());
+  const engine = await startEngine(EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, logLevel: 'silent' }), pino({ level: 'silent' }));
+  stops.push(() => engine.stop());
+  const nc = await connect({ servers: nats.url });
+  stops.push(() => nc.close());
+  const client = new NovanetClient(nc, 'novanet', 5000);
+  const scope = { org: 'big', project: 'p1' };
+  // Positive control: a list that fits is answered.
+  await client.call(scope, 'vpc.create', { name: 'v0' });
+  t.like(await client.request(scope, 'vpc.list'), { ok: true });
+  for (let i = 1; i < 80; i++) await client.call(scope, 'vpc.create', { name: `v${i}`, cidr: `10.${i}.0.0/16` });
+  t.like(await client.request(scope, 'vpc.list'), { ok: false, error: { code: ErrorCode.INTERNAL } });
+  // The engine is still there for everyone.
+  t.like(await client.request({ org: 'other', project: 'p1' }, 'vpc.create', { name: 'x' }), { ok: true });
 });
