@@ -1,6 +1,6 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
-import type { Reply, Subjects } from '../../events/mod.js';
+import type { CommandAddress, Reply, Subjects } from '../../events/mod.js';
 import { ErrorCode } from '../commands/mod.js';
 import type { Intake } from '../intake/intake.js';
 
@@ -10,8 +10,13 @@ export interface CommandEndpointOptions {
   readonly subjects: Subjects;
   readonly prefix: string;
   readonly logger: Logger;
-  /** Reply subjects answered: those starting with one of these (client inboxes; EngineConfig checks them). */
+  /**
+   * Reply subjects a tenant's commands are answered on: those starting with one of these, with
+   * `{org}` and `{project}` the command's (client inboxes; EngineConfig checks them).
+   */
   readonly replyPrefixes: readonly string[];
+  /** The same for the provider's commands. */
+  readonly adminReplyPrefixes: readonly string[];
 }
 
 /**
@@ -43,19 +48,25 @@ export class CommandEndpoint {
   }
 
   private receive(msg: Msg): void {
-    // The engine may publish into streams and the JetStream API: a reply subject a client
-    // chose must not take it there (another tenant's status, a purge, the event log).
+    // The wildcards subscribed to are exactly what parseCommand accepts.
+    const address = this.opts.subjects.parseCommand(msg.subject)!;
+    // The engine may publish into streams, the JetStream API and every client's inbox: a reply
+    // subject a client chose must not take it there (another tenant's status or inbox, a purge,
+    // the event log).
     const { reply } = msg;
-    if (reply && !this.opts.replyPrefixes.some((prefix) => reply.startsWith(prefix))) {
+    if (reply && !this.inboxesOf(address).some((prefix) => reply.startsWith(prefix))) {
       this.droppedForReplySubject++;
       this.opts.logger.warn({ subject: msg.subject, reply }, 'request dropped unprocessed: its reply subject is not an inbox');
       return;
     }
-    // The wildcards subscribed to are exactly what parseCommand accepts.
-    const address = this.opts.subjects.parseCommand(msg.subject)!;
     void this.opts.intake.submit(address, msg.data).then((answer) => {
       if (reply) this.respond(msg, answer);
     });
+  }
+
+  private inboxesOf(address: CommandAddress): readonly string[] {
+    if (address.admin) return this.opts.adminReplyPrefixes;
+    return this.opts.replyPrefixes.map((prefix) => prefix.replaceAll('{org}', address.org).replaceAll('{project}', address.project));
   }
 
   /**

@@ -18,7 +18,8 @@ const USAGE = `novanet — multi-tenant network control plane for OVN
 
 Engine:
   novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
-                [--reply-prefixes _INBOX.,_INBOX_]   answers only reply subjects under these (client inboxes)
+                [--reply-prefixes '_INBOX.,_INBOX_{org}_{project}.'] [--admin-reply-prefixes '_INBOX.,_INBOX_operator.']
+                                     answers a tenant's (the provider's) commands only on reply subjects under these
   novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
   novanet sandbox plug PORT_ID [--namespace N] [--dir .novanet]
                                             a network namespace plugged into the port on the sandbox's
@@ -66,7 +67,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
     natsUrl: flags.nats, ovnNb: flags['ovn-nb'], prefix: flags.prefix, resyncIntervalMs: flags['resync-interval-ms'], logLevel: flags['log-level'],
-    replyPrefixes: flags['reply-prefixes'],
+    replyPrefixes: flags['reply-prefixes'], adminReplyPrefixes: flags['admin-reply-prefixes'],
   };
   switch (command) {
     case 'serve':
@@ -176,7 +177,7 @@ async function printLog(nc: NatsConnection, config: EngineConfig, flags: Record<
   return 0;
 }
 
-const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'reply-prefixes', 'log-level', 'dir', 'chassis', 'help']);
+const GLOBAL_FLAGS = new Set(['nats', 'ovn-nb', 'prefix', 'org', 'project', 'admin', 'resync-interval-ms', 'reply-prefixes', 'admin-reply-prefixes', 'log-level', 'dir', 'chassis', 'help']);
 
 const allOperations = (): OperationRegistry => new Map([...tenantOperations, ...providerOperations]);
 

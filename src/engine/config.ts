@@ -5,11 +5,14 @@ import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
 
 /**
- * Where replies may go: the default inbox and the private per-client ones
- * (`_INBOX_<tenant>`, deploy/nats/tenants.conf). A request naming any other reply subject is
- * dropped, or a tenant could have the engine publish into a stream or the JetStream API.
+ * Where replies to a tenant's commands may go: the default inbox and that tenant's own private
+ * one (`{org}` and `{project}` are the command subject's, deploy/nats/tenants.conf). A request
+ * naming any other reply subject is dropped, or a tenant could have the engine publish into a
+ * stream, the JetStream API, or another tenant's inbox.
  */
-export const DEFAULT_REPLY_PREFIXES: readonly string[] = ['_INBOX.', '_INBOX_'];
+export const DEFAULT_REPLY_PREFIXES: readonly string[] = ['_INBOX.', '_INBOX_{org}_{project}.'];
+/** Where replies to the provider's commands (the admin subjects) may go. */
+export const DEFAULT_ADMIN_REPLY_PREFIXES: readonly string[] = ['_INBOX.', '_INBOX_operator.'];
 
 const ReplyPrefixes = z.preprocess(
   (value) => typeof value === 'string' ? value.split(',').map((p) => p.trim()).filter((p) => p !== '') : value,
@@ -29,8 +32,10 @@ export const EngineConfig = z.object({
   /** `unix:<path>` or `tcp:<host>:<port>`. */
   ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
-  /** Reply subjects the engine answers: starting with one of these (comma-separated in the environment). */
+  /** Reply subjects a tenant's commands are answered on: starting with one of these (comma-separated in the environment). */
   replyPrefixes: ReplyPrefixes.default([...DEFAULT_REPLY_PREFIXES]),
+  /** Reply subjects the provider's commands are answered on. */
+  adminReplyPrefixes: ReplyPrefixes.default([...DEFAULT_ADMIN_REPLY_PREFIXES]),
   /** Owner mark on every Northbound row this installation writes. */
   owner: z.string().min(1).default('novanet'),
   vpcPool: z.string().default('10.0.0.0/8'),
@@ -39,10 +44,14 @@ export const EngineConfig = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   // `$` starts the JetStream API and the server's own subjects; novanet's subjects hold its streams.
+  // A placeholder can become any tenant name, so what comes before the first one must be safe alone.
   const own = `${config.prefix}.`;
-  for (const [i, replyPrefix] of config.replyPrefixes.entries()) {
-    if (replyPrefix.startsWith('$') || own.startsWith(replyPrefix) || replyPrefix.startsWith(own)) {
-      ctx.addIssue({ code: 'custom', path: ['replyPrefixes', i], message: `reply prefix '${replyPrefix}' could reach a stream or the JetStream API (it starts with '$' or overlaps '${own}')` });
+  for (const key of ['replyPrefixes', 'adminReplyPrefixes'] as const) {
+    for (const [i, replyPrefix] of config[key].entries()) {
+      const fixed = replyPrefix.split('{')[0]!;
+      if (fixed === '' || fixed.startsWith('$') || own.startsWith(fixed) || fixed.startsWith(own)) {
+        ctx.addIssue({ code: 'custom', path: [key, i], message: `reply prefix '${replyPrefix}' could reach a stream or the JetStream API (it starts with '$' or overlaps '${own}')` });
+      }
     }
   }
 });
@@ -57,6 +66,7 @@ const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   ovnNb: 'NOVANET_OVN_NB',
   prefix: 'NOVANET_PREFIX',
   replyPrefixes: 'NOVANET_REPLY_PREFIXES',
+  adminReplyPrefixes: 'NOVANET_ADMIN_REPLY_PREFIXES',
   owner: 'NOVANET_OWNER',
   vpcPool: 'NOVANET_VPC_POOL',
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',

@@ -46,7 +46,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     });
     const intake = new Intake({ log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }) });
     const endpoint = new CommandEndpoint({
-      nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes,
+      nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
     });
     await reconciler.start();
     await intake.start();

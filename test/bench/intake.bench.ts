@@ -9,7 +9,7 @@ import { Intake } from '../../src/intake/intake.js';
 import { EventLog } from '../../src/bus/log.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { DEFAULT_DECIDE_CONFIG } from '../../src/commands/mod.js';
-import { DEFAULT_REPLY_PREFIXES, EngineConfig } from '../../src/engine/config.js';
+import { DEFAULT_ADMIN_REPLY_PREFIXES, DEFAULT_REPLY_PREFIXES, EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import { benchScope, History } from './history.js';
 import { APPEND_WINDOW, appendPipelined, connectJetStream, freshNorthbound } from './infra.js';
@@ -79,7 +79,7 @@ async function intakeAlone(env: BenchEnv): Promise<Target> {
   const prefix = 'benchintake';
   const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
   const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: silent });
-  const endpoint = new CommandEndpoint({ nc, intake, subjects: subjects(prefix), prefix, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES });
+  const endpoint = new CommandEndpoint({ nc, intake, subjects: subjects(prefix), prefix, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES, adminReplyPrefixes: DEFAULT_ADMIN_REPLY_PREFIXES });
   await intake.start();
   endpoint.start();
   // Nothing runs after a reply here: there is nothing to settle.

@@ -51,8 +51,12 @@ test('deputy - a request whose reply subject is not an inbox is dropped, and the
   t.like(before.theirs.status, { org: 'globex', id: theirs.id, phase: 'Ready' });
 
   // acme's own, allowed query, with the reply aimed at globex's status, at a purge of every
-  // tenant's statuses, and at the immutable event log.
-  const forged = [theirStatus, `$JS.API.STREAM.PURGE.${streams.status}`, 'novanet.evt.globex.web'];
+  // tenant's statuses, at the immutable event log, and at globex's and the operator's inboxes
+  // (which the engine may publish to: it answers them).
+  const forged = [theirStatus, `$JS.API.STREAM.PURGE.${streams.status}`, 'novanet.evt.globex.web', '_INBOX_globex_web.forged', '_INBOX_operator.forged'];
+  const intoTheirInbox = globexNc.subscribe('_INBOX_globex_web.forged', { callback: () => t.fail('a reply reached another tenant\'s inbox') });
+  await globexNc.flush();
+  t.teardown(() => intoTheirInbox.unsubscribe());
   for (const reply of forged) acmeNc.publish('novanet.cmd.acme.web.vpc.list', '{}', { reply });
   // Positive control: the same query with acme's own inbox is answered. It arrives after the forged ones.
   const answered = await acme.call(acmeScope, 'vpc.list', {});
@@ -90,12 +94,15 @@ test('deputy - a request whose reply subject is not an inbox is dropped, and the
 });
 
 test('deputy - reply prefixes that could reach a stream or the JetStream API are refused', (t) => {
-  t.deepEqual(configFrom({}, {}).replyPrefixes, ['_INBOX.', '_INBOX_']);
+  t.deepEqual(configFrom({}, {}).replyPrefixes, ['_INBOX.', '_INBOX_{org}_{project}.']);
+  t.deepEqual(configFrom({}, {}).adminReplyPrefixes, ['_INBOX.', '_INBOX_operator.']);
+  t.deepEqual(configFrom({}, { NOVANET_ADMIN_REPLY_PREFIXES: '_INBOX_ops.' }).adminReplyPrefixes, ['_INBOX_ops.']);
   t.deepEqual(configFrom({ replyPrefixes: '_INBOX., _INBOX_acme_web.' }, {}).replyPrefixes, ['_INBOX.', '_INBOX_acme_web.']);
   t.deepEqual(configFrom({}, { NOVANET_REPLY_PREFIXES: '_INBOX_ops.' }).replyPrefixes, ['_INBOX_ops.']);
   t.deepEqual(configFrom({ prefix: 'acme', replyPrefixes: 'novanet-replies.' }, {}).replyPrefixes, ['novanet-replies.']);
-  for (const refused of ['$JS.API.', '$JS.', '$SYS.', '$KV.', 'novanet.status.', 'novanet.', 'novanet', 'nov', '_INBOX.*', '_INBOX.>', ',']) {
+  for (const refused of ['$JS.API.', '$JS.', '$SYS.', '$KV.', 'novanet.status.', 'novanet.', 'novanet', 'nov', '_INBOX.*', '_INBOX.>', ',', '{org}.', 'nova{org}.']) {
     t.throws(() => configFrom({ replyPrefixes: refused }, {}), undefined, refused);
+    t.throws(() => configFrom({ adminReplyPrefixes: refused }, {}), undefined, refused);
   }
   t.throws(() => configFrom({ prefix: 'acme', replyPrefixes: '_INBOX.,acme.evt.' }, {}), undefined, 'the installation\'s own prefix');
 });
