@@ -1,5 +1,5 @@
-import { ExternalEvent, NetworkEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
-import type { CommitRecord, NovanetEvent, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
+import { ExternalEvent, NetworkEvent, NovanetEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
+import type { CommitRecord, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
 import { evolveExternal, externalCollections, initialExternalState } from './external.js';
 import type { ExternalState } from './external.js';
 import type { MacUse } from './macs.js';
@@ -37,6 +37,9 @@ const folds = new Map<string, Fold>([
   ...family(ExternalEvent, evolveExternal),
   ...family(QuotaEvent, (view, event: QuotaEvent) => evolveQuota(view, event)),
 ]);
+// A programming error, not data: an event family nobody folds would be ignored silently.
+const unfolded = NovanetEvent.options.map((o) => o.shape.type.value).filter((type) => !folds.has(type));
+if (unfolded.length > 0) throw new Error(`no fold for event types ${unfolded.join(', ')} (projections/view.ts)`);
 
 export function evolve(view: View, record: CommitRecord): View {
   for (const event of record.commit.events) {

@@ -1,98 +1,83 @@
 import { ipToInt } from '../../projections/mod.js';
-import type { NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
+import type { EventOf, EventType, NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import { attachmentPort } from './desired.js';
 
+type Add = (kind: ResourceKind, id: string | undefined) => void;
+type Dependants = { readonly [T in EventType]?: (view: View, event: EventOf<T>, add: Add) => void };
+
+/** A port named by a pair becomes (or stops being) a VIP. */
+function pairHolders(view: View, portId: string, add: Add): void {
+  const port = view.ports.get(portId);
+  const subnet = port && view.subnets.get(port.subnetId);
+  for (const pair of port?.allowedAddressPairs ?? []) {
+    const holder = pair.ipAddress.includes('/') ? undefined : subnet?.allocated.get(ipToInt(pair.ipAddress));
+    if (holder !== undefined && view.ports.has(holder)) add('port', holder);
+  }
+}
+
+/** Attachments and port forwards follow their port. */
+function portDependants(view: View, portId: string, add: Add): void {
+  pairHolders(view, portId, add);
+  for (const a of view.attachments.values()) if (attachmentPort(view, a)?.id === portId) add('externalipattachment', a.id);
+  for (const f of view.portForwards.values()) if (f.portId === portId) add('portforward', f.id);
+}
+
+/** A NAT gateway's IP says what uses it; attachments and port forwards of its VPC need it. */
+function gatewayDependants(view: View, gateway: { readonly vpcId: string; readonly externalIpId: string } | undefined, add: Add): void {
+  if (!gateway) return;
+  add('externalip', gateway.externalIpId);
+  for (const a of view.attachments.values()) if (attachmentPort(view, a)?.vpcId === gateway.vpcId) add('externalipattachment', a.id);
+  for (const f of view.portForwards.values()) if (view.ports.get(f.portId)?.vpcId === gateway.vpcId) add('portforward', f.id);
+}
+
+/** A NAT gateway SNATs every subnet of its VPC; load balancers sit on every switch of their VPC. */
+function vpcSubnetDependants(view: View, vpcId: string | undefined, add: Add): void {
+  add('natgateway', vpcId && view.natGatewayOfVpc.get(vpcId));
+  for (const lb of view.loadBalancers.values()) if (lb.vpcId === vpcId) add('loadbalancer', lb.id);
+}
+
+/** Gateways on the network follow its chassis; the previous default's status changes too. */
+function externalNetworkDependants(view: View, externalNetworkId: string, add: Add): void {
+  add('externalnetwork', view.defaultExternalNetworkId);
+  for (const g of view.natGateways.values()) {
+    if (view.externalIps.get(g.externalIpId)?.externalNetworkId === externalNetworkId) add('natgateway', g.id);
+  }
+}
+
 /**
- * Other resources whose rows or status depend on what the event changes: a NAT
- * gateway SNATs every subnet of its VPC; attachments and port forwards follow their
- * port and their VPC's gateway; an external IP's status says what uses it.
- * Called on the view before and after the event, so both the old and the new
- * dependants are found.
+ * The events whose change reaches other resources' rows or status, and which ones. An event
+ * not listed here touches only its own resource (events/kinds.ts), so a new kind's events
+ * appear here only when something depends on them.
+ */
+const dependants: Dependants = {
+  ExternalNetworkCreated: (view, e, add) => externalNetworkDependants(view, e.data.externalNetworkId, add),
+  ExternalNetworkUpdated: (view, e, add) => externalNetworkDependants(view, e.data.externalNetworkId, add),
+  SubnetCreated: (view, e, add) => vpcSubnetDependants(view, e.data.vpcId, add),
+  SubnetDeleted: (view, e, add) => vpcSubnetDependants(view, view.subnets.get(e.data.subnetId)?.vpcId, add),
+  // A port's row points at its subnet's DHCP options, which exist only while DHCP is on.
+  SubnetUpdated: (view, e, add) => {
+    const subnet = view.subnets.get(e.data.subnetId);
+    if (subnet && subnet.dhcp.enabled !== e.data.dhcp.enabled) for (const portId of subnet.portIds) add('port', portId);
+  },
+  PortCreated: (view, e, add) => portDependants(view, e.data.portId, add),
+  PortDeleted: (view, e, add) => portDependants(view, e.data.portId, add),
+  PortAllowedAddressPairsChanged: (view, e, add) => pairHolders(view, e.data.portId, add),
+  NatGatewayCreated: (view, e, add) => gatewayDependants(view, e.data, add),
+  NatGatewayDeleted: (view, e, add) => gatewayDependants(view, view.natGateways.get(e.data.natGatewayId), add),
+  ExternalIpAttachmentCreated: (_view, e, add) => add('externalip', e.data.externalIpId),
+  ExternalIpAttachmentDeleted: (view, e, add) => add('externalip', view.attachments.get(e.data.attachmentId)?.externalIpId),
+  PortForwardCreated: (_view, e, add) => add('externalip', e.data.externalIpId),
+  PortForwardDeleted: (view, e, add) => add('externalip', view.portForwards.get(e.data.portForwardId)?.externalIpId),
+};
+
+/**
+ * Other resources whose rows or status depend on what the event changes. Called on the view
+ * before and after the event, so both the old and the new dependants are found.
  */
 export function dependantsOf(view: View, event: NovanetEvent): ResourceRef[] {
   const refs: ResourceRef[] = [];
-  const add = (kind: ResourceKind, id: string | undefined) => { if (id) refs.push({ kind, id }); };
-  switch (event.type) {
-    case 'ExternalNetworkCreated':
-    case 'ExternalNetworkUpdated':
-      // Gateways on the network follow its chassis; the previous default's status changes too.
-      add('externalnetwork', view.defaultExternalNetworkId);
-      for (const g of view.natGateways.values()) {
-        if (view.externalIps.get(g.externalIpId)?.externalNetworkId === event.data.externalNetworkId) add('natgateway', g.id);
-      }
-      break;
-    case 'SubnetCreated':
-    case 'SubnetDeleted': {
-      const vpcId = event.type === 'SubnetCreated' ? event.data.vpcId : view.subnets.get(event.data.subnetId)?.vpcId;
-      add('natgateway', vpcId && view.natGatewayOfVpc.get(vpcId));
-      // Load balancers sit on every switch of their VPC.
-      for (const lb of view.loadBalancers.values()) if (lb.vpcId === vpcId) add('loadbalancer', lb.id);
-      break;
-    }
-    case 'SubnetUpdated': {
-      // A port's row points at its subnet's DHCP options, which exist only while DHCP is on.
-      const subnet = view.subnets.get(event.data.subnetId);
-      if (subnet && subnet.dhcp.enabled !== event.data.dhcp.enabled) for (const portId of subnet.portIds) add('port', portId);
-      break;
-    }
-    case 'PortCreated':
-    case 'PortDeleted':
-    case 'PortAllowedAddressPairsChanged': {
-      // A port named by a pair becomes (or stops being) a VIP.
-      const port = view.ports.get(event.data.portId);
-      const subnet = port && view.subnets.get(port.subnetId);
-      for (const pair of port?.allowedAddressPairs ?? []) {
-        const holder = pair.ipAddress.includes('/') ? undefined : subnet?.allocated.get(ipToInt(pair.ipAddress));
-        if (holder !== undefined && view.ports.has(holder)) add('port', holder);
-      }
-      if (event.type === 'PortAllowedAddressPairsChanged') break;
-      for (const a of view.attachments.values()) if (attachmentPort(view, a)?.id === event.data.portId) add('externalipattachment', a.id);
-      for (const f of view.portForwards.values()) if (f.portId === event.data.portId) add('portforward', f.id);
-      break;
-    }
-    case 'NatGatewayCreated':
-    case 'NatGatewayDeleted': {
-      const gateway = event.type === 'NatGatewayCreated' ? event.data : view.natGateways.get(event.data.natGatewayId);
-      if (!gateway) break;
-      add('externalip', gateway.externalIpId);
-      for (const a of view.attachments.values()) if (attachmentPort(view, a)?.vpcId === gateway.vpcId) add('externalipattachment', a.id);
-      for (const f of view.portForwards.values()) if (view.ports.get(f.portId)?.vpcId === gateway.vpcId) add('portforward', f.id);
-      break;
-    }
-    case 'ExternalIpAttachmentCreated':
-    case 'ExternalIpAttachmentDeleted':
-      add('externalip', event.type === 'ExternalIpAttachmentCreated' ? event.data.externalIpId : view.attachments.get(event.data.attachmentId)?.externalIpId);
-      break;
-    case 'PortForwardCreated':
-    case 'PortForwardDeleted':
-      add('externalip', event.type === 'PortForwardCreated' ? event.data.externalIpId : view.portForwards.get(event.data.portForwardId)?.externalIpId);
-      break;
-    case 'VpcCreated':
-    case 'VpcDeleted':
-    case 'VpcRouteAdded':
-    case 'VpcRouteRemoved':
-    case 'PortSecurityGroupsChanged':
-    case 'SecurityGroupCreated':
-    case 'SecurityGroupUpdated':
-    case 'SecurityGroupRuleAdded':
-    case 'SecurityGroupRuleRemoved':
-    case 'SecurityGroupDeleted':
-    case 'LoadBalancerCreated':
-    case 'LoadBalancerMembersChanged':
-    case 'LoadBalancerDeleted':
-    case 'ExternalNetworkDeleted':
-    case 'ExternalIpPoolCreated':
-    case 'ExternalIpPoolDeleted':
-    case 'ExternalIpAllocated':
-    case 'ExternalIpReleased':
-    case 'QuotaSet':
-      // No other resource's rows or status follow these.
-      break;
-    default: {
-      const unhandled: never = event;
-      return unhandled;
-    }
-  }
+  const find = dependants[event.type] as ((view: View, event: NovanetEvent, add: Add) => void) | undefined;
+  find?.(view, event, (kind, id) => { if (id) refs.push({ kind, id }); });
   return refs;
 }
