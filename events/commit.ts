@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeJson } from './json.js';
 import { NetworkEvent } from './network.js';
 import { ExternalEvent } from './external.js';
 import { QuotaEvent } from './quota.js';
@@ -68,18 +69,9 @@ const MAX_ISSUES_IN_REASON = 3;
  * Version 1 is the only version so far, so this validates and returns.
  */
 export function readCommit(data: Uint8Array): { readonly commit: Commit } | { readonly reason: string } {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
-  } catch {
-    return { reason: 'not UTF-8' };
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { reason: 'not JSON' };
-  }
+  const decoded = decodeJson(data);
+  if ('reason' in decoded) return decoded;
+  const raw = decoded.value;
   const version = typeof raw === 'object' && raw !== null ? (raw as { v?: unknown }).v : undefined;
   if (typeof version === 'number' && version !== COMMIT_VERSION) return { reason: `unknown commit version ${version}` };
   const parsed = Commit.safeParse(raw);

@@ -8,3 +8,4 @@ export * from './subjects.js';
 export * from './status.js';
 export * from './kinds.js';
 export * from './reply.js';
+export * from './json.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { decodeJson } from './json.js';
 
 export const Phase = { Pending: 'Pending', Ready: 'Ready', Failed: 'Failed', Deleted: 'Deleted' } as const;
 export type Phase = (typeof Phase)[keyof typeof Phase];
@@ -21,10 +22,8 @@ export type StatusMessage = z.infer<typeof StatusMessage>;
 
 /** A stored or delivered status message, or undefined when it is not one (garbage on the stream is normal input). */
 export function readStatus(data: Uint8Array): StatusMessage | undefined {
-  try {
-    const parsed = StatusMessage.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  const decoded = decodeJson(data);
+  if ('reason' in decoded) return undefined;
+  const parsed = StatusMessage.safeParse(decoded.value);
+  return parsed.success ? parsed.data : undefined;
 }

@@ -1,4 +1,4 @@
-import { PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
+import { decodeJson, PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
 import type { CommandAddress, Scope } from '../../events/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { providerOperations, tenantOperations } from './registry.js';
@@ -61,12 +61,9 @@ function pick(name: string, own: OperationRegistry, other: OperationRegistry, ot
 
 function parseJson(data: Uint8Array): Record<string, unknown> {
   if (data.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
-  } catch {
-    throw new CommandError(ErrorCode.VALIDATION_FAILED, 'payload is not valid UTF-8 JSON');
-  }
+  const decoded = decodeJson(data);
+  if ('reason' in decoded) throw new CommandError(ErrorCode.VALIDATION_FAILED, 'payload is not valid UTF-8 JSON');
+  const { value } = decoded;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CommandError(ErrorCode.VALIDATION_FAILED, 'payload must be a JSON object');
   }

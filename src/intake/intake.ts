@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
+import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
 import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
 import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
@@ -61,7 +61,7 @@ interface Job {
  * it are confirmed, so no answer ever reflects a commit that did not happen.
  */
 export class Intake {
-  private network: View = initialView();
+  #view: View = initialView();
   private commands: CommandView = initialCommandView();
   /** Sequence the next append expects as the log's last. */
   private head = 0;
@@ -80,7 +80,7 @@ export class Intake {
 
   /** The view commands are decided on (diagnostics and replay checks; do not mutate). */
   get view(): View {
-    return this.network;
+    return this.#view;
   }
 
   async start(): Promise<void> {
@@ -136,7 +136,7 @@ export class Intake {
     if (operation.kind === 'query') {
       if (await this.requeueAfterSettle(job)) return;
       await this.catchUp();
-      job.answer({ ok: true, seq: this.network.seq, result: operation.query(this.network, job.input, job.scope) });
+      job.answer({ ok: true, seq: this.#view.seq, result: operation.query(this.#view, job.input, job.scope) });
       return;
     }
     const commandId = job.input.commandId as string;
@@ -153,7 +153,7 @@ export class Intake {
     const context = this.context(job.scope, commandId);
     let decision;
     try {
-      decision = operation.decide(this.network, job.input, context);
+      decision = operation.decide(this.#view, job.input, context);
     } catch (err) {
       // A refusal may rest on commits still in flight: answer it only once they are confirmed,
       // and decide again if the view had to be rebuilt meanwhile.
@@ -189,7 +189,7 @@ export class Intake {
     // A quarantined message holds nothing to decide on or answer from, but it is in the
     // log: the next append must expect its sequence as the last.
     if (!isQuarantined(record)) {
-      evolve(this.network, record);
+      evolve(this.#view, record);
       evolveCommands(this.commands, record);
     }
     this.head = record.seq;
@@ -236,7 +236,7 @@ export class Intake {
   }
 
   private async rebuild(): Promise<void> {
-    this.network = initialView();
+    this.#view = initialView();
     this.commands = initialCommandView();
     this.head = 0;
     const last = await this.opts.log.lastSeq();
@@ -257,12 +257,6 @@ function repeatReply(job: Job, commandId: string, accepted: AcceptedCommand): Re
     };
   }
   return { ok: true, commandId, seq: accepted.seq, result: { ...accepted.result } };
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => v && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
-    : v);
 }
 
 function errorReply(err: unknown, commandId: string | undefined, logger: Logger): Reply {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
+import { canonicalJson, isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
 import type { LogRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
@@ -237,9 +237,10 @@ export class Reconciler {
     if (any) this.schedule();
   }
 
+  /** The resource an owned row belongs to; its scope is the view's, not what the row's marks (editable by hand) claim. */
   private ownedResource(row: Row): Dirty | undefined {
     const owned = rowOwner(this.opts.ownership, row);
-    return owned && { ref: owned.owner, scope: owned.scope, reason: 'drift' };
+    return owned && { ref: owned.owner, scope: this.scopeOf(owned.owner) ?? owned.scope, reason: 'drift' };
   }
 
   private schedule(): void {
@@ -333,14 +334,14 @@ export class Reconciler {
     const out: ResourceStatus[] = [];
     statuses.forEach((s, i) => {
       // The default-deny group is internal plumbing, not a resource anyone asked for.
-      if (s.kind === 'default-deny') return;
+      if (s.kind === DEFAULT_DENY) return;
       const key = `${s.kind}/${s.id}`;
       const before = this.published.get(key);
       if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) {
         out.push(s);
         this.publishedDuringRead?.add(key);
       }
-      if (s.phase === 'Deleted') this.published.delete(key);
+      if (s.phase === Phase.Deleted) this.published.delete(key);
       else this.published.set(key, s);
     });
     if (out.length === 0) return;
@@ -377,12 +378,6 @@ function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
   const { observedSeq: _a, ...x } = a;
   const { observedSeq: _b, ...y } = b;
   return canonicalJson(x) === canonicalJson(y);
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v);
 }
 
 function refs(resource: RowOwner | undefined): RowOwner[] {

@@ -12,7 +12,6 @@ export class MemoryLog implements CommitLog {
   /** Acknowledgements are held back until `release()` while true: appends stay in flight. */
   holding = false;
   private held: (() => void)[] = [];
-  appends = 0;
   /** Appends that were refused for a stale expectation. */
   refused = 0;
 
@@ -25,7 +24,6 @@ export class MemoryLog implements CommitLog {
   }
 
   append(commit: Commit, expectedLastSeq: number): Promise<number> {
-    this.appends++;
     const settle = (resolve: (seq: number) => void, reject: (err: Error) => void) => {
       if (expectedLastSeq !== this.commits.length) {
         this.refused++;
@@ -39,11 +37,6 @@ export class MemoryLog implements CommitLog {
       if (this.holding) this.held.push(() => settle(resolve, reject));
       else settle(resolve, reject);
     });
-  }
-
-  /** Another writer's commit, appended behind the intake's back. */
-  appendForeign(commit: Commit): void {
-    this.commits.push(commit);
   }
 
   /** Acknowledges the held appends, in order. */
