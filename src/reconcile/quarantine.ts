@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { Phase, PROVIDER_SCOPE } from '../../events/mod.js';
+import { canonicalJson, Phase, PROVIDER_SCOPE } from '../../events/mod.js';
 import type { QuarantinedRecord } from '../../events/mod.js';
 import type { ResourceStatus } from './status.js';
 
@@ -24,10 +24,16 @@ export function quarantineStatus(record: QuarantinedRecord): ResourceStatus {
  * Reports what the fold skipped. The log can never drop a message (deny delete), so a
  * message that is not a commit stays; every reader steps over it, and the reconciler
  * (which owns the statuses) says so: a warning with its sequence and reason, a count, and
- * a status on the provider's status subjects, published until it reaches NATS.
+ * a status on the provider's status subjects, published until it reaches NATS. Level-based
+ * like every status: what the fold of the log found at start is published only where the
+ * stored one is missing or differs (`repair`, at every resync), so a restart republishes none.
  */
 export class QuarantineReport {
   private reported = 0;
+  /** Every quarantined message's status, by id: what the stream should hold. */
+  private readonly statuses = new Map<string, ResourceStatus>();
+  /** Until the first comparison with the stored statuses, reports are only remembered. */
+  private compared = false;
   private readonly unpublished: ResourceStatus[] = [];
   private readonly publishing = new Set<Promise<void>>();
   private retry: NodeJS.Timeout | undefined;
@@ -43,7 +49,19 @@ export class QuarantineReport {
   report(record: QuarantinedRecord): void {
     this.reported++;
     this.logger.warn({ seq: record.seq, subject: record.subject, reason: record.reason, quarantined: this.reported }, 'a message on the log is not a commit; quarantined, the fold goes on');
-    this.send([quarantineStatus(record)]);
+    const status = quarantineStatus(record);
+    this.statuses.set(status.id, status);
+    if (this.compared) this.send([status]);
+  }
+
+  /** Publishes each quarantine status the stream lacks or holds otherwise (`stored`: the latest per id). */
+  repair(stored: ReadonlyMap<string, ResourceStatus | undefined>): void {
+    this.compared = true;
+    const wrong = [...this.statuses.values()].filter((s) => {
+      const held = stored.get(s.id);
+      return !held || canonicalJson(held) !== canonicalJson(s);
+    });
+    if (wrong.length > 0) this.send(wrong);
   }
 
   async stop(): Promise<void> {

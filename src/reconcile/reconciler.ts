@@ -12,7 +12,7 @@ import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
 import { desiredRows } from './kinds.js';
-import { QuarantineReport } from './quarantine.js';
+import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
 import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { tableNames } from './tables/mod.js';
@@ -84,6 +84,11 @@ export class Reconciler {
   private stopped = false;
   /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
   private folded = false;
+  /**
+   * No pass before the first comparison with the stored statuses either: until then `published`
+   * is empty and a pass would publish every status it touches again.
+   */
+  private statusesCompared = false;
   private readonly disposers: (() => void)[] = [];
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
@@ -176,20 +181,27 @@ export class Reconciler {
     const publishedMeanwhile = new Set<string>();
     this.publishedDuringRead = publishedMeanwhile;
     let stored: Map<string, { ref: RowOwner; scope: Scope; status: ResourceStatus | undefined }> | undefined;
+    const storedQuarantine = new Map<string, ResourceStatus | undefined>();
     try {
       const latest = await this.opts.statusSink.latest();
       stored = new Map();
+      let garbage = 0;
       for (const { kind, id, scope, status } of latest) {
+        if (!status) garbage++;
+        if (kind === QUARANTINE_KIND) storedQuarantine.set(id, status);
         // Only what this reconciler renders: other kinds on the stream are not its to repair.
         if (!isResourceKind(kind)) continue;
         const ref = { kind, id };
         stored.set(`${scopeKey(scope)}/${ownerKey(ref)}`, { ref, scope, status });
       }
+      if (garbage > 0) this.opts.logger.warn({ garbage }, 'latest stored statuses that are not statuses; those of resources are replaced');
     } catch (err) {
       this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
     } finally {
       this.publishedDuringRead = undefined;
+      this.statusesCompared = true;
     }
+    this.quarantine.repair(storedQuarantine);
     if (this.stopped) return;
     const inView = new Set<string>();
     for (const { ref, scope, seq } of allResources(this.view)) {
@@ -244,7 +256,7 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass || !this.folded) return;
+    if (this.pass || !this.folded || !this.statusesCompared) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
       if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
