@@ -42,7 +42,7 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     adminCommandWildcard: `${prefix}.admin.cmd.>`,
     events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,
     eventsWildcard: `${prefix}.evt.>`,
-    /** The scope an events subject names, as written (a reader checks it against the commit). */
+    /** The scope an events subject names, as written: where a quarantined message claims to belong. */
     parseEvents: (subject: string): { org?: string; project?: string } => {
       const [org, project] = subject.slice(`${prefix}.evt.`.length).split('.');
       return org === PROVIDER ? { org: PROVIDER, project: PROVIDER } : { org, project };
