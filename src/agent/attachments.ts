@@ -50,8 +50,21 @@ export class Attachments {
     this.#settings = settings;
   }
 
+  /**
+   * A failed ADD takes back what it made (port, br-int record, veth) before answering, as far as
+   * it can: what it cannot (the engine unreachable) stays recorded for the runtime's DEL or GC.
+   */
   add(conf: NetConf, env: AttachmentEnv): Promise<Record<string, unknown>> {
-    return this.#serialised(env, () => this.#add(conf, env));
+    return this.#serialised(env, async () => {
+      try {
+        return await this.#add(conf, env);
+      } catch (err) {
+        const recorded = this.#switch.find(env.CNI_CONTAINERID, env.CNI_IFNAME);
+        if (recorded) await this.#remove(recorded).catch(() => undefined);
+        else await this.#links.remove(hostIfname(env.CNI_CONTAINERID, env.CNI_IFNAME)).catch(() => undefined);
+        throw err;
+      }
+    });
   }
 
   del(conf: NetConf, env: AttachmentEnv): Promise<void> {
@@ -106,7 +119,7 @@ export class Attachments {
     const subnet = await this.#subnet(scope, conf);
     const mtu = subnet.mtu ?? this.#settings.overlayMtu;
     const hostMac = localMac();
-    const [securityGroupIds] = await Promise.all([
+    const [securityGroupIds] = await settled([
       this.#securityGroups(scope, subnet.vpcId, conf.securityGroups),
       (async () => {
         await dataplane(() => this.#links.create(host, hostMac, { netns, ifname }, mtu));
@@ -127,10 +140,10 @@ export class Attachments {
     const recorded = this.#switch.find(containerId, ifname);
     if (recorded === undefined) throw new CniFailure(CniErrorCodes.DATAPLANE_FAILED, `interface ${host} vanished from br-int`);
     const prefixLength = Number(subnet.cidr.split('/')[1]);
-    await Promise.all([
+    await settled([
       dataplane(() => this.#switch.bind(recorded, port.id, port.macAddress)),
       dataplane(() => this.#links.configure({ netns, ifname, mac: port.macAddress, address: port.ipAddress, prefixLength, gateway: subnet.gatewayIp })),
-      this.#switch.userspaceDatapath ? dataplane(() => this.#links.offloadOff(host, { netns, ifname })) : undefined,
+      this.#switch.userspaceDatapath ? dataplane(() => this.#links.offloadOff(host, { netns, ifname })) : Promise.resolve(),
     ]);
     if (!(await this.#switch.installed(recorded.uuid, this.#settings.ovnInstalledTimeoutMs))) {
       throw new CniFailure(CniErrorCodes.TRY_AGAIN_LATER, `ovn-controller did not report ${host} (port ${port.id}) ovn-installed within ${this.#settings.ovnInstalledTimeoutMs} ms`, { portId: port.id });
@@ -256,6 +269,14 @@ function result(reply: Reply): Record<string, unknown> {
 
 function engineRefused(error: { code: string; message: string; details?: unknown }): CniFailure {
   return new CniFailure(CniErrorCodes.ENGINE_REFUSED, `${error.code}: ${error.message}`, { code: error.code, message: error.message, details: error.details ?? {} });
+}
+
+/** Promise.all that waits for every step before rejecting: a failed ADD cleans up only once nothing is still being made. */
+async function settled<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 const scopeOf = (p: PluggedInterface): Scope => ({ org: p.org, project: p.project });

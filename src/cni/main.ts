@@ -14,12 +14,13 @@ const NEWEST = '1.1.0';
 async function main(): Promise<number> {
   const command = process.env.CNI_COMMAND ?? '';
   const stdin = await readStdin();
-  const conf = parseLoosely(stdin);
-  const cniVersion = typeof conf.cniVersion === 'string' ? conf.cniVersion : NEWEST;
+  const conf = parseObject(stdin);
+  const cniVersion = typeof conf?.cniVersion === 'string' ? conf.cniVersion : NEWEST;
   if (command === 'VERSION') {
     write({ cniVersion, supportedVersions: CNI_VERSIONS });
     return 0;
   }
+  if (conf === undefined) return fail(cniVersion, { code: CniErrorCodes.DECODE_FAILURE, msg: 'the network configuration on stdin is not a JSON object' });
   if (!(AGENT_COMMANDS as readonly string[]).includes(command)) {
     return fail(cniVersion, { code: CniErrorCodes.INVALID_ENVIRONMENT, msg: `CNI_COMMAND ${JSON.stringify(command)} is not one of VERSION, ${AGENT_COMMANDS.join(', ')}` });
   }
@@ -60,12 +61,12 @@ function ask(path: string, request: AgentRequest): Promise<AgentResponse> {
   });
 }
 
-function parseLoosely(text: string): Record<string, unknown> {
+function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : {};
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
   } catch {
-    return {};
+    return undefined;
   }
 }
 
