@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -82,7 +83,30 @@ test('cni - errors carry the spec\'s codes, and a failed ADD leaves nothing', as
   t.true(await nothingLeft(s, p.containerId), 'the failed ADDs left no port, interface or veth');
   t.is((await p.ns.exec(['ip', 'link', 'show', 'eth0'])).code, 1, 'and no eth0 in the pod');
   t.is((await codeOf(cniEnv('STATUS', { containerId: 'x' }), s.conf({ cniVersion: '1.0.0' }))).code, 1, 'STATUS is a 1.1.0 command');
+
+  // ovn-controller stalled: the ADD is bounded, answers 11 and takes back what it made.
+  const impatient = await startAgentProcess(s.stack, { name: 'impatient', extra: ['--ovn-installed-timeout-ms', '1500'] });
+  t.teardown(() => impatient.stop());
+  const controller = await ovnControllerPid(s.stack.chassis!.pids);
+  process.kill(controller, 'SIGSTOP');
+  let stalled;
+  try {
+    stalled = await codeOf(env, s.conf({ agentSocket: impatient.socket }));
+  } finally {
+    process.kill(controller, 'SIGCONT');
+  }
+  t.is(stalled.code, 11, stalled.msg);
+  t.regex(stalled.msg, /ovn-installed/);
+  t.true(await nothingLeft(s, p.containerId), 'the timed-out ADD left nothing either');
+  t.is((await runPlugin(s.binary, env, s.conf({ agentSocket: impatient.socket }))).code, 0, 'and the retry works once ovn-controller runs');
 });
+
+async function ovnControllerPid(pids: readonly number[]): Promise<number> {
+  for (const pid of pids) {
+    if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).startsWith('ovn-controller')) return pid;
+  }
+  throw new Error('no ovn-controller among the chassis daemons');
+}
 
 test('cni - DEL twice, after the netns is gone and of a never-added container all succeed and leave nothing', async (t) => {
   const s = await setUp(t);
