@@ -71,9 +71,11 @@ export class Attachments {
     return this.#serialised(env, async () => {
       const recorded = this.#switch.find(env.CNI_CONTAINERID, env.CNI_IFNAME);
       if (recorded) return this.#remove(recorded);
-      // Never plugged here (or already deleted): only a port the engine may hold for it.
-      const scope = tenantOf(conf, env);
-      await this.#deletePorts(scope, await this.#unclaimedPorts(scope, env.CNI_CONTAINERID));
+      // Never plugged here (or already deleted): only a port the engine may hold for it, in the
+      // tenant the config gives the pod. A pod the config names no tenant for never had one
+      // (its ADD failed with code 7), and a DEL that failed for it would never end.
+      const scope = tenantOrNone(conf, env);
+      if (scope) await this.#deletePorts(scope, await this.#unclaimedPorts(scope, env.CNI_CONTAINERID));
       await this.#links.remove(hostIfname(env.CNI_CONTAINERID, env.CNI_IFNAME));
     });
   }
@@ -254,6 +256,15 @@ export function tenantOf(conf: NetConf, env: Pick<AttachmentEnv, 'CNI_ARGS'>): S
   throw new CniFailure(CniErrorCodes.INVALID_CONFIG, namespace === undefined
     ? 'no K8S_POD_NAMESPACE in CNI_ARGS and no org/project in the network config'
     : `namespace ${namespace} is not in the network config's namespaces table, and it has no org/project`);
+}
+
+function tenantOrNone(conf: NetConf, env: Pick<AttachmentEnv, 'CNI_ARGS'>): Scope | undefined {
+  try {
+    return tenantOf(conf, env);
+  } catch (err) {
+    if (err instanceof CniFailure && err.code === CniErrorCodes.INVALID_CONFIG) return undefined;
+    throw err;
+  }
 }
 
 /** A tenant to ask when probing the engine (STATUS): the config's own, else the first of its table. */

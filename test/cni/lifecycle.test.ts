@@ -129,6 +129,9 @@ test('cni - DEL twice, after the netns is gone and of a never-added container al
 
   const never = await runPlugin(s.binary, cniEnv('DEL', { containerId: 'ctr-never' }), s.conf());
   t.is(never.code, 0, 'DEL of a container never added');
+  const { org: _org, project: _project, ...mappedOnly } = s.conf({ namespaces: { apps: tenant } });
+  const unmapped = await runPlugin(s.binary, cniEnv('DEL', { containerId: 'ctr-unmapped', k8s: { namespace: 'elsewhere', name: 'x' } }), mappedOnly);
+  t.is(unmapped.code, 0, 'DEL of a pod whose namespace the config maps to no tenant (its ADD was refused)');
 
   // The same container again after its DEL (a runtime retrying a failed sandbox): a new port.
   const again = await runPlugin(s.binary, cniEnv('ADD', { containerId: p1.containerId, netns: p1.path }), s.conf());
