@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Scope } from '../../events/mod.js';
 import type { NovanetClient, Reply } from '../bus/client.js';
 import { CniErrorCodes } from '../cni/protocol.js';
+import { isOvsdbDisconnectedError, isOvsdbTimeoutError } from '../ovsdb/mod.js';
 import type { CniError, CniErrorCode } from '../cni/protocol.js';
 import { addResult, cniArgs } from '../cni/spec.js';
 import type { AttachmentEnv, NetConf, Plugged } from '../cni/spec.js';
@@ -115,8 +116,7 @@ export class Attachments {
     const host = hostIfname(containerId, ifname);
     // A repeated ADD starts the dataplane afresh; the port stays (its commandId replays it).
     const earlier = this.#switch.find(containerId, ifname);
-    if (earlier) await this.#switch.unplug(earlier);
-    await this.#links.remove(host);
+    if (earlier) await dataplane(() => this.#switch.unplug(earlier));
 
     const subnet = await this.#subnet(scope, conf);
     const mtu = subnet.mtu ?? this.#settings.overlayMtu;
@@ -124,7 +124,13 @@ export class Attachments {
     const [securityGroupIds] = await settled([
       this.#securityGroups(scope, subnet.vpcId, conf.securityGroups),
       (async () => {
-        await dataplane(() => this.#links.create(host, hostMac, { netns, ifname }, mtu));
+        await dataplane(async () => {
+          // A host end left by an earlier attempt (its agent died before recording it) is ours: replaced.
+          if (!(await this.#links.create(host, hostMac, { netns, ifname }, mtu))) {
+            await this.#links.remove(host);
+            if (!(await this.#links.create(host, hostMac, { netns, ifname }, mtu))) throw new Error(`veth ${host} exists and could not be replaced`);
+          }
+        });
         await dataplane(() => this.#switch.record(host, {
           containerId, ifname, network: conf.name, netns, org: scope.org, project: scope.project, node: this.#settings.nodeName,
         }));
@@ -298,6 +304,8 @@ async function dataplane<T>(step: () => Promise<T>): Promise<T> {
     return await step();
   } catch (err) {
     if (err instanceof CniFailure) throw err;
+    // Open_vSwitch away for a moment: the outcome is unknown and the runtime's retry is the cure.
+    if (isOvsdbDisconnectedError(err) || isOvsdbTimeoutError(err)) throw new CniFailure(CniErrorCodes.TRY_AGAIN_LATER, `Open_vSwitch: ${err.message}`);
     throw new CniFailure(CniErrorCodes.DATAPLANE_FAILED, err instanceof Error ? err.message : String(err));
   }
 }

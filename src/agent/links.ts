@@ -50,13 +50,20 @@ export class Links {
     this.#host = hostNetns === undefined ? ['ip'] : ['ip', '-n', hostNetns];
   }
 
-  /** The pair: host end up on the node, the other end moved into the pod's namespace as `ifname` (still down). */
-  async create(host: string, hostMac: string, pod: { netns: string; ifname: string }, mtu: number): Promise<void> {
+  /**
+   * The pair: host end up on the node, the other end moved into the pod's namespace as `ifname`
+   * (still down). False when a host end of that name exists already (nothing was made).
+   */
+  async create(host: string, hostMac: string, pod: { netns: string; ifname: string }, mtu: number): Promise<boolean> {
     const m = String(mtu);
-    await must([...this.#host, '-batch', '-'], [
+    const argv = [...this.#host, '-batch', '-'];
+    const ran = await run(argv, [
       `link add ${host} address ${hostMac} mtu ${m} type veth peer name ${pod.ifname} mtu ${m} netns ${pod.netns}`,
       `link set ${host} up`,
     ].join('\n'));
+    if (ran.code === 0) return true;
+    if (/File exists/.test(ran.stderr) && await this.exists(host)) return false;
+    throw new LinkError(argv, ran.stderr);
   }
 
   /** The pod end as the port says: its MAC, its address with the subnet's prefix, up, default route via the gateway. */

@@ -137,6 +137,13 @@ test('cni - DEL twice, after the netns is gone and of a never-added container al
   const again = await runPlugin(s.binary, cniEnv('ADD', { containerId: p1.containerId, netns: p1.path }), s.conf());
   t.is(again.code, 0, JSON.stringify(again.output));
   t.is(((await s.stack.client.call(tenant, 'port.list', { deviceId: p1.containerId })).result.ports as unknown[]).length, 1);
+
+  // A host end left by an agent that died before recording it is replaced, not an error.
+  const p3 = await pod(t, s, 'd3');
+  await run('ip', ['-n', s.stack.chassis!.hostNamespace, 'link', 'add', hostIfname(p3.containerId, 'eth0'), 'type', 'veth', 'peer', 'name', 'leftover']);
+  const over = await runPlugin(s.binary, cniEnv('ADD', { containerId: p3.containerId, netns: p3.path }), s.conf());
+  t.is(over.code, 0, JSON.stringify(over.output));
+  t.true(await p3.ns.ping(s.subnet.gatewayIp, { timeoutMs: 10_000 }));
 });
 
 test('cni - an agent restart finds the pods it plugged: no duplicate, no leak; GC removes the ports of pods that are gone; STATUS and CHECK', async (t) => {
