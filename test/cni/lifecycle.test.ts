@@ -188,10 +188,13 @@ test('cni - an agent restart finds the pods it plugged: no duplicate, no leak; G
 
   const status = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
   t.deepEqual([status.code, status.output], [0, undefined], 'STATUS with NATS, the engine and OVS up');
-  // Last: the stack's teardown stops the engine again, which is harmless.
+  // Last: the stack's teardown stops the engine and NATS again, which is harmless.
   await s.stack.engine.stop();
   const noEngine = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
   t.like(noEngine.output, { code: 50, msg: 'the engine does not answer' });
+  await s.stack.nats.stop();
+  const noNats = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
+  t.like(noNats.output, { code: 50, msg: 'the agent cannot reach NATS' });
 });
 
 test('cni - the result is accepted as prevResult by the reference plugins (tuning chained after novanet), in every version', async (t) => {
