@@ -7,8 +7,12 @@ import { connect } from 'node:net';
 import { AGENT_COMMANDS, CNI_VERSIONS, CniErrorCodes, DEFAULT_AGENT_SOCKET } from './protocol.js';
 import type { AgentCommand, AgentRequest, AgentResponse, CniError } from './protocol.js';
 
-/** Longer than the agent's own bound on an ADD (its ovn-installed wait), so the agent answers first. */
-const AGENT_ANSWER_TIMEOUT_MS = 240_000;
+/**
+ * Under the kubelet's default runtime request timeout (2 minutes), so the runtime hears a
+ * "try again later" rather than nothing; above the agent's own bounds on an ADD (30 s for
+ * ovn-installed, 10 s per NATS request), so the agent normally answers first.
+ */
+const AGENT_ANSWER_TIMEOUT_MS = 110_000;
 const NEWEST = '1.1.0';
 
 async function main(): Promise<number> {
