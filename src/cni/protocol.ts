@@ -8,13 +8,11 @@ export type CniVersion = (typeof CNI_VERSIONS)[number];
 export const isCniVersion = (v: unknown): v is CniVersion => (CNI_VERSIONS as readonly unknown[]).includes(v);
 
 /**
- * Error codes: the spec's own (1–99) and novanet's (100+). A 100+ error's `details` is JSON
- * naming novanet's own error code where the engine refused (events/README.md).
+ * Error codes: those of the spec's (1–99) novanet answers, and novanet's own (100+). A 100
+ * error's `details` is JSON naming the engine's error code (events/README.md).
  */
 export const CniErrorCodes = {
   INCOMPATIBLE_VERSION: 1,
-  UNSUPPORTED_FIELD: 2,
-  UNKNOWN_CONTAINER: 3,
   INVALID_ENVIRONMENT: 4,
   IO_FAILURE: 5,
   DECODE_FAILURE: 6,
@@ -22,8 +20,6 @@ export const CniErrorCodes = {
   TRY_AGAIN_LATER: 11,
   /** STATUS: the plugin cannot serve ADD now (the agent cannot reach NATS, the engine or OVS). */
   NOT_AVAILABLE: 50,
-  /** STATUS: as 50, and existing pods may have limited connectivity. */
-  NOT_AVAILABLE_DEGRADED: 51,
   /** The engine refused the command: `details` holds its wire error code, message and details. */
   ENGINE_REFUSED: 100,
   /** A node-local step failed: creating or configuring the veth, or an Open_vSwitch transaction. */
