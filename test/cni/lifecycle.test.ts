@@ -5,7 +5,7 @@ import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { hostIfname } from '../../src/agent/attachments.js';
 import { cniEnv, installPlugin, podNamespace, runPlugin, startAgentProcess } from '../support/cni.js';
-import type { AgentProcess } from '../support/cni.js';
+import type { AgentProcess, CniOutcome } from '../support/cni.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -101,6 +101,16 @@ test('cni - errors carry the spec\'s codes, and a failed ADD leaves nothing', as
   t.is((await runPlugin(s.binary, env, s.conf({ agentSocket: impatient.socket }))).code, 0, 'and the retry works once ovn-controller runs');
 });
 
+/** The agent hears of a dropped Open_vSwitch connection when its socket closes: asks until it has. */
+async function eventuallyOutcome(ask: () => Promise<CniOutcome>, done: (o: CniOutcome) => boolean): Promise<CniOutcome> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const outcome = await ask();
+    if (done(outcome) || Date.now() > deadline) return outcome;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function ovnControllerPid(pids: readonly number[]): Promise<number> {
   for (const pid of pids) {
     if ((await readFile(`/proc/${pid}/cmdline`, 'utf8')).startsWith('ovn-controller')) return pid;
@@ -188,13 +198,16 @@ test('cni - an agent restart finds the pods it plugged: no duplicate, no leak; G
 
   const status = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
   t.deepEqual([status.code, status.output], [0, undefined], 'STATUS with NATS, the engine and OVS up');
-  // Last: the stack's teardown stops the engine and NATS again, which is harmless.
+  // Last: the stack's teardown stops the engine, NATS and the chassis again, which is harmless.
   await s.stack.engine.stop();
   const noEngine = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
   t.like(noEngine.output, { code: 50, msg: 'the engine does not answer' });
   await s.stack.nats.stop();
   const noNats = await runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf());
   t.like(noNats.output, { code: 50, msg: 'the agent cannot reach NATS' });
+  await s.stack.chassis!.stop();
+  const noOvs = await eventuallyOutcome(() => runPlugin(s.binary, cniEnv('STATUS', { containerId: 'x' }), s.conf()), (o) => (o.output as { msg?: string } | undefined)?.msg?.includes('Open_vSwitch') === true);
+  t.like(noOvs.output, { code: 50, msg: 'the agent has lost its Open_vSwitch connection' });
 });
 
 test('cni - the result is accepted as prevResult by the reference plugins (tuning chained after novanet), in every version', async (t) => {
