@@ -65,6 +65,10 @@ export async function startAgentProcess(stack: Stack, opts: { name?: string; ext
   const child = spawn(process.execPath, [cli, 'agent', '--nats', stack.nats.url, '--ovs-db', `unix:${join(chassis.dir, 'conf.sock')}`,
     '--socket', socket, '--host-netns', chassis.hostNamespace, '--node-name', chassis.name, '--log-level', 'info', ...opts.extra ?? []],
   { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Never outlive the test process, however it ends (the sandbox's hooks end in 'exit' too).
+  const orphanGuard = (): void => { child.kill('SIGKILL'); };
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.off('exit', orphanGuard));
   let log = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (log += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (log += c));
