@@ -17,6 +17,8 @@ export {
 export { createNamespace } from './netns.js';
 export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';
+export { startDaemon } from './process.js';
+export type { Daemon, DaemonSpec } from './process.js';
 export type {
   Chassis,
   ChassisOptions,

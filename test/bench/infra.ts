@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -7,6 +8,7 @@ import type { Commit } from '../../events/mod.js';
 import type { EventLog } from '../../src/bus/log.js';
 import { startNorthbound } from '../../src/sandbox/mod.js';
 import type { NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import type { SendJob, Sent } from './sender.js';
 
 /** Undo steps, run newest first; every step runs even if an earlier one fails. */
 export class Cleanup {
@@ -75,4 +77,14 @@ export async function appendPipelined(log: EventLog, commits: readonly Commit[],
   }
   await Promise.all(inFlight);
   return head;
+}
+
+/** Runs one SendJob in a worker thread (see sender.ts): the commands come as from another process. */
+export function inWorker(job: SendJob): Promise<Sent> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sender.js', import.meta.url), { workerData: job });
+    worker.once('message', (sent: Sent) => resolve(sent));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`sender worker exited with ${code} before reporting`)));
+  });
 }

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
 import type { Commit } from '../../events/mod.js';
@@ -12,11 +11,11 @@ import { DEFAULT_DECIDE_CONFIG } from '../../src/commands/mod.js';
 import { DEFAULT_ADMIN_REPLY_PREFIXES, DEFAULT_REPLY_PREFIXES, EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import { benchScope, History } from './history.js';
-import { APPEND_WINDOW, appendPipelined, connectJetStream, freshNorthbound } from './infra.js';
+import { APPEND_WINDOW, appendPipelined, connectJetStream, freshNorthbound, inWorker } from './infra.js';
 import type { BenchEnv } from './infra.js';
 import { fmt, percentile, perSecond, section, timed } from './report.js';
 import type { Row } from './report.js';
-import type { SendJob, SendMode, Sent } from './sender.js';
+import type { Sent } from './sender.js';
 
 const COMMANDS = 2000;
 const WARMUP_COMMANDS = 200;
@@ -89,8 +88,9 @@ async function intakeAlone(env: BenchEnv): Promise<Target> {
 async function compareSending(env: BenchEnv, target: Target): Promise<Row> {
   const { nc } = await connectJetStream(env);
   const client = new NovanetClient(nc, target.prefix);
-  const send = async (subnetId: string, count: number, mode: SendMode): Promise<Sent> => {
-    const sent = await inWorker({ natsUrl: env.nats.url, prefix: target.prefix, subnetId, count, mode });
+  const send = async (subnetId: string, count: number, mode: 'one-by-one' | 'concurrent'): Promise<Sent> => {
+    const inFlight = mode === 'one-by-one' ? 1 : count;
+    const sent = await inWorker({ natsUrl: env.nats.url, prefix: target.prefix, targets: [{ scope: benchScope, subnetId }], count, inFlight, untilReady: false });
     await target.settle();
     return sent;
   };
@@ -127,16 +127,6 @@ async function subnets(client: NovanetClient, cidrs: readonly string[]): Promise
     ids.push((created.result.subnet as { id: string }).id);
   }
   return ids;
-}
-
-/** Runs one SendJob in a worker thread (see sender.ts). */
-function inWorker(job: SendJob): Promise<Sent> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./sender.js', import.meta.url), { workerData: job });
-    worker.once('message', (sent: Sent) => resolve(sent));
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`sender worker exited with ${code} before reporting`)));
-  });
 }
 
 /**

@@ -24,7 +24,7 @@ import type { Row } from './report.js';
 const PORTS = 2000;
 /** Rounds of (batched, per-port), alternating so both sides see the same machine; medians are reported. */
 const ROUNDS = 3;
-const own: Ownership = { owner: 'novanet' };
+export const own: Ownership = { owner: 'novanet' };
 const silent = pino({ level: 'silent' });
 
 /**
@@ -118,7 +118,7 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
 }
 
 /** What the reconciler's diff sends for resources with no rows yet. */
-function insertOps(view: View, refs: readonly RowOwner[]): Operation[] {
+export function insertOps(view: View, refs: readonly RowOwner[]): Operation[] {
   const work: ResourceDiffInput[] = refs.map((ref) => ({ desired: desiredRows(view, ref, own)?.rows ?? [], actual: [] }));
   return diff(work, () => []);
 }

@@ -1,0 +1,323 @@
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from '@nats-io/transport-node';
+import { Phase } from '../../events/mod.js';
+import type { Scope } from '../../events/mod.js';
+import { NovanetClient } from '../../src/bus/client.js';
+import { OvsdbClient } from '../../src/ovsdb/mod.js';
+import { startDaemon } from '../../src/sandbox/mod.js';
+import type { Daemon, Northbound } from '../../src/sandbox/mod.js';
+import { defaultDenyOwner } from '../../src/reconcile/names.js';
+import type { RowOwner } from '../../src/reconcile/names.js';
+import { History } from './history.js';
+import { APPEND_WINDOW, freshNorthbound, inWorker } from './infra.js';
+import type { BenchEnv } from './infra.js';
+import { insertOps, own } from './reconcile.bench.js';
+import { fmt, median, perSecond, section, timed } from './report.js';
+import type { Row } from './report.js';
+import type { PortTarget } from './sender.js';
+
+const TENANTS = 25;
+const SUBNETS_PER_TENANT = 4;
+/** One more port, one at a time, this many times at each size; the median is reported. */
+const MARGINAL = 60;
+const DEFAULT_SIZES = [1_000, 10_000];
+/** The raw Northbound baseline writes this many ports (or the largest size, if smaller). */
+const RAW_PORTS = 10_000;
+const prefix = 'benchscale';
+
+/** What the scenario measures at one size (ports in the cloud). */
+interface AtSize {
+  readonly ports: number;
+  /** Ports/s over the fill up to this size, 256 in flight, each until Ready. */
+  readonly fillRate: number;
+  /** CPU (user + system) per port over that fill (ms): the engine's, the Northbound ovsdb-server's, nats-server's. */
+  readonly fillCpuMs: number;
+  readonly fillNbCpuMs: number;
+  readonly fillNatsCpuMs: number;
+  /** Median command → Ready of one more port, one at a time (ms). */
+  readonly marginalMs: number;
+  readonly rssBytes: number;
+  /** Share of one core the engine used over one resync period with no commands. */
+  readonly idleCpu: number;
+}
+
+/**
+ * The scale scenario of issue 7: 25 tenants × 1 VPC × 4 /22 subnets, ports created 256
+ * in flight (round-robin over the subnets), each counted when its status is Ready. The
+ * engine is a `novanet serve` process of its own, so its RSS and CPU are its own. At each
+ * size: the fill rate, one more port one at a time, RSS and idle CPU over a resync period;
+ * at the largest, a restart. Baselines: the figures at the smallest size, and the same rows
+ * written straight into an empty Northbound, 256 ports a transaction.
+ *
+ * NOVANET_BENCH_SCALE=N adds a size (e.g. 100000); NOVANET_BENCH_RESYNC_MS sets the
+ * engine's resync period (10 s, as in the issue); NOVANET_BENCH_PROFILE=DIR starts the
+ * engines with --cpu-prof into DIR (one profile per engine process, written at its exit) and
+ * --trace-gc into their logs, and writes DIR/phases.json (when each phase began, in the
+ * profiles' clock) and copies the engines' logs there.
+ */
+export async function benchScale(env: BenchEnv): Promise<Row[]> {
+  const sizes = scaleSizes();
+  const resyncMs = Number(process.env.NOVANET_BENCH_RESYNC_MS ?? 10_000);
+  const phases = new Phases(process.env.NOVANET_BENCH_PROFILE);
+  const rawRate = await rawNorthbound(env, Math.min(RAW_PORTS, sizes.at(-1)!));
+
+  const nb = await freshNorthbound(env, 'nb-scale');
+  const nc = await connect({ servers: env.nats.url });
+  env.cleanup.defer(() => nc.close());
+  const client = new NovanetClient(nc, prefix, 120_000);
+  let engine = await startEngineProcess(env, nb, resyncMs, 'engine-1');
+  const targets = await tenants(client);
+
+  const measured: AtSize[] = [];
+  let ports = 0;
+  for (const size of sizes) {
+    const pids = [engine.daemon.pid, nb.pid, env.nats.pid];
+    const cpuBefore = await Promise.all(pids.map(cpuMs));
+    phases.mark(`fill to ${size}`);
+    const fill = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: size - ports, inFlight: APPEND_WINDOW, untilReady: true });
+    phases.mark(`marginal at ${size}`);
+    const cpuAfter = await Promise.all(pids.map(cpuMs));
+    const [fillCpuMs, fillNbCpuMs, fillNatsCpuMs] = cpuAfter.map((ms, i) => (ms - cpuBefore[i]!) / (size - ports)) as [number, number, number];
+    ports = size;
+    const marginal = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: MARGINAL, inFlight: 1, untilReady: true });
+    ports += MARGINAL;
+    phases.mark(`idle at ${size}`);
+    const at: AtSize = {
+      ports: size, fillRate: perSecond(fill.latencies.length, fill.totalMs), fillCpuMs, fillNbCpuMs, fillNatsCpuMs, marginalMs: median(marginal.latencies),
+      rssBytes: await rss(engine.daemon.pid), idleCpu: await cpuShare(engine.daemon.pid, resyncMs),
+    };
+    measured.push(at);
+    section(`scale: ${fmt(size)} ports in ${TENANTS} tenants`, [
+      `fill: ${fmt(at.fillRate)} ports/s command → Ready, ${APPEND_WINDOW} in flight`,
+      `CPU a port over the fill: engine ${fmt(at.fillCpuMs)} ms, Northbound ovsdb-server ${fmt(at.fillNbCpuMs)} ms, nats-server ${fmt(at.fillNatsCpuMs)} ms`,
+      `one more port, command → Ready: median ${fmt(at.marginalMs)} ms of ${MARGINAL}`,
+      `engine RSS ${fmt(at.rssBytes / 2 ** 20)} MiB; idle CPU over a ${fmt(resyncMs / 1000)} s resync period: ${fmt(at.idleCpu * 100)}% of a core`,
+    ]);
+  }
+
+  phases.mark('stop');
+  const stopMs = await timed(() => engine.daemon.stop());
+  phases.mark('restart');
+  const restart = await restartedEngine(env, nb, resyncMs, client, targets[0]!);
+  engine = restart.engine;
+  section(`scale: restart at ${fmt(ports)} ports`, [
+    `SIGTERM → exited: ${fmt(stopMs)} ms`,
+    `new engine: first read answered ${fmt(restart.readMs)} ms, first new port Ready ${fmt(restart.readyMs)} ms after start`,
+    `engine RSS after restart ${fmt(await rss(engine.daemon.pid) / 2 ** 20)} MiB`,
+  ]);
+  phases.mark('end');
+  await engine.daemon.stop();
+  await phases.write();
+  if (process.env.NOVANET_BENCH_PROFILE !== undefined) {
+    for (const name of ['engine-1', 'engine-2']) await copyFile(join(env.dir, `${name}.log`), join(process.env.NOVANET_BENCH_PROFILE, `${name}.log`));
+  }
+  return rows(measured, rawRate, restart, sizes.at(-1)!);
+}
+
+function scaleSizes(): number[] {
+  const extra = process.env.NOVANET_BENCH_SCALE;
+  if (extra === undefined) return DEFAULT_SIZES;
+  const size = Number(extra);
+  if (!Number.isSafeInteger(size) || size <= DEFAULT_SIZES[0]! || size > TENANTS * SUBNETS_PER_TENANT * 1000) {
+    throw new Error(`NOVANET_BENCH_SCALE wants a port count above ${DEFAULT_SIZES[0]} and at most ${TENANTS * SUBNETS_PER_TENANT * 1000}, not "${extra}"`);
+  }
+  return [...new Set([...DEFAULT_SIZES, size])].sort((a, b) => a - b);
+}
+
+function rows(measured: readonly AtSize[], rawRate: number, restart: Restart, largest: number): Row[] {
+  const base = measured[0]!;
+  const top = measured.at(-1)!;
+  const label = (at: AtSize): string => `${fmt(at.ports / 1000)}k`;
+  const out: Row[] = [];
+  for (const at of measured.slice(1)) {
+    out.push({
+      name: `scale: one more port at ${label(at)}`, unit: 'ms', value: at.marginalMs, baseline: base.marginalMs,
+      ratio: at.marginalMs / base.marginalMs, reads: `at ${label(at)} / at ${label(base)} (goal ≤ 1.5)`,
+    });
+    out.push({
+      name: `scale: engine CPU a port, fill to ${label(at)}`, unit: 'ms', value: at.fillCpuMs, baseline: base.fillCpuMs,
+      ratio: at.fillCpuMs / base.fillCpuMs, reads: `at ${label(at)} / at ${label(base)} (1 is O(1) a port)`,
+    });
+    out.push({
+      name: `scale: NB ovsdb-server CPU a port, fill to ${label(at)}`, unit: 'ms', value: at.fillNbCpuMs, baseline: base.fillNbCpuMs,
+      ratio: at.fillNbCpuMs / base.fillNbCpuMs, reads: `at ${label(at)} / at ${label(base)} (1 is O(1) a port)`,
+    });
+    out.push({
+      name: `scale: fill up to ${label(at)}`, unit: 'ports/s', value: at.fillRate, baseline: base.fillRate,
+      ratio: at.fillRate / base.fillRate, reads: `at ${label(at)} / at ${label(base)} (goal ≥ 0.9)`,
+    });
+    const perPort = (at.rssBytes - base.rssBytes) / (at.ports - base.ports);
+    out.push({
+      name: `scale: engine RSS per port at ${label(at)}`, unit: 'KiB', value: perPort / 1024, baseline: 2,
+      ratio: perPort / 2048, reads: `(RSS − RSS at ${label(base)}) / ports, against the goal 2 KiB (goal ≤ 1)`,
+    });
+    out.push({
+      name: `scale: idle CPU at ${label(at)}`, unit: '%', value: at.idleCpu * 100, baseline: base.idleCpu * 100,
+      ratio: at.idleCpu / base.idleCpu, reads: `at ${label(at)} / at ${label(base)}, of one core (goal ≤ 5 %)`,
+    });
+  }
+  out.push({
+    name: `scale: fill at ${label(top)} vs raw Northbound`, unit: 'ports/s', value: top.fillRate, baseline: rawRate,
+    ratio: top.fillRate / rawRate, reads: 'engine command → Ready / raw NB, 256 a txn (goal ≥ 0.5)',
+  });
+  out.push({
+    name: `scale: restart at ${fmt(largest / 1000)}k, first port Ready`, unit: 'ms', value: restart.readyMs, baseline: restart.readMs,
+    ratio: restart.readyMs / restart.readMs, reads: 'new port Ready / first read answered, after start (goals 5 s, 3 s)',
+  });
+  return out;
+}
+
+/** 25 tenants, each a VPC with four /22 subnets: 100 subnets of ~1,000 ports. */
+async function tenants(client: NovanetClient): Promise<PortTarget[]> {
+  const targets: PortTarget[] = [];
+  for (let t = 0; t < TENANTS; t++) {
+    const scope: Scope = { org: 'scale', project: `tenant-${t}` };
+    const { result } = await client.call(scope, 'vpc.create', { name: 'scale', cidr: `10.${t}.0.0/16` });
+    const vpcId = (result.vpc as { id: string }).id;
+    for (let s = 0; s < SUBNETS_PER_TENANT; s++) {
+      const created = await client.call(scope, 'subnet.create', { vpcId, name: `scale-${s}`, cidr: `10.${t}.${s * 4}.0/22` });
+      targets.push({ scope, subnetId: (created.result.subnet as { id: string }).id });
+    }
+  }
+  // Round-robin over tenants first, so consecutive commands go to different tenants.
+  return Array.from({ length: SUBNETS_PER_TENANT }, (_, s) => targets.filter((_, i) => i % SUBNETS_PER_TENANT === s)).flat();
+}
+
+interface EngineProcess {
+  readonly daemon: Daemon;
+}
+
+/** `novanet serve` as a process of its own, ready once it answers a read. */
+async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: number, name: string, client?: NovanetClient): Promise<EngineProcess> {
+  const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
+  const profileDir = process.env.NOVANET_BENCH_PROFILE;
+  // --trace-gc puts the heap after each collection into the engine's log, to tell live heap from RSS.
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, '--trace-gc'];
+  const nc = client ? undefined : await connect({ servers: env.nats.url });
+  const reader = client ?? new NovanetClient(nc!, prefix, 2000);
+  try {
+    const daemon = await startDaemon({
+      name,
+      argv: [process.execPath, ...nodeFlags, cli, 'serve', '--nats', env.nats.url, '--ovn-nb', nb.remote, '--prefix', prefix,
+        '--resync-interval-ms', String(resyncMs), '--log-level', 'warn'],
+      env: process.env,
+      logPath: join(env.dir, `${name}.log`),
+      ready: (signal) => answersReads(reader, signal),
+      readyTimeoutMs: 600_000,
+      // A stop at 100k ports waits for the pass in flight, and a CPU profile is written at exit.
+      stopTimeoutMs: 60_000,
+    });
+    env.cleanup.defer(() => daemon.stop());
+    return { daemon };
+  } finally {
+    await nc?.close();
+  }
+}
+
+async function answersReads(client: NovanetClient, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    // No responders, or a timeout while the engine folds the log: not yet.
+    const reply = await client.request({ org: 'scale', project: 'tenant-0' }, 'vpc.list').catch(() => undefined);
+    if (reply?.ok) return;
+    await sleep(20);
+  }
+  throw signal.reason;
+}
+
+interface Restart {
+  readonly engine: EngineProcess;
+  readonly readMs: number;
+  readonly readyMs: number;
+}
+
+/** A new engine on the same log and Northbound: from its start to the first read, and to a new port Ready. */
+async function restartedEngine(env: BenchEnv, nb: Northbound, resyncMs: number, client: NovanetClient, target: PortTarget): Promise<Restart> {
+  const start = performance.now();
+  const engine = await startEngineProcess(env, nb, resyncMs, 'engine-2', new NovanetClient(client.nc, prefix, 1000));
+  const readMs = performance.now() - start;
+  const { seq, result } = await client.call(target.scope, 'port.create', { subnetId: target.subnetId });
+  const portId = (result.port as { id: string }).id;
+  await client.waitFor(target.scope, 'port', portId, (s) => s.phase === Phase.Ready && s.observedSeq >= seq, 600_000);
+  return { engine, readMs, readyMs: performance.now() - start };
+}
+
+/** Resident set size of a process, from /proc. */
+async function rss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kib = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(kib) * 1024;
+}
+
+/** CPU time (user + system, ms) a process has used, from /proc (USER_HZ is 100 on Linux). */
+async function cpuMs(pid: number): Promise<number> {
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Share of one core a process used over the next `ms`. */
+async function cpuShare(pid: number, ms: number): Promise<number> {
+  const before = await cpuMs(pid);
+  const start = performance.now();
+  await sleep(ms);
+  return (await cpuMs(pid) - before) / (performance.now() - start);
+}
+
+/**
+ * When profiling: when each phase began, in microseconds of the monotonic clock the engine's
+ * CPU profiles count in (`startTime`), written to phases.json so a profile can be cut by phase.
+ */
+class Phases {
+  private readonly marks: { phase: string; atUs: number }[] = [];
+
+  constructor(private readonly dir: string | undefined) {}
+
+  mark(phase: string): void {
+    if (this.dir !== undefined) this.marks.push({ phase, atUs: Number(process.hrtime.bigint() / 1000n) });
+  }
+
+  async write(): Promise<void> {
+    if (this.dir !== undefined) await writeFile(join(this.dir, 'phases.json'), JSON.stringify(this.marks, null, 1));
+  }
+}
+
+/**
+ * The Northbound's own limit for the rows of a port (switch port with addresses, port
+ * security, DHCP options and external_ids; switch, drop-group and security-group
+ * memberships), as the reconciler's diff writes them: 256 ports a transaction, one after
+ * another over one OVSDB connection with no monitor, into an empty Northbound.
+ */
+async function rawNorthbound(env: BenchEnv, count: number): Promise<number> {
+  const history = new History();
+  const { vpc } = history.run('vpc.create', { name: 'raw', cidr: '10.0.0.0/16' }) as { vpc: { id: string } };
+  const subnetCount = Math.ceil(count / 1000);
+  const subnetIds = Array.from({ length: subnetCount }, (_, s) =>
+    (history.run('subnet.create', { vpcId: vpc.id, name: `raw-${s}`, cidr: `10.0.${s * 4}.0/22` }) as { subnet: { id: string } }).subnet.id);
+  for (let i = 0; i < count; i++) history.run('port.create', { subnetId: subnetIds[i % subnetCount]! });
+  const view = history.view;
+
+  const nb = await freshNorthbound(env, 'nb-raw');
+  const ovsdb = await OvsdbClient.connect({ remote: nb.remote });
+  const closeOvsdb = env.cleanup.adopt(() => ovsdb.close());
+  const infrastructure: RowOwner[] = [
+    ...[...view.vpcs.keys()].map((id) => ({ kind: 'vpc' as const, id })),
+    ...[...view.subnets.keys()].map((id) => ({ kind: 'subnet' as const, id })),
+    ...[...view.securityGroups.keys()].map((id) => ({ kind: 'securitygroup' as const, id })),
+    defaultDenyOwner(own),
+  ];
+  await ovsdb.transact(insertOps(view, infrastructure));
+  const ports = [...view.ports.keys()].map((id): RowOwner => ({ kind: 'port', id }));
+  const batches = Array.from({ length: Math.ceil(ports.length / APPEND_WINDOW) }, (_, b) => insertOps(view, ports.slice(b * APPEND_WINDOW, (b + 1) * APPEND_WINDOW)));
+  const ms = await timed(async () => {
+    for (const ops of batches) await ovsdb.transact(ops);
+  });
+  await closeOvsdb();
+  await nb.stop();
+  const rate = perSecond(count, ms);
+  section(`scale: raw Northbound baseline, ${fmt(count)} ports`, [`${APPEND_WINDOW} ports a transaction over one connection: ${fmt(rate)} ports/s (${fmt(ms)} ms)`]);
+  return rate;
+}
