@@ -1,7 +1,7 @@
 import { OvsdbError, OvsdbProtocolError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
-import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, TableSchema, Uuid, Value } from './types.js';
+import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
 interface Index {
   readonly key: (row: Row) => string | undefined;
@@ -99,7 +99,8 @@ export class CacheImpl implements Cache {
     if (c['modify'] !== undefined) {
       // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.
       if (!old) throw new OvsdbProtocolError(`modify of unknown ${table} row ${uuid}`);
-      return { table, uuid, old, new: applyModify(ts, old, decodeRow(ts, c['modify'])) };
+      const setChanges: Record<string, SetChange> = {};
+      return { table, uuid, old, new: applyModify(ts, old, decodeRow(ts, c['modify']), setChanges), setChanges };
     }
     if ('delete' in c) return old ? { table, uuid, old } : undefined;
     throw new OvsdbProtocolError(`bad row update for ${table} row ${uuid}`);
@@ -122,7 +123,7 @@ export class CacheImpl implements Cache {
  * update2 "modify": a scalar takes the new value; a set's listed elements toggle (symmetric
  * difference); a map key that is absent is added, with the same value removed, else replaced.
  */
-function applyModify(ts: TableSchema, old: Row, diff: Row): Row {
+function applyModify(ts: TableSchema, old: Row, diff: Row, setChanges: Record<string, SetChange>): Row {
   const row: Record<string, Value> = { ...old };
   for (const [column, change] of Object.entries(diff)) {
     const type = ts.columns.get(column)!;
@@ -138,10 +139,17 @@ function applyModify(ts: TableSchema, old: Row, diff: Row): Row {
           break;
         }
         const set = new Set(old[column] as readonly Atom[] | undefined);
+        const added: Atom[] = [];
+        const removed: Atom[] = [];
         for (const atom of change as readonly Atom[]) {
-          if (!set.delete(atom)) set.add(atom);
+          if (set.delete(atom)) removed.push(atom);
+          else {
+            set.add(atom);
+            added.push(atom);
+          }
         }
         row[column] = [...set];
+        setChanges[column] = { added, removed };
         break;
       }
       case 'map': {

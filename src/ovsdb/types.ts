@@ -37,6 +37,17 @@ export interface RowUpdate {
   readonly uuid: Uuid;
   readonly old?: Row;
   readonly new?: Row;
+  /**
+   * For an update2 modify: per set column it changed, the elements added and removed. A
+   * column absent here did not change. Lets a reader of a port group of thousands of ports
+   * follow the one that joined in O(it), not O(the group).
+   */
+  readonly setChanges?: Readonly<Record<string, SetChange>>;
+}
+
+export interface SetChange {
+  readonly added: readonly Atom[];
+  readonly removed: readonly Atom[];
 }
 
 export interface MonitorRequest {

@@ -21,10 +21,19 @@ export class ReferenceIndex {
     for (const u of updates) {
       const columns = (Tables as Record<string, TableSpec>)[u.table]?.references;
       if (!columns || columns.length === 0) continue;
+      const owned = u.old && this.owns(u.old);
+      const stillOwned = u.setChanges && owned && this.owns(u.new!);
       for (const column of columns) {
-        const before = new Set(u.old && this.owns(u.old) ? targets(u.old, column) : []);
+        if (stillOwned) {
+          // A modify of a row that stays owned: only the elements it changed.
+          const change = u.setChanges![column];
+          for (const target of change?.removed ?? []) this.remove(String(target), u.table, u.uuid, column);
+          for (const target of change?.added ?? []) this.add(String(target), { table: u.table, uuid: u.uuid, column });
+          continue;
+        }
+        const before = new Set(owned ? targets(u.old!, column) : []);
         const after = new Set(u.new && this.owns(u.new) ? targets(u.new, column) : []);
-        // Only the difference touches the index: a port group of thousands of ports gains one.
+        // An insert, a delete, a change of owner or a full dump: only the difference touches the index.
         for (const target of before) if (!after.has(target)) this.remove(target, u.table, u.uuid, column);
         for (const target of after) if (!before.has(target)) this.add(target, { table: u.table, uuid: u.uuid, column });
       }

@@ -55,7 +55,8 @@ test('cache - modify replaces scalars, toggles set elements, adds/removes/replac
   t.is(after['name'], 'a2');
   t.deepEqual([...(after['ports'] as string[])].sort(), [P2, P3]);
   t.deepEqual(after['other_config'], { k2: 'changed', k3: 'new' });
-  t.deepEqual(updates, [{ table: 'Logical_Switch', uuid: A, old: before, new: after }]);
+  t.deepEqual(updates, [{ table: 'Logical_Switch', uuid: A, old: before, new: after, setChanges: { ports: { added: [P3], removed: [P1] } } }],
+    'a modify names the set elements it added and removed, and only the set columns it changed');
   t.is(before['name'], 'a', 'the old row is left as it was');
   t.deepEqual(cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { ports: ['uuid', P2] } } } }, columns)[0]!.new!['ports'], [P3], 'a bare atom toggles too');
 });
