@@ -17,7 +17,9 @@ import { plugPort, runSandbox } from './sandbox.js';
 const USAGE = `novanet — multi-tenant network control plane for OVN
 
 Engine:
-  novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
+  novanet serve [--nats URL,…] [--ovn-nb unix:PATH|tcp:HOST:PORT|ssl:HOST:PORT,…] [--prefix P] [--resync-interval-ms N]
+                [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+                [--ovn-nb-ssl-key FILE --ovn-nb-ssl-cert FILE --ovn-nb-ssl-ca FILE]
                 [--reply-prefixes '_INBOX.,_INBOX_{org}_{project}.'] [--admin-reply-prefixes '_INBOX.,_INBOX_operator.']
                                      answers a tenant's (the provider's) commands only on reply subjects under these
   novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
@@ -68,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
   const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
     natsUrl: flags.nats, ovnNb: flags['ovn-nb'], prefix: flags.prefix, resyncIntervalMs: flags['resync-interval-ms'], logLevel: flags['log-level'],
     replyPrefixes: flags['reply-prefixes'], adminReplyPrefixes: flags['admin-reply-prefixes'],
+    ovnNbSslKey: flags['ovn-nb-ssl-key'], ovnNbSslCert: flags['ovn-nb-ssl-cert'], ovnNbSslCa: flags['ovn-nb-ssl-ca'],
+    natsTlsCa: flags['nats-tls-ca'], natsTlsCert: flags['nats-tls-cert'], natsTlsKey: flags['nats-tls-key'],
   };
   switch (command) {
     case 'serve':

@@ -13,7 +13,7 @@ import { ensureStreams } from '../bus/streams.js';
 import { Lease } from '../bus/lease.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
-import { natsOptions } from './config.js';
+import { natsOptions, ovnNbSsl } from './config.js';
 import type { EngineConfig } from './config.js';
 
 /**
@@ -50,7 +50,12 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const subs = subjects(config.prefix);
     const log = new EventLog(js, jsm, streams.events, subs);
 
-    ovsdb = await OvsdbClient.connect({ remote: config.ovnNb, database: 'OVN_Northbound', logger: logger.child({ component: 'ovsdb' }) });
+    const ssl = ovnNbSsl(config);
+    ovsdb = await OvsdbClient.connect({
+      remote: config.ovnNb, database: 'OVN_Northbound', ...(ssl && { ssl }), logger: logger.child({ component: 'ovsdb' }),
+      // A clustered Northbound elects a new leader within a couple of seconds: look for it at least every second.
+      reconnectDelayMs: { min: 100, max: 1000 },
+    });
     const reconciler = new Reconciler({
       source: log,
       ovsdb,

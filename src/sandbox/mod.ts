@@ -15,7 +15,7 @@ export {
   isSandboxToolMissingError,
 } from './errors.js';
 export { startNatsServer } from './nats.js';
-export { startNorthbound } from './northbound.js';
+export { startNorthbound, startNorthboundCluster } from './northbound.js';
 export type {
   Chassis,
   ChassisOptions,
@@ -27,10 +27,14 @@ export type {
   NatsServer,
   NatsServerOptions,
   Northbound,
+  NorthboundCluster,
+  NorthboundClusterOptions,
+  NorthboundMember,
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
   RunningChassis,
+  SslFiles,
   UdpDatagram,
   UdpListener,
 } from './types.js';
