@@ -22,7 +22,9 @@ Engine:
                 [--ovn-nb-ssl-key FILE --ovn-nb-ssl-cert FILE --ovn-nb-ssl-ca FILE]
                 [--reply-prefixes '_INBOX.,_INBOX_{org}_{project}.'] [--admin-reply-prefixes '_INBOX.,_INBOX_operator.']
                                      answers a tenant's (the provider's) commands only on reply subjects under these
-  novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
+  novanet sandbox [--chassis] [--tls] [--dir .novanet]
+                                            local nats-server + OVN Northbound (+ a full chassis) + engine;
+                                            --tls: NATS over TLS, the Northbound over SSL (material in <dir>/tls)
   novanet sandbox plug PORT_ID [--namespace N] [--dir .novanet]
                                             a network namespace plugged into the port on the sandbox's
                                             chassis, with its DHCP lease, until Ctrl-C
@@ -78,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       return serve(configFrom(engineFlags));
     case 'sandbox':
       if (rest[0] === 'plug') return runClient(command, rest, flags, configFrom(engineFlags));
-      return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, engineFlags });
+      return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, tls: flags.tls !== undefined, engineFlags });
     default:
       return runClient(command, rest, flags, configFrom(engineFlags));
   }
@@ -244,7 +246,7 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string>; posi
   return { flags, positionals };
 }
 
-const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin', 'follow']);
+const BOOLEAN_FLAGS = new Set(['chassis', 'tls', 'help', 'admin', 'follow']);
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, 1: true, false: false, no: false, 0: false };
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {

@@ -15,6 +15,8 @@ export {
   isSandboxToolMissingError,
 } from './errors.js';
 export { startNatsServer } from './nats.js';
+export { makeTestCa } from './pki.js';
+export type { TestCa } from './pki.js';
 export { startNorthbound, startNorthboundCluster } from './northbound.js';
 export type {
   Chassis,

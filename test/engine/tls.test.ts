@@ -9,9 +9,8 @@ import { NovanetClient } from '../../src/bus/client.js';
 import { configFrom, natsOptions } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
-import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
+import { makeTestCa, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import { run } from '../../src/sandbox/process.js';
-import { makeCa, sslFiles } from '../support/tls.js';
 
 /** Everything a plain-text client gets from a TLS-only server, sending CONNECT and PING after its INFO, until it closes. */
 function plainTextAnswer(port: number): Promise<string> {
@@ -35,15 +34,15 @@ test('tls - the engine on NATS over TLS with a client certificate and on an ssl:
   const dir = await mkdtemp(join(tmpdir(), 'novanet-tls-'));
   const stops: (() => Promise<unknown> | void)[] = [() => rm(dir, { recursive: true, force: true })];
   t.teardown(async () => { for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined); });
-  const ca = await makeCa(dir, 'novanet');
+  const ca = await makeTestCa(dir, 'novanet');
   const server = await ca.issue('server');
   const engineCert = await ca.issue('engine');
-  const rogueCa = await makeCa(dir, 'rogue');
+  const rogueCa = await makeTestCa(dir, 'rogue');
   const rogue = await rogueCa.issue('client');
 
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), tls: { ...sslFiles(server), verifyClients: true } });
+  const nats = await startNatsServer({ dir: join(dir, 'nats'), tls: { ...server, verifyClients: true } });
   stops.push(() => nats.stop());
-  const nb = await startNorthbound({ dir: join(dir, 'ovn'), ssl: sslFiles(server) });
+  const nb = await startNorthbound({ dir: join(dir, 'ovn'), ssl: server });
   stops.push(() => nb.stop());
   t.regex(nats.url, /^tls:\/\//);
 
@@ -79,9 +78,9 @@ test('tls - the engine on NATS over TLS with a client certificate and on an ssl:
   // OVSDB: the same three cases on the ssl: remote, and plain tcp to its port.
   const sslRemote = nb.sslRemote!;
   await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote.replace(/^ssl:/, 'tcp:'), requestTimeoutMs: 5000 }), undefined, 'plain text to the SSL port');
-  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: { ...sslFiles(engineCert), caCert: rogueCa.caCert }, requestTimeoutMs: 5000 }), undefined, 'trusting another CA');
-  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: sslFiles(rogue), requestTimeoutMs: 5000 }), undefined, 'a certificate from another CA');
-  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: { ...sslFiles(rogue), caCert: ca.caCert }, requestTimeoutMs: 5000 }), undefined, 'a client certificate from another CA');
+  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: { ...engineCert, caCert: rogueCa.caCert }, requestTimeoutMs: 5000 }), undefined, 'trusting another CA');
+  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: rogue, requestTimeoutMs: 5000 }), undefined, 'a certificate from another CA');
+  await t.throwsAsync(OvsdbClient.connect({ remote: sslRemote, ssl: { ...rogue, caCert: ca.caCert }, requestTimeoutMs: 5000 }), undefined, 'a client certificate from another CA');
 });
 
 test('tls - the configuration refuses an ssl: Northbound without its files and a client certificate without its key', (t) => {
