@@ -70,10 +70,13 @@ export class Lease {
 
   #schedule(): void {
     if (this.#stopped) return;
-    // Renew three times per TTL: two renewals may fail before the lease is in doubt.
+    // The holder renews three times per TTL (two renewals may fail before the lease is in
+    // doubt); a standby tries every TTL/12 (two cheap requests), so it takes over at most
+    // that long after the entry expired.
+    const period = this.#token === undefined ? this.opts.ttlMs / 12 : this.opts.ttlMs / 3;
     this.#tick = setTimeout(() => {
       this.#running = this.#attempt().finally(() => this.#schedule());
-    }, Math.floor(this.opts.ttlMs / 3));
+    }, Math.floor(period));
   }
 
   async #attempt(): Promise<void> {
