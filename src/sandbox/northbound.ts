@@ -125,6 +125,10 @@ class MemberImpl implements NorthboundMember {
     return /Role: (\w+)/.exec(await this.#status())?.[1] ?? '';
   }
 
+  async appctl(...args: string[]): Promise<string> {
+    return (await run(['ovs-appctl', '-t', this.#file('ctl'), ...args], { env: this.env, timeoutMs: 10_000 })).trimEnd();
+  }
+
   async kill(): Promise<void> {
     await this.#daemon?.kill();
     this.#daemon = undefined;

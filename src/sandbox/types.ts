@@ -75,6 +75,8 @@ export interface NorthboundMember {
   readonly running: boolean;
   /** 'leader', 'follower' or 'candidate' ('' when it does not answer). */
   role(): Promise<string>;
+  /** ovs-appctl against this member (e.g. 'cluster/status', 'OVN_Northbound'); resolves to stdout. */
+  appctl(...args: string[]): Promise<string>;
   /** Starts it again on its db file (it rejoins the cluster). */
   start(): Promise<void>;
   /** SIGKILL: a crash. */
