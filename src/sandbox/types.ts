@@ -13,7 +13,7 @@ export interface NatsServerOptions {
   /** Default: a free port chosen by the server itself. */
   readonly port?: number;
   /**
-   * A nats-server config file (e.g. deploy/nats/cluster-node-1.conf) and flags that
+   * A nats-server config file (e.g. deploy/production/nats/nats-1.conf) and flags that
    * override it; the address and port above win over the file. The server runs in
    * `dir`, so a relative store_dir in the file lands there.
    */

@@ -1,83 +1,29 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import test from 'ava';
 import { streamNames } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
 import { configFrom, natsOptions } from '../../src/engine/config.js';
-import { makeTestCa, startNatsServer } from '../../src/sandbox/mod.js';
-import { freePort, pollUntil, run, runProcess, startDaemon } from '../../src/sandbox/process.js';
+import { pollUntil, run, runProcess, startDaemon } from '../../src/sandbox/process.js';
 import { eventually } from '../support/stack.js';
 import { leaseHolder, startEngineProcess } from '../support/processes.js';
 import type { EngineProcess } from '../support/processes.js';
-
-const production = fileURLToPath(new URL('../../../deploy/production/', import.meta.url));
-const HOSTS = [1, 2, 3] as const;
-
-/**
- * deploy/production as written, on one machine: every `10.0.0.1N:<port>` becomes a free port on
- * 127.0.0.1 (the same one wherever it appears), and /etc/novanet, /var/lib/novanet and
- * /var/run/novanet move under `root`. Nothing else in the files changes.
- */
-class Loopback {
-  private readonly ports = new Map<string, number>();
-
-  constructor(private readonly root: string) {}
-
-  async rewrite(text: string): Promise<string> {
-    for (const m of text.matchAll(/10\.0\.0\.1[1-3]:(\d+)|pssl:(\d+):(10\.0\.0\.1[1-3])/g)) {
-      const key = m[2] !== undefined ? `${m[3]}:${m[2]}` : m[0];
-      if (!this.ports.has(key)) this.ports.set(key, await freePort());
-    }
-    return text
-      .replace(/pssl:(\d+):(10\.0\.0\.1[1-3])/g, (_, port: string, host: string) => `pssl:${this.ports.get(`${host}:${port}`)}:127.0.0.1`)
-      .replace(/10\.0\.0\.1[1-3]:\d+/g, (hostPort) => `127.0.0.1:${this.ports.get(hostPort)}`)
-      .replaceAll('/etc/novanet/', `${this.root}/etc/`)
-      .replaceAll('/var/lib/novanet/', `${this.root}/var/lib/`)
-      .replaceAll('/var/run/novanet/', `${this.root}/run/`);
-  }
-
-  port(hostPort: string): number {
-    return this.ports.get(hostPort)!;
-  }
-}
-
-/** KEY=VALUE lines of an EnvironmentFile (comments and blank lines skipped). */
-function environmentFile(text: string): Record<string, string> {
-  return Object.fromEntries(text.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-}
+import { HOSTS, Loopback, production, productionTls, startProductionNats } from '../support/production.js';
 
 test('production layout - deploy/production as written: a 3-node NATS cluster and a 3-member Northbound over TLS, two engines, one writing', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'novanet-prod-'));
   const stops: (() => Promise<unknown> | void)[] = [() => rm(root, { recursive: true, force: true })];
   t.teardown(async () => { for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => undefined); });
   const local = new Loopback(root);
-
-  // The TLS material the layout names: ca.crt, nv<N>.crt/.key for each host, engine.crt/.key.
-  const tls = join(root, 'etc', 'tls');
-  const ca = await makeTestCa(join(root, 'pki'), 'novanet');
-  await mkdir(tls, { recursive: true });
-  for (const who of ['nv1', 'nv2', 'nv3', 'engine']) {
-    const pem = await ca.issue(who);
-    await copyFile(pem.certificate, join(tls, `${who}.crt`));
-    await copyFile(pem.privateKey, join(tls, `${who}.key`));
-  }
-  await copyFile(ca.caCert, join(tls, 'ca.crt'));
-
-  // nats-server on each "host", with its config file (address and port as the file says, rewritten).
-  await Promise.all(HOSTS.map(async (n) => {
-    const conf = join(root, `nats-${n}.conf`);
-    await writeFile(conf, await local.rewrite(await readFile(join(production, 'nats', `nats-${n}.conf`), 'utf8')));
-    const nats = await startNatsServer({ dir: join(root, 'var', 'lib', `nats-${n}-run`), port: local.port(`10.0.0.1${n}:4222`), config: { file: conf } });
-    stops.push(() => nats.stop());
-  }));
+  await productionTls(local);
+  await startProductionNats(local, (node) => stops.push(() => node.stop()));
 
   // The Northbound members: nb-member.sh init, then run, with each host's environment file.
   const script = join(production, 'ovn', 'nb-member.sh');
-  const members = await Promise.all(HOSTS.map(async (n) => environmentFile(await local.rewrite(await readFile(join(production, 'ovn', `nb-${n}.env`), 'utf8')))));
+  const members = await Promise.all(HOSTS.map((n) => local.environment(`ovn/nb-${n}.env`)));
   const startMember = async (env: Record<string, string>) => {
     const childEnv = { ...process.env, ...env };
     await run(['bash', script, 'init'], { env: childEnv });
@@ -92,7 +38,7 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   await Promise.all(members.slice(1).map(startMember));
 
   // Two engines with the layout's engine.env, restarted on failure as systemd would (the cluster elects its JetStream leader first).
-  const engineEnv = environmentFile(await local.rewrite(await readFile(join(production, 'engine.env'), 'utf8')));
+  const engineEnv = await local.environment('engine.env');
   const engines: EngineProcess[] = [];
   let stopping = false;
   stops.push(() => { stopping = true; });
