@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { subjects } from '../../events/mod.js';
+import { streamNames, subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
 import { EventLog } from '../bus/log.js';
@@ -21,11 +21,6 @@ import type { EngineConfig } from './config.js';
  * (plus one renewal period) after the writer died. Renewed three times per TTL.
  */
 const WRITER_LEASE_TTL_MS = 3000;
-
-/** The KV bucket of the writer lease: `<PREFIX>_LEASE` (stream `KV_<PREFIX>_LEASE`). */
-function leaseBucket(prefix: string): string {
-  return `${prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_')}_LEASE`;
-}
 
 /** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
 export interface Engine {
@@ -71,7 +66,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
     const holder = `${hostname()}:${process.pid}`;
     const lease = new Lease(js, {
-      bucket: leaseBucket(config.prefix), holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
+      bucket: streamNames(config.prefix).lease, holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
       onAcquired: (token) => reconciler.takeOver({ token, holder }),
       onLost: () => reconciler.standDown(),
     });

@@ -68,7 +68,7 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   await client.waitFor(scope, 'port', port.id, (s) => s.phase === 'Ready', 30_000);
 
   const jsm = await jetstreamManager(nc);
-  for (const stream of [streamNames('novanet').events, streamNames('novanet').status, 'KV_NOVANET_LEASE']) {
+  for (const stream of [streamNames('novanet').events, streamNames('novanet').status, `KV_${streamNames('novanet').lease}`]) {
     t.is((await jsm.streams.info(stream)).config.num_replicas, 3, `${stream} is R3`);
   }
   // The operator's view of the Northbound: ovn-nbctl over SSL to the cluster, with the layout's files.

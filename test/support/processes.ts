@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { readStatus, subjects } from '../../events/mod.js';
+import { readStatus, streamNames, subjects } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import type { NovanetClient, Reply } from '../../src/bus/client.js';
 import { runProcess } from '../../src/sandbox/process.js';
@@ -34,7 +34,7 @@ export function startEngineProcess(flags: readonly string[], logFile: string, en
 /** Who holds the writer lease now (the value of its KV entry), or undefined. */
 export async function leaseHolder(nc: NatsConnection, prefix = 'novanet'): Promise<string | undefined> {
   try {
-    const kv = await new Kvm(jetstream(nc)).open(`${prefix.toUpperCase()}_LEASE`);
+    const kv = await new Kvm(jetstream(nc)).open(streamNames(prefix).lease);
     const entry = await kv.get('reconciler');
     return entry && entry.operation === 'PUT' ? entry.string() : undefined;
   } catch {
