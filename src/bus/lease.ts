@@ -1,4 +1,5 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Logger } from 'pino';
@@ -43,7 +44,7 @@ export class Lease {
   #running: Promise<void> | undefined;
   #stopped = false;
 
-  constructor(private readonly js: JetStreamClient, private readonly opts: LeaseOptions) {}
+  constructor(private readonly nc: NatsConnection, private readonly opts: LeaseOptions) {}
 
   /** The acquisition revision while this engine holds the lease. */
   get token(): number | undefined {
@@ -52,7 +53,9 @@ export class Lease {
 
   /** Opens (or creates) the bucket and makes the first attempt: a lone engine holds the lease when this resolves. */
   async start(): Promise<void> {
-    this.#kv = await new Kvm(this.js).create(this.opts.bucket, { history: 1, ttl: this.opts.ttlMs, replicas: this.opts.replicas });
+    // No request may outlast a renewal period: a slow server must not stall the loop past the TTL.
+    const js = jetstream(this.nc, { timeout: Math.floor(this.opts.ttlMs / 3) });
+    this.#kv = await new Kvm(js).create(this.opts.bucket, { history: 1, ttl: this.opts.ttlMs, replicas: this.opts.replicas });
     await this.#attempt();
     this.#schedule();
   }
@@ -82,7 +85,6 @@ export class Lease {
   async #attempt(): Promise<void> {
     const kv = this.#kv!;
     const sentAt = performance.now();
-    const timeout = Math.floor(this.opts.ttlMs / 3);
     try {
       if (this.#token === undefined) {
         const revision = await kv.create(KEY, this.opts.holder);
@@ -91,7 +93,7 @@ export class Lease {
         this.opts.logger.info({ token: revision, holder: this.opts.holder }, 'writer lease acquired');
         this.opts.onAcquired(revision);
       } else {
-        this.#renewed(await kv.update(KEY, this.opts.holder, this.#revision, timeout), sentAt);
+        this.#renewed(await kv.update(KEY, this.opts.holder, this.#revision), sentAt);
       }
     } catch (err) {
       if (this.#token === undefined) {

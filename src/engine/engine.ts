@@ -65,7 +65,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     });
     // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
     const holder = `${hostname()}:${process.pid}`;
-    const lease = new Lease(js, {
+    const lease = new Lease(nc, {
       bucket: streamNames(config.prefix).lease, holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
       onAcquired: (token) => reconciler.takeOver({ token, holder }),
       onLost: () => reconciler.standDown(),

@@ -8,6 +8,7 @@ import { streamNames } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
 import { configFrom, natsOptions } from '../../src/engine/config.js';
 import { pollUntil, run, runProcess, startDaemon } from '../../src/sandbox/process.js';
+import type { Daemon } from '../../src/sandbox/process.js';
 import { eventually } from '../support/stack.js';
 import { leaseHolder, startEngineProcess } from '../support/processes.js';
 import type { EngineProcess } from '../support/processes.js';
@@ -24,6 +25,8 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   // The Northbound members: nb-member.sh init, then run, with each host's environment file.
   const script = join(production, 'ovn', 'nb-member.sh');
   const members = await Promise.all(HOSTS.map((n) => local.environment(`ovn/nb-${n}.env`)));
+  const running: { ctl: string; daemon: Daemon }[] = [];
+  const role = async (ctl: string) => /Role: (\w+)/.exec((await runProcess(['ovs-appctl', '-t', ctl, 'cluster/status', 'OVN_Northbound'], { timeoutMs: 5000 })).stdout)?.[1];
   const startMember = async (env: Record<string, string>) => {
     const childEnv = { ...process.env, ...env };
     await run(['bash', script, 'init'], { env: childEnv });
@@ -33,6 +36,7 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
       ready: (signal) => pollUntil(async () => /Status: cluster member/.test((await runProcess(['ovs-appctl', '-t', ctl, 'cluster/status', 'OVN_Northbound'], { timeoutMs: 5000 })).stdout), signal, 100),
     });
     stops.push(() => daemon.stop());
+    running.push({ ctl, daemon });
   };
   await startMember(members[0]!);
   await Promise.all(members.slice(1).map(startMember));
@@ -40,12 +44,14 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   // Two engines with the layout's engine.env, restarted on failure as systemd would (the cluster elects its JetStream leader first).
   const engineEnv = await local.environment('engine.env');
   const engines: EngineProcess[] = [];
+  const logs = new Map<string, string>();
   let stopping = false;
   stops.push(() => { stopping = true; });
   const supervise = (name: string) => {
     const start = () => {
       const e = startEngineProcess([], join(root, `${name}.log`), { ...engineEnv, NOVANET_LOG_LEVEL: 'info' });
       engines.push(e);
+      logs.set(e.holder, join(root, `${name}.log`));
       stops.push(() => e.kill());
       void e.exited.then(() => { if (!stopping && e.child.exitCode !== 0 && e.child.signalCode === null) setTimeout(start, 2000); });
     };
@@ -75,7 +81,11 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   const nbctl = ['ovn-nbctl', `--db=${engineEnv.NOVANET_OVN_NB}`, '-p', engineEnv.NOVANET_OVN_NB_SSL_KEY!, '-c', engineEnv.NOVANET_OVN_NB_SSL_CERT!, '-C', engineEnv.NOVANET_OVN_NB_SSL_CA!];
   t.is((await run([...nbctl, '--bare', '--columns=name', 'find', 'Logical_Switch_Port', `name=${port.id}`])).trim(), port.id);
 
-  // One engine writes; the other takes over when it dies.
+  // One engine writes; the other takes over when it dies (both serve by then).
+  await eventually(async () => {
+    const ready = await Promise.all(engines.filter((e) => e.child.exitCode === null).map(async (e) => (await readFile(logs.get(e.holder)!, 'utf8')).includes('novanet engine ready')));
+    return ready.length === 2 && ready.every(Boolean);
+  }, 60_000, 'both engines ready');
   const live = engines.filter((e) => e.child.exitCode === null);
   const holder = await eventually(() => leaseHolder(nc), 10_000, 'a lease holder');
   const writer = live.find((e) => e.holder === holder)!;
@@ -90,7 +100,18 @@ test('production layout - deploy/production as written: a 3-node NATS cluster an
   const takeover = Date.now() - killedAt;
   const second = (await client.call(scope, 'port.create', { commandId: 'port-2', subnetId: subnet.id })).result.port as { id: string };
   await client.waitFor(scope, 'port', second.id, (s) => s.phase === 'Ready', 30_000);
-  const acquired = (await readFile(join(root, `engine-nv${engines.indexOf(standby) + 1}.log`), 'utf8')).split('\n').filter((l) => l.includes('writer lease acquired')).map((l) => (JSON.parse(l) as { time: number }).time);
+  const acquired = (await readFile(logs.get(standby.holder)!, 'utf8')).split('\n').filter((l) => l.includes('writer lease acquired')).map((l) => (JSON.parse(l) as { time: number }).time);
   t.log(`takeover in the production layout: ${takeover} ms (the standby's log: lease acquired ${Math.max(...acquired) - killedAt} ms after the kill)`);
   t.true(takeover <= 5000);
+
+  // The Northbound's leader dies too: the engine follows the new one over SSL.
+  let leader: { ctl: string; daemon: Daemon } | undefined;
+  for (const m of running) if (await role(m.ctl) === 'leader') leader = m;
+  const leaderKilledAt = Date.now();
+  await leader!.daemon.kill();
+  const third = (await client.call(scope, 'port.create', { commandId: 'port-3', subnetId: subnet.id })).result.port as { id: string };
+  await client.waitFor(scope, 'port', third.id, (s) => s.phase === 'Ready', 30_000);
+  const readyAfterLeaderKill = Date.now() - leaderKilledAt;
+  t.log(`a port created right after the Northbound leader's kill was Ready ${readyAfterLeaderKill} ms after it`);
+  t.true(readyAfterLeaderKill <= 5000);
 });
