@@ -105,8 +105,11 @@ export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, e
   return EngineConfig.parse(raw);
 }
 
-/** Connect options for the engine and the CLI alike: servers, credentials, inbox prefix, TLS. */
-export function natsOptions(config: EngineConfig, name: string): ConnectionOptions {
+/** The configuration fields that say how to reach NATS (the engine's, the node agent's). */
+export type NatsSettings = Pick<EngineConfig, 'natsUrl' | 'natsUser' | 'natsPassword' | 'natsCreds' | 'natsInboxPrefix' | 'natsTlsCa' | 'natsTlsCert' | 'natsTlsKey'>;
+
+/** Connect options for the engine, the CLI and the node agent alike: servers, credentials, inbox prefix, TLS. */
+export function natsOptions(config: NatsSettings, name: string): ConnectionOptions {
   const servers = config.natsUrl.split(',').map((url) => url.trim());
   // A tls:// URL or any TLS file makes TLS required: a server that does not offer it is refused.
   const tls = servers.some((url) => url.startsWith('tls://')) || config.natsTlsCa !== undefined || config.natsTlsCert !== undefined;
