@@ -46,16 +46,11 @@ export class Lease {
 
   constructor(private readonly nc: NatsConnection, private readonly opts: LeaseOptions) {}
 
-  /** The acquisition revision while this engine holds the lease. */
-  get token(): number | undefined {
-    return this.#token;
-  }
-
   /** Opens (or creates) the bucket and makes the first attempt: a lone engine holds the lease when this resolves. */
   async start(): Promise<void> {
-    // No request may outlast a renewal period: a slow server must not stall the loop past the TTL.
-    const js = jetstream(this.nc, { timeout: Math.floor(this.opts.ttlMs / 3) });
-    this.#kv = await new Kvm(js).create(this.opts.bucket, { history: 1, ttl: this.opts.ttlMs, replicas: this.opts.replicas });
+    await new Kvm(jetstream(this.nc)).create(this.opts.bucket, { history: 1, ttl: this.opts.ttlMs, replicas: this.opts.replicas });
+    // No lease request may outlast a renewal period: a slow server must not stall the loop past the TTL.
+    this.#kv = await new Kvm(jetstream(this.nc, { timeout: Math.floor(this.opts.ttlMs / 3) })).open(this.opts.bucket);
     await this.#attempt();
     this.#schedule();
   }
