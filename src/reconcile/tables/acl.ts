@@ -1,6 +1,6 @@
 import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../../events/mod.js';
-import type { SecurityGroup, Subnet } from '../../../projections/mod.js';
+import type { Port, SecurityGroup, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow, Reference } from '../desired-row.js';
 import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership, RowOwner } from '../names.js';
@@ -112,4 +112,26 @@ export function gatewayAcl(own: Ownership, subnet: Subnet): DesiredRow {
     ownerName: subnet.name, scope: subnet.scope, seq: subnet.seq,
     attachedTo: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' },
   });
+}
+
+/**
+ * A bare-metal host's security groups. Its traffic enters and leaves the switch through the
+ * subnet's localnet port (OVN sets inport to the localnet port for external ports), so
+ * `inport == @pg` never matches it: each rule of each of its groups becomes an ACL on the
+ * subnet's switch matching the localnet port and the host's own MAC (and, outbound, its own
+ * address, which is the host's anti-spoofing). O(rules of its groups) rows per host.
+ */
+export function baremetalPortAcls(own: Ownership, port: Port, subnet: Subnet, groups: readonly SecurityGroup[]): DesiredRow[] {
+  const ln = rowName.subnetLocalnetPort(subnet.id);
+  const toHost = `outport == {"${ln}", "${rowName.switchPort(port.id)}"} && eth.dst == ${port.macAddress}`;
+  const fromHost = `inport == "${ln}" && eth.src == ${port.macAddress} && ip4.src == ${port.ipAddress}`;
+  const attachedTo: Reference = { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' };
+  return groups.flatMap((group) => [
+    ...group.ingressRules.map((rule) => ({ rule, direction: 'to-lport' as const, match: ruleMatch(toHost, 'src', rule) })),
+    ...group.egressRules.map((rule) => ({ rule, direction: 'from-lport' as const, match: ruleMatch(fromHost, 'dst', rule) })),
+  ]).map(({ rule, direction, match }) => acl(own, {
+    uuid: rowUuid.baremetalAcl(port.id, rule.ruleId), name: rule.ruleId, priority: AclPriority.allow, direction, match,
+    action: 'allow-related', owner: { kind: 'port', id: port.id }, ...(port.name !== undefined && { ownerName: port.name }),
+    scope: port.scope, seq: port.seq, attachedTo,
+  }));
 }
