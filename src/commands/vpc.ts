@@ -6,7 +6,7 @@ import type { NetworkClass, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 
 /** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
 
