@@ -7,7 +7,7 @@ import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
 import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
-import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, securityGroupAcls } from './tables/acl.js';
+import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls } from './tables/acl.js';
 import { subnetDhcpOptions } from './tables/dhcp-options.js';
 import { gatewayChassis } from './tables/gateway-chassis.js';
 import { baremetalChassisGroup } from './tables/ha-chassis-group.js';
@@ -41,10 +41,10 @@ function classOf(view: View, vpcId: string): NetworkClass | undefined {
   return classId !== undefined ? view.networkClasses.get(classId) : undefined;
 }
 
-/** A subnet with bare-metal hosts is bridged to them on its VLAN. */
+/** A subnet with bare-metal hosts is bridged to them on its VLAN, and lets its DHCP replies out to them. */
 function subnetBridge(own: Ownership, view: View, subnet: Subnet): DesiredRow[] {
   const baremetal = subnet.vlanId !== undefined ? classOf(view, subnet.vpcId)?.baremetal : undefined;
-  return baremetal && subnet.vlanId !== undefined ? [subnetLocalnetPort(own, subnet, baremetal.physicalNetwork, subnet.vlanId)] : [];
+  return baremetal && subnet.vlanId !== undefined ? [subnetLocalnetPort(own, subnet, baremetal.physicalNetwork, subnet.vlanId), localnetDhcpReplyAcl(own, subnet)] : [];
 }
 
 /** A bare-metal host's port, claimed by its class's chassis group, with its groups' rules on its switch. */
@@ -67,7 +67,7 @@ export const rowKinds = {
     details: (view, id) => {
       const vpc = view.vpcs.get(id);
       return vpc ? {
-        cidr: vpc.cidr, routes: vpc.routes.length, networkClassId: vpc.networkClassId ?? null, scope: vpc.vpcScope ?? null,
+        cidr: vpc.cidr, routes: vpc.routes.length, networkClassId: vpc.networkClassId ?? null, vpcScope: vpc.vpcScope ?? null,
         capabilities: capabilitiesOf(view, classOf(view, vpc.id)),
       } : {};
     },

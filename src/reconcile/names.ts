@@ -66,6 +66,7 @@ export const rowUuid = {
   portForward: (portForwardId: string) => portForwardId,
   loadBalancer: (loadBalancerId: string) => loadBalancerId,
   subnetLocalnetPort: (subnetId: string) => derivedUuid(subnetId, 'localnet-port'),
+  localnetDhcpAcl: (subnetId: string) => derivedUuid(subnetId, 'localnet-dhcp-acl'),
   haChassisGroup: (networkClassId: string) => derivedUuid(networkClassId, 'ha-chassis-group'),
   haChassis: (networkClassId: string, chassis: string) => derivedUuid(networkClassId, `ha-chassis/${chassis}`),
   baremetalAcl: (portId: string, ruleId: string) => derivedUuid(portId, `baremetal-acl/${ruleId}`),

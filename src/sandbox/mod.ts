@@ -30,6 +30,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  HostPlugOptions,
   RunningChassis,
   UdpDatagram,
   UdpListener,

@@ -135,3 +135,17 @@ export function baremetalPortAcls(own: Ownership, port: Port, subnet: Subnet, gr
     scope: port.scope, seq: port.seq, attachedTo,
   }));
 }
+
+/**
+ * OVN's DHCP replies to bare-metal hosts leave through the localnet port, which is in the
+ * default-deny group: unlike replies to a VIF, northd does not let them out, so the subnet lets
+ * out exactly its own DHCP server's (the router port's MAC, udp 67 to 68).
+ */
+export function localnetDhcpReplyAcl(own: Ownership, subnet: Subnet): DesiredRow {
+  return acl(own, {
+    uuid: rowUuid.localnetDhcpAcl(subnet.id), name: `dhcp_${subnet.id}`, priority: AclPriority.allow, direction: 'to-lport',
+    match: `outport == "${rowName.subnetLocalnetPort(subnet.id)}" && eth.src == ${subnet.gatewayMac} && ip4 && udp && udp.src == 67 && udp.dst == 68`,
+    action: 'allow', owner: { kind: 'subnet', id: subnet.id }, ownerName: subnet.name, scope: subnet.scope, seq: subnet.seq,
+    attachedTo: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' },
+  });
+}
