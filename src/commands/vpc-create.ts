@@ -59,7 +59,7 @@ function createVpc(view: View, input: z.infer<typeof CreateVpc>, ctx: DecideCont
   }
   const vpcId = ctx.newId();
   const defaultGroup = defaultSecurityGroupCreated(vpcId, ctx, cls?.defaults);
-  const vpc: VpcFields & Pick<Vpc, 'id' | 'cidr' | 'networkClassId'> = {
+  const vpc: VpcFields = {
     id: vpcId, scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now, defaultSecurityGroupId: defaultGroup.data.securityGroupId, routes: [],
     ...(cls && { networkClassId: cls.id }), ...(input.scope !== undefined && { vpcScope: input.scope }),
   };

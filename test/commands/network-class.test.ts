@@ -180,6 +180,12 @@ test('vpc.create - pooled CIDRs never overlap across tenants, skip the tenant\'s
   given(base, theirs).when(acme, 'vpc.create', { name: 'a' }, { config: { vpcPool: '10.0.0.0/15' } }).thenFails(t, 'POOL_EXHAUSTED', { pool: '10.0.0.0/15' });
 });
 
+test('vpc.create - what the class\'s defaults create counts against the tenant\'s quota', (t) => {
+  const limited = { scope: provider, events: [{ type: 'QuotaSet' as const, data: { tenant: acme, limits: { subnets: 0 } } }] };
+  given(classes(classCreated(1)), limited).when(acme, 'vpc.create', { name: 'x' }).thenFails(t, 'QUOTA_EXCEEDED', { kind: 'subnets' });
+  given(classes(classCreated(1, { defaults: { ...builtIn, defaultSubnet: false } })), limited).when(acme, 'vpc.create', { name: 'x' }).thenSucceeds(t);
+});
+
 test('subnet.create - without a CIDR takes the class\'s subnet prefix length', (t) => {
   const cls = classCreated(1, { defaults: { ...builtIn, defaultSubnet: false, subnetPrefixLength: 28 } });
   given(classes(cls), { scope: acme, events: [classVpc(2, 1, '10.0.0.0/16')] }).when(acme, 'subnet.create', { vpcId: id(2), name: 'app' })
