@@ -13,7 +13,7 @@ import { classOfVpc, findVpc } from './vpc.js';
 /** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */
 
 export const SUBNET_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 30 } as const;
-export const DEFAULT_SUBNET_PREFIX = 24;
+const DEFAULT_SUBNET_PREFIX = 24;
 const DEFAULT_LEASE_TIME = 43200;
 /** Neutron's default limit. */
 export const MAX_HOST_ROUTES = 20;
@@ -69,7 +69,7 @@ function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: Deci
  */
 export function decideSubnet(
   view: View, ctx: DecideContext, vpc: Pick<Vpc, 'id' | 'cidr'>, siblings: readonly Subnet[],
-  input: Omit<z.infer<typeof CreateSubnet>, 'vpcId' | 'commandId'>, prefix: number, taken: ReadonlySet<string> = new Set(),
+  input: Omit<z.infer<typeof CreateSubnet>, 'vpcId' | 'commandId'>, prefix: number,
 ): SubnetFields {
   if (siblings.some((s) => s.name === input.name)) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has a subnet named "${input.name}"`, { name: input.name });
@@ -102,7 +102,7 @@ export function decideSubnet(
   }
   return {
     id: ctx.newId(), scope: ctx.scope, vpcId: vpc.id, name: input.name, cidr: formatCidr(cidr),
-    gatewayIp: intToIp(gateway), gatewayMac: allocateMac(view, ctx, taken), createdAt: ctx.now,
+    gatewayIp: intToIp(gateway), gatewayMac: allocateMac(view, ctx), createdAt: ctx.now,
     dhcp: {
       enabled: input.dhcpEnabled, leaseTime: input.leaseTime, dnsServers: input.dnsServers, ntpServers: input.ntpServers,
       ...(input.mtu !== undefined && { mtu: input.mtu }),
@@ -118,7 +118,7 @@ export function subnetCreated(subnet: SubnetFields): EventOf<'SubnetCreated'> {
 }
 
 /** The subnet a network class gives every VPC (`defaultSubnet`), as the overlay spec names it. */
-export const DEFAULT_SUBNET_NAME = 'default';
+const DEFAULT_SUBNET_NAME = 'default';
 export const defaultSubnetInput = () => CreateSubnet.omit({ vpcId: true, commandId: true }).parse({ name: DEFAULT_SUBNET_NAME });
 
 /**
