@@ -70,9 +70,11 @@ test('dataplane - a bare-metal host on a tenant subnet: DHCP, its VMs, its secur
   t.is(asList(external?.ha_chassis_group).length, 1, 'bound to the class\'s HA chassis group');
   await client.waitFor(a, 'port', hostPort.id, (s) => s.phase === 'Ready');
 
+  const plugged = Date.now();
   const host1 = await chassis.plugHost({ bridge: 'br-ex', namespace: 'host1', mac: HOST1_MAC, vlan });
   await settle();
   const lease = await host1.dhcp({ timeoutMs: 30_000 });
+  t.log(`bare-metal host: plugged to lease in ${Date.now() - plugged} ms`);
   t.is(lease.address, hostPort.ipAddress as string, 'OVN answers the host\'s DHCP with exactly its address');
   t.is(lease.router, main.gatewayIp);
   for (const v of [v1, v2]) t.is((await v.ns.dhcp({ timeoutMs: 20_000 })).address, v.ip);
