@@ -108,6 +108,16 @@ test('networkclass.update - the external and bare-metal networks are fixed while
     .when(provider, 'networkclass.update', { networkClassId: id(1), externalNetworkId: null }).thenSucceeds(t);
 });
 
+test('networkclass.update - another class becomes the default (the previous one stops being it); its own VLAN range is no conflict; NOT_FOUND', (t) => {
+  const two = given(classes(classCreated(1, { baremetal }), classCreated(2, { isDefault: false })));
+  const d = two.when(provider, 'networkclass.update', { networkClassId: id(2), default: true }).then(t, [{ type: 'NetworkClassUpdated', data: { networkClassId: id(2), isDefault: true } }]);
+  t.like(d.result, { networkClass: { id: id(2), isDefault: true } });
+  t.is(given(classes(classCreated(1, { baremetal }), classCreated(2, { isDefault: false })), classes(...d.events)).view.defaultNetworkClassId, id(2));
+  two.when(provider, 'networkclass.update', { networkClassId: id(1), baremetal: { ...baremetal, vlanRange: { first: 100, last: 150 } } }).thenSucceeds(t);
+  two.when(provider, 'networkclass.update', { networkClassId: id(2), baremetal }).thenFails(t, 'CONFLICT', { networkClassId: id(1) });
+  two.when(provider, 'networkclass.update', { networkClassId: id(9), description: 'x' }).thenFails(t, 'NOT_FOUND', { kind: 'networkclass' });
+});
+
 test('networkclass.delete - IN_USE while VPCs use it; the default goes with it', (t) => {
   const used = given(classes(classCreated(1)), { scope: acme, events: [classVpc(2, 1, '10.0.0.0/16')] });
   used.when(provider, 'networkclass.delete', { networkClassId: id(1) }).thenFails(t, 'IN_USE', { vpcCount: 1 });
