@@ -207,6 +207,12 @@ test('natgateway.create - refused in a VPC whose class disables NAT gateways', (
     .when(acme, 'natgateway.create', { vpcId: id(2) }).thenFails(t, 'CAPABILITY_UNAVAILABLE', { capability: 'natGateway' });
 });
 
+test('loadbalancer.create - refused in a VPC whose class disables load balancers', (t) => {
+  const history = (disabled: ('loadBalancers')[]) => given(classes(classCreated(1, { disableCapabilities: disabled })), { scope: acme, events: [classVpc(2, 1, '10.0.0.0/16'), subnetCreated(3, 2, '10.0.1.0/24')] });
+  history(['loadBalancers']).when(acme, 'loadbalancer.create', { subnetId: id(3), name: 'lb', listeners: [{ port: 80 }] }).thenFails(t, 'CAPABILITY_UNAVAILABLE', { capability: 'loadBalancers' });
+  history([]).when(acme, 'loadbalancer.create', { subnetId: id(3), name: 'lb', listeners: [{ port: 80 }] }).thenSucceeds(t);
+});
+
 // --- bare-metal ports ----------------------------------------------------------------
 
 const HOST = '52:54:00:12:34:56';
