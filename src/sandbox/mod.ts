@@ -36,6 +36,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  HostPlugOptions,
   RunningChassis,
   SslFiles,
   UdpDatagram,
