@@ -32,7 +32,8 @@ test('nb cluster - the engine writes to the raft leader of a 3-member Northbound
   const client = new NovanetClient(nc, 'novanet', 5000);
   const scope = { org: 'nbc', project: 'p1' };
   const vpc = await untilAnswered(client, scope, 'vpc.create', { commandId: 'vpc', name: 'v' });
-  const subnet = await untilAnswered(client, scope, 'subnet.create', { commandId: 'subnet', vpcId: vpc.ok ? (vpc.result.vpc as { id: string }).id : '', name: 's', cidr: '10.0.0.0/21' });
+  // A /18: room for every port the load creates (a full subnet would be POOL_EXHAUSTED, a refusal).
+  const subnet = await untilAnswered(client, scope, 'subnet.create', { commandId: 'subnet', vpcId: vpc.ok ? (vpc.result.vpc as { id: string }).id : '', name: 's', cidr: '10.0.0.0/18' });
   const subnetId = subnet.ok ? (subnet.result.subnet as { id: string }).id : '';
   const watch = await ReadyWatch.start(nc, scope);
   stops.push(() => watch.stop());

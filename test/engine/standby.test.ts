@@ -66,7 +66,8 @@ test('standby - the writer killed, then paused: the standby takes over within 5 
 
   const scope = { org: 'standby', project: 'p2' };
   const vpc = await untilAnswered(client, scope, 'vpc.create', { commandId: 'vpc', name: 'v' });
-  const subnet = await untilAnswered(client, scope, 'subnet.create', { commandId: 'subnet', vpcId: (vpc.ok && (vpc.result.vpc as { id: string }).id) || '', name: 's', cidr: '10.0.0.0/21' });
+  // A /18: room for every port the load creates (a full subnet would be POOL_EXHAUSTED, a refusal).
+  const subnet = await untilAnswered(client, scope, 'subnet.create', { commandId: 'subnet', vpcId: (vpc.ok && (vpc.result.vpc as { id: string }).id) || '', name: 's', cidr: '10.0.0.0/18' });
   t.true(subnet.ok);
   const watch = await ReadyWatch.start(nc, scope);
   stops.push(() => watch.stop());
