@@ -18,6 +18,7 @@ export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';
 export type {
   Chassis,
+  ChassisCommonOptions,
   ChassisOptions,
   ConnectResult,
   DhcpLease,

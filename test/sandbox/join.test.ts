@@ -1,0 +1,51 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { SandboxArgumentError, startChassis, startNorthbound } from '../../src/sandbox/mod.js';
+import { createDhcpNetwork, leftovers, Net, nothingLeft, prefixOf, tempDir, tracesFound, waitUp } from './helpers.js';
+
+test('join - a chassis joining another one\'s Southbound tunnels Geneve to it: one logical switch spans both, and both reach one outside namespace', async (t) => {
+  const dir = await tempDir(t);
+  const nb = await startNorthbound({ dir });
+  t.teardown(() => nb.stop());
+  const first = await startChassis({ dir: join(dir, 'first'), northbound: nb });
+  t.teardown(() => first.stop());
+  t.is(await first.vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip'), '"127.0.0.1"', 'alone, it tunnels to nobody');
+  const second = await startChassis({ dir: join(dir, 'second'), joins: first });
+  t.teardown(() => second.stop());
+  t.is(second.pids.length, 3, 'no SB and no ovn-northd of its own: OVS db, ovs-vswitchd, ovn-controller');
+  t.is(await first.vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip'), '"100.64.0.1"', 'the first join moved the first chassis onto the underlay');
+  t.is(await second.vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip'), '"100.64.0.2"');
+  t.regex(await first.sbctl('--bare', '--columns=name', 'list', 'Chassis'), new RegExp(second.name), 'the second chassis registered in the first one\'s SB');
+
+  await createDhcpNetwork(nb);
+  const [vm1, vm2] = await Promise.all([
+    first.plug({ iface: Net.vm1.lsp, namespace: 'vm1', mac: Net.vm1.mac }),
+    second.plug({ iface: Net.vm2.lsp, namespace: 'vm2', mac: Net.vm2.mac }),
+  ]);
+  await Promise.all([waitUp(nb, Net.vm1.lsp), waitUp(nb, Net.vm2.lsp)]);
+  t.like(await vm1.dhcp(), { address: Net.vm1.ip });
+  t.like(await vm2.dhcp(), { address: Net.vm2.ip, mtu: 1400 });
+  await vm2.tcpListen(8080);
+  t.deepEqual(await vm1.tcpConnect(Net.vm2.ip, 8080), { ok: true, reply: `${vm2.name} ${Net.vm1.ip}` }, 'TCP between the nodes');
+  // A full 1500-byte packet plus Geneve's overhead crosses: the underlay's MTU is above any VM's.
+  t.true(await vm2.ping(Net.vm1.ip), 'a small ping crosses (the control of the next check)');
+  for (const vm of [vm1, vm2]) await vm.exec(['ip', 'link', 'set', vm.ifname, 'mtu', '1500']);
+  t.is((await vm2.exec(['busybox', 'ping', '-c', '1', '-W', '2', '-s', '1472', Net.vm1.ip])).code, 0, 'a 1500-byte packet crosses');
+  const tunnels = await first.vsctl('--bare', '--columns=options', 'find', 'Interface', 'type=geneve');
+  t.regex(tunnels, /remote_ip="?100\.64\.0\.2/, 'through a Geneve tunnel to the second chassis');
+
+  const outside = await first.addProviderNetwork({ physnet: 'physnet', bridge: 'br-ex', outside: { namespace: 'outside', address: '172.16.0.1/24' } });
+  t.is(await second.addProviderNetwork({ physnet: 'physnet', bridge: 'br-ex' }), outside, 'the second chassis shares the physnet\'s outside namespace');
+  t.is(await second.vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'), '"physnet:br-ex"');
+  await t.throwsAsync(second.addProviderNetwork({ physnet: 'other', bridge: 'br-other' }), { instanceOf: SandboxArgumentError }, 'a new physnet needs its outside namespace');
+  await t.throwsAsync(second.addProviderNetwork({ physnet: 'physnet', bridge: 'br-ex2', outside: { namespace: 'outside2', address: '172.16.0.2/24' } }), { instanceOf: SandboxArgumentError }, 'a physnet has one outside namespace');
+
+  const prefixes = [prefixOf(first), prefixOf(second)];
+  t.true(tracesFound(prefixes[0]!, join(dir, 'first')) && tracesFound(prefixes[1]!, join(dir, 'second')));
+  await second.stop();
+  await first.stop();
+  await t.throwsAsync(startChassis({ dir: join(dir, 'third'), joins: first }), { instanceOf: SandboxArgumentError }, 'nothing to join once the SB\'s chassis stopped');
+  await nb.stop();
+  t.deepEqual(leftovers(prefixes[0]!, join(dir, 'first')), nothingLeft);
+  t.deepEqual(leftovers(prefixes[1]!, join(dir, 'second')), nothingLeft);
+});
