@@ -42,7 +42,9 @@ test('join - a chassis joining another one\'s Southbound tunnels Geneve to it: o
 
   const prefixes = [prefixOf(first), prefixOf(second)];
   t.true(tracesFound(prefixes[0]!, join(dir, 'first')) && tracesFound(prefixes[1]!, join(dir, 'second')));
+  await nb.nbctl('--timeout=10', '--wait=hv', 'sync');
   await second.stop();
+  await t.throwsAsync(nb.nbctl('--timeout=2', '--wait=hv', 'sync'), undefined, 'a stopped chassis stays registered: --wait=hv waits for it in vain');
   await first.stop();
   await t.throwsAsync(startChassis({ dir: join(dir, 'third'), joins: first }), { instanceOf: SandboxArgumentError }, 'nothing to join once the SB\'s chassis stopped');
   await nb.stop();
