@@ -30,7 +30,9 @@ const ovsDbName = 'conf';
 type Undo = () => Promise<void>;
 
 export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
-  const joined = 'joins' in opts ? centralOf(opts.joins) : undefined;
+  // Whose Southbound: one started here for the given Northbound, or the joined chassis's.
+  const southbound = 'joins' in opts ? centralOf(opts.joins) : opts.northbound;
+  const joined = southbound instanceof Central ? southbound : undefined;
   const dir = await prepareDir(opts.dir);
   const env = sandboxEnv(dir);
   // Teardown steps in start order; stop() and a failed start run them backwards.
@@ -52,10 +54,10 @@ export async function startChassis(opts: ChassisOptions): Promise<Chassis> {
     // SB and the Open_vSwitch db are derived state (northd rebuilds SB from NB; the OVS db
     // describes veths that died with the last run): both start empty. The two halves are independent.
     const [sbRemote, { ovs, vswitchd }] = await allSettled([
-      'joins' in opts ? Promise.resolve(centralOf(opts.joins).sbRemote) : (async (): Promise<string> => {
+      southbound instanceof Central ? Promise.resolve(southbound.sbRemote) : (async (): Promise<string> => {
         const sb = await startOvsdb({ name: 'ovnsb_db', dir, schema: Schemas.southbound, env, keep: false });
         started(sb.daemon);
-        started(await startNorthd(dir, env, opts.northbound.remote, sb.remote));
+        started(await startNorthd(dir, env, southbound.remote, sb.remote));
         return sb.remote;
       })(),
       (async (): Promise<{ ovs: Ovsdb; vswitchd: Daemon }> => {

@@ -80,6 +80,7 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
   await settle();
   // ovn-controller claims it once BFD tells the chassis which of them is the highest-priority one alive.
   await eventually(async () => (await boundTo(first, 'type=chassisredirect')) === second.name, 30_000, 'the gateway port to be bound on the priority-20 chassis');
+  t.log(`gateway port bound on ${await boundTo(first, 'type=chassisredirect')} (priority 20: ${second.name})`);
   await outside.tcpListen(80);
   const snat = { ok: true, reply: `${outside.name} ${gateway.address}` };
   t.deepEqual(await a1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), snat, 'a1 leaves through the gateway on the other node with the gateway IP');
@@ -94,6 +95,7 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
     throw err;
   });
   const movedMs = Date.now() - stopped;
+  t.log(`after ${second.name} stopped, gateway port bound on ${await boundTo(first, 'type=chassisredirect')} (priority 10: ${first.name})`);
   t.regex(await first.sbctl('--bare', '--columns=name', 'list', 'Chassis'), new RegExp(second.name), 'the stopped chassis is still registered: BFD, not its goodbye, moved the gateway');
   t.deepEqual(await a1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 15_000 }), snat, 'SNAT works again through the priority-10 chassis');
   t.deepEqual(await c1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 15_000 }), snat, 'from the third node too, now tunnelled to the first');
