@@ -3,6 +3,7 @@ import test from 'ava';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { startChassis } from '../../src/sandbox/mod.js';
 import type { Chassis } from '../../src/sandbox/mod.js';
+import { boundOn } from '../sandbox/helpers.js';
 import { eventually, plugVm, startStack } from '../support/stack.js';
 
 /**
@@ -22,12 +23,6 @@ const BLOCKED = { timeoutMs: 1500 };
 const OUTSIDE = '172.16.0.1';
 
 type Result = Record<string, { id: string; address?: string }>;
-
-/** The chassis name in a Port_Binding's chassis column ('' while unbound). */
-async function boundTo(sb: Chassis, where: string): Promise<string> {
-  const uuid = await sb.sbctl('--bare', '--columns=chassis', 'find', 'Port_Binding', where);
-  return uuid === '' ? '' : sb.sbctl('--bare', '--columns=name', 'list', 'Chassis', uuid);
-}
 
 test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over Geneve, and a NAT gateway failing over by priority', async (t) => {
   const started = Date.now();
@@ -60,9 +55,9 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
   const open = (await result(scope, 'securitygroup.create', { vpcId: vpc.id, name: 'open', ingressRules: [{ protocol: 'all', remote: { cidr: '0.0.0.0/0' } }] })).securityGroup!;
   const vm = (name: string, subnetId: string, on: Chassis) => plugVm(stack, scope, name, { subnetId, securityGroupIds: [open.id] }, on);
   const [a1, b1, b2, c1] = await Promise.all([vm('a1', s1!.id, first), vm('b1', s1!.id, second), vm('b2', s2!.id, second), vm('c1', s1!.id, third)]);
-  t.is(await boundTo(first, `logical_port=${a1.id}`), first.name, 'a1 runs on the first node');
-  t.is(await boundTo(first, `logical_port=${b1.id}`), second.name, 'b1 runs on the second node');
-  t.is(await boundTo(first, `logical_port=${c1.id}`), third.name, 'c1 runs on the third node');
+  t.is(await boundOn(first, `logical_port=${a1.id}`), first.name, 'a1 runs on the first node');
+  t.is(await boundOn(first, `logical_port=${b1.id}`), second.name, 'b1 runs on the second node');
+  t.is(await boundOn(first, `logical_port=${c1.id}`), third.name, 'c1 runs on the third node');
   await settle();
   for (const v of [a1, b1, b2, c1]) t.is((await v.ns.dhcp({ timeoutMs: 20_000 })).address, v.ip, 'OVN DHCP answers on either node');
 
@@ -79,8 +74,8 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
   await client.waitFor(scope, 'natgateway', gateway.id, (s) => s.phase === 'Ready');
   await settle();
   // ovn-controller claims it once BFD tells the chassis which of them is the highest-priority one alive.
-  await eventually(async () => (await boundTo(first, 'type=chassisredirect')) === second.name, 30_000, 'the gateway port to be bound on the priority-20 chassis');
-  t.log(`gateway port bound on ${await boundTo(first, 'type=chassisredirect')} (priority 20: ${second.name})`);
+  await eventually(async () => (await boundOn(first, 'type=chassisredirect')) === second.name, 30_000, 'the gateway port to be bound on the priority-20 chassis');
+  t.log(`gateway port bound on ${await boundOn(first, 'type=chassisredirect')} (priority 20: ${second.name})`);
   await outside.tcpListen(80);
   const snat = { ok: true, reply: `${outside.name} ${gateway.address}` };
   t.deepEqual(await a1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), snat, 'a1 leaves through the gateway on the other node with the gateway IP');
@@ -90,12 +85,12 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
   // The gateway's node goes away (ovn-controller and ovs-vswitchd stop; its Chassis row stays, as after a crash).
   const stopped = Date.now();
   await second.stop();
-  await eventually(async () => (await boundTo(first, 'type=chassisredirect')) === first.name, 30_000, 'the gateway port to move to the first chassis').catch(async (err: unknown) => {
+  await eventually(async () => (await boundOn(first, 'type=chassisredirect')) === first.name, 30_000, 'the gateway port to move to the first chassis').catch(async (err: unknown) => {
     t.log('BFD as the first chassis sees it:', await first.vsctl('--columns=name,bfd_status', 'find', 'Interface', 'type=geneve'));
     throw err;
   });
   const movedMs = Date.now() - stopped;
-  t.log(`after ${second.name} stopped, gateway port bound on ${await boundTo(first, 'type=chassisredirect')} (priority 10: ${first.name})`);
+  t.log(`after ${second.name} stopped, gateway port bound on ${await boundOn(first, 'type=chassisredirect')} (priority 10: ${first.name})`);
   t.regex(await first.sbctl('--bare', '--columns=name', 'list', 'Chassis'), new RegExp(second.name), 'the stopped chassis is still registered: BFD, not its goodbye, moved the gateway');
   t.deepEqual(await a1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 15_000 }), snat, 'SNAT works again through the priority-10 chassis');
   t.deepEqual(await c1.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 15_000 }), snat, 'from the third node too, now tunnelled to the first');
