@@ -84,9 +84,16 @@ async function main(argv: string[]): Promise<number> {
 
 const ChassisNumber = z.coerce.number().int().min(1);
 
+/** A `--chassis-count` or `--chassis-index` value: a whole number from 1. */
+function chassisNumber(flag: string, value: string): number {
+  const parsed = ChassisNumber.safeParse(value);
+  if (!parsed.success) throw new Error(`--${flag} takes a whole number from 1, not ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
 /** `--chassis-count N` (it implies --chassis), `--chassis` alone is one, neither none. */
 function chassisCount(flags: Record<string, string>): number {
-  if (flags['chassis-count'] !== undefined) return ChassisNumber.parse(flags['chassis-count']);
+  if (flags['chassis-count'] !== undefined) return chassisNumber('chassis-count', flags['chassis-count']);
   return flags.chassis !== undefined ? 1 : 0;
 }
 
@@ -128,7 +135,7 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
       return await plugPort(client, scope, {
         dir: flags.dir ?? '.novanet', portId,
         ...(flags.namespace !== undefined && { namespace: flags.namespace }),
-        ...(flags['chassis-index'] !== undefined && { chassisIndex: ChassisNumber.parse(flags['chassis-index']) }),
+        ...(flags['chassis-index'] !== undefined && { chassisIndex: chassisNumber('chassis-index', flags['chassis-index']) }),
       });
     }
     if (command === 'watch') {
