@@ -48,7 +48,9 @@ export interface Chassis extends RunningChassis {
   readonly dir: string;
   /** Pids of the chassis's daemons (SB ovsdb-server and ovn-northd unless it joined another, OVS ovsdb-server, ovs-vswitchd, ovn-controller). */
   readonly pids: readonly number[];
+  /** ovn-sbctl against the Southbound this chassis uses (the joined chassis's, for one that joined). */
   sbctl(...args: string[]): Promise<string>;
+  /** ovs-vsctl against this chassis's own Open_vSwitch db. */
   vsctl(...args: string[]): Promise<string>;
   /**
    * ovn-bridge-mappings physnet:bridge, a netdev bridge linked to the physnet's L2 segment, and
