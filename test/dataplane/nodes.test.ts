@@ -24,6 +24,12 @@ const OUTSIDE = '172.16.0.1';
 
 type Result = Record<string, { id: string; address?: string }>;
 
+/** Every Geneve tunnel of the chassis (one per other chassis) runs BFD and hears its peer. */
+async function bfdUp(chassis: Chassis): Promise<boolean> {
+  const sessions = (await chassis.vsctl('--bare', '--columns=bfd_status', 'find', 'Interface', 'type=geneve')).split('\n').filter((line) => line !== '');
+  return sessions.length === 2 && sessions.every((session) => session.includes('forwarding=true'));
+}
+
 test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over Geneve, and a NAT gateway failing over by priority', async (t) => {
   const started = Date.now();
   const stack = await startStack({ chassis: true });
@@ -73,7 +79,9 @@ test('dataplane - chassis on three nodes: one subnet and a VPC across nodes over
   const gateway = (await result(scope, 'natgateway.create', { vpcId: vpc.id })).natGateway!;
   await client.waitFor(scope, 'natgateway', gateway.id, (s) => s.phase === 'Ready');
   await settle();
-  // ovn-controller claims it once BFD tells the chassis which of them is the highest-priority one alive.
+  // Until every BFD session is up the chassis disagree on who is alive, and the gateway port
+  // moves back and forth between them (seen: first, second, first, second within 0.7 s).
+  await eventually(async () => (await Promise.all([first, second, third].map(bfdUp))).every(Boolean), 30_000, 'BFD up on every tunnel');
   await eventually(async () => (await boundOn(first, 'type=chassisredirect')) === second.name, 30_000, 'the gateway port to be bound on the priority-20 chassis');
   t.log(`gateway port bound on ${await boundOn(first, 'type=chassisredirect')} (priority 20: ${second.name})`);
   await outside.tcpListen(80);
