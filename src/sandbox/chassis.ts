@@ -19,7 +19,7 @@ import type { Ctl, Ovsdb } from './ovsdb.js';
 import { udhcpcScript } from './probes.js';
 import { accepts, pollUntil, run, runProcess, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
-import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOptions, RunningChassis } from './types.js';
+import type { Chassis, ChassisOptions, HostPlugOptions, Namespace, PlugOptions, ProviderNetworkOptions, RunningChassis } from './types.js';
 
 const namePattern = /^[A-Za-z0-9_.-]+$/;
 const maxIfname = 15;
@@ -177,6 +177,13 @@ class ChassisImpl implements Chassis {
     const ns = await this.#attach({ namespace, ifname: 'eth0', into: { linuxBridge } });
     await run(['ip', '-n', ns.name, 'addr', 'add', address, 'dev', ns.ifname]);
     return ns;
+  }
+
+  plugHost(opts: HostPlugOptions): Promise<Namespace> {
+    if (opts.vlan !== undefined && !(Number.isInteger(opts.vlan) && opts.vlan >= 1 && opts.vlan <= 4094)) {
+      throw new SandboxArgumentError(`VLAN ${opts.vlan} is not 1-4094`);
+    }
+    return this.#attach({ namespace: opts.namespace, ifname: 'eth0', into: { ovsBridge: opts.bridge, ...(opts.vlan !== undefined && { vlan: opts.vlan }) }, mac: opts.mac });
   }
 
   stop(): Promise<void> {
@@ -338,8 +345,8 @@ export async function connectChassis(opts: { readonly dir: string }): Promise<Ru
 interface AttachSpec {
   readonly namespace: string;
   readonly ifname: string;
-  /** Where the host end goes: a port of an OVS bridge, or of a Linux bridge (a segment). */
-  readonly into: { readonly ovsBridge: string } | { readonly linuxBridge: string };
+  /** Where the host end goes: a port of an OVS bridge (an access port of `vlan` if given), or of a Linux bridge (a segment). */
+  readonly into: { readonly ovsBridge: string; readonly vlan?: number } | { readonly linuxBridge: string };
   readonly mac?: string;
   readonly ifaceId?: string;
 }
@@ -368,7 +375,7 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
       txOffloadOff(name, spec.ifname),
     ]);
     const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
-    if ('ovsBridge' in spec.into) await vsctl('add-port', spec.into.ovsBridge, hostEnd, ...ifaceId);
+    if ('ovsBridge' in spec.into) await vsctl('add-port', spec.into.ovsBridge, hostEnd, ...(spec.into.vlan !== undefined ? [`tag=${spec.into.vlan}`] : []), ...ifaceId);
     else await run(['ip', '-n', host, 'link', 'set', hostEnd, 'master', spec.into.linuxBridge]);
   } catch (err) {
     await deleteNamespace(name).catch(() => undefined);

@@ -32,6 +32,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  HostPlugOptions,
   RunningChassis,
   UdpDatagram,
   UdpListener,
