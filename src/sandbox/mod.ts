@@ -21,6 +21,7 @@ export type { TestCa } from './pki.js';
 export { startNorthbound, startNorthboundCluster } from './northbound.js';
 export type {
   Chassis,
+  ChassisCommonOptions,
   ChassisOptions,
   ConnectResult,
   DhcpLease,
