@@ -4,54 +4,79 @@ import type { NovanetClient } from '../bus/client.js';
 import { configFrom } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
-import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
+import { connectChassis, makeTestCa, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 
 export interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
   readonly dir: string;
-  /** Also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, so namespaces can be plugged in. */
-  readonly chassis: boolean;
+  /**
+   * How many chassis (0: none). The first runs Southbound, ovn-northd, ovs-vswitchd and
+   * ovn-controller, so namespaces can be plugged in; the others join its Southbound as more nodes.
+   */
+  readonly chassisCount: number;
+  /** NATS over TLS with client certificates and the Northbound over SSL, with material made in `<dir>/tls`. */
+  readonly tls: boolean;
   readonly engineFlags: Partial<Record<keyof EngineConfig, string>>;
 }
 
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
 export async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  let chassis: Chassis | undefined;
-  if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
-  const config = configFrom({ ...opts.engineFlags, natsUrl: nats.url, ovnNb: northbound.remote });
+  // A throwaway CA, made again at every start: a server certificate for nats-server and
+  // ovsdb-server, and one client certificate for the engine, the CLI and ovn-nbctl.
+  const ca = opts.tls ? await makeTestCa(join(dir, 'tls'), 'sandbox') : undefined;
+  const server = await ca?.issue('server');
+  const client = await ca?.issue('client');
+  const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222, ...(server && { tls: { ...server, verifyClients: true } }) });
+  const northbound = await startNorthbound({ dir: join(dir, 'ovn'), ...(server && { ssl: server }) });
+  const chassis: Chassis[] = [];
+  if (opts.chassisCount > 0) chassis.push(await startChassis({ dir: chassisDir(dir, 1), northbound, name: chassisName(1) }));
+  for (let index = 2; index <= opts.chassisCount; index++) {
+    chassis.push(await startChassis({ dir: chassisDir(dir, index), joins: chassis[0]!, name: chassisName(index) }));
+  }
+  const tlsFlags = client ? {
+    natsTlsCa: client.caCert, natsTlsCert: client.certificate, natsTlsKey: client.privateKey,
+    ovnNbSslKey: client.privateKey, ovnNbSslCert: client.certificate, ovnNbSslCa: client.caCert,
+  } : {};
+  const nbRemote = northbound.sslRemote ?? northbound.remote;
+  const config = configFrom({ ...opts.engineFlags, ...tlsFlags, natsUrl: nats.url, ovnNb: nbRemote });
   const engine = await startEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
+  const exports = client
+    ? `\n  export NOVANET_NATS_URL=${nats.url} NOVANET_NATS_TLS_CA=${client.caCert} NOVANET_NATS_TLS_CERT=${client.certificate} NOVANET_NATS_TLS_KEY=${client.privateKey}`
+    : '';
+  const nbctl = client ? `ovn-nbctl --db=${nbRemote} -p ${client.privateKey} -c ${client.certificate} -C ${client.caCert}` : `ovn-nbctl --db=${nbRemote}`;
   console.log(`
 novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
-  NATS          ${nats.url}   (JetStream store in ${nats.dir})
-  OVN NB        ${northbound.remote}
-  chassis       ${chassis ? `${chassis.name} (ovs-vswitchd and ovn-controller in network namespace ${chassis.hostNamespace})` : 'none (start with --chassis to plug namespaces into ports)'}
+  NATS          ${nats.url}   (JetStream store in ${nats.dir}${client ? '; TLS, client certificates required' : ''})
+  OVN NB        ${nbRemote}${client ? `   (SSL; certificates in ${join(dir, 'tls')})` : ''}
+  chassis       ${chassis.length > 0 ? chassis.map((c, i) => `${c.name} (--chassis-index ${i + 1}: ovs-vswitchd and ovn-controller in network namespace ${c.hostNamespace})`).join('\n                ') : 'none (start with --chassis to plug namespaces into ports)'}
 
-Try, in another terminal:
+Try, in another terminal:${exports}
   ${cli} vpc create --name demo
   ${cli} subnet create --vpc-id <vpc id> --name app
   ${cli} port create --subnet-id <subnet id>
-  ${cli} watch port/<port id>${chassis ? `
-  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease` : ''}
-  ovn-nbctl --db=${northbound.remote} show
+  ${cli} watch port/<port id>${chassis.length > 0 ? `
+  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease${chassis.length > 1 ? ' (--chassis-index N: on that chassis)' : ''}` : ''}
+  ${nbctl} show
 `);
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);
     process.once('SIGTERM', resolveStop);
   });
   await engine.stop();
-  await chassis?.stop();
+  // The first chassis runs the Southbound the others joined: it stops last.
+  for (const c of chassis.reverse()) await c.stop();
   await northbound.stop();
   await nats.stop();
   return 0;
 }
 
-const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
+/** The first chassis is `sandbox` in <dir>/chassis, the n-th `sandbox-<n>` in <dir>/chassis-<n>. */
+const chassisDir = (dir: string, index: number): string => join(resolve(dir), index === 1 ? 'chassis' : `chassis-${index}`);
+const chassisName = (index: number): string => (index === 1 ? 'sandbox' : `sandbox-${index}`);
 
 export interface PlugPortOptions {
   /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
@@ -59,6 +84,8 @@ export interface PlugPortOptions {
   readonly portId: string;
   /** Short name of the namespace; default `vm-<start of the port id>`. */
   readonly namespace?: string;
+  /** Which of the sandbox's chassis (`--chassis-count`) the namespace runs on; default 1. */
+  readonly chassisIndex?: number;
 }
 
 /**
@@ -73,8 +100,8 @@ export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPo
     return 1;
   }
   const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string } }).port;
-  const chassis = await connectChassis({ dir: chassisDir(opts.dir) }).catch((err: unknown) => {
-    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (and the same --dir)`) : err;
+  const chassis = await connectChassis({ dir: chassisDir(opts.dir, opts.chassisIndex ?? 1) }).catch((err: unknown) => {
+    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (--chassis-count for more than one) and the same --dir`) : err;
   });
   const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress });
   // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later
