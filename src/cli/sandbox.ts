@@ -1,28 +1,45 @@
 import { join, resolve } from 'node:path';
 import type { Scope } from '../../events/mod.js';
-import type { NovanetClient } from '../bus/client.js';
-import { configFrom } from '../engine/config.js';
+import { NovanetClient } from '../bus/client.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
 import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
+import type { CliCommand } from './cli.js';
 
-export interface SandboxOptions {
+interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
   readonly dir: string;
   /** Also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, so namespaces can be plugged in. */
   readonly chassis: boolean;
-  readonly engineFlags: Partial<Record<keyof EngineConfig, string>>;
+  /** The configuration from flags, environment and file: NATS and the Northbound are the sandbox's own. */
+  readonly config: EngineConfig;
 }
 
+/** `novanet sandbox` (what `npm start` runs) and `novanet sandbox plug`. */
+export const sandboxCommand: CliCommand = (program, cli) => {
+  const sandbox = program.command('sandbox')
+    .description('a local nats-server + OVN Northbound (+ a full chassis) + the engine, data in --dir')
+    .option('--dir <dir>', 'where everything lives, kept across restarts', '.novanet')
+    .option('--chassis', 'also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, to plug namespaces into ports')
+    .action(cli.action(async (options: { dir: string; chassis?: boolean }) => runSandbox({ dir: options.dir, chassis: options.chassis === true, config: cli.config() })));
+  sandbox.command('plug')
+    .description('a network namespace plugged into the port on the sandbox\'s chassis, with its DHCP lease, until Ctrl-C')
+    .argument('<port id>')
+    .option('--namespace <name>', 'short name of the namespace (default vm-<start of the port id>)')
+    .option('--dir <dir>', 'the sandbox\'s dir', '.novanet')
+    .action(cli.action(async (portId: string, options: { namespace?: string; dir: string }) => cli.withNats((nc, config) =>
+      plugPort(new NovanetClient(nc, config.prefix), cli.scope(), { dir: options.dir, portId, ...(options.namespace !== undefined && { namespace: options.namespace }) }))));
+};
+
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
-export async function runSandbox(opts: SandboxOptions): Promise<number> {
+async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
   const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
   let chassis: Chassis | undefined;
   if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
-  const config = configFrom({ ...opts.engineFlags, natsUrl: nats.url, ovnNb: northbound.remote });
+  const config: EngineConfig = { ...opts.config, natsUrl: nats.url, ovnNb: northbound.remote };
   const engine = await startEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
@@ -53,7 +70,7 @@ Try, in another terminal:
 
 const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
 
-export interface PlugPortOptions {
+interface PlugPortOptions {
   /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
   readonly dir: string;
   readonly portId: string;
@@ -66,7 +83,7 @@ export interface PlugPortOptions {
  * chassis, as a VM's interface would be (the port's MAC, `iface-id` = port id), holding the
  * lease OVN's DHCP gives it. It stays until Ctrl-C, then is unplugged and deleted.
  */
-export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptions): Promise<number> {
+async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptions): Promise<number> {
   const reply = await client.request(scope, 'port.get', { portId: opts.portId });
   if (!reply.ok) {
     console.log(JSON.stringify(reply, null, 2));

@@ -217,6 +217,12 @@ export class Intake {
         await this.rebuild();
         break;
       } catch (err) {
+        if (this.stopping) {
+          // Unanswered, not refused: whether an append cut off by the stop landed is the log's to say,
+          // and a client retrying with the same commandId gets the log's answer.
+          this.opts.logger.warn({ err, commands: retry.length }, 'stopping with the log away: commands whose appends failed are left unanswered');
+          return;
+        }
         // The log is away (NATS reconnects forever): keep the commands and wait.
         this.opts.logger.warn({ err, attempt }, 'rebuilding the view from the log failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));

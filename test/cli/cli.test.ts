@@ -77,3 +77,31 @@ test('cli - serve refuses a reply prefix that could reach a stream or the JetStr
   // Positive control: an inbox prefix is accepted (and is no payload field of a client command).
   t.true(JSON.parse(await novanet('--reply-prefixes', '_INBOX.', '--org', 'cli', '--project', 'p1', 'vpc', 'list')).ok);
 });
+
+type Failed = Error & { code: number; stdout: string; stderr: string };
+
+test('cli - tables for people: a list as columns, one resource as fields, a refusal as one line with its code', async (t) => {
+  const tenant = ['--org', 'cli-table', '--project', 'p1'];
+  const vpc = JSON.parse(await novanet(...tenant, 'vpc', 'create', '--name', 'shown', '--cidr', '10.7.0.0/16')).result.vpc;
+  const listed = (await novanet(...tenant, '-o', 'table', 'vpc', 'list')).trim().split('\n');
+  t.regex(listed[0]!, /^ID\s+NAME\s+CIDR\s+/);
+  t.regex(listed[1]!, new RegExp(`^${vpc.id}\\s+shown\\s+10\\.7\\.0\\.0/16`));
+  t.regex(await novanet(...tenant, '-o', 'table', 'vpc', 'get', vpc.id), /^name\s+shown$/m);
+
+  const err = await t.throwsAsync(novanet(...tenant, '-o', 'table', 'vpc', 'get', '00000000-0000-4000-8000-000000000000')) as Failed;
+  t.is(err.code, 1);
+  t.is(err.stdout, '');
+  t.regex(err.stderr, /^novanet: NOT_FOUND: .+\n$/);
+});
+
+test('cli - an unknown command, verb, option or resource kind prints usage and exits 2; help is per command', async (t) => {
+  for (const args of [['bogus'], ['vpc', 'bogus'], ['vpc', 'create', '--nmae', 'x'], ['watch', 'bogus/1'], ['request', 'bogus.create'], ['vpc']]) {
+    const err = await t.throwsAsync(novanet(...args)) as Failed;
+    t.is(err.code, 2, args.join(' '));
+    t.regex(err.stderr, /Usage: novanet|novanet --help/, args.join(' '));
+  }
+  const help = await novanet('subnet', 'create', '--help');
+  t.regex(help, /Usage: novanet subnet create/);
+  t.regex(help, /--vpc-id <value>\s+text \(required\)/);
+  t.regex(help, /--host-routes <value>\s+JSON/);
+});
