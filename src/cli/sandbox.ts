@@ -2,10 +2,10 @@ import { join, resolve } from 'node:path';
 import type { Scope } from '../../events/mod.js';
 import { NovanetClient } from '../bus/client.js';
 import type { EngineConfig } from '../engine/config.js';
-import { startEngine } from '../engine/engine.js';
 import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 import type { CliCommand } from './cli.js';
+import { startObservedEngine } from './serve.js';
 
 interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
@@ -40,13 +40,14 @@ async function runSandbox(opts: SandboxOptions): Promise<number> {
   let chassis: Chassis | undefined;
   if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
   const config: EngineConfig = { ...opts.config, natsUrl: nats.url, ovnNb: northbound.remote };
-  const engine = await startEngine(config);
+  const engine = await startObservedEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
   console.log(`
 novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
   NATS          ${nats.url}   (JetStream store in ${nats.dir})
   OVN NB        ${northbound.remote}
+  metrics       ${engine.http ? `http://${engine.http.address}/metrics   (/health, /ready)` : 'off'}
   chassis       ${chassis ? `${chassis.name} (ovs-vswitchd and ovn-controller in network namespace ${chassis.hostNamespace})` : 'none (start with --chassis to plug namespaces into ports)'}
 
 Try, in another terminal:

@@ -6,11 +6,13 @@ import type { Logger } from 'pino';
 import { subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
+import type { IntakeObserver } from '../intake/intake.js';
 import { EventLog } from '../bus/log.js';
 import { StatusPublisher } from '../bus/status.js';
 import { ensureStreams } from '../bus/streams.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import { natsOptions } from './config.js';
 import type { EngineConfig } from './config.js';
 
@@ -21,6 +23,10 @@ export interface Engine {
   readonly reconciler: Reconciler;
   readonly nc: NatsConnection;
   readonly ovsdb: OvsdbClient;
+  /** The connections readiness depends on: false while one is lost (both reconnect by themselves). */
+  connected(): { readonly nats: boolean; readonly northbound: boolean };
+  /** The log's last sequence, or undefined when NATS does not tell within a second. */
+  logHead(): Promise<number | undefined>;
   /**
    * Stops taking commands, answers those taken, lets the reconciler finish its pass and
    * closes NATS and the Northbound — or, if that has not happened within `deadlineMs`
@@ -32,15 +38,28 @@ export interface Engine {
   stop(deadlineMs?: number): Promise<StopOutcome>;
 }
 
+/** Who watches the engine work (metrics): the intake's and the reconciler's observers. */
+export interface EngineObservers {
+  readonly intake?: IntakeObserver;
+  readonly reconciler?: ReconcilerObserver;
+}
+
 /** How a stop ended: everything drained, or cut off at the deadline. */
 export type StopOutcome = 'clean' | 'forced';
 
 /** What the engine gives a stop before it closes its connections regardless. */
 export const STOP_DEADLINE_MS = 4000;
 
-export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel })): Promise<Engine> {
+export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel }), observers: EngineObservers = {}): Promise<Engine> {
   // Stack traces for every request's error object cost ~5% of engine CPU (test/bench): off.
   const nc = await connect({ ...natsOptions(config, 'novanet-engine'), maxReconnectAttempts: -1, noAsyncTraces: true });
+  let natsConnected = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') natsConnected = false;
+      else if (status.type === 'reconnect') natsConnected = true;
+    }
+  })();
   let ovsdb: OvsdbClient | undefined;
   try {
     const js = jetstream(nc);
@@ -57,8 +76,11 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       ownership: { owner: config.owner },
       logger: logger.child({ component: 'reconciler' }),
       resyncIntervalMs: config.resyncIntervalMs,
+      ...(observers.reconciler && { observer: observers.reconciler }),
     });
-    const intake = new Intake({ log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }) });
+    const intake = new Intake({
+      log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
+    });
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
     });
@@ -69,6 +91,12 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const client = ovsdb;
     return {
       intake, endpoint, reconciler, nc, ovsdb: client,
+      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: client.connected }),
+      async logHead() {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 1000); });
+        return Promise.race([log.lastSeq().catch(() => undefined), late]).finally(() => clearTimeout(timer));
+      },
       async stop(deadlineMs = STOP_DEADLINE_MS) {
         const graceful = (async () => {
           await endpoint.stop();

@@ -4,7 +4,7 @@ import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.j
 import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
 import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
-import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
+import { admit, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
 
 /** How many appends may wait for their acknowledgement at once. */
@@ -32,11 +32,23 @@ export const systemDraws: Draws = {
   newMac: () => ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':'),
 };
 
+/** What the intake reports as it works (metrics at the edge: src/http). */
+export interface IntakeObserver {
+  /**
+   * A request answered: its operation (`unknown` for a name that is none, so the label set
+   * stays bounded), `ok` or the error code, and the seconds since it was submitted.
+   */
+  answered(operation: string, result: string, seconds: number): void;
+  /** An append the log confirmed, in seconds from sending it. */
+  committed(seconds: number): void;
+}
+
 export interface IntakeOptions {
   readonly log: CommitLog;
   readonly config: DecideConfig;
   readonly logger: Logger;
   readonly draws?: Draws;
+  readonly observer?: IntakeObserver;
 }
 
 interface Job {
@@ -101,13 +113,21 @@ export class Intake {
    * once; everything touching the view is queued, in arrival order.
    */
   submit(address: CommandAddress, data: Uint8Array): Promise<Reply> {
-    return new Promise((answer) => {
+    const reply = new Promise<Reply>((answer) => {
       try {
         this.queue.push({ ordinal: this.ordinal++, ...admit(address, data), answer });
         this.wake?.();
       } catch (err) {
         answer(errorReply(err, undefined, this.opts.logger));
       }
+    });
+    const { observer } = this.opts;
+    if (!observer) return reply;
+    const started = performance.now();
+    return reply.then((answer) => {
+      const operation = (address.admin ? providerOperations : tenantOperations).has(address.operation) ? address.operation : 'unknown';
+      observer.answered(operation, answer.ok ? 'ok' : answer.error.code, (performance.now() - started) / 1000);
+      return answer;
     });
   }
 
@@ -172,9 +192,11 @@ export class Intake {
     const expected = this.head;
     const record: CommitRecord = { seq: expected + 1, commit };
     this.apply(record);
+    const sent = performance.now();
     const pending = this.opts.log.append(commit, expected).then(
       (seq) => {
         if (seq !== record.seq) throw new Error(`append stored at ${seq}, expected ${record.seq}`);
+        this.opts.observer?.committed((performance.now() - sent) / 1000);
         job.answer({ ok: true, commandId: commit.commandId, seq, result: commit.result });
       },
     ).catch((err: unknown) => {

@@ -39,6 +39,18 @@ export interface StatusSink {
   latest(): Promise<readonly StoredStatus[]>;
 }
 
+/** What the reconciler reports as it works (metrics at the edge: src/http). */
+export interface ReconcilerObserver {
+  /** One batch through render, diff, transaction and statuses: how many resources, in seconds. */
+  batch(resources: number, seconds: number): void;
+  /** One Northbound transaction: `committed`, `refused` (rows refused) or `failed` (outcome unknown: disconnected, timed out). */
+  transaction(result: 'committed' | 'refused' | 'failed', seconds: number): void;
+  /** A full resync's reading of the stored statuses and marking of every resource, in seconds. */
+  resync(seconds: number): void;
+  /** Statuses that could not be published (retried in 1 s). */
+  statusPublishFailed(count: number): void;
+}
+
 export interface ReconcilerOptions {
   readonly source: CommitSource;
   readonly ovsdb: OvsdbClient;
@@ -49,6 +61,7 @@ export interface ReconcilerOptions {
   readonly resyncIntervalMs: number;
   /** Resources per OVSDB transaction. */
   readonly batchSize?: number;
+  readonly observer?: ReconcilerObserver;
 }
 
 /** Why a resource is being reconciled: a status is always published after an event. */
@@ -178,6 +191,12 @@ export class Reconciler {
   }
 
   private async resyncWithStoredStatuses(): Promise<void> {
+    const started = performance.now();
+    await this.markForResync();
+    this.opts.observer?.resync((performance.now() - started) / 1000);
+  }
+
+  private async markForResync(): Promise<void> {
     const publishedMeanwhile = new Set<string>();
     this.publishedDuringRead = publishedMeanwhile;
     let stored: Map<string, { ref: RowOwner; scope: Scope; status: ResourceStatus | undefined }> | undefined;
@@ -273,7 +292,10 @@ export class Reconciler {
         this.dirty.delete(key);
         if (batch.length >= this.batchSize) break;
       }
-      await this.reconcile(this.withMissingDependencies(batch));
+      const started = performance.now();
+      const work = this.withMissingDependencies(batch);
+      await this.reconcile(work);
+      this.opts.observer?.batch(work.length, (performance.now() - started) / 1000);
     }
   }
 
@@ -314,9 +336,13 @@ export class Reconciler {
         }
         for (const a of w.actual) this.expecting.add(a.row._uuid);
       }
+      const sent = performance.now();
+      const took = () => (performance.now() - sent) / 1000;
       try {
         await this.opts.ovsdb.transact(ops);
+        this.opts.observer?.transaction('committed', took());
       } catch (err) {
+        this.opts.observer?.transaction(refusedRows(err) ? 'refused' : 'failed', took());
         if (!refusedRows(err)) {
           // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
           for (const d of batch) this.mark(d.ref, d.scope, d.reason);
@@ -363,6 +389,7 @@ export class Reconciler {
       // A client may be waiting for exactly this status (a stream leader election, NATS away):
       // publish it again shortly rather than at the next full resync.
       this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
+      this.opts.observer?.statusPublishFailed(out.length);
       for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
       if (this.stopped) return;
       for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(ownerKey(d.ref), d);
