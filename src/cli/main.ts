@@ -6,6 +6,7 @@ import { auditCommands } from './audit.js';
 import { Cli, CliError, ExitCode, UsageError } from './cli.js';
 import { printError } from './output.js';
 import type { CliCommand } from './cli.js';
+import { operatorCommands } from './operator.js';
 import { requestCommand, resourceCommands } from './resources.js';
 import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
@@ -19,6 +20,7 @@ const commands: readonly CliCommand[] = [
   requestCommand,
   watchCommand,
   auditCommands,
+  operatorCommands,
 ];
 
 const EXAMPLES = `

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -14,6 +15,7 @@ import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import { natsOptions } from './config.js';
+import { operatorRequests } from './operator.js';
 import type { EngineConfig } from './config.js';
 
 /** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
@@ -37,6 +39,9 @@ export interface Engine {
    */
   stop(deadlineMs?: number): Promise<StopOutcome>;
 }
+
+/** The service version `nats micro info` shows: the package's (dist/src/engine → the package root). */
+const PACKAGE_VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
 /** Who watches the engine work (metrics): the intake's and the reconciler's observers. */
 export interface EngineObservers {
@@ -83,10 +88,11 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     });
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
+      operator: operatorRequests({ intake, reconciler, subjects: subs }), version: PACKAGE_VERSION,
     });
     await reconciler.start();
     await intake.start();
-    endpoint.start();
+    await endpoint.start();
     logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix }, 'novanet engine ready');
     const client = ovsdb;
     return {

@@ -4,7 +4,7 @@ import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.j
 import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
 import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
-import { admit, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
+import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
 
 /** How many appends may wait for their acknowledgement at once. */
@@ -129,6 +129,24 @@ export class Intake {
       observer.answered(operation, answer.ok ? 'ok' : answer.error.code, (performance.now() - started) / 1000);
       return answer;
     });
+  }
+
+  /**
+   * What-if: the commit a command would append now, decided on the view the next command
+   * would be decided on (commits in flight included), appended nowhere. A commandId already
+   * accepted appends nothing: `repeatOf` names its commit. Throws the command's refusal.
+   */
+  preview(address: CommandAddress, data: Uint8Array): { readonly commit: Commit; readonly expectedSeq: number; readonly repeatOf?: number } {
+    const { scope, operationName, operation, input } = admit(address, data);
+    if (operation.kind === 'query') throw new CommandError(ErrorCode.VALIDATION_FAILED, `${operationName} is a read: it appends nothing`);
+    const commandId = input.commandId as string;
+    const context = this.context(scope, commandId);
+    const accepted = this.commands.accepted.get(commandKey(scope, commandId));
+    const decision = accepted ? { events: [], result: accepted.result } : operation.decide(this.#view, input, context);
+    const commit: Commit = {
+      v: COMMIT_VERSION, commandId, scope, operation: operationName, at: context.now, request: input, result: decision.result, events: [...decision.events],
+    };
+    return { commit, expectedSeq: this.head + 1, ...(accepted && { repeatOf: accepted.seq }) };
   }
 
   private async run(): Promise<void> {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { canonicalJson, isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
-import type { LogRecord, Scope } from '../../events/mod.js';
+import type { CommitRecord, LogRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
-import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
+import type { Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { diff } from './diff.js';
 import { DEFAULT_DENY, defaultDenyOwner, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
@@ -119,6 +119,11 @@ export class Reconciler {
     return this.view.seq;
   }
 
+  /** The view rows are rendered from (verify's digest; do not mutate). */
+  get renderedView(): View {
+    return this.view;
+  }
+
   async start(): Promise<void> {
     const { ovsdb, source } = this.opts;
     indexOwnedRows(ovsdb.cache, this.opts.ownership);
@@ -169,16 +174,56 @@ export class Reconciler {
       evolve(this.view, record);
       return;
     }
+    for (const dirty of this.foldTouched(this.view, record)) this.dirty.set(ownerKey(dirty.ref), dirty);
+  }
+
+  /** Folds a commit into `view` and returns every resource whose rows or status it may change. */
+  private foldTouched(view: View, record: CommitRecord): Dirty[] {
     const { events, scope } = record.commit;
     // Dependants are looked up before and after: a deleted port's attachments are only
     // findable before, a created one's only after.
-    const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(this.view, e)]);
-    evolve(this.view, record);
-    touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
-    for (const ref of touched) {
-      const eventScope = this.scopeOf(ref) ?? scope;
-      this.dirty.set(ownerKey(ref), { ref, scope: eventScope, reason: 'event' });
+    const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(view, e)]);
+    evolve(view, record);
+    touched.push(...events.flatMap((e) => dependantsOf(view, e)));
+    return touched.map((ref) => ({ ref, scope: this.scopeIn(view, ref) ?? scope, reason: 'event' as const }));
+  }
+
+  /**
+   * What-if: the Northbound operations this reconciler would send for a commit folded into
+   * `view` (a copy: it is changed), against the Northbound as it is now. Nothing is applied.
+   */
+  plan(view: View, record: CommitRecord): Operation[] {
+    const touched = new Map(this.foldTouched(view, record).map((d) => [ownerKey(d.ref), d]));
+    return this.operationsFor(view, this.withMissingDependencies([...touched.values()], view)).ops;
+  }
+
+  /**
+   * The pending difference between the view and the Northbound right now, as a full resync
+   * would find it (every resource of the view and every owned row it does not explain), without
+   * applying it. O(the cloud): an operator's question, not a step of the loop.
+   */
+  drift(): Operation[] {
+    const all = new Map<string, Dirty>();
+    for (const { ref, scope } of allResources(this.view)) all.set(ownerKey(ref), { ref, scope, reason: 'resync' });
+    const deny = defaultDenyOwner(this.opts.ownership);
+    all.set(ownerKey(deny), { ref: deny, scope: PROVIDER_SCOPE, reason: 'resync' });
+    for (const table of tableNames) {
+      for (const row of this.opts.ovsdb.cache.table(table).values()) {
+        const owned = this.ownedResource(row);
+        if (owned && !all.has(ownerKey(owned.ref))) all.set(ownerKey(owned.ref), owned);
+      }
     }
+    return this.operationsFor(this.view, [...all.values()]).ops;
+  }
+
+  /** The reconciler's render and diff: desired rows of each resource against the cache, and the operations between. */
+  private operationsFor(view: View, batch: readonly Dirty[]) {
+    const work = batch.map((d) => {
+      const resource = desiredRows(view, d.ref, this.opts.ownership);
+      const desired = resource?.rows ?? [];
+      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
+    });
+    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid)) };
   }
 
   /**
@@ -300,13 +345,13 @@ export class Reconciler {
   }
 
   /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
-  private withMissingDependencies(batch: Dirty[]): Dirty[] {
+  private withMissingDependencies(batch: Dirty[], view: View = this.view): Dirty[] {
     const keys = new Set(batch.map((d) => ownerKey(d.ref)));
     for (let i = 0; i < batch.length; i++) {
-      for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
+      for (const dep of desiredRows(view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
         const key = ownerKey(dep);
         if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
-        const scope = this.scopeOf(dep);
+        const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
         batch.push({ ref: dep, scope, reason: 'dependency' });
@@ -316,17 +361,16 @@ export class Reconciler {
   }
 
   private scopeOf(owner: RowOwner): Scope | undefined {
-    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(this.view, { kind: owner.kind, id: owner.id });
+    return this.scopeIn(this.view, owner);
+  }
+
+  private scopeIn(view: View, owner: RowOwner): Scope | undefined {
+    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
   }
 
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
     const seq = this.view.seq;
-    const work = batch.map((d) => {
-      const resource = desiredRows(this.view, d.ref, this.opts.ownership);
-      const desired = resource?.rows ?? [];
-      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
-    });
-    const ops = diff(work, (uuid) => this.references.referencesTo(uuid));
+    const { work, ops } = this.operationsFor(this.view, batch);
     let failure: string | undefined;
     if (ops.length > 0) {
       for (const w of work) {
