@@ -60,6 +60,13 @@ module.exports = {
       to: { pathNot: '^src/sandbox/', dependencyTypesNot: ['npm', 'core'] },
     },
     {
+      name: 'contract-imports-only-schemas',
+      comment: 'src/contract/ renders the schemas of events/ and src/commands/ as AsyncAPI and JSON Schema documents: pure, no I/O (the CLI writes the files)',
+      severity: 'error',
+      from: { path: '^src/contract/' },
+      to: { pathNot: ['^events/', '^src/commands/', '^src/contract/', '^node_modules/zod/'] },
+    },
+    {
       name: 'http-imports-only-observed-parts',
       comment: 'src/http/ (metrics, health) observes the intake and the reconciler through their observer interfaces and reads views; it starts nothing and knows no transport',
       severity: 'error',

@@ -6,6 +6,7 @@ import { auditCommands } from './audit.js';
 import { Cli, CliError, ExitCode, UsageError } from './cli.js';
 import { printError } from './output.js';
 import type { CliCommand } from './cli.js';
+import { contractCommand } from './contract.js';
 import { operatorCommands } from './operator.js';
 import { requestCommand, resourceCommands } from './resources.js';
 import { sandboxCommand } from './sandbox.js';
@@ -21,6 +22,7 @@ const commands: readonly CliCommand[] = [
   watchCommand,
   auditCommands,
   operatorCommands,
+  contractCommand,
 ];
 
 const EXAMPLES = `
