@@ -25,6 +25,7 @@ command -v busybox      >/dev/null || need+=(busybox)
 command -v ethtool      >/dev/null || need+=(ethtool)
 command -v ip           >/dev/null || need+=(iproute2)
 command -v tcpdump      >/dev/null || need+=(tcpdump)
+command -v dot          >/dev/null || need+=(graphviz)   # novanet topology -o svg
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -90,9 +90,9 @@ export class Cli {
     return this.string('commandId');
   }
 
-  /** `-o`, checked against what the command can print; tables on a terminal, JSON for scripts. */
-  output(allowed: readonly string[] = ['table', 'json']): OutputFormat {
-    const chosen = this.string('output') ?? (process.stdout.isTTY ? 'table' : 'json');
+  /** `-o`, checked against what the command can print; by default tables on a terminal, JSON for scripts. */
+  output(allowed: readonly string[] = ['table', 'json'], fallback?: string): OutputFormat {
+    const chosen = this.string('output') ?? fallback ?? (process.stdout.isTTY ? 'table' : 'json');
     if (!allowed.includes(chosen)) throw new UsageError(`-o ${chosen}: this command prints ${allowed.join(' or ')}`);
     return chosen;
   }

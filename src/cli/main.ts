@@ -11,6 +11,7 @@ import { operatorCommands } from './operator.js';
 import { requestCommand, resourceCommands } from './resources.js';
 import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
+import { topologyCommand } from './topology.js';
 import { watchCommand } from './watch.js';
 
 /** Every command of `novanet`, in the order `--help` lists them: a new one is its module and a line here. */
@@ -22,6 +23,7 @@ const commands: readonly CliCommand[] = [
   watchCommand,
   auditCommands,
   operatorCommands,
+  topologyCommand,
   contractCommand,
 ];
 
