@@ -105,3 +105,23 @@ test('cli - an unknown command, verb, option or resource kind prints usage and e
   t.regex(help, /--vpc-id <value>\s+text \(required\)/);
   t.regex(help, /--host-routes <value>\s+JSON/);
 });
+
+test('cli - --config reads a TOML file; flags and the environment win over it, and a bad file is one line and exit 1', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'novanet-cli-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const good = join(dir, 'novanet.toml');
+  await writeFile(good, `nats_url = "${stack.nats.url}"\n`);
+  const bare = (...args: string[]) => run(process.execPath, [cli, ...args]);
+  t.true(JSON.parse((await bare('--config', good, '--org', 'cli', '--project', 'p1', 'vpc', 'list')).stdout).ok, 'NATS from the file');
+  const wrong = join(dir, 'wrong.toml');
+  await writeFile(wrong, 'nats_url = "nats://127.0.0.1:1"\n');
+  t.true(JSON.parse((await bare('--config', wrong, '--nats', stack.nats.url, '--org', 'cli', '--project', 'p1', 'vpc', 'list')).stdout).ok, 'the flag wins');
+  const bad = join(dir, 'bad.toml');
+  await writeFile(bad, 'natsurl = "x"\n');
+  const err = await t.throwsAsync(bare('--config', bad, '-o', 'table', 'vpc', 'list')) as Failed;
+  t.is(err.code, 1);
+  t.regex(err.stderr, /^novanet: INVALID_CONFIGURATION: config file .*bad\.toml: unknown setting 'natsurl'/);
+});
