@@ -27,9 +27,9 @@ export const sandboxCommand: CliCommand = (program, cli) => {
     .description('a network namespace plugged into the port on the sandbox\'s chassis, with its DHCP lease, until Ctrl-C')
     .argument('<port id>')
     .option('--namespace <name>', 'short name of the namespace (default vm-<start of the port id>)')
-    .option('--dir <dir>', 'the sandbox\'s dir', '.novanet')
-    .action(cli.action(async (portId: string, options: { namespace?: string; dir: string }) => cli.withNats((nc, config) =>
-      plugPort(new NovanetClient(nc, config.prefix), cli.scope(), { dir: options.dir, portId, ...(options.namespace !== undefined && { namespace: options.namespace }) }))));
+    // --dir is sandbox's own (before or after `plug`): the same flag names the same dir.
+    .action(cli.action(async (portId: string, options: { namespace?: string }) => cli.withNats((nc, config) =>
+      plugPort(new NovanetClient(nc, config.prefix), cli.scope(), { dir: sandbox.opts<{ dir: string }>().dir, portId, ...(options.namespace !== undefined && { namespace: options.namespace }) }))));
 };
 
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
