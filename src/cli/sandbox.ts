@@ -39,7 +39,7 @@ async function runSandbox(opts: SandboxOptions): Promise<number> {
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
   let chassis: Chassis | undefined;
   if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
-  const config: EngineConfig = { ...opts.config, natsUrl: nats.url, ovnNb: northbound.remote };
+  const config: EngineConfig = { httpListen: SANDBOX_HTTP_LISTEN, ...opts.config, natsUrl: nats.url, ovnNb: northbound.remote };
   const engine = await startObservedEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
@@ -68,6 +68,9 @@ Try, in another terminal:
   await nats.stop();
   return 0;
 }
+
+/** Where the sandbox answers /metrics, /health and /ready unless configured otherwise (Prometheus's usual exporter range). */
+const SANDBOX_HTTP_LISTEN = '127.0.0.1:9464';
 
 const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
 

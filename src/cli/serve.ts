@@ -20,7 +20,7 @@ export const serveCommand: CliCommand = (program, cli) => {
 export interface ObservedEngine {
   readonly engine: Engine;
   readonly metrics: Metrics;
-  /** Undefined with `httpListen = off`. */
+  /** Undefined with `httpListen` off or unset. */
   readonly http: HttpEndpoint | undefined;
   stop(): Promise<StopOutcome>;
 }
@@ -33,7 +33,8 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
   const metrics = new Metrics();
   let engine: Engine | undefined;
   let stopping = false;
-  const http = config.httpListen === 'off' ? undefined : await startHttp(config.httpListen, metrics, () => {
+  const listen = config.httpListen ?? 'off';
+  const http = listen === 'off' ? undefined : await startHttp(listen, metrics, () => {
     if (stopping) return { ready: false, reasons: ['stopping'] };
     if (!engine) return { ready: false, reasons: ['starting: folding the log'] };
     const { nats, northbound } = engine.connected();

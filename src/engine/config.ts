@@ -43,8 +43,12 @@ export const EngineConfig = z.object({
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Where `serve` answers /metrics, /health and /ready: `<host>:<port>` (port 0: any free one), or `off`. */
-  httpListen: z.string().regex(/^(off|.+:\d{1,5})$/, '<host>:<port> or off').default('127.0.0.1:9464'),
+  /**
+   * Where /metrics, /health and /ready are answered: `<host>:<port>` (port 0: any free one) or
+   * `off`. Unset: off for `serve` (two engines on one machine, tests among them, must not fight
+   * over a port), 127.0.0.1:9464 for the sandbox.
+   */
+  httpListen: z.string().regex(/^(off|.+:\d{1,5})$/, '<host>:<port> or off').optional(),
 }).superRefine((config, ctx) => {
   // `$` starts the JetStream API and the server's own subjects; novanet's subjects hold its streams.
   // A placeholder can become any tenant name, so what comes before the first one must be safe alone.

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
-import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
+import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
 import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
 import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
@@ -143,10 +143,7 @@ export class Intake {
     const context = this.context(scope, commandId);
     const accepted = this.commands.accepted.get(commandKey(scope, commandId));
     const decision = accepted ? { events: [], result: accepted.result } : operation.decide(this.#view, input, context);
-    const commit: Commit = {
-      v: COMMIT_VERSION, commandId, scope, operation: operationName, at: context.now, request: input, result: decision.result, events: [...decision.events],
-    };
-    return { commit, expectedSeq: this.head + 1, ...(accepted && { repeatOf: accepted.seq }) };
+    return { commit: commitOf({ scope, operationName, input }, commandId, context, decision), expectedSeq: this.head + 1, ...(accepted && { repeatOf: accepted.seq }) };
   }
 
   private async run(): Promise<void> {
@@ -198,11 +195,7 @@ export class Intake {
       if (isCommandError(err) && await this.requeueAfterSettle(job)) return;
       throw err;
     }
-    const commit: Commit = {
-      v: COMMIT_VERSION, commandId, scope: job.scope, operation: job.operationName, at: context.now,
-      request: job.input, result: decision.result, events: [...decision.events],
-    };
-    await this.append(job, commit);
+    await this.append(job, commitOf(job, commandId, context, decision));
   }
 
   private async append(job: Job, commit: Commit): Promise<void> {
@@ -293,6 +286,17 @@ export class Intake {
   private context(scope: Scope, commandId: string): DecideContext {
     return { scope, commandId, now: this.draws.now(), config: this.opts.config, newId: this.draws.newId, newMac: this.draws.newMac };
   }
+}
+
+/** The commit of a decided command: its request and result, and the one clock read of its context. */
+function commitOf(
+  job: { readonly scope: Scope; readonly operationName: string; readonly input: Record<string, unknown> },
+  commandId: string, context: DecideContext, decision: { readonly events: readonly NovanetEvent[]; readonly result: Record<string, unknown> },
+): Commit {
+  return {
+    v: COMMIT_VERSION, commandId, scope: job.scope, operation: job.operationName, at: context.now,
+    request: job.input, result: decision.result, events: [...decision.events],
+  };
 }
 
 function repeatReply(job: Job, commandId: string, accepted: AcceptedCommand): Reply {

@@ -204,15 +204,7 @@ export class Reconciler {
    */
   drift(): Operation[] {
     const all = new Map<string, Dirty>();
-    for (const { ref, scope } of allResources(this.view)) all.set(ownerKey(ref), { ref, scope, reason: 'resync' });
-    const deny = defaultDenyOwner(this.opts.ownership);
-    all.set(ownerKey(deny), { ref: deny, scope: PROVIDER_SCOPE, reason: 'resync' });
-    for (const table of tableNames) {
-      for (const row of this.opts.ovsdb.cache.table(table).values()) {
-        const owned = this.ownedResource(row);
-        if (owned && !all.has(ownerKey(owned.ref))) all.set(ownerKey(owned.ref), owned);
-      }
-    }
+    for (const dirty of this.everything()) if (!all.has(ownerKey(dirty.ref))) all.set(ownerKey(dirty.ref), dirty);
     return this.operationsFor(this.view, [...all.values()]).ops;
   }
 
@@ -278,21 +270,29 @@ export class Reconciler {
         if (status && status.observedSeq >= seq) this.published.set(key, status);
         else this.published.delete(key);
       }
-      this.mark(ref, scope, 'resync');
     }
     for (const { ref, scope, status } of stored?.values() ?? []) {
       const key = ownerKey(ref);
       // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
       if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
     }
-    this.mark(defaultDenyOwner(this.opts.ownership), PROVIDER_SCOPE, 'resync');
+    for (const { ref, scope } of this.everything()) this.mark(ref, scope, 'resync');
+    this.schedule();
+  }
+
+  /**
+   * What a full resync reconciles: every resource of the view, the default-deny group, and
+   * every resource an owned row names (orphans the view no longer explains).
+   */
+  private *everything(): Generator<Dirty> {
+    for (const { ref, scope } of allResources(this.view)) yield { ref, scope, reason: 'resync' };
+    yield { ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, reason: 'resync' };
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
-        const dirty = this.ownedResource(row);
-        if (dirty) this.mark(dirty.ref, dirty.scope, 'resync');
+        const owned = this.ownedResource(row);
+        if (owned) yield owned;
       }
     }
-    this.schedule();
   }
 
   private mark(ref: RowOwner, scope: Scope, reason: Reason): void {
