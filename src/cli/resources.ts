@@ -24,14 +24,18 @@ export const resourceCommands: CliCommand = (program, cli) => {
     const [resource = '', ...verbs] = name.split('.');
     let parent = resources.get(resource);
     if (!parent) {
-      const provider = providerOperations.has(name);
-      parent = program.command(resource).description(`${provider ? 'provider (operator) ' : ''}operations on ${resource}`);
+      parent = program.command(resource);
       resources.set(resource, parent);
     }
     for (const verb of verbs.slice(0, -1)) {
       parent = parent.commands.find((c) => c.name() === verb) ?? parent.command(verb).description(`${resource} ${verb} operations`);
     }
     addOperation(parent, verbs.at(-1) ?? '', name, operation, cli);
+  }
+  // The top-level help lists each resource with its verbs, as the registries have them.
+  for (const [resource, command] of resources) {
+    const names = [...allOperations.keys()].filter((n) => n.startsWith(`${resource}.`)).map((n) => n.slice(resource.length + 1).replaceAll('.', ' '));
+    command.description(`${providerOperations.has(`${resource}.${names[0]}`.replaceAll(' ', '.')) ? '(provider) ' : ''}${names.join(', ')}`);
   }
 };
 
