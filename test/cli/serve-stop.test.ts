@@ -61,3 +61,16 @@ test('serve - SIGINT with everything up is a clean stop, exit code 0', async (t)
   t.log(`stopped ${((Date.now() - started) / 1000).toFixed(2)} s after SIGINT`);
   t.is(code, 0);
 });
+
+test('serve - SIGTERM with the Northbound gone is still a stop within 5 s', async (t) => {
+  const { northbound, args } = await stack(t);
+  const { child, exited } = await serve(t, args);
+  await northbound.stop();
+  const started = Date.now();
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  const seconds = (Date.now() - started) / 1000;
+  t.log(`stopped ${seconds.toFixed(2)} s after SIGTERM with the Northbound gone, exit code ${code}`);
+  t.true(seconds < 5, `took ${seconds} s`);
+  t.true(code === 0 || code === 3, `exit code ${code}`);
+});
