@@ -86,6 +86,11 @@ export class Cli {
     return { ...(org !== undefined && { org }), ...(project !== undefined && { project }) };
   }
 
+  /** The global options given as text, by commander's names (`--ovn-nb` is `ovnNb`): for commands with a configuration of their own (the agent). */
+  globalFlags(): Record<string, string | undefined> {
+    return Object.fromEntries(Object.entries(this.globals).map(([k, v]) => [k, typeof v === 'string' ? v : undefined]));
+  }
+
   get commandId(): string | undefined {
     return this.string('commandId');
   }

@@ -8,6 +8,7 @@ import { printError } from './output.js';
 import type { CliCommand } from './cli.js';
 import { contractCommand } from './contract.js';
 import { operatorCommands } from './operator.js';
+import { podCommands } from './pods.js';
 import { requestCommand, resourceCommands } from './resources.js';
 import { sandboxCommand } from './sandbox.js';
 import { serveCommand } from './serve.js';
@@ -18,6 +19,7 @@ import { watchCommand } from './watch.js';
 const commands: readonly CliCommand[] = [
   serveCommand,
   sandboxCommand,
+  podCommands,
   resourceCommands,
   requestCommand,
   watchCommand,
