@@ -8,6 +8,11 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { streamNames, subjects } from '../../events/mod.js';
+import { NovanetClient } from '../../src/bus/client.js';
+import { EventLog } from '../../src/bus/log.js';
 import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -73,4 +78,27 @@ test('serve - SIGTERM with the Northbound gone is still a stop within 5 s', asyn
   t.log(`stopped ${seconds.toFixed(2)} s after SIGTERM with the Northbound gone, exit code ${code}`);
   t.true(seconds < 5, `took ${seconds} s`);
   t.true(code === 0 || code === 3, `exit code ${code}`);
+});
+
+test('serve - SIGTERM amid a stream of commands: the commands taken are answered before the engine ends, each in the log where its reply says, nothing refused, exit 0', async (t) => {
+  const { nats, args } = await stack(t);
+  const { child, exited } = await serve(t, args);
+  const nc = await connect({ servers: nats.url });
+  t.teardown(() => nc.close());
+  const client = new NovanetClient(nc, 'novanet', 3000);
+  const scope = { org: 'stop', project: 'p1' };
+  const sent = Array.from({ length: 200 }, (_, i) => client.request(scope, 'vpc.create', { commandId: `c-${i}`, name: `v-${i}` }).catch(() => undefined));
+  await nc.flush();
+  child.kill('SIGTERM');
+  const replies = await Promise.all(sent);
+  const [code] = await exited;
+  t.is(code, 0);
+  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames().events, subjects());
+  const committed = new Map<string, number>();
+  for await (const record of log.read(1, await log.lastSeq())) if ('commit' in record) committed.set(record.commit.commandId, record.seq);
+  const answered = replies.flatMap((r, i) => (r?.ok ? [[`c-${i}`, r.seq] as const] : []));
+  t.log(`${answered.length} of 200 answered ok before the stop, ${committed.size} commits in the log`);
+  for (const [commandId, seq] of answered) t.is(committed.get(commandId), seq, `${commandId} is in the log where its reply said`);
+  t.true(committed.size >= answered.length && [...committed.keys()].every((id) => /^c-\d+$/.test(id)), 'the log holds the stream\'s commands and nothing else');
+  t.deepEqual(replies.filter((r) => r !== undefined && !r.ok), [], 'nothing was refused: a command is answered ok or not at all');
 });
