@@ -1,20 +1,22 @@
 import { sameScope } from '../../events/mod.js';
-import type { View } from '../../projections/mod.js';
+import { capabilitiesOf } from '../../projections/mod.js';
+import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentPort, pending, realisable, resource, vipHolders } from './desired.js';
 import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
 import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
-import { defaultDenyAcls, gatewayAcl, securityGroupAcls } from './tables/acl.js';
+import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls } from './tables/acl.js';
 import { subnetDhcpOptions } from './tables/dhcp-options.js';
 import { gatewayChassis } from './tables/gateway-chassis.js';
+import { baremetalChassisGroup } from './tables/ha-chassis-group.js';
 import { loadBalancerRow, portForwardLoadBalancer } from './tables/load-balancer.js';
 import { vpcRouter } from './tables/logical-router.js';
 import { gatewayRouterPort, subnetRouterPort } from './tables/logical-router-port.js';
 import { gatewayDefaultRoute, vpcRoutes } from './tables/logical-router-static-route.js';
 import { externalSwitch, subnetSwitch } from './tables/logical-switch.js';
-import { gatewaySwitchPort, localnetPort, portSwitchPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
+import { baremetalSwitchPort, gatewaySwitchPort, localnetPort, portSwitchPort, subnetLocalnetPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
 import { attachmentNat, gatewaySnat } from './tables/nat.js';
 import { dropPortGroup, securityGroupPortGroup } from './tables/port-group.js';
 
@@ -33,6 +35,29 @@ interface KindRows {
 
 const none = () => ({});
 
+/** The network class of a subnet's or port's VPC, if it has one. */
+function classOf(view: View, vpcId: string): NetworkClass | undefined {
+  const classId = view.vpcs.get(vpcId)?.networkClassId;
+  return classId !== undefined ? view.networkClasses.get(classId) : undefined;
+}
+
+/** A subnet with bare-metal hosts is bridged to them on its VLAN, and lets its DHCP replies out to them. */
+function subnetBridge(own: Ownership, view: View, subnet: Subnet): DesiredRow[] {
+  const baremetal = subnet.vlanId !== undefined ? classOf(view, subnet.vpcId)?.baremetal : undefined;
+  return baremetal && subnet.vlanId !== undefined ? [subnetLocalnetPort(own, subnet, baremetal.physicalNetwork, subnet.vlanId), localnetDhcpReplyAcl(own, subnet)] : [];
+}
+
+/** A bare-metal host's port, claimed by its class's chassis group, with its groups' rules on its switch. */
+function baremetalPort(own: Ownership, view: View, port: Port, subnet: Subnet): DesiredResource {
+  const cls = classOf(view, port.vpcId);
+  if (!cls?.baremetal) return pending(`the network class of VPC ${port.vpcId} has no bare-metal network`);
+  const groups = port.securityGroupIds.flatMap((sg) => view.securityGroups.get(sg) ?? []);
+  return resource([baremetalSwitchPort(own, port, subnet, cls.id), ...baremetalPortAcls(own, port, subnet, groups)], [
+    { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own), { kind: 'networkclass', id: cls.id },
+    ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
+  ]);
+}
+
 export const rowKinds = {
   vpc: {
     desired: (view, id, own) => {
@@ -41,7 +66,10 @@ export const rowKinds = {
     },
     details: (view, id) => {
       const vpc = view.vpcs.get(id);
-      return vpc ? { cidr: vpc.cidr, routes: vpc.routes.length } : {};
+      return vpc ? {
+        cidr: vpc.cidr, routes: vpc.routes.length, networkClassId: vpc.networkClassId ?? null, vpcScope: vpc.vpcScope ?? null,
+        capabilities: capabilitiesOf(view, classOf(view, vpc.id)),
+      } : {};
     },
   },
   subnet: {
@@ -49,14 +77,15 @@ export const rowKinds = {
       const subnet = view.subnets.get(id);
       if (!subnet) return undefined;
       const dhcp = subnetDhcpOptions(own, subnet);
+      const bridge = subnetBridge(own, view, subnet);
       return resource(
-        [subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet), ...(dhcp ? [dhcp] : [])],
-        [{ kind: 'vpc', id: subnet.vpcId }],
+        [subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet), ...(dhcp ? [dhcp] : []), ...bridge],
+        [{ kind: 'vpc', id: subnet.vpcId }, ...(bridge.length > 0 ? [defaultDenyOwner(own)] : [])],
       );
     },
     details: (view, id) => {
       const subnet = view.subnets.get(id);
-      return subnet ? { vpcId: subnet.vpcId, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp } : {};
+      return subnet ? { vpcId: subnet.vpcId, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp, vlanId: subnet.vlanId ?? null } : {};
     },
   },
   port: {
@@ -64,6 +93,7 @@ export const rowKinds = {
       const port = view.ports.get(id);
       const subnet = port && view.subnets.get(port.subnetId);
       if (!port || !subnet) return undefined;
+      if (port.vnicType === 'baremetal') return baremetalPort(own, view, port, subnet);
       return resource([portSwitchPort(own, port, subnet, vipHolders(subnet, port))], [
         { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own),
         ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
@@ -76,7 +106,10 @@ export const rowKinds = {
       // `up` is optional in the schema, so it decodes as a set: [] or [true].
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
-      return { subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds, bound };
+      return {
+        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds, bound,
+        vnicType: port.vnicType ?? 'normal', ...(port.vnicType === 'baremetal' && { vlanId: view.subnets.get(port.subnetId)?.vlanId ?? null }),
+      };
     },
   },
   securitygroup: {
@@ -177,6 +210,16 @@ export const rowKinds = {
     details: (view, id) => {
       const lb = view.loadBalancers.get(id);
       return lb ? { vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds } : {};
+    },
+  },
+  networkclass: {
+    desired: (view, id, own) => {
+      const cls = view.networkClasses.get(id);
+      return cls && resource(baremetalChassisGroup(own, cls));
+    },
+    details: (view, id) => {
+      const cls = view.networkClasses.get(id);
+      return cls ? { name: cls.name, isDefault: view.defaultNetworkClassId === cls.id, capabilities: capabilitiesOf(view, cls), vpcCount: cls.vpcIds.size } : {};
     },
   },
   [DEFAULT_DENY]: {

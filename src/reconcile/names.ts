@@ -65,6 +65,11 @@ export const rowUuid = {
   attachmentNat: (attachmentId: string) => derivedUuid(attachmentId, 'dnat-and-snat'),
   portForward: (portForwardId: string) => portForwardId,
   loadBalancer: (loadBalancerId: string) => loadBalancerId,
+  subnetLocalnetPort: (subnetId: string) => derivedUuid(subnetId, 'localnet-port'),
+  localnetDhcpAcl: (subnetId: string) => derivedUuid(subnetId, 'localnet-dhcp-acl'),
+  haChassisGroup: (networkClassId: string) => derivedUuid(networkClassId, 'ha-chassis-group'),
+  haChassis: (networkClassId: string, chassis: string) => derivedUuid(networkClassId, `ha-chassis/${chassis}`),
+  baremetalAcl: (portId: string, ruleId: string) => derivedUuid(portId, `baremetal-acl/${ruleId}`),
 } as const;
 
 /** Port group names appear in ACL matches, which allow only [a-zA-Z_.][a-zA-Z_.0-9]*. */
@@ -88,6 +93,8 @@ export const rowName = {
   gatewayChassis: (natGatewayId: string, chassis: string) => `lrp-gw-${natGatewayId}_${chassis}`,
   portForward: (portForwardId: string) => `pf-${portForwardId}`,
   loadBalancer: (loadBalancerId: string) => `lb-${loadBalancerId}`,
+  subnetLocalnetPort: (subnetId: string) => `ln-${subnetId}`,
+  haChassisGroup: (networkClassId: string) => `novanet-bm-${networkClassId}`,
 } as const;
 
 export const ExternalId = {

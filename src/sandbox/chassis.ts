@@ -18,7 +18,7 @@ import type { Ctl, Ovsdb } from './ovsdb.js';
 import { udhcpcScript } from './probes.js';
 import { accepts, pollUntil, run, runProcess, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
-import type { Chassis, ChassisOptions, Namespace, PlugOptions, ProviderNetworkOptions, RunningChassis } from './types.js';
+import type { Chassis, ChassisOptions, HostPlugOptions, Namespace, PlugOptions, ProviderNetworkOptions, RunningChassis } from './types.js';
 
 const namePattern = /^[A-Za-z0-9_.-]+$/;
 const maxIfname = 15;
@@ -153,6 +153,13 @@ class ChassisImpl implements Chassis {
     return ns;
   }
 
+  plugHost(opts: HostPlugOptions): Promise<Namespace> {
+    if (opts.vlan !== undefined && !(Number.isInteger(opts.vlan) && opts.vlan >= 1 && opts.vlan <= 4094)) {
+      throw new SandboxArgumentError(`VLAN ${opts.vlan} is not 1-4094`);
+    }
+    return this.#attach({ namespace: opts.namespace, ifname: 'eth0', bridge: opts.bridge, mac: opts.mac, ...(opts.vlan !== undefined && { vlan: opts.vlan }) });
+  }
+
   stop(): Promise<void> {
     this.#stopped ??= (async () => {
       const removals = await Promise.allSettled([...this.#namespaces].map((ns) => ns.remove()));
@@ -211,6 +218,8 @@ interface AttachSpec {
   readonly bridge: string;
   readonly mac?: string;
   readonly ifaceId?: string;
+  /** The access VLAN of the host end's port on the bridge. */
+  readonly vlan?: number;
 }
 
 /**
@@ -237,7 +246,7 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
       txOffloadOff(name, spec.ifname),
     ]);
     const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
-    await vsctl('add-port', spec.bridge, hostEnd, ...ifaceId);
+    await vsctl('add-port', spec.bridge, hostEnd, ...(spec.vlan !== undefined ? [`tag=${spec.vlan}`] : []), ...ifaceId);
   } catch (err) {
     await deleteNamespace(name).catch(() => undefined);
     throw err;

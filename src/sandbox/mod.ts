@@ -31,6 +31,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  HostPlugOptions,
   RunningChassis,
   UdpDatagram,
   UdpListener,

@@ -52,6 +52,12 @@ export interface Chassis extends RunningChassis {
   vsctl(...args: string[]): Promise<string>;
   /** ovn-bridge-mappings physnet:bridge, a netdev bridge, and an "outside" namespace on it. */
   addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace>;
+  /**
+   * A physical host on a provider bridge (one `addProviderNetwork` made): a namespace whose NIC has
+   * the given MAC, on an access port of that VLAN (untagged inside the namespace, as a bare-metal
+   * server's NIC on a switch port), or untagged without one.
+   */
+  plugHost(opts: HostPlugOptions): Promise<Namespace>;
   /** Stops ovn-controller, ovs-vswitchd, the OVS db, ovn-northd and the SB db; deletes every namespace it made. */
   stop(): Promise<void>;
 }
@@ -72,6 +78,15 @@ export interface PlugOptions {
   readonly mac: string;
   /** Default eth0. */
   readonly ifname?: string;
+}
+
+export interface HostPlugOptions {
+  readonly bridge: string;
+  /** Short name, as in PlugOptions. */
+  readonly namespace: string;
+  readonly mac: string;
+  /** 1-4094: the access VLAN of the host's port on the bridge. */
+  readonly vlan?: number;
 }
 
 export interface ProviderNetworkOptions {
