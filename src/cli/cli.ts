@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
+import { tenantOperations } from '../commands/mod.js';
 import type { Reply, Scope } from '../../events/mod.js';
 import { CONFIG_FILE_ENV, configFrom, ENV, fileKey, FLAGS, natsOptions, readConfigFile } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
@@ -77,6 +78,14 @@ export class Cli {
   scope(): Scope {
     if (this.globals.admin === true) return PROVIDER_SCOPE;
     return { org: this.string('org') ?? process.env.NOVANET_ORG ?? 'default', project: this.string('project') ?? process.env.NOVANET_PROJECT ?? 'default' };
+  }
+
+  /**
+   * Where an operation goes: the admin subjects with `--admin` or for an operation only the
+   * provider has (externalnetwork.create); the tenant's otherwise (networkclass.list is both).
+   */
+  scopeFor(operation: string): Scope {
+    return this.globals.admin === true || !tenantOperations.has(operation) ? PROVIDER_SCOPE : this.scope();
   }
 
   /** The tenant named explicitly (`--org`, `--project`), for commands that default to everything. */

@@ -55,7 +55,7 @@ export const operatorCommands: CliCommand = (program, cli) => {
       // The commandId a real send would carry: a repeated one is planned as the repeat it is.
       const withId = { commandId: cli.commandId ?? randomUUID(), ...payload };
       return cli.withNats(async (nc, config) => {
-        const reply = await operatorRequest(nc, config, 'plan', { operation, payload: withId, ...cli.scope() });
+        const reply = await operatorRequest(nc, config, 'plan', { operation, payload: withId, ...cli.scopeFor(operation) });
         if (!reply.ok) return cli.printReply(reply, format);
         printPlan(reply, format, `would append at seq ${reply.seq}: ${operation}`);
         return ExitCode.ok;

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { NovanetClient } from '../bus/client.js';
 import { providerOperations, tenantOperations } from '../commands/mod.js';
 import type { Operation } from '../commands/mod.js';
@@ -16,7 +15,7 @@ const allOperations = new Map([...tenantOperations, ...providerOperations]);
  * `novanet <resource> <verb…> [ID] [--field value …]` for every operation of the wire
  * contract, read from the registries: a new kind or verb is a command with its own help
  * (its fields as flags, typed by its schema) without a line here. Provider operations go to
- * the admin subjects.
+ * the admin subjects (with `--admin` also those both have, such as networkclass.list).
  */
 export const resourceCommands: CliCommand = (program, cli) => {
   const resources = new Map<string, Command>();
@@ -35,7 +34,7 @@ export const resourceCommands: CliCommand = (program, cli) => {
   // The top-level help lists each resource with its verbs, as the registries have them.
   for (const [resource, command] of resources) {
     const names = [...allOperations.keys()].filter((n) => n.startsWith(`${resource}.`)).map((n) => n.slice(resource.length + 1).replaceAll('.', ' '));
-    command.description(`${providerOperations.has(`${resource}.${names[0]}`.replaceAll(' ', '.')) ? '(provider) ' : ''}${names.join(', ')}`);
+    command.description(`${tenantOperations.has(`${resource}.${names[0]}`.replaceAll(' ', '.')) ? '' : '(provider) '}${names.join(', ')}`);
   }
 };
 
@@ -81,7 +80,7 @@ function addOperation(parent: Command, verb: string, name: string, operation: Op
 
 async function send(cli: Cli, operation: string, payload: Record<string, unknown>): Promise<number> {
   const format = cli.output();
-  const scope = providerOperations.has(operation) ? PROVIDER_SCOPE : cli.scope();
+  const scope = cli.scopeFor(operation);
   const commandId = cli.commandId;
   const body = commandId !== undefined && payload.commandId === undefined ? { ...payload, commandId } : payload;
   return cli.withNats(async (nc, config) => cli.printReply(await new NovanetClient(nc, config.prefix).request(scope, operation, body), format));

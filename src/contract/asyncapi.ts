@@ -28,12 +28,16 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchem
   return rest;
 }
 
+/** What a provider operation's schema, message and AsyncAPI operation are named by: `admin.externalnetwork.create`. */
+export const PROVIDER_NAME_PREFIX = 'admin.';
+
 /** The contract's JSON Schemas by name: every operation's payload, the reply, the commit, the status. */
 export function contractSchemas(): Record<string, JsonSchema> {
-  const payloads = (registry: OperationRegistry) => [...registry].map(([name, op]) => [name, jsonSchema(op.schema, 'input')] as const);
+  const payloads = (registry: OperationRegistry, prefix: string) => [...registry].map(([name, op]) => [`${prefix}${name}`, jsonSchema(op.schema, 'input')] as const);
   return Object.fromEntries([
-    ...payloads(tenantOperations),
-    ...payloads(providerOperations),
+    ...payloads(tenantOperations, ''),
+    // A provider operation may share its name with a tenant one (networkclass.get): its own name.
+    ...payloads(providerOperations, PROVIDER_NAME_PREFIX),
     ['reply', jsonSchema(ReplySchema, 'output')],
     ['commit', jsonSchema(Commit, 'output')],
     ['status', jsonSchema(StatusMessage, 'output')],
@@ -84,13 +88,14 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
     commit: { name: 'commit', contentType: 'application/json', headers: { type: 'object', properties: { 'Nats-Expected-Last-Sequence': { type: 'string', description: 'the fencing header: seq − 1' } } }, payload: ref('#/components/schemas/commit') },
     status: { name: 'status', contentType: 'application/json', payload: ref('#/components/schemas/status') },
   };
-  const command = (name: string, address: string, provider: boolean, kind: 'command' | 'query') => {
-    const channel = `${provider ? 'admin' : 'cmd'}.${name}`;
+  const command = (operation: string, address: string, provider: boolean, kind: 'command' | 'query') => {
+    const name = `${provider ? PROVIDER_NAME_PREFIX : ''}${operation}`;
+    const channel = `${provider ? 'admin' : 'cmd'}.${operation}`;
     messages[name] = { name, contentType: 'application/json', payload: ref(`#/components/schemas/${name}`) };
     channels[channel] = { address, ...(provider ? {} : { parameters: tenantParameters }), messages: { request: ref(`#/components/messages/${name}`) } };
     operations[name] = {
       action: 'receive', channel: ref(`#/channels/${channel}`), messages: [ref(`#/channels/${channel}/messages/request`)],
-      summary: `${name}: ${kind === 'query' ? 'a read, appends nothing' : 'appends one commit'}${provider ? ' (provider only)' : ''}`,
+      summary: `${operation}: ${kind === 'query' ? 'a read, appends nothing' : 'appends one commit'}${provider ? ' (on the admin subjects)' : ''}`,
       reply: { channel: ref('#/channels/reply'), messages: [ref('#/channels/reply/messages/reply')] },
     };
   };

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { PROVIDER_SCOPE, TenantName } from '../../events/mod.js';
+import { PROVIDER, PROVIDER_SCOPE } from '../../events/mod.js';
 import type { Reply, Subjects } from '../../events/mod.js';
 import type { OperatorHandler } from '../bus/command-endpoint.js';
-import { isCommandError, providerOperations } from '../commands/mod.js';
+import { isCommandError } from '../commands/mod.js';
 import type { Intake } from '../intake/intake.js';
 import type { Operation } from '../ovsdb/mod.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
@@ -17,8 +17,9 @@ const DigestRequest = z.strictObject({
 const PlanRequest = z.strictObject({
   operation: z.string().min(1),
   payload: z.record(z.string(), z.unknown()),
-  org: TenantName.optional(),
-  project: TenantName.optional(),
+  /** The command's tenant (default `default`/`default`), or `_provider` for the admin subjects. */
+  org: z.string().optional(),
+  project: z.string().optional(),
 });
 
 /** Northbound operations as an operator reads them: rows inserted, columns updated, references added or dropped, rows deleted. */
@@ -48,7 +49,8 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
       const parsed = PlanRequest.safeParse(payload);
       if (!parsed.success) return invalid(parsed.error);
       const { operation, org, project } = parsed.data;
-      const scope = providerOperations.has(operation) ? PROVIDER_SCOPE : { org: org ?? 'default', project: project ?? 'default' };
+      // The scope is the subject's, as for a real command: admission checks its names.
+      const scope = org === PROVIDER ? PROVIDER_SCOPE : { org: org ?? 'default', project: project ?? 'default' };
       const address = subjects.parseCommand(subjects.command(scope, operation))!;
       try {
         const { commit, expectedSeq, repeatOf } = intake.preview(address, new TextEncoder().encode(JSON.stringify(parsed.data.payload)));

@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import test from 'ava';
 import { PROVIDER_SCOPE } from '../../events/mod.js';
 import { providerOperations, tenantOperations } from '../../src/commands/mod.js';
-import { asyncApiDocument, contractSchemas } from '../../src/contract/asyncapi.js';
+import { asyncApiDocument, contractSchemas, PROVIDER_NAME_PREFIX } from '../../src/contract/asyncapi.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -62,10 +62,10 @@ function sample(schema: Record<string, unknown>): unknown {
 test('contract - a schema-valid sample of every operation passes the engine\'s admission; one field more fails both', async (t) => {
   const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
   const schemas = contractSchemas();
-  for (const [registry, scope] of [[tenantOperations, { org: 'contract', project: 'p1' }], [providerOperations, PROVIDER_SCOPE]] as const) {
+  for (const [registry, scope, prefix] of [[tenantOperations, { org: 'contract', project: 'p1' }, ''], [providerOperations, PROVIDER_SCOPE, PROVIDER_NAME_PREFIX]] as const) {
     for (const name of registry.keys()) {
-      const validate = ajv.compile(schemas[name]!);
-      const payload = sample(schemas[name]!) as Record<string, unknown>;
+      const validate = ajv.compile(schemas[`${prefix}${name}`]!);
+      const payload = sample(schemas[`${prefix}${name}`]!) as Record<string, unknown>;
       t.true(validate(payload), `${name}: the sample fits the schema ${ajv.errorsText(validate.errors)}`);
       const reply = await stack.client.request(scope, name, payload);
       t.false(!reply.ok && reply.error.code === 'VALIDATION_FAILED', `${name}: ${JSON.stringify(payload)} → ${JSON.stringify(reply)}`);
