@@ -1,44 +1,74 @@
 import { join, resolve } from 'node:path';
 import type { Scope } from '../../events/mod.js';
+import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
 import type { EngineConfig } from '../engine/config.js';
 import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
+import { UsageError } from './cli.js';
 import type { CliCommand } from './cli.js';
 import { startObservedEngine } from './serve.js';
-
-interface SandboxOptions {
-  /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
-  readonly dir: string;
-  /** Also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, so namespaces can be plugged in. */
-  readonly chassis: boolean;
-  /** The configuration from flags, environment and file: NATS and the Northbound are the sandbox's own. */
-  readonly config: EngineConfig;
-}
 
 /** `novanet sandbox` (what `npm start` runs) and `novanet sandbox plug`. */
 export const sandboxCommand: CliCommand = (program, cli) => {
   const sandbox = program.command('sandbox')
-    .description('a local nats-server + OVN Northbound (+ a full chassis) + the engine, data in --dir')
+    .description('a local nats-server + OVN Northbound (+ a full chassis, or N of them on one Southbound) + the engine, data in --dir')
     .option('--dir <dir>', 'where everything lives, kept across restarts', '.novanet')
     .option('--chassis', 'also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, to plug namespaces into ports')
-    .action(cli.action(async (options: { dir: string; chassis?: boolean }) => runSandbox({ dir: options.dir, chassis: options.chassis === true, config: cli.config() })));
+    .option('--chassis-count <n>', 'N chassis on one Southbound (sandbox, sandbox-2, …; implies --chassis)')
+    .action(cli.action(async (options: { dir: string; chassis?: boolean; chassisCount?: string }) => {
+      const chassisCount = options.chassisCount !== undefined ? chassisNumber('chassis-count', options.chassisCount) : options.chassis === true ? 1 : 0;
+      return runSandbox({ dir: options.dir, chassisCount, config: cli.config() });
+    }));
   sandbox.command('plug')
-    .description('a network namespace plugged into the port on the sandbox\'s chassis, with its DHCP lease, until Ctrl-C')
+    .description('a network namespace plugged into the port on the sandbox\'s chassis (the I-th, default 1), with its DHCP lease, until Ctrl-C')
     .argument('<port id>')
     .option('--namespace <name>', 'short name of the namespace (default vm-<start of the port id>)')
+    .option('--chassis-index <i>', 'which of the sandbox\'s chassis (--chassis-count) the namespace runs on')
     // --dir is sandbox's own (before or after `plug`): the same flag names the same dir.
-    .action(cli.action(async (portId: string, options: { namespace?: string }) => cli.withNats((nc, config) =>
-      plugPort(new NovanetClient(nc, config.prefix), cli.scope(), { dir: sandbox.opts<{ dir: string }>().dir, portId, ...(options.namespace !== undefined && { namespace: options.namespace }) }))));
+    .action(cli.action(async (portId: string, options: { namespace?: string; chassisIndex?: string }) => {
+      const chassisIndex = options.chassisIndex === undefined ? undefined : chassisNumber('chassis-index', options.chassisIndex);
+      return cli.withNats((nc, config) => plugPort(new NovanetClient(nc, config.prefix), cli.scope(), {
+        dir: sandbox.opts<{ dir: string }>().dir, portId,
+        ...(options.namespace !== undefined && { namespace: options.namespace }), ...(chassisIndex !== undefined && { chassisIndex }),
+      }));
+    }));
 };
+
+const ChassisNumber = z.coerce.number().int().min(1);
+
+/** A `--chassis-count` or `--chassis-index` value: a whole number from 1. */
+function chassisNumber(flag: string, value: string): number {
+  const parsed = ChassisNumber.safeParse(value);
+  if (!parsed.success) throw new UsageError(`--${flag} takes a whole number from 1, not ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+/** Where the sandbox answers /metrics, /health and /ready unless configured otherwise (Prometheus's usual exporter range). */
+const SANDBOX_HTTP_LISTEN = '127.0.0.1:9464';
+
+interface SandboxOptions {
+  /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
+  readonly dir: string;
+  /**
+   * How many chassis (0: none). The first runs Southbound, ovn-northd, ovs-vswitchd and
+   * ovn-controller, so namespaces can be plugged in; the others join its Southbound as more nodes.
+   */
+  readonly chassisCount: number;
+  /** The configuration from flags, environment and file: NATS and the Northbound are the sandbox's own. */
+  readonly config: EngineConfig;
+}
 
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
 async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
   const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  let chassis: Chassis | undefined;
-  if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
+  const chassis: Chassis[] = [];
+  if (opts.chassisCount > 0) chassis.push(await startChassis({ dir: chassisDir(dir, 1), northbound, name: chassisName(1) }));
+  for (let index = 2; index <= opts.chassisCount; index++) {
+    chassis.push(await startChassis({ dir: chassisDir(dir, index), joins: chassis[0]!, name: chassisName(index) }));
+  }
   const config: EngineConfig = { httpListen: SANDBOX_HTTP_LISTEN, ...opts.config, natsUrl: nats.url, ovnNb: northbound.remote };
   const engine = await startObservedEngine(config);
 
@@ -48,14 +78,14 @@ novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
   NATS          ${nats.url}   (JetStream store in ${nats.dir})
   OVN NB        ${northbound.remote}
   metrics       ${engine.http ? `http://${engine.http.address}/metrics   (/health, /ready)` : 'off'}
-  chassis       ${chassis ? `${chassis.name} (ovs-vswitchd and ovn-controller in network namespace ${chassis.hostNamespace})` : 'none (start with --chassis to plug namespaces into ports)'}
+  chassis       ${chassis.length > 0 ? chassis.map((c, i) => `${c.name} (--chassis-index ${i + 1}: ovs-vswitchd and ovn-controller in network namespace ${c.hostNamespace})`).join('\n                ') : 'none (start with --chassis to plug namespaces into ports)'}
 
 Try, in another terminal:
   ${cli} vpc create --name demo
   ${cli} subnet create --vpc-id <vpc id> --name app
   ${cli} port create --subnet-id <subnet id>
-  ${cli} watch port/<port id>${chassis ? `
-  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease` : ''}
+  ${cli} watch port/<port id>${chassis.length > 0 ? `
+  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease${chassis.length > 1 ? ' (--chassis-index N: on that chassis)' : ''}` : ''}
   ovn-nbctl --db=${northbound.remote} show
 `);
   await new Promise<void>((resolveStop) => {
@@ -63,16 +93,16 @@ Try, in another terminal:
     process.once('SIGTERM', resolveStop);
   });
   await engine.stop();
-  await chassis?.stop();
+  // The first chassis runs the Southbound the others joined: it stops last.
+  for (const c of chassis.reverse()) await c.stop();
   await northbound.stop();
   await nats.stop();
   return 0;
 }
 
-/** Where the sandbox answers /metrics, /health and /ready unless configured otherwise (Prometheus's usual exporter range). */
-const SANDBOX_HTTP_LISTEN = '127.0.0.1:9464';
-
-const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
+/** The first chassis is `sandbox` in <dir>/chassis, the n-th `sandbox-<n>` in <dir>/chassis-<n>. */
+const chassisDir = (dir: string, index: number): string => join(resolve(dir), index === 1 ? 'chassis' : `chassis-${index}`);
+const chassisName = (index: number): string => (index === 1 ? 'sandbox' : `sandbox-${index}`);
 
 interface PlugPortOptions {
   /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
@@ -80,6 +110,8 @@ interface PlugPortOptions {
   readonly portId: string;
   /** Short name of the namespace; default `vm-<start of the port id>`. */
   readonly namespace?: string;
+  /** Which of the sandbox's chassis (`--chassis-count`) the namespace runs on; default 1. */
+  readonly chassisIndex?: number;
 }
 
 /**
@@ -94,8 +126,8 @@ async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptio
     return 1;
   }
   const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string } }).port;
-  const chassis = await connectChassis({ dir: chassisDir(opts.dir) }).catch((err: unknown) => {
-    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (and the same --dir)`) : err;
+  const chassis = await connectChassis({ dir: chassisDir(opts.dir, opts.chassisIndex ?? 1) }).catch((err: unknown) => {
+    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (--chassis-count for more than one) and the same --dir`) : err;
   });
   const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress });
   // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later

@@ -19,6 +19,7 @@ export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';
 export type {
   Chassis,
+  ChassisCommonOptions,
   ChassisOptions,
   ConnectResult,
   DhcpLease,

@@ -125,3 +125,11 @@ test('cli - --config reads a TOML file; flags and the environment win over it, a
   t.is(err.code, 1);
   t.regex(err.stderr, /^novanet: INVALID_CONFIGURATION: config file .*bad\.toml: unknown setting 'natsurl'/);
 });
+
+test('cli - sandbox refuses a chassis count or index that is not a whole number from 1, before it starts or plugs anything', async (t) => {
+  for (const args of [['sandbox', '--chassis-count', '0'], ['sandbox', '--chassis-count', 'two'], ['sandbox', 'plug', 'some-port', '--chassis-index', '1.5']]) {
+    const err = await t.throwsAsync(novanet(...args, '--dir', '/nonexistent/novanet')) as Error & { code: number; stderr: string };
+    t.is(err.code, 2, 'a malformed argument is usage');
+    t.regex(err.stderr, /--chassis-(count|index) takes a whole number from 1/);
+  }
+});

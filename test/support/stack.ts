@@ -10,7 +10,7 @@ import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
-import type { Chassis, Namespace, NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import type { Chassis, Namespace, NatsServer, Northbound, RunningChassis } from '../../src/sandbox/mod.js';
 import { readStatus, subjects } from '../../events/mod.js';
 import type { Scope, StatusMessage } from '../../events/mod.js';
 import { streamNames } from '../../events/mod.js';
@@ -125,10 +125,10 @@ export interface Vm {
   readonly ns: Namespace;
 }
 
-/** Creates the port (`deviceId` = name), plugs namespace `name` into it and waits until OVN binds it. */
-export async function plugVm(stack: Stack, scope: Scope, name: string, port: Record<string, unknown>): Promise<Vm> {
+/** Creates the port (`deviceId` = name), plugs namespace `name` into it on `chassis` (default the stack's) and waits until OVN binds it. */
+export async function plugVm(stack: Stack, scope: Scope, name: string, port: Record<string, unknown>, chassis: RunningChassis = stack.chassis!): Promise<Vm> {
   const created = (await stack.client.call(scope, 'port.create', { deviceId: name, ...port })).result.port as { id: string; ipAddress: string; macAddress: string };
-  const ns = await stack.chassis!.plug({ iface: created.id, namespace: name, mac: created.macAddress });
+  const ns = await chassis.plug({ iface: created.id, namespace: name, mac: created.macAddress });
   await stack.client.waitFor(scope, 'port', created.id, (s) => s.bound === true, 60_000);
   return { id: created.id, ip: created.ipAddress, ns };
 }
