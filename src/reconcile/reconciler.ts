@@ -12,6 +12,8 @@ import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
 import { desiredRows } from './kinds.js';
+import { WriterFence } from './fence.js';
+import type { Writer } from './fence.js';
 import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
 import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
@@ -43,8 +45,11 @@ export interface StatusSink {
 export interface ReconcilerObserver {
   /** One batch through render, diff, transaction and statuses: how many resources, in seconds. */
   batch(resources: number, seconds: number): void;
-  /** One Northbound transaction: `committed`, `refused` (rows refused) or `failed` (outcome unknown: disconnected, timed out). */
-  transaction(result: 'committed' | 'refused' | 'failed', seconds: number): void;
+  /**
+   * One Northbound transaction: `committed`, `refused` (rows refused), `fenced` (another engine
+   * holds the writer lease) or `failed` (outcome unknown: disconnected, timed out).
+   */
+  transaction(result: 'committed' | 'refused' | 'fenced' | 'failed', seconds: number): void;
   /** A full resync's reading of the stored statuses and marking of every resource, in seconds. */
   resync(seconds: number): void;
   /** Statuses that could not be published (retried in 1 s). */
@@ -78,6 +83,11 @@ interface Dirty {
  * events and monitor updates only mark resources dirty; a pass computes the
  * desired rows of the dirty resources, diffs them against the monitored cache
  * and applies the difference in one transaction per batch. Re-running is a no-op.
+ *
+ * It writes only as the installation's writer (`takeOver`, given by the writer lease): until
+ * then, and after `standDown`, it folds the log and follows the Northbound as a warm standby,
+ * and neither writes nor publishes statuses. The Northbound itself refuses its transactions
+ * once another writer took over (WriterFence).
  */
 export class Reconciler {
   private readonly view: View = initialView();
@@ -103,6 +113,11 @@ export class Reconciler {
    */
   private statusesCompared = false;
   private readonly disposers: (() => void)[] = [];
+  private readonly fence: WriterFence;
+  /** Who this reconciler writes as; undefined while standing by. */
+  private writer: Writer | undefined;
+  /** The writer's token is in the Northbound (the first thing a writer's pass makes sure of). */
+  private claimed = false;
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
   /** Messages on the log that are not commits: skipped by the fold, reported to the operator. */
@@ -110,6 +125,7 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.batchSize = opts.batchSize ?? 256;
+    this.fence = new WriterFence(opts.ovsdb, opts.ownership);
     this.references = new ReferenceIndex((row) => this.ownedResource(row) !== undefined);
     this.quarantine = new QuarantineReport((statuses) => opts.statusSink.publish(statuses), opts.logger);
   }
@@ -133,6 +149,7 @@ export class Reconciler {
     }));
     this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
     await ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}])));
+    await this.fence.start();
 
     const last = await source.lastSeq();
     for await (const record of source.read(1, last)) this.fold(record, false);
@@ -147,6 +164,27 @@ export class Reconciler {
     follower.done.catch((err: unknown) => this.opts.logger.fatal({ err }, 'a commit could not be folded; the reconciler stopped following the log'));
     this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * From now on this reconciler is the writer (the lease was acquired): it claims the
+   * Northbound with the lease's token before its first transaction, then resyncs everything,
+   * statuses included, since the previous writer may have left anything half-done.
+   */
+  takeOver(writer: Writer): void {
+    this.writer = writer;
+    this.claimed = false;
+    this.resync();
+  }
+
+  /** No more transactions or statuses from now on (the lease was lost or released); a transaction in flight ends as it may. */
+  standDown(): void {
+    this.writer = undefined;
+  }
+
+  /** Whether this reconciler is the writer now. */
+  get writing(): boolean {
+    return this.writer !== undefined;
   }
 
   async stop(): Promise<void> {
@@ -224,6 +262,7 @@ export class Reconciler {
    * reads the stored statuses is that one: it marks only after the read.
    */
   resync(): void {
+    if (!this.writer) return;
     this.resyncing ??= this.resyncWithStoredStatuses().finally(() => { this.resyncing = undefined; });
   }
 
@@ -320,7 +359,7 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass || !this.folded || !this.statusesCompared) return;
+    if (this.pass || !this.folded || !this.statusesCompared || !this.writer) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
       if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
@@ -330,7 +369,8 @@ export class Reconciler {
   private async run(): Promise<void> {
     // Let commits that arrive together land in one transaction.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.dirty.size > 0 && this.opts.ovsdb.connected) {
+    while (this.dirty.size > 0 && this.opts.ovsdb.connected && this.writer) {
+      if (!this.claimed && !await this.claim(this.writer)) return;
       const batch: Dirty[] = [];
       for (const [key, d] of this.dirty) {
         batch.push(d);
@@ -342,6 +382,23 @@ export class Reconciler {
       await this.reconcile(work);
       this.opts.observer?.batch(work.length, (performance.now() - started) / 1000);
     }
+  }
+
+  /** Writes the writer's token into the Northbound; false if that cannot be done now, or ever (a newer writer). */
+  private async claim(writer: Writer): Promise<boolean> {
+    try {
+      if (await this.fence.claim(writer)) {
+        if (this.writer === writer) this.claimed = true;
+        this.opts.logger.info({ token: writer.token, holder: writer.holder }, 'writing the Northbound as its writer');
+        return this.claimed;
+      }
+      this.opts.logger.warn({ token: writer.token, inForce: this.fence.current() }, 'a newer writer holds the Northbound; standing by');
+      if (this.writer === writer) this.standDown();
+    } catch (err) {
+      // Disconnected: the reconnect resyncs, and the next pass claims again.
+      this.opts.logger.warn({ err }, 'claiming the Northbound failed; will retry');
+    }
+    return false;
   }
 
   /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
@@ -369,6 +426,11 @@ export class Reconciler {
   }
 
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
+    const writer = this.writer;
+    if (!writer) {
+      for (const d of batch) this.mark(d.ref, d.scope, d.reason);
+      return;
+    }
     const seq = this.view.seq;
     const { work, ops } = this.operationsFor(this.view, batch);
     let failure: string | undefined;
@@ -383,9 +445,16 @@ export class Reconciler {
       const sent = performance.now();
       const took = () => (performance.now() - sent) / 1000;
       try {
-        await this.opts.ovsdb.transact(ops);
+        await this.opts.ovsdb.transact([...this.fence.guard(writer), ...ops]);
         this.opts.observer?.transaction('committed', took());
       } catch (err) {
+        if (this.fence.fencedOut(err)) {
+          this.opts.observer?.transaction('fenced', took());
+          for (const d of batch) this.mark(d.ref, d.scope, d.reason);
+          this.opts.logger.warn({ token: writer.token, inForce: this.fence.current() }, 'another engine writes the Northbound now: this transaction was refused; standing by');
+          if (this.writer === writer) this.standDown();
+          return;
+        }
         this.opts.observer?.transaction(refusedRows(err) ? 'refused' : 'failed', took());
         if (!refusedRows(err)) {
           // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
