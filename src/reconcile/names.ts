@@ -48,6 +48,7 @@ export const rowUuid = {
   routerPort: (subnetId: string) => derivedUuid(subnetId, 'router-port'),
   switchRouterPort: (subnetId: string) => derivedUuid(subnetId, 'switch-router-port'),
   dhcpOptions: (subnetId: string) => derivedUuid(subnetId, 'dhcp-options'),
+  secondaryDhcpOptions: (subnetId: string) => derivedUuid(subnetId, 'secondary-dhcp-options'),
   switchPort: (portId: string) => portId,
   gatewayAcl: (subnetId: string) => derivedUuid(subnetId, 'gateway-acl'),
   portGroup: (securityGroupId: string) => securityGroupId,
@@ -63,6 +64,7 @@ export const rowUuid = {
   vpcRoute: (routeId: string) => derivedUuid(routeId, 'static-route'),
   snat: (natGatewayId: string, subnetId: string) => derivedUuid(natGatewayId, `snat/${subnetId}`),
   attachmentNat: (attachmentId: string) => derivedUuid(attachmentId, 'dnat-and-snat'),
+  attachmentLoadBalancer: (attachmentId: string) => derivedUuid(attachmentId, 'load-balancer'),
   portForward: (portForwardId: string) => portForwardId,
   loadBalancer: (loadBalancerId: string) => loadBalancerId,
 } as const;
@@ -88,6 +90,7 @@ export const rowName = {
   gatewayChassis: (natGatewayId: string, chassis: string) => `lrp-gw-${natGatewayId}_${chassis}`,
   portForward: (portForwardId: string) => `pf-${portForwardId}`,
   loadBalancer: (loadBalancerId: string) => `lb-${loadBalancerId}`,
+  attachmentLoadBalancer: (attachmentId: string) => `eip-${attachmentId}`,
 } as const;
 
 export const ExternalId = {

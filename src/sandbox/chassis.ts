@@ -141,7 +141,7 @@ class ChassisImpl implements Chassis {
   }
 
   plug(opts: PlugOptions): Promise<Namespace> {
-    return this.#attach({ namespace: opts.namespace, ifname: opts.ifname ?? 'eth0', bridge: 'br-int', mac: opts.mac, ifaceId: opts.iface });
+    return this.#attach(vifSpec(opts));
   }
 
   async addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace> {
@@ -200,7 +200,7 @@ export async function connectChassis(opts: { readonly dir: string }): Promise<Ru
     name,
     hostNamespace,
     // The chassis may have stopped first, taking br-int and the host ends with it.
-    plug: (p) => attach(plugging, { namespace: p.namespace, ifname: p.ifname ?? 'eth0', bridge: 'br-int', mac: p.mac, ifaceId: p.iface },
+    plug: (p) => attach(plugging, vifSpec(p),
       async (_ns, unplug) => { if (await accepts(ovsSocket)) await unplug(); }),
   };
 }
@@ -211,6 +211,17 @@ interface AttachSpec {
   readonly bridge: string;
   readonly mac?: string;
   readonly ifaceId?: string;
+  readonly ifaceIdVer?: string;
+  /** The real name of a namespace to add the interface to, instead of creating one. */
+  readonly into?: string;
+}
+
+function vifSpec(p: PlugOptions): AttachSpec {
+  return {
+    namespace: p.namespace, ifname: p.ifname ?? 'eth0', bridge: 'br-int', mac: p.mac, ifaceId: p.iface,
+    ...(p.ifaceIdVer !== undefined && { ifaceIdVer: p.ifaceIdVer }),
+    ...(p.into && { into: p.into.name }),
+  };
 }
 
 /**
@@ -222,11 +233,12 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
   if (!namePattern.test(spec.namespace)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(spec.namespace)} must match ${namePattern}`);
   if (spec.ifname.length > maxIfname || !namePattern.test(spec.ifname)) throw new SandboxArgumentError(`interface name ${JSON.stringify(spec.ifname)} is not a valid Linux interface name`);
   const { host, prefix, vsctl } = plugging;
-  const name = `${prefix}-${spec.namespace}`;
+  if (spec.into !== undefined && !spec.into.startsWith(`${prefix}-`)) throw new SandboxArgumentError(`namespace ${spec.into} was not plugged through this chassis`);
+  const name = spec.into ?? `${prefix}-${spec.namespace}`;
   // Prefixed although it lives in the host namespace: a leak into another namespace would be
   // recognisable. Random, not counted: several processes may plug into one chassis.
   const hostEnd = `${prefix}v${randomBytes(3).toString('hex')}`;
-  await addNamespace(name);
+  if (spec.into === undefined) await addNamespace(name);
   try {
     const peer = ['peer', 'name', spec.ifname, ...(spec.mac ? ['address', spec.mac] : []), 'netns', name];
     await run(['ip', '-n', host, 'link', 'add', hostEnd, 'type', 'veth', ...peer]);
@@ -237,9 +249,11 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
       txOffloadOff(name, spec.ifname),
     ]);
     const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
-    await vsctl('add-port', spec.bridge, hostEnd, ...ifaceId);
+    const ifaceIdVer = spec.ifaceIdVer !== undefined ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id-ver=${JSON.stringify(spec.ifaceIdVer)}`] : [];
+    await vsctl('add-port', spec.bridge, hostEnd, ...ifaceId, ...ifaceIdVer);
   } catch (err) {
-    await deleteNamespace(name).catch(() => undefined);
+    // Deleting one end of a veth pair deletes both.
+    await (spec.into === undefined ? deleteNamespace(name) : run(['ip', '-n', host, 'link', 'del', hostEnd])).catch(() => undefined);
     throw err;
   }
   const ns: NamespaceImpl = new NamespaceImpl({
@@ -248,6 +262,7 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
     env: plugging.env,
     udhcpcScript: plugging.udhcpc,
     unplug: () => onRemove(ns, async () => { await vsctl('--if-exists', 'del-port', spec.bridge, hostEnd); }),
+    ...(spec.into !== undefined && { sharesNamespace: true }),
   });
   return ns;
 }

@@ -38,7 +38,7 @@ test('cli - sandbox plug puts a namespace on a port of the sandbox chassis with 
   t.true((await run('ip', ['netns', 'list'])).stdout.includes(plugged.namespace));
 
   // A neighbour plugged by the test reaches it: the namespace is on the dataplane, not just configured.
-  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress });
+  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress, ifaceIdVer: 'vm-b' });
   await client.waitFor(scope, 'port', b!.id, (s) => s.bound === true, 60_000);
   await neighbour.dhcp({ timeoutMs: 30_000 });
   t.true(await neighbour.ping(a!.ipAddress, { timeoutMs: 10_000 }), 'the neighbour reaches the plugged namespace');
