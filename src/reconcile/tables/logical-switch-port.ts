@@ -5,12 +5,12 @@ import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
 
 /** The LSP option (and OVS Interface external id) that pins a VIF to one plug. */
-export const IFACE_ID_VER = 'iface-id-ver';
+const IFACE_ID_VER = 'iface-id-ver';
 /**
  * The iface-id-ver of a port without a device. Plugs set the device id, and device ids are
  * tenants' names of their machines; a plug that wanted this port would have to set this on purpose.
  */
-export const UNATTACHED = 'novanet:unattached';
+const UNATTACHED = 'novanet:unattached';
 
 /** The switch side of the router port (Neutron's router-type LSP). */
 export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredRow {
