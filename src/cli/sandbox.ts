@@ -73,13 +73,15 @@ export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPo
     return 1;
   }
   const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string; deviceId: string | null } }).port;
+  if (port.deviceId === null) {
+    console.error(`novanet: port ${port.id} has no device, so no plug binds it: attach it first (novanet port attach --port-id ${port.id} --device-id <device>)`);
+    return 1;
+  }
   const chassis = await connectChassis({ dir: chassisDir(opts.dir) }).catch((err: unknown) => {
     throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (and the same --dir)`) : err;
   });
   // As a hypervisor plugs a VM's NIC: only an interface carrying the port's device id binds it.
-  const ns = await chassis.plug({
-    iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress, ...(port.deviceId !== null && { ifaceIdVer: port.deviceId }),
-  });
+  const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress, ifaceIdVer: port.deviceId });
   // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later
   // listener, while a Ctrl-C before this point is its to handle (it deletes the namespace).
   const stopped = new Promise<void>((resolveStop) => {
