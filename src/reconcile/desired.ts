@@ -17,9 +17,8 @@ export const pending = (reason: string): DesiredResource => ({ rows: [], depends
 
 /** NAT toward a port or load balancer needs it and a gateway from its VPC to the outside. */
 export function realisable<T extends { readonly id: string; readonly vpcId: string }>(
-  view: View, kind: 'port' | 'loadbalancer', target: T | undefined, missing: string,
+  view: View, kind: 'port' | 'loadbalancer', target: T,
 ): DesiredResource | { target: T; dependsOn: RowOwner[] } {
-  if (!target) return pending(missing);
   const gatewayId = view.natGatewayOfVpc.get(target.vpcId);
   if (!gatewayId) return pending(`VPC ${target.vpcId} has no NAT gateway to the external network`);
   return { target, dependsOn: [{ kind, id: target.id }, { kind: 'natgateway', id: gatewayId }] };

@@ -148,10 +148,10 @@ export const rowKinds = {
       const binding = attachmentBinding(view, attachment);
       if ('missing' in binding) return pending(binding.missing);
       if ('port' in binding) {
-        const bound = realisable(view, 'port', binding.port, '');
+        const bound = realisable(view, 'port', binding.port);
         return 'target' in bound ? resource([attachmentNat(own, attachment, ip, bound.target)], bound.dependsOn) : bound;
       }
-      const bound = realisable(view, 'loadbalancer', binding.loadBalancer, '');
+      const bound = realisable(view, 'loadbalancer', binding.loadBalancer);
       if (!('target' in bound)) return bound;
       const members = bound.target.memberPortIds.flatMap((p) => view.ports.get(p) ?? []);
       return resource([attachmentLoadBalancer(own, attachment, ip, bound.target, members)], bound.dependsOn);
@@ -172,7 +172,8 @@ export const rowKinds = {
       const ip = forward && view.externalIps.get(forward.externalIpId);
       if (!forward || !ip) return undefined;
       const port = view.ports.get(forward.portId);
-      const bound = realisable(view, 'port', port && sameScope(port.scope, forward.scope) ? port : undefined, `port ${forward.portId} does not exist`);
+      if (!port || !sameScope(port.scope, forward.scope)) return pending(`port ${forward.portId} does not exist`);
+      const bound = realisable(view, 'port', port);
       return 'target' in bound ? resource([portForwardLoadBalancer(own, forward, ip, bound.target)], bound.dependsOn) : bound;
     },
     details: (view, id) => {
