@@ -50,6 +50,7 @@ test('dataplane - an external IP attached to a cluster endpoint is Pending until
   await settle();
   t.false((await outside.tcpConnect(apiIp.address!, 6443, BLOCKED)).ok, 'Pending: nothing answers at the external IP yet');
 
+  const lbStarted = Date.now();
   const created = await client.call(scope, 'loadbalancer.create', {
     subnetId: subnet.id, name: 'c1-api', listeners: [{ port: 6443 }], memberPortIds: [m1.id, m2.id], endpoint: { clusterId: 'c1', role: 'api' },
   });
@@ -58,6 +59,7 @@ test('dataplane - an external IP attached to a cluster endpoint is Pending until
   t.like(await client.waitFor(scope, 'loadbalancer', lb.id, (s) => s.phase === 'Ready' && s.observedSeq >= created.seq), { endpoint: { clusterId: 'c1', role: 'api' } });
   t.like(await client.waitFor(scope, 'externalipattachment', attachment.id, (s) => s.phase === 'Ready' && s.observedSeq >= created.seq), { loadBalancerId: lb.id, portId: null });
   await settle();
+  t.log(`loadbalancer.create to the attachment Ready and in the dataplane (hv sync): ${Date.now() - lbStarted} ms`);
 
   // 24 connections from varying source ports: both members are picked unless the hash is very unlucky (2^-23).
   // A TCP connection to the external IP only completes if the replies come back from it.

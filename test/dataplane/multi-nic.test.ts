@@ -70,9 +70,11 @@ test('dataplane - a two-NIC machine: both NICs get their leases, one default rou
   // Detach: the plugged NIC stops working, its neighbour NIC in the same machine goes on.
   const unbound = async (seq: number) => client.waitFor(scope, 'port', secondary.id, (s) => s.observedSeq >= seq && s.bound === false, 60_000);
   const bound = async (seq: number) => client.waitFor(scope, 'port', secondary.id, (s) => s.observedSeq >= seq && s.bound === true, 60_000);
+  const detachStarted = Date.now();
   const detached = await client.call(scope, 'port.detach', { portId: secondary.id });
   t.like((detached.result as { port: object }).port, { deviceId: null, ipAddress: secondary.ip });
   await unbound(detached.seq);
+  t.log(`port.detach to unbound: ${Date.now() - detachStarted} ms`);
   t.false(await peer.ns.ping(secondary.ip, BLOCKED), 'detached: the NIC is not bound');
   t.true((await outside.tcpConnect(fip.address!, 22, { timeoutMs: 10_000 })).ok, 'control: the machine\'s primary NIC still answers');
 
@@ -85,7 +87,9 @@ test('dataplane - a two-NIC machine: both NICs get their leases, one default rou
 
   const back = await client.call(scope, 'port.detach', { portId: secondary.id });
   await client.waitFor(scope, 'port', secondary.id, (s) => s.observedSeq >= back.seq);
+  const attachStarted = Date.now();
   const reattached = await client.call(scope, 'port.attach', { portId: secondary.id, deviceId: 'machine' });
   await bound(reattached.seq);
+  t.log(`port.attach to bound again: ${Date.now() - attachStarted} ms`);
   t.true(await peer.ns.ping(secondary.ip, { timeoutMs: 20_000 }), 'attached again: the same plug works again, with the address it kept');
 });
