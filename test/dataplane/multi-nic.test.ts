@@ -56,12 +56,16 @@ test('dataplane - a two-NIC machine: both NICs get their leases, one default rou
   // the peer's subnet, and port security rightly drops a reply from the primary's address there.)
   t.true(await peer.ns.ping(secondary.ip, { timeoutMs: 10_000 }), 'the peer reaches the secondary NIC on their subnet');
 
+  // Its traffic to the outside leaves by the primary, under the NAT gateway's address (SNAT).
+  await outside.tcpListen(80);
+  t.regex((await secondary.ns.exec(['ip', '-4', 'route', 'get', OUTSIDE])).stdout, new RegExp(`dev eth1 src ${primary.ip.replace(/\./g, '\\.')}`), 'the host sends by its primary');
+  t.deepEqual(await primary.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), { ok: true, reply: `${outside.name} ${gateway.address}` }, 'SNAT to the gateway\'s address');
+
   // The device's external IP binds its primary (not its first port), and its traffic leaves by the primary.
   const fip = (await result(scope, 'externalip.allocate', {})).externalIp!;
   const attachment = (await result(scope, 'externalipattachment.create', { externalIpId: fip.id, target: { deviceId: 'machine' } })).externalIpAttachment!;
   t.like(await client.waitFor(scope, 'externalipattachment', attachment.id, (s) => s.phase === 'Ready'), { portId: primary.id });
   await settle();
-  await outside.tcpListen(80);
   t.deepEqual(await primary.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), { ok: true, reply: `${outside.name} ${fip.address}` }, 'the outside sees the primary\'s external IP');
   t.deepEqual(await peer.ns.tcpConnect(OUTSIDE, 80, { timeoutMs: 10_000 }), { ok: true, reply: `${outside.name} ${gateway.address}` }, 'control: the peer leaves with the gateway\'s address');
   await primary.ns.tcpListen(22);
