@@ -60,11 +60,32 @@ module.exports = {
       to: { pathNot: '^src/sandbox/', dependencyTypesNot: ['npm', 'core'] },
     },
     {
+      name: 'cni-imports-only-zod',
+      comment: 'src/cni/ is the CNI plugin (run once per pod: its entry, main.ts, imports Node built-ins and protocol.ts alone) and the CNI shapes the agent validates with (zod)',
+      severity: 'error',
+      from: { path: '^src/cni/' },
+      to: { pathNot: ['^src/cni/', '^node_modules/zod/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'cni-plugin-loads-no-package',
+      comment: 'the plugin binary starts once per pod: Node built-ins and the agent protocol only, no zod (the agent validates)',
+      severity: 'error',
+      from: { path: '^src/cni/(main|protocol)\\.ts$' },
+      to: { pathNot: '^src/cni/protocol\\.ts$', dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'agent-imports-inward',
+      comment: 'src/agent/ (the node agent) is a client of the wire contract: events, the bus client, the OVSDB client, the CNI shapes and the shared NATS settings; never the deciders, the reconciler, the intake or the sandbox',
+      severity: 'error',
+      from: { path: '^src/agent/' },
+      to: { path: '^src/(commands|reconcile|intake|sandbox|cli)/|^src/engine/(?!config\\.ts$)|^projections/' },
+    },
+    {
       name: 'edge-imports-inward',
       comment: 'the bus is wired by the engine, the engine by the CLI: neither reaches outward, and only the CLI and tests start a sandbox',
       severity: 'error',
       from: { path: '^src/(bus|engine)/' },
-      to: { path: '^src/(engine|cli|sandbox)/', pathNot: '^src/$1/' },
+      to: { path: '^src/(engine|cli|sandbox|agent)/', pathNot: '^src/$1/' },
     },
     {
       name: 'no-circular',

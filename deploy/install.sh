@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what novanet needs and lacks: its npm dependencies, and the system packages
-# nats-server, OVN (central + host), Open vSwitch and the tools the dataplane tests use.
+# nats-server, OVN (central + host), Open vSwitch and the tools the dataplane tests use
+# (and the reference CNI plugins, chained after novanet-cni).
 # Idempotent: does nothing when everything is present. System packages come from apt
 # (Debian/Ubuntu) only; elsewhere it says what to install and fails.
 set -euo pipefail
@@ -25,6 +26,8 @@ command -v busybox      >/dev/null || need+=(busybox)
 command -v ethtool      >/dev/null || need+=(ethtool)
 command -v ip           >/dev/null || need+=(iproute2)
 command -v tcpdump      >/dev/null || need+=(tcpdump)
+# The reference CNI plugins (tuning, portmap, …): chained after novanet-cni in the tests.
+[ -x /usr/lib/cni/tuning ]         || need+=(containernetworking-plugins)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

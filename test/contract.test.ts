@@ -10,6 +10,7 @@ import { DEFAULT_DECIDE_CONFIG, ErrorCode, providerOperations, tenantOperations 
 import { desiredRows } from '../src/reconcile/kinds.js';
 import { DEFAULT_DENY, ExternalId } from '../src/reconcile/names.js';
 import type { RowOwner } from '../src/reconcile/names.js';
+import { CniErrorCodes } from '../src/cni/protocol.js';
 import { acme, commit, id, mac, provider } from './support/decider.js';
 
 /**
@@ -122,4 +123,9 @@ test('contract - every Northbound row of a named resource carries its name in no
   }
   // The history reaches every table novanet writes, ACLs of groups and subnets included.
   t.deepEqual([...tables].sort(), ['ACL', 'DHCP_Options', 'Gateway_Chassis', 'Load_Balancer', 'Logical_Router', 'Logical_Router_Port', 'Logical_Router_Static_Route', 'Logical_Switch', 'Logical_Switch_Port', 'NAT', 'Port_Group']);
+});
+
+test('contract - the CNI error codes events/README.md lists are the ones the plugin and agent answer', async (t) => {
+  const rows = (await section('events/README.md', '## CNI plugin and node agent')).map((l) => /^\| (\d+) \|/.exec(l)?.[1]).filter((c) => c !== undefined);
+  t.deepEqual(rows.map(Number).sort((a, b) => a - b), Object.values(CniErrorCodes).sort((a, b) => a - b));
 });

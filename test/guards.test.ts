@@ -74,9 +74,10 @@ const fixtures: [string, string, Violation[]][] = [
   ],
   [
     'src/bus/guard-outward.ts',
-    "import '../engine/config.js';\nimport '../sandbox/mod.js';\nimport 'fast-check';\nimport './guard-missing.js';\nimport '../commands/mod.js';\nimport '../reconcile/status.js';\n",
+    "import '../engine/config.js';\nimport '../sandbox/mod.js';\nimport 'fast-check';\nimport './guard-missing.js';\nimport '../commands/mod.js';\nimport '../reconcile/status.js';\nimport '../agent/config.js';\n",
     [
       { from: 'src/bus/guard-outward.ts', to: 'src/engine/config.ts', rule: 'edge-imports-inward' },
+      { from: 'src/bus/guard-outward.ts', to: 'src/agent/config.ts', rule: 'edge-imports-inward' },
       { from: 'src/bus/guard-outward.ts', to: 'src/sandbox/mod.ts', rule: 'edge-imports-inward' },
       {
         from: 'src/bus/guard-outward.ts',
@@ -85,6 +86,33 @@ const fixtures: [string, string, Violation[]][] = [
       },
       { from: 'src/bus/guard-outward.ts', to: './guard-missing.js', rule: 'no-unresolvable' },
     ],
+  ],
+  [
+    'src/cni/guard-outward.ts',
+    "import '../bus/errors.js';\nimport './protocol.js';\nimport 'node:net';\nimport 'zod';\n",
+    [{ from: 'src/cni/guard-outward.ts', to: 'src/bus/errors.ts', rule: 'cni-imports-only-zod' }],
+  ],
+  // The plugin's entry itself, with the imports it must never have (replacing the real one in the copy).
+  [
+    'src/cni/main.ts',
+    "import './protocol.js';\nimport 'node:net';\nimport './spec.js';\n",
+    [{ from: 'src/cni/main.ts', to: 'src/cni/spec.ts', rule: 'cni-plugin-loads-no-package' }],
+  ],
+  [
+    'src/agent/guard-outward.ts',
+    [
+      "import '../commands/mod.js';",
+      "import '../engine/engine.js';",
+      "import '../../projections/mod.js';",
+      "import '../sandbox/mod.js';",
+      "import '../engine/config.js';",
+      "import '../bus/client.js';",
+      "import '../ovsdb/mod.js';",
+      "import '../cni/spec.js';",
+      "import 'node:net';",
+      '',
+    ].join('\n'),
+    ['src/commands/mod.ts', 'src/engine/engine.ts', 'projections/mod.ts', 'src/sandbox/mod.ts'].map((to) => ({ from: 'src/agent/guard-outward.ts', to, rule: 'agent-imports-inward' })),
   ],
   [
     'src/engine/guard-cli.ts',

@@ -12,6 +12,7 @@ import type { OperationRegistry } from '../commands/mod.js';
 import { configFrom, natsOptions } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
+import { installCni, runAgent } from './pods.js';
 import { plugPort, runSandbox } from './sandbox.js';
 
 const USAGE = `novanet — multi-tenant network control plane for OVN
@@ -24,6 +25,13 @@ Engine:
   novanet sandbox plug PORT_ID [--namespace N] [--dir .novanet]
                                             a network namespace plugged into the port on the sandbox's
                                             chassis, with its DHCP lease, until Ctrl-C
+
+Pods (README, "Pods"):
+  novanet agent [--nats URL] [--ovs-db unix:PATH] [--socket /run/novanet/agent.sock] [--bridge br-int]
+                [--host-netns NS] [--node-name N] [--overlay-mtu 1442] [--ovn-installed-timeout-ms 30000]
+                                            the node agent novanet-cni talks to (one per node)
+  novanet cni install [--dir /opt/cni/bin] [--conf-dir /etc/cni/net.d]
+                                            the CNI plugin "novanet" and an example conflist
 
 Resources (tenant from --org/--project or NOVANET_ORG/NOVANET_PROJECT, default "default"):
   novanet vpc create --name NAME [--cidr CIDR]
@@ -72,6 +80,14 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(configFrom(engineFlags));
+    case 'agent':
+      return runAgent({
+        natsUrl: flags.nats, prefix: flags.prefix, socket: flags.socket, ovsDb: flags['ovs-db'], bridge: flags.bridge, hostNetns: flags['host-netns'],
+        nodeName: flags['node-name'], overlayMtu: flags['overlay-mtu'], ovnInstalledTimeoutMs: flags['ovn-installed-timeout-ms'], logLevel: flags['log-level'],
+      });
+    case 'cni':
+      if (rest[0] !== 'install') throw new Error('usage: novanet cni install [--dir /opt/cni/bin] [--conf-dir /etc/cni/net.d]');
+      return installCni({ ...(flags.dir !== undefined && { dir: flags.dir }), ...(flags['conf-dir'] !== undefined && { confDir: flags['conf-dir'] }) });
     case 'sandbox':
       if (rest[0] === 'plug') return runClient(command, rest, flags, configFrom(engineFlags));
       return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, engineFlags });

@@ -83,8 +83,11 @@ export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, e
   return EngineConfig.parse(raw);
 }
 
-/** Connect options for the engine and the CLI alike: servers, credentials, inbox prefix. */
-export function natsOptions(config: EngineConfig, name: string): ConnectionOptions {
+/** Connect options for the engine, the CLI and the node agent alike: servers, credentials, inbox prefix. */
+/** The configuration fields that say how to reach NATS (the engine's, the node agent's). */
+export type NatsSettings = Pick<EngineConfig, 'natsUrl' | 'natsUser' | 'natsPassword' | 'natsCreds' | 'natsInboxPrefix'>;
+
+export function natsOptions(config: NatsSettings, name: string): ConnectionOptions {
   return {
     name,
     servers: config.natsUrl.split(','),

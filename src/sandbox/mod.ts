@@ -14,6 +14,7 @@ export {
   isSandboxTimeoutError,
   isSandboxToolMissingError,
 } from './errors.js';
+export { createNamespace } from './netns.js';
 export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';
 export type {

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SandboxCommandError, SandboxTimeoutError, SandboxToolMissingError } from './errors.js';
+import { SandboxArgumentError, SandboxCommandError, SandboxTimeoutError, SandboxToolMissingError } from './errors.js';
 import { tcpClient, tcpServer, udpClient, udpServer } from './probes.js';
 import { run, runProcess, spawnTracked } from './process.js';
 import { trackNamespace, untrackNamespace } from './registry.js';
@@ -31,6 +31,18 @@ export async function deleteNamespace(name: string): Promise<void> {
  */
 export async function txOffloadOff(namespace: string, dev: string): Promise<void> {
   await run(['ip', 'netns', 'exec', namespace, 'ethtool', '-K', dev, 'tx', 'off']);
+}
+
+/**
+ * An empty network namespace with the probes, as a container runtime creates a pod's before it
+ * calls a CNI plugin: the plugin moves `ifname` in. `remove()` deletes it (and whatever the plugin
+ * left inside); the exit hooks delete it too.
+ */
+export async function createNamespace(opts: { readonly name: string; readonly ifname: string }): Promise<Namespace> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(opts.name)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(opts.name)} must match [A-Za-z0-9_.-]+`);
+  await addNamespace(opts.name);
+  // No udhcpc script: a CNI plugin configures the address itself.
+  return new NamespaceImpl({ name: opts.name, ifname: opts.ifname, env: process.env, udhcpcScript: '/nonexistent', unplug: () => Promise.resolve() });
 }
 
 export interface NamespaceSpec {

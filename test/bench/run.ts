@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { startNatsServer } from '../../src/sandbox/mod.js';
 import { Cleanup } from './infra.js';
 import type { BenchEnv } from './infra.js';
+import { benchCni } from './cni.bench.js';
 import { benchIntake } from './intake.bench.js';
 import { benchIpam } from './ipam.bench.js';
 import { benchParser } from './parser.bench.js';
@@ -29,6 +30,7 @@ async function main(): Promise<void> {
     const env: BenchEnv = { dir, nats, cleanup };
     rows.push(...await benchIntake(env));
     rows.push(await benchReconcile(env));
+    rows.push(...await benchCni(cleanup));
   } finally {
     await cleanup.run();
   }
