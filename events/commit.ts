@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { decodeJson } from './json.js';
 import { NetworkEvent } from './network.js';
+import { NetworkClassEvent } from './network-class.js';
 import { ExternalEvent } from './external.js';
 import { QuotaEvent } from './quota.js';
 import { SecurityEvent } from './security.js';
 import { Scope } from './tenant.js';
 
 /** Every domain event novanet records, across families. */
-export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options, ...ExternalEvent.options, ...QuotaEvent.options]);
+export const NovanetEvent = z.discriminatedUnion('type', [...NetworkEvent.options, ...SecurityEvent.options, ...ExternalEvent.options, ...QuotaEvent.options, ...NetworkClassEvent.options]);
 export type NovanetEvent = z.infer<typeof NovanetEvent>;
 export type EventType = NovanetEvent['type'];
 export type EventOf<T extends EventType> = Extract<NovanetEvent, { type: T }>;

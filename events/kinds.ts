@@ -21,7 +21,7 @@ interface KindContract {
 
 export const kinds = {
   vpc: { owner: 'tenant', idField: 'vpcId', quota: 'vpcs', created: ['VpcCreated'], changed: ['VpcRouteAdded', 'VpcRouteRemoved'], deleted: ['VpcDeleted'] },
-  subnet: { owner: 'tenant', idField: 'subnetId', quota: 'subnets', created: ['SubnetCreated'], changed: ['SubnetUpdated'], deleted: ['SubnetDeleted'] },
+  subnet: { owner: 'tenant', idField: 'subnetId', quota: 'subnets', created: ['SubnetCreated'], changed: ['SubnetUpdated', 'SubnetVlanAllocated'], deleted: ['SubnetDeleted'] },
   port: { owner: 'tenant', idField: 'portId', quota: 'ports', created: ['PortCreated'], changed: ['PortSecurityGroupsChanged', 'PortAllowedAddressPairsChanged', 'PortAttached', 'PortDetached'], deleted: ['PortDeleted'] },
   securitygroup: {
     owner: 'tenant', idField: 'securityGroupId', quota: 'securityGroups', created: ['SecurityGroupCreated'],
@@ -34,6 +34,7 @@ export const kinds = {
   externalipattachment: { owner: 'tenant', idField: 'attachmentId', created: ['ExternalIpAttachmentCreated'], changed: [], deleted: ['ExternalIpAttachmentDeleted'] },
   portforward: { owner: 'tenant', idField: 'portForwardId', created: ['PortForwardCreated'], changed: [], deleted: ['PortForwardDeleted'] },
   loadbalancer: { owner: 'tenant', idField: 'loadBalancerId', quota: 'loadBalancers', created: ['LoadBalancerCreated'], changed: ['LoadBalancerMembersChanged'], deleted: ['LoadBalancerDeleted'] },
+  networkclass: { owner: 'provider', idField: 'networkClassId', created: ['NetworkClassCreated'], changed: ['NetworkClassUpdated'], deleted: ['NetworkClassDeleted'] },
 } as const satisfies Record<string, KindContract>;
 
 export type ResourceKind = keyof typeof kinds;

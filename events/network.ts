@@ -10,9 +10,22 @@ const Ipv4 = z.ipv4();
 const Cidr4 = z.cidrv4();
 const Mac = z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
 
+/** What a VPC is for (absent: anything): a `compute` VPC takes no bare-metal ports, a `baremetal` one no virtual ports. */
+export const VpcScope = z.enum(['compute', 'cluster', 'baremetal']);
+export type VpcScope = z.infer<typeof VpcScope>;
+
 export const VpcCreated = z.object({
   type: z.literal('VpcCreated'),
-  data: z.object({ vpcId: Id, name: z.string(), cidr: Cidr4 }),
+  data: z.object({
+    vpcId: Id,
+    name: z.string(),
+    cidr: Cidr4,
+    /** Absent in VPCs from before network classes, and in installations without any. */
+    networkClassId: Id.optional(),
+    scope: VpcScope.optional(),
+    /** The CIDR was drawn from the provider's VPC pool: no other pooled VPC, of any tenant, overlaps it. */
+    cidrFromPool: z.literal(true).optional(),
+  }),
 });
 export const VpcDeleted = z.object({
   type: z.literal('VpcDeleted'),
@@ -65,6 +78,11 @@ export const SubnetUpdated = z.object({
   type: z.literal('SubnetUpdated'),
   data: z.object({ subnetId: Id, name: z.string(), dhcp: DhcpSettings }),
 });
+/** The subnet's VLAN on its class's bare-metal physical network, drawn with its first bare-metal port; freed with the subnet. */
+export const SubnetVlanAllocated = z.object({
+  type: z.literal('SubnetVlanAllocated'),
+  data: z.object({ subnetId: Id, vlanId: z.number().int() }),
+});
 export const SubnetDeleted = z.object({
   type: z.literal('SubnetDeleted'),
   data: z.object({ subnetId: Id }),
@@ -94,6 +112,8 @@ export const PortCreated = z.object({
      * Absent in commits from before multi-NIC devices: the device's first port is its primary.
      */
     primary: z.boolean().optional(),
+    /** A bare-metal host's NIC (its MAC is the port's): an OVN external port. Absent: a virtual NIC. */
+    vnicType: z.literal('baremetal').optional(),
   }),
 });
 /** The port now belongs to the device (the overlay spec's AttachPort): only that device's plug binds it. */
@@ -146,7 +166,7 @@ export const LoadBalancerDeleted = z.object({
 });
 
 export const NetworkEvent = z.discriminatedUnion('type', [
-  VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted, PortAttached, PortDetached,
+  VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetVlanAllocated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted, PortAttached, PortDetached,
   LoadBalancerCreated, LoadBalancerMembersChanged, LoadBalancerDeleted,
 ]);
 export type NetworkEvent = z.infer<typeof NetworkEvent>;

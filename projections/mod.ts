@@ -4,3 +4,5 @@ export * from './external.js';
 export * from './addresses.js';
 export * from './quota.js';
 export * from './view.js';
+export * from './network-class.js';
+export * from './blocks.js';

@@ -1,6 +1,10 @@
 import { scopeKey } from '../events/mod.js';
-import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerEndpoint, LoadBalancerListener, NetworkEvent, Scope, SecurityEvent, SecurityGroupRule, VpcRoute } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerEndpoint, LoadBalancerListener, NetworkEvent, Scope, SecurityEvent, SecurityGroupRule, VpcRoute, VpcScope } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
+import { emptyBlockSet, freeBlock, takeBlock } from './blocks.js';
+import type { BlockSet } from './blocks.js';
+import { freeVlan, useVlan } from './network-class.js';
+import type { NetworkClassState } from './network-class.js';
 import { freeMac, useMac } from './macs.js';
 import type { MacUse } from './macs.js';
 
@@ -23,6 +27,12 @@ export interface Vpc {
   routes: readonly VpcRoute[];
   /** The group ports join when they name none; set by the same commit that creates the VPC. */
   defaultSecurityGroupId?: string;
+  /** Absent for VPCs without a class (installations that define none, VPCs from before classes). */
+  readonly networkClassId?: string;
+  /** What the VPC is for; absent: anything. */
+  readonly vpcScope?: VpcScope;
+  /** Its CIDR is a block of the provider's VPC pool (freed with the VPC). */
+  readonly cidrFromPool: boolean;
 }
 
 export interface Subnet {
@@ -54,6 +64,8 @@ export interface Subnet {
   readonly pairHolders: Map<number, Set<string>>;
   /** Ports of the subnet that are not their device's primary: while there are any, DHCP has a set of options without a router for them. */
   secondaryPorts: number;
+  /** Its VLAN on the class's bare-metal physical network, once it has had a bare-metal port. */
+  vlanId?: number;
 }
 
 export interface Port {
@@ -72,6 +84,8 @@ export interface Port {
   seq: number;
   securityGroupIds: readonly string[];
   allowedAddressPairs: readonly AllowedAddressPair[];
+  /** A bare-metal host's NIC (an OVN external port); absent: a virtual NIC. */
+  readonly vnicType?: 'baremetal';
 }
 
 export interface SecurityGroup {
@@ -110,6 +124,8 @@ export interface NetworkState {
   readonly ports: Map<string, Port>;
   readonly securityGroups: Map<string, SecurityGroup>;
   readonly loadBalancers: Map<string, LoadBalancer>;
+  /** The blocks of the provider's VPC pool that pooled VPCs hold, across tenants. */
+  readonly pooledVpcBlocks: BlockSet;
   /** A device's ports, by deviceKey: devices are per tenant. */
   readonly devicePorts: Map<string, Set<string>>;
   /** A device's primary port (at most one), by deviceKey. */
@@ -210,23 +226,45 @@ export const networkCollections = {
 
 export function initialNetworkState(): NetworkState {
   return {
-    vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(),
+    vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), pooledVpcBlocks: emptyBlockSet(),
     devicePorts: new Map(), primaryPortOfDevice: new Map(), endpointLoadBalancer: new Map(),
   };
 }
 
+function classOfVpc(view: NetworkState & NetworkClassState, vpcId: string) {
+  const classId = view.vpcs.get(vpcId)?.networkClassId;
+  return classId !== undefined ? view.networkClasses.get(classId) : undefined;
+}
+
 /** Never throws: an event that does not fit the view is ignored, the log is the truth. */
-export function evolveNetwork(view: NetworkState & MacUse, event: NetworkEvent | SecurityEvent, record: CommitRecord): void {
+export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, event: NetworkEvent | SecurityEvent, record: CommitRecord): void {
   const { seq, commit } = record;
   switch (event.type) {
     case 'VpcCreated': {
-      const { vpcId, name, cidr } = event.data;
-      view.vpcs.set(vpcId, { id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set(), routes: [] });
+      const { vpcId, name, cidr, networkClassId, scope, cidrFromPool } = event.data;
+      const cls = networkClassId !== undefined ? view.networkClasses.get(networkClassId) : undefined;
+      view.vpcs.set(vpcId, {
+        id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set(), routes: [],
+        ...(cls && { networkClassId: cls.id }), ...(scope !== undefined && { vpcScope: scope }), cidrFromPool: cidrFromPool === true,
+      });
+      cls?.vpcIds.add(vpcId);
+      if (cidrFromPool) {
+        const { first, last } = cidrBounds(cidr);
+        takeBlock(view.pooledVpcBlocks, first, 32 - Math.log2(last - first + 1));
+      }
       return;
     }
-    case 'VpcDeleted':
-      view.vpcs.delete(event.data.vpcId);
+    case 'VpcDeleted': {
+      const vpc = view.vpcs.get(event.data.vpcId);
+      if (!vpc) return;
+      view.vpcs.delete(vpc.id);
+      if (vpc.networkClassId !== undefined) view.networkClasses.get(vpc.networkClassId)?.vpcIds.delete(vpc.id);
+      if (vpc.cidrFromPool) {
+        const { first, last } = cidrBounds(vpc.cidr);
+        freeBlock(view.pooledVpcBlocks, first, 32 - Math.log2(last - first + 1));
+      }
       return;
+    }
     case 'VpcRouteAdded': {
       const vpc = view.vpcs.get(event.data.vpcId);
       if (!vpc) return;
@@ -264,12 +302,23 @@ export function evolveNetwork(view: NetworkState & MacUse, event: NetworkEvent |
       subnet.seq = seq;
       return;
     }
+    case 'SubnetVlanAllocated': {
+      const subnet = view.subnets.get(event.data.subnetId);
+      const cls = subnet && classOfVpc(view, subnet.vpcId);
+      if (!subnet || !cls || subnet.vlanId !== undefined) return;
+      subnet.vlanId = event.data.vlanId;
+      useVlan(cls, event.data.vlanId, subnet.id);
+      subnet.seq = seq;
+      return;
+    }
     case 'SubnetDeleted': {
       const subnet = view.subnets.get(event.data.subnetId);
       if (!subnet) return;
       view.subnets.delete(subnet.id);
       view.vpcs.get(subnet.vpcId)?.subnetIds.delete(subnet.id);
       freeMac(view, subnet.gatewayMac);
+      const cls = classOfVpc(view, subnet.vpcId);
+      if (cls && subnet.vlanId !== undefined) freeVlan(cls, subnet.vlanId);
       return;
     }
     case 'PortCreated': {
@@ -284,6 +333,7 @@ export function evolveNetwork(view: NetworkState & MacUse, event: NetworkEvent |
         primary, macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
         securityGroupIds: d.securityGroupIds ?? [],
         allowedAddressPairs: d.allowedAddressPairs ?? [],
+        ...(d.vnicType !== undefined && { vnicType: d.vnicType }),
       };
       view.ports.set(d.portId, port);
       indexDevice(view, port, true);

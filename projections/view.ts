@@ -1,9 +1,11 @@
-import { ExternalEvent, NetworkEvent, NovanetEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
+import { ExternalEvent, NetworkClassEvent, NetworkEvent, NovanetEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
 import type { CommitRecord, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
 import { evolveExternal, externalCollections, initialExternalState } from './external.js';
 import type { ExternalState } from './external.js';
 import type { MacUse } from './macs.js';
 import { evolveNetwork, initialNetworkState, networkCollections } from './network.js';
+import { evolveNetworkClass, initialNetworkClassState, networkClassCollections } from './network-class.js';
+import type { NetworkClassState } from './network-class.js';
 import type { NetworkState } from './network.js';
 import { countedResource, evolveQuota, initialQuotaState, tally } from './quota.js';
 import type { QuotaState } from './quota.js';
@@ -17,13 +19,13 @@ import type { QuotaState } from './quota.js';
  * cost O(size of the view). Purity still holds where it matters: no clocks, randomness or
  * I/O, so replaying the same log into `initialView()` always gives a deep-equal view.
  */
-export interface View extends NetworkState, ExternalState, QuotaState, MacUse {
+export interface View extends NetworkState, ExternalState, NetworkClassState, QuotaState, MacUse {
   /** Sequence of the last commit folded in; 0 for an empty log. */
   seq: number;
 }
 
 export function initialView(): View {
-  return { seq: 0, ...initialNetworkState(), ...initialExternalState(), ...initialQuotaState(), macs: new Map() };
+  return { seq: 0, ...initialNetworkState(), ...initialExternalState(), ...initialNetworkClassState(), ...initialQuotaState(), macs: new Map() };
 }
 
 type Fold = (view: View, event: NovanetEvent, record: CommitRecord) => void;
@@ -35,6 +37,7 @@ const folds = new Map<string, Fold>([
   ...family(NetworkEvent, evolveNetwork),
   ...family(SecurityEvent, evolveNetwork),
   ...family(ExternalEvent, evolveExternal),
+  ...family(NetworkClassEvent, (view, event: NetworkClassEvent, record) => evolveNetworkClass(view, event, record)),
   ...family(QuotaEvent, (view, event: QuotaEvent) => evolveQuota(view, event)),
 ]);
 // A programming error, not data: an event family nobody folds would be ignored silently.
@@ -59,6 +62,7 @@ export function evolve(view: View, record: CommitRecord): View {
 export const collections = {
   ...networkCollections,
   ...externalCollections,
+  ...networkClassCollections,
 } as const satisfies Record<ResourceKind, (view: View) => ReadonlyMap<string, Resource>>;
 
 /** What every resource in the view has: its id, its tenant (provider resources have none) and the sequence of its last commit. */

@@ -83,11 +83,13 @@ function everything(): View {
   const { view, run } = driver();
   const network = run(provider, 'externalnetwork.create', { name: 'ext', cidr: '203.0.113.0/24', gatewayIp: '203.0.113.1', physicalNetwork: 'physnet', gatewayChassis: [{ name: 'gw1', priority: 1 }] });
   run(provider, 'externalippool.create', { externalNetworkId: network.id, name: 'pool', ranges: [{ first: '203.0.113.10', last: '203.0.113.20' }] });
+  run(provider, 'networkclass.create', { name: 'metal', baremetal: { physicalNetwork: 'physnet-bm', vlanRange: { first: 100, last: 199 }, chassis: [{ name: 'gw1', priority: 1 }] } });
   const vpc = run(acme, 'vpc.create', { name: 'main' });
   const subnet = run(acme, 'subnet.create', { vpcId: vpc.id, name: 'app' });
   const group = run(acme, 'securitygroup.create', { vpcId: vpc.id, name: 'web', ingressRules: [{ protocol: 'tcp', portRange: { min: 80, max: 80 }, remote: { cidr: '0.0.0.0/0' } }] });
   const named = run(acme, 'port.create', { subnetId: subnet.id, name: 'web-1', securityGroupIds: [group.id] });
   const unnamed = run(acme, 'port.create', { subnetId: subnet.id });
+  run(acme, 'port.create', { subnetId: subnet.id, name: 'host-1', vnicType: 'baremetal', interface: '52:54:00:00:00:01', securityGroupIds: [group.id] });
   run(acme, 'vpc.route.add', { vpcId: vpc.id, destination: '192.168.0.0/24', nextHop: unnamed.ipAddress });
   run(acme, 'natgateway.create', { vpcId: vpc.id });
   run(acme, 'externalipattachment.create', { externalIpId: run(acme, 'externalip.allocate', {}).id, target: { portId: named.id } });
@@ -105,6 +107,7 @@ test('contract - every Northbound row of a named resource carries its name in no
     ...[...view.ports.values()].map((p): [RowOwner, string | undefined] => [{ kind: 'port', id: p.id }, p.name]),
     ...[...view.securityGroups.values()].map((g): [RowOwner, string] => [{ kind: 'securitygroup', id: g.id }, g.name]),
     ...[...view.externalNetworks.values()].map((n): [RowOwner, string] => [{ kind: 'externalnetwork', id: n.id }, n.name]),
+    ...[...view.networkClasses.values()].map((c): [RowOwner, string] => [{ kind: 'networkclass', id: c.id }, c.name]),
     ...[...view.loadBalancers.values()].map((lb): [RowOwner, string] => [{ kind: 'loadbalancer', id: lb.id }, lb.name]),
     ...[...view.natGateways.keys()].map((g): [RowOwner, undefined] => [{ kind: 'natgateway', id: g }, undefined]),
     ...[...view.attachments.keys()].map((a): [RowOwner, undefined] => [{ kind: 'externalipattachment', id: a }, undefined]),
@@ -122,7 +125,7 @@ test('contract - every Northbound row of a named resource carries its name in no
     }
   }
   // The history reaches every table novanet writes, ACLs of groups and subnets included.
-  t.deepEqual([...tables].sort(), ['ACL', 'DHCP_Options', 'Gateway_Chassis', 'Load_Balancer', 'Logical_Router', 'Logical_Router_Port', 'Logical_Router_Static_Route', 'Logical_Switch', 'Logical_Switch_Port', 'NAT', 'Port_Group']);
+  t.deepEqual([...tables].sort(), ['ACL', 'DHCP_Options', 'Gateway_Chassis', 'HA_Chassis', 'HA_Chassis_Group', 'Load_Balancer', 'Logical_Router', 'Logical_Router_Port', 'Logical_Router_Static_Route', 'Logical_Switch', 'Logical_Switch_Port', 'NAT', 'Port_Group']);
 });
 
 test('contract - the CNI error codes events/README.md lists are the ones the plugin and agent answer', async (t) => {

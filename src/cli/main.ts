@@ -21,10 +21,12 @@ Engine:
   novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
                 [--reply-prefixes '_INBOX.,_INBOX_{org}_{project}.'] [--admin-reply-prefixes '_INBOX.,_INBOX_operator.']
                                      answers a tenant's (the provider's) commands only on reply subjects under these
-  novanet sandbox [--chassis] [--dir .novanet]   local nats-server + OVN Northbound (+ a full chassis) + engine
-  novanet sandbox plug PORT_ID [--namespace N] [--dir .novanet]
+  novanet sandbox [--chassis] [--chassis-count N] [--dir .novanet]
+                                            local nats-server + OVN Northbound (+ a full chassis, or N of
+                                            them on one Southbound, tunnelling Geneve) + engine
+  novanet sandbox plug PORT_ID [--namespace N] [--chassis-index I] [--dir .novanet]
                                             a network namespace plugged into the port on the sandbox's
-                                            chassis, with its DHCP lease, until Ctrl-C
+                                            chassis (the I-th, default 1), with its DHCP lease, until Ctrl-C
 
 Pods (README, "Pods"):
   novanet agent [--nats URL] [--ovs-db unix:PATH] [--socket /run/novanet/agent.sock] [--bridge br-int]
@@ -90,10 +92,25 @@ async function main(argv: string[]): Promise<number> {
       return installCni({ ...(flags.dir !== undefined && { dir: flags.dir }), ...(flags['conf-dir'] !== undefined && { confDir: flags['conf-dir'] }) });
     case 'sandbox':
       if (rest[0] === 'plug') return runClient(command, rest, flags, configFrom(engineFlags));
-      return runSandbox({ dir: flags.dir ?? '.novanet', chassis: flags.chassis !== undefined, engineFlags });
+      return runSandbox({ dir: flags.dir ?? '.novanet', chassisCount: chassisCount(flags), engineFlags });
     default:
       return runClient(command, rest, flags, configFrom(engineFlags));
   }
+}
+
+const ChassisNumber = z.coerce.number().int().min(1);
+
+/** A `--chassis-count` or `--chassis-index` value: a whole number from 1. */
+function chassisNumber(flag: string, value: string): number {
+  const parsed = ChassisNumber.safeParse(value);
+  if (!parsed.success) throw new Error(`--${flag} takes a whole number from 1, not ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+/** `--chassis-count N` (it implies --chassis), `--chassis` alone is one, neither none. */
+function chassisCount(flags: Record<string, string>): number {
+  if (flags['chassis-count'] !== undefined) return chassisNumber('chassis-count', flags['chassis-count']);
+  return flags.chassis !== undefined ? 1 : 0;
 }
 
 /** Every operation of the wire contract, by resource: read from the registries, so a new kind lists itself. */
@@ -131,7 +148,11 @@ async function runClient(command: string, rest: string[], flags: Record<string, 
     if (command === 'sandbox') {
       const portId = rest[1];
       if (!portId) throw new Error('usage: novanet sandbox plug <port id> [--namespace N] [--dir .novanet]');
-      return await plugPort(client, scope, { dir: flags.dir ?? '.novanet', portId, ...(flags.namespace !== undefined && { namespace: flags.namespace }) });
+      return await plugPort(client, scope, {
+        dir: flags.dir ?? '.novanet', portId,
+        ...(flags.namespace !== undefined && { namespace: flags.namespace }),
+        ...(flags['chassis-index'] !== undefined && { chassisIndex: chassisNumber('chassis-index', flags['chassis-index']) }),
+      });
     }
     if (command === 'watch') {
       const [kind, id] = (rest[0] ?? '').split('/');

@@ -10,8 +10,11 @@ import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 export interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
   readonly dir: string;
-  /** Also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, so namespaces can be plugged in. */
-  readonly chassis: boolean;
+  /**
+   * How many chassis (0: none). The first runs Southbound, ovn-northd, ovs-vswitchd and
+   * ovn-controller, so namespaces can be plugged in; the others join its Southbound as more nodes.
+   */
+  readonly chassisCount: number;
   readonly engineFlags: Partial<Record<keyof EngineConfig, string>>;
 }
 
@@ -20,8 +23,11 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
   const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
   const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  let chassis: Chassis | undefined;
-  if (opts.chassis) chassis = await startChassis({ dir: chassisDir(dir), northbound, name: 'sandbox' });
+  const chassis: Chassis[] = [];
+  if (opts.chassisCount > 0) chassis.push(await startChassis({ dir: chassisDir(dir, 1), northbound, name: chassisName(1) }));
+  for (let index = 2; index <= opts.chassisCount; index++) {
+    chassis.push(await startChassis({ dir: chassisDir(dir, index), joins: chassis[0]!, name: chassisName(index) }));
+  }
   const config = configFrom({ ...opts.engineFlags, natsUrl: nats.url, ovnNb: northbound.remote });
   const engine = await startEngine(config);
 
@@ -30,14 +36,14 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
 novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
   NATS          ${nats.url}   (JetStream store in ${nats.dir})
   OVN NB        ${northbound.remote}
-  chassis       ${chassis ? `${chassis.name} (ovs-vswitchd and ovn-controller in network namespace ${chassis.hostNamespace})` : 'none (start with --chassis to plug namespaces into ports)'}
+  chassis       ${chassis.length > 0 ? chassis.map((c, i) => `${c.name} (--chassis-index ${i + 1}: ovs-vswitchd and ovn-controller in network namespace ${c.hostNamespace})`).join('\n                ') : 'none (start with --chassis to plug namespaces into ports)'}
 
 Try, in another terminal:
   ${cli} vpc create --name demo
   ${cli} subnet create --vpc-id <vpc id> --name app
   ${cli} port create --subnet-id <subnet id>
-  ${cli} watch port/<port id>${chassis ? `
-  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease` : ''}
+  ${cli} watch port/<port id>${chassis.length > 0 ? `
+  ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease${chassis.length > 1 ? ' (--chassis-index N: on that chassis)' : ''}` : ''}
   ovn-nbctl --db=${northbound.remote} show
 `);
   await new Promise<void>((resolveStop) => {
@@ -45,13 +51,16 @@ Try, in another terminal:
     process.once('SIGTERM', resolveStop);
   });
   await engine.stop();
-  await chassis?.stop();
+  // The first chassis runs the Southbound the others joined: it stops last.
+  for (const c of chassis.reverse()) await c.stop();
   await northbound.stop();
   await nats.stop();
   return 0;
 }
 
-const chassisDir = (dir: string): string => join(resolve(dir), 'chassis');
+/** The first chassis is `sandbox` in <dir>/chassis, the n-th `sandbox-<n>` in <dir>/chassis-<n>. */
+const chassisDir = (dir: string, index: number): string => join(resolve(dir), index === 1 ? 'chassis' : `chassis-${index}`);
+const chassisName = (index: number): string => (index === 1 ? 'sandbox' : `sandbox-${index}`);
 
 export interface PlugPortOptions {
   /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
@@ -59,6 +68,8 @@ export interface PlugPortOptions {
   readonly portId: string;
   /** Short name of the namespace; default `vm-<start of the port id>`. */
   readonly namespace?: string;
+  /** Which of the sandbox's chassis (`--chassis-count`) the namespace runs on; default 1. */
+  readonly chassisIndex?: number;
 }
 
 /**
@@ -77,8 +88,8 @@ export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPo
     console.error(`novanet: port ${port.id} has no device, so no plug binds it: attach it first (novanet port attach --port-id ${port.id} --device-id <device>)`);
     return 1;
   }
-  const chassis = await connectChassis({ dir: chassisDir(opts.dir) }).catch((err: unknown) => {
-    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (and the same --dir)`) : err;
+  const chassis = await connectChassis({ dir: chassisDir(opts.dir, opts.chassisIndex ?? 1) }).catch((err: unknown) => {
+    throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (--chassis-count for more than one) and the same --dir`) : err;
   });
   // As a hypervisor plugs a VM's NIC: only an interface carrying the port's device id binds it.
   const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress, ifaceIdVer: port.deviceId });

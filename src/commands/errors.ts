@@ -21,6 +21,12 @@ export const ErrorCode = {
   IP_ALREADY_ALLOCATED: 'IP_ALREADY_ALLOCATED',
   MAC_ALREADY_ALLOCATED: 'MAC_ALREADY_ALLOCATED',
   POOL_EXHAUSTED: 'POOL_EXHAUSTED',
+  /** vpc.create named no network class, and the provider has classes but no default one. */
+  NO_NETWORK_CLASS: 'NO_NETWORK_CLASS',
+  /** The VPC's network class does not offer what the command needs (bare metal, NAT gateways …). */
+  CAPABILITY_UNAVAILABLE: 'CAPABILITY_UNAVAILABLE',
+  /** No VLAN of the class's range is free for another subnet with bare-metal hosts. */
+  VLAN_EXHAUSTED: 'VLAN_EXHAUSTED',
   /** The tenant's quota (set by the operator) has no room for what the command would create. */
   QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
   IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',

@@ -44,11 +44,15 @@ export function isInUse(ip: ExternalIp): boolean {
   return ip.natGatewayId !== undefined || ip.attachmentId !== undefined || ip.portForwardIds.size > 0;
 }
 
-/** Tenants never name an external network: everything they allocate comes from the default one. */
-function defaultNetwork(view: View): ExternalNetwork {
-  const id = view.defaultExternalNetworkId;
+/**
+ * Tenants never name an external network: what they allocate comes from the default one, or
+ * from the one their VPC's network class names.
+ */
+function allocationNetwork(view: View, externalNetworkId?: string): ExternalNetwork {
+  const id = externalNetworkId ?? view.defaultExternalNetworkId;
   const network = id !== undefined ? view.externalNetworks.get(id) : undefined;
   if (!network) {
+    if (externalNetworkId !== undefined) throw new CommandError(ErrorCode.NOT_FOUND, `external network ${externalNetworkId} not found`, { kind: 'externalnetwork', id: externalNetworkId });
     throw new CommandError(ErrorCode.NOT_FOUND, 'there is no default external network: the operator has not created one yet', { kind: 'externalnetwork' });
   }
   return network;
@@ -56,10 +60,10 @@ function defaultNetwork(view: View): ExternalNetwork {
 
 /**
  * Decides an allocation: the lowest free address of the given pool, or without one of the first pool of the
- * default network (in creation order) that has a free address. Draws the external IP's id.
+ * given (else the default) network (in creation order) that has a free address. Draws the external IP's id.
  */
-export function allocateExternalIp(view: View, ctx: DecideContext, poolId?: string): { event: EventOf<'ExternalIpAllocated'>; ip: ExternalIpFields } {
-  const network = defaultNetwork(view);
+export function allocateExternalIp(view: View, ctx: DecideContext, poolId?: string, externalNetworkId?: string): { event: EventOf<'ExternalIpAllocated'>; ip: ExternalIpFields } {
+  const network = allocationNetwork(view, externalNetworkId);
   let pool: ExternalIpPool | undefined;
   let address: string | undefined;
   if (poolId !== undefined) {

@@ -9,6 +9,7 @@ import { allocateIp, checkRequestedIp, ipToInt } from './ipam.js';
 import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { findPort } from './port.js';
 import { findSubnet } from './subnet.js';
+import { requireCapability } from './vpc.js';
 
 /**
  * Load balancer: a VIP taken from a subnet, spreading tcp or udp connections on its
@@ -49,6 +50,7 @@ export const CreateLoadBalancer = commandPayload({
 
 function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  requireCapability(view, view.vpcs.get(subnet.vpcId)!, 'loadBalancers');
   const clash = [...view.loadBalancers.values()].find((lb) => lb.vpcId === subnet.vpcId && lb.name === input.name);
   if (clash) throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a load balancer named "${input.name}"`, { name: input.name });
   const serving = input.endpoint && view.endpointLoadBalancer.get(endpointKey(ctx.scope, input.endpoint));

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
-import type { NatGateway, View } from '../../projections/mod.js';
+import type { NatGateway, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateExternalIp, findExternalIp, isInUse, usersOf } from './external-ip.js';
 import type { ExternalIpFields } from './external-ip.js';
 import { allocateMac } from './mac.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
-import { findVpc } from './vpc.js';
+import { classOfVpc, findVpc, requireCapability } from './vpc.js';
 
 /**
  * NAT gateway: a VPC's way out. Its router gets a port on the external network holding the
@@ -42,16 +42,34 @@ function createNatGateway(view: View, input: z.infer<typeof CreateNatGateway>, c
   if (existing !== undefined) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has NAT gateway ${existing}`, { natGatewayId: existing });
   }
+  const { events, gateway } = decideNatGateway(view, ctx, vpc, input.externalIpId);
+  // After deciding: without an external network at all, NOT_FOUND says more than a missing capability.
+  requireCapability(view, vpc, 'natGateway');
+  return { events, result: { natGateway: presentNatGateway(gateway) } };
+}
+
+/**
+ * A VPC's NAT gateway: also the one a network class gives a VPC in the VPC's own commit
+ * (`taken`: MACs that commit chose already). Without `externalIpId` an address of the class's
+ * external network (the default one if it names none) is allocated with it.
+ */
+export function decideNatGateway(
+  view: View, ctx: DecideContext, vpc: Pick<Vpc, 'id' | 'networkClassId'>, externalIpId: string | undefined, taken: ReadonlySet<string> = new Set(),
+): { events: NovanetEvent[]; gateway: NatGatewayFields } {
   const events: NovanetEvent[] = [];
+  const classNetwork = classOfVpc(view, vpc)?.externalNetworkId;
   let ip: ExternalIpFields;
-  if (input.externalIpId !== undefined) {
-    const held = findExternalIp(view, ctx.scope, input.externalIpId);
+  if (externalIpId !== undefined) {
+    const held = findExternalIp(view, ctx.scope, externalIpId);
     if (isInUse(held)) {
       throw new CommandError(ErrorCode.CONFLICT, `external IP ${held.id} (${held.address}) is already in use`, { externalIpId: held.id, ...usersOf(held) });
     }
+    if (classNetwork !== undefined && held.externalNetworkId !== classNetwork) {
+      throw new CommandError(ErrorCode.CONFLICT, `external IP ${held.id} is not on the VPC's class's external network ${classNetwork}`, { externalIpId: held.id, externalNetworkId: classNetwork });
+    }
     ip = held;
   } else {
-    const allocation = allocateExternalIp(view, ctx);
+    const allocation = allocateExternalIp(view, ctx, undefined, classNetwork);
     events.push(allocation.event);
     ip = allocation.ip;
   }
@@ -59,11 +77,11 @@ function createNatGateway(view: View, input: z.infer<typeof CreateNatGateway>, c
   events.push({
     type: 'NatGatewayCreated',
     data: {
-      natGatewayId: gateway.id, vpcId: vpc.id, externalIpId: ip.id, gatewayMac: allocateMac(view, ctx),
-      releaseIpOnDelete: input.externalIpId === undefined,
+      natGatewayId: gateway.id, vpcId: vpc.id, externalIpId: ip.id, gatewayMac: allocateMac(view, ctx, taken),
+      releaseIpOnDelete: externalIpId === undefined,
     },
   });
-  return { events, result: { natGateway: presentNatGateway(gateway) } };
+  return { events, gateway };
 }
 
 // --- natgateway.delete --------------------------------------------------------------

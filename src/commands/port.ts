@@ -6,6 +6,7 @@ import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateIp, checkRequestedIp, formatCidr, intToIp, ipToInt, parseCidr } from './ipam.js';
+import { decideNic, NicFields } from './baremetal.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { joinDevice } from './port-device.js';
@@ -14,7 +15,7 @@ import { findSubnet } from './subnet.js';
 
 /** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
 
-export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'primary' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt'>;
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'primary' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt' | 'vnicType'>;
 
 export function presentPort(p: PortFields) {
   return {
@@ -22,7 +23,9 @@ export function presentPort(p: PortFields) {
     ...(p.name !== undefined && { name: p.name }),
     deviceId: p.deviceId ?? null, primary: p.primary,
     macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds,
-    allowedAddressPairs: p.allowedAddressPairs, createdAt: p.createdAt,
+    allowedAddressPairs: p.allowedAddressPairs,
+    vnicType: p.vnicType ?? 'normal', ...(p.vnicType === 'baremetal' && { interface: p.macAddress }),
+    createdAt: p.createdAt,
   };
 }
 
@@ -50,14 +53,18 @@ export const CreatePort = commandPayload({
   allowedAddressPairs: AllowedAddressPairs.optional(),
   /** Immutable. Absent: the device's first port is primary, later ones are not (a port without a device is). */
   primary: z.boolean().optional(),
+  ...NicFields,
 });
 
 function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   const primary = input.deviceId !== undefined ? joinDevice(view, ctx.scope, input.deviceId, { vpcId: subnet.vpcId, primary: input.primary }) : input.primary ?? true;
   const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress) : allocateIp(subnet);
+  const nic = decideNic(view, subnet, input);
   let macAddress: string;
-  if (input.macAddress !== undefined) {
+  if (nic.vnicType === 'baremetal') {
+    macAddress = nic.macAddress;
+  } else if (input.macAddress !== undefined) {
     macAddress = normalizeMac(input.macAddress);
     if (!isUnicastMac(macAddress)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `${input.macAddress} is not a unicast MAC address`, { macAddress: input.macAddress });
@@ -77,15 +84,17 @@ function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideCo
     ...(input.name !== undefined && { name: input.name }),
     ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
     primary, macAddress, ipAddress, securityGroupIds, allowedAddressPairs, createdAt: ctx.now,
+    ...(nic.vnicType && { vnicType: nic.vnicType }),
   };
   return {
-    events: [{
+    events: [...nic.vnicType ? nic.events : [], {
       type: 'PortCreated' as const,
       data: {
         portId: port.id, subnetId: subnet.id, macAddress, ipAddress, securityGroupIds, primary,
         ...(allowedAddressPairs.length > 0 && { allowedAddressPairs }),
         ...(port.name !== undefined && { name: port.name }),
         ...(port.deviceId !== undefined && { deviceId: port.deviceId }),
+        ...(nic.vnicType && { vnicType: nic.vnicType }),
       },
     }],
     result: { port: presentPort(port) },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Direction, Protocol, sameScope } from '../../events/mod.js';
-import type { Scope, SecurityGroupRule } from '../../events/mod.js';
+import type { RuleTemplate, Scope, SecurityGroupRule } from '../../events/mod.js';
 import type { View, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
@@ -55,6 +55,8 @@ const Rule = z.strictObject({
   remote: z.union([z.strictObject({ cidr: z.string() }), z.strictObject({ securityGroupId: ResourceId })]),
 });
 type Rule = z.infer<typeof Rule>;
+/** A rule of a network class's default group: no group exists yet to name as a remote, so remotes are CIDRs. */
+export const RuleTemplateInput = Rule.extend({ remote: z.strictObject({ cidr: z.string() }) });
 const Description = z.string().max(255);
 
 export const CreateSecurityGroup = commandPayload({
@@ -177,6 +179,29 @@ function decideRules(view: View, ctx: DecideContext, vpcId: string, direction: D
     seen.set(ruleKey(r), i);
   });
   return decided;
+}
+
+/** A class's default rules, checked as a group's are (`field` names the list in the payload). */
+export function decideRuleTemplates(field: string, direction: Direction, rules: readonly z.infer<typeof RuleTemplateInput>[]): RuleTemplate[] {
+  checkRuleCount(direction, rules.length);
+  const seen = new Map<string, number>();
+  return rules.map((rule, i) => {
+    const where = `${field}[${i}]`;
+    checkPorts(where, rule);
+    checkIcmp(where, rule);
+    const template: RuleTemplate = {
+      protocol: rule.protocol,
+      ...(rule.portRange !== undefined && { portRange: { min: rule.portRange.min, max: rule.portRange.max } }),
+      ...(rule.icmpType !== undefined && { icmpType: rule.icmpType }),
+      ...(rule.icmpCode !== undefined && { icmpCode: rule.icmpCode }),
+      remote: { cidr: canonicalCidr(where, rule.remote.cidr) },
+    };
+    const key = ruleKey({ ruleId: '', ...template });
+    const first = seen.get(key);
+    if (first !== undefined) throw invalidRule(where, `repeats ${field}[${first}]`, { repeats: `${field}[${first}]` });
+    seen.set(key, i);
+    return template;
+  });
 }
 
 function checkRuleCount(direction: Direction, count: number): void {

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
-import type { DhcpSettings, HostRoute, Scope } from '../../events/mod.js';
-import type { View, Subnet } from '../../projections/mod.js';
+import type { DhcpSettings, EventOf, HostRoute, Scope } from '../../events/mod.js';
+import type { View, Subnet, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
 import type { Cidr } from './ipam.js';
 import { allocateMac } from './mac.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
-import { findVpc } from './vpc.js';
+import { classOfVpc, findVpc } from './vpc.js';
 
 /** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */
 
@@ -18,7 +18,7 @@ const DEFAULT_LEASE_TIME = 43200;
 /** Neutron's default limit. */
 export const MAX_HOST_ROUTES = 20;
 
-export type SubnetFields = Pick<Subnet, 'id' | 'scope' | 'vpcId' | 'name' | 'cidr' | 'gatewayIp' | 'gatewayMac' | 'dhcp' | 'createdAt'>;
+export type SubnetFields = Pick<Subnet, 'id' | 'scope' | 'vpcId' | 'name' | 'cidr' | 'gatewayIp' | 'gatewayMac' | 'dhcp' | 'createdAt' | 'vlanId'>;
 
 export function presentSubnet(s: SubnetFields) {
   return {
@@ -28,6 +28,7 @@ export function presentSubnet(s: SubnetFields) {
     ...(s.dhcp.mtu !== undefined && { mtu: s.dhcp.mtu }),
     ...(s.dhcp.domainName !== undefined && { domainName: s.dhcp.domainName }),
     hostRoutes: s.dhcp.hostRoutes ?? [],
+    vlanId: s.vlanId ?? null,
     createdAt: s.createdAt,
   };
 }
@@ -56,6 +57,20 @@ export const CreateSubnet = commandPayload({
 function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: DecideContext) {
   const vpc = findVpc(view, ctx.scope, input.vpcId);
   const siblings = [...vpc.subnetIds].map((id) => view.subnets.get(id)).filter((s): s is Subnet => s !== undefined);
+  const prefix = classOfVpc(view, vpc)?.defaults.subnetPrefixLength ?? DEFAULT_SUBNET_PREFIX;
+  const subnet = decideSubnet(view, ctx, vpc, siblings, input, prefix);
+  return { events: [subnetCreated(subnet)], result: { subnet: presentSubnet(subnet) } };
+}
+
+/**
+ * A new subnet of the VPC (`siblings` are its subnets): also the default subnet a network class
+ * gives a VPC in the VPC's own commit, before the VPC is in the view. Without a CIDR it takes
+ * the first free /`prefix` of the VPC (the whole VPC if that is smaller).
+ */
+export function decideSubnet(
+  view: View, ctx: DecideContext, vpc: Pick<Vpc, 'id' | 'cidr'>, siblings: readonly Subnet[],
+  input: Omit<z.infer<typeof CreateSubnet>, 'vpcId' | 'commandId'>, prefix: number,
+): SubnetFields {
   if (siblings.some((s) => s.name === input.name)) {
     throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${vpc.id} already has a subnet named "${input.name}"`, { name: input.name });
   }
@@ -71,9 +86,9 @@ function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: Deci
       throw new CommandError(ErrorCode.CIDR_OVERLAP, `${input.cidr} overlaps subnet ${clash.id} (${clash.cidr})`, { cidr: input.cidr, subnetId: clash.id, subnetCidr: clash.cidr });
     }
   } else {
-    const prefix = Math.max(DEFAULT_SUBNET_PREFIX, vpcCidr.prefix);
-    cidr = firstFreeBlock(vpcCidr, prefix, siblings.map((s) => cidrOf(s.cidr)));
-    if (!cidr) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${prefix} left in the VPC's ${vpc.cidr}`, { vpcCidr: vpc.cidr });
+    const wanted = Math.max(prefix, vpcCidr.prefix);
+    cidr = firstFreeBlock(vpcCidr, wanted, siblings.map((s) => cidrOf(s.cidr)));
+    if (!cidr) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${wanted} left in the VPC's ${vpc.cidr}`, { vpcCidr: vpc.cidr });
   }
   let gateway = firstUsable(cidr);
   if (input.gatewayIp !== undefined) {
@@ -85,7 +100,7 @@ function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: Deci
       throw new CommandError(ErrorCode.IP_RESERVED, `gateway ${input.gatewayIp} is the network or broadcast address of ${formatCidr(cidr)}`, { ipAddress: input.gatewayIp });
     }
   }
-  const subnet: SubnetFields = {
+  return {
     id: ctx.newId(), scope: ctx.scope, vpcId: vpc.id, name: input.name, cidr: formatCidr(cidr),
     gatewayIp: intToIp(gateway), gatewayMac: allocateMac(view, ctx), createdAt: ctx.now,
     dhcp: {
@@ -95,12 +110,16 @@ function createSubnet(view: View, input: z.infer<typeof CreateSubnet>, ctx: Deci
       ...(input.hostRoutes.length > 0 && { hostRoutes: hostRoutes(input.hostRoutes, cidr, intToIp(gateway)) }),
     },
   };
-  const { id: subnetId, scope: _scope, createdAt: _createdAt, ...data } = subnet;
-  return {
-    events: [{ type: 'SubnetCreated' as const, data: { subnetId, ...data } }],
-    result: { subnet: presentSubnet(subnet) },
-  };
 }
+
+export function subnetCreated(subnet: SubnetFields): EventOf<'SubnetCreated'> {
+  const { id: subnetId, scope: _scope, createdAt: _createdAt, vlanId: _vlanId, ...data } = subnet;
+  return { type: 'SubnetCreated', data: { subnetId, ...data } };
+}
+
+/** The subnet a network class gives every VPC (`defaultSubnet`), as the overlay spec names it. */
+const DEFAULT_SUBNET_NAME = 'default';
+export const defaultSubnetInput = () => CreateSubnet.omit({ vpcId: true, commandId: true }).parse({ name: DEFAULT_SUBNET_NAME });
 
 /**
  * Host routes in canonical form. The next hop is on the subnet (a client can only reach

@@ -1,26 +1,27 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
-import type { EventOf, Scope, SecurityGroupRule } from '../../events/mod.js';
-import type { View, Vpc } from '../../projections/mod.js';
+import type { Capability, ClassDefaults, EventOf, RuleTemplate, Scope, SecurityGroupRule } from '../../events/mod.js';
+import { capabilitiesOf } from '../../projections/mod.js';
+import type { NetworkClass, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { cidrOf, contains, firstFreeBlock, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { cidrOf, contains, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr } from './ipam.js';
+import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 
 /** VPC: a tenant's private network space, one OVN Logical_Router, born with its `default` security group. */
 
 export const VPC_PREFIX_LIMITS = { minPrefix: 8, maxPrefix: 28 } as const;
-const DEFAULT_VPC_PREFIX = 16;
 /** Reserved for the group every VPC is created with; no other group may take it. */
 export const DEFAULT_SECURITY_GROUP_NAME = 'default';
 /** Everything may go out, as in Neutron's and AWS's defaults. */
 export const ALLOW_ALL_EGRESS = { protocol: 'all', remote: { cidr: '0.0.0.0/0' } } as const satisfies Omit<SecurityGroupRule, 'ruleId'>;
 
-export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt' | 'defaultSecurityGroupId' | 'routes'>;
+export type VpcFields = Pick<Vpc, 'id' | 'scope' | 'name' | 'cidr' | 'createdAt' | 'defaultSecurityGroupId' | 'routes' | 'networkClassId' | 'vpcScope'>;
 
 export function presentVpc(vpc: VpcFields) {
   return {
     id: vpc.id, org: vpc.scope.org, project: vpc.scope.project, name: vpc.name, cidr: vpc.cidr,
+    networkClassId: vpc.networkClassId ?? null, scope: vpc.vpcScope ?? null,
     // VPCs from before security groups have none.
     defaultSecurityGroupId: vpc.defaultSecurityGroupId ?? null,
     routes: vpc.routes.map((r) => ({ id: r.routeId, destination: r.destination, nextHop: r.nextHop })),
@@ -32,52 +33,38 @@ export function findVpc(view: View, scope: Scope, vpcId: string): Vpc {
   return findInScope(view.vpcs, scope, vpcId, () => notFound('vpc', vpcId));
 }
 
-function tenantVpcs(view: View, scope: Scope): Vpc[] {
+export function tenantVpcs(view: View, scope: Scope): Vpc[] {
   return [...view.vpcs.values()].filter((v) => sameScope(v.scope, scope));
 }
 
-export const CreateVpc = commandPayload({ name: ResourceName, cidr: z.string().optional() });
-
-function createVpc(view: View, input: z.infer<typeof CreateVpc>, ctx: DecideContext) {
-  const siblings = tenantVpcs(view, ctx.scope);
-  if (siblings.some((v) => v.name === input.name)) {
-    throw new CommandError(ErrorCode.ALREADY_EXISTS, `a VPC named "${input.name}" already exists`, { name: input.name });
-  }
-  let cidr: string;
-  if (input.cidr !== undefined) {
-    cidr = formatCidr(parseCidr(input.cidr, VPC_PREFIX_LIMITS));
-  } else {
-    // VPCs are isolated routers, so CIDRs may repeat across tenants; within a tenant
-    // the default picks a range unused by its other VPCs, which keeps peering possible later.
-    const block = firstFreeBlock(cidrOf(ctx.config.vpcPool), DEFAULT_VPC_PREFIX, siblings.map((v) => cidrOf(v.cidr)));
-    if (!block) throw new CommandError(ErrorCode.POOL_EXHAUSTED, `no free /${DEFAULT_VPC_PREFIX} left in ${ctx.config.vpcPool}`, { pool: ctx.config.vpcPool });
-    cidr = formatCidr(block);
-  }
-  const vpcId = ctx.newId();
-  const defaultGroup = defaultSecurityGroupCreated(vpcId, ctx);
-  const vpc: VpcFields = {
-    id: vpcId, scope: ctx.scope, name: input.name, cidr, createdAt: ctx.now, defaultSecurityGroupId: defaultGroup.data.securityGroupId, routes: [],
-  };
-  return {
-    events: [{ type: 'VpcCreated' as const, data: { vpcId, name: vpc.name, cidr } }, defaultGroup],
-    result: { vpc: presentVpc(vpc) },
-  };
-}
-
 /**
- * Neutron's default group: members reach each other, anything may go out, nothing else comes in.
- * Created in the VPC's own commit, so no port can ever see the VPC without it.
+ * Neutron's default group: members reach each other, anything may go out, nothing else comes in;
+ * a network class may set other rules. Created in the VPC's own commit, so no port can ever see
+ * the VPC without it.
  */
-function defaultSecurityGroupCreated(vpcId: string, ctx: DecideContext): EventOf<'SecurityGroupCreated'> {
+export function defaultSecurityGroupCreated(vpcId: string, ctx: DecideContext, defaults?: Pick<ClassDefaults, 'ingressRules' | 'egressRules'>): EventOf<'SecurityGroupCreated'> {
   const securityGroupId = ctx.newId();
+  const withIds = (rules: readonly RuleTemplate[]) => rules.map((rule) => ({ ruleId: ctx.newId(), ...rule }));
   return {
     type: 'SecurityGroupCreated',
     data: {
       securityGroupId, vpcId, name: DEFAULT_SECURITY_GROUP_NAME, description: 'default security group', isDefault: true,
-      ingressRules: [{ ruleId: ctx.newId(), protocol: 'all', remote: { securityGroupId } }],
-      egressRules: [{ ruleId: ctx.newId(), ...ALLOW_ALL_EGRESS }],
+      ingressRules: defaults?.ingressRules ? withIds(defaults.ingressRules) : [{ ruleId: ctx.newId(), protocol: 'all', remote: { securityGroupId } }],
+      egressRules: defaults?.egressRules ? withIds(defaults.egressRules) : [{ ruleId: ctx.newId(), ...ALLOW_ALL_EGRESS }],
     },
   };
+}
+
+/** A VPC's network class; undefined for VPCs without one (installations that define none, VPCs from before classes). */
+export function classOfVpc(view: View, vpc: Pick<Vpc, 'networkClassId'>): NetworkClass | undefined {
+  return vpc.networkClassId !== undefined ? view.networkClasses.get(vpc.networkClassId) : undefined;
+}
+
+/** Refuses what the VPC's class does not offer. */
+export function requireCapability(view: View, vpc: Pick<Vpc, 'id' | 'networkClassId'>, capability: Capability): void {
+  if (!capabilitiesOf(view, classOfVpc(view, vpc))[capability]) {
+    throw new CommandError(ErrorCode.CAPABILITY_UNAVAILABLE, `the network class of VPC ${vpc.id} does not offer ${capability}`, { capability, networkClassId: vpc.networkClassId ?? null });
+  }
 }
 
 export const DeleteVpc = commandPayload({ vpcId: ResourceId });
@@ -157,7 +144,6 @@ export const GetVpc = queryPayload({ vpcId: ResourceId });
 export const ListVpcs = queryPayload({ name: z.string().optional() });
 
 export const vpcOperations = {
-  'vpc.create': command(CreateVpc, createVpc),
   'vpc.delete': command(DeleteVpc, deleteVpc),
   'vpc.route.add': command(AddVpcRoute, addVpcRoute),
   'vpc.route.remove': command(RemoveVpcRoute, removeVpcRoute),

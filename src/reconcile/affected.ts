@@ -60,8 +60,23 @@ function vpcSubnetDependants(view: View, vpcId: string | undefined, add: Add): v
 /** Gateways on the network follow its chassis; the previous default's status changes too. */
 function externalNetworkDependants(view: View, externalNetworkId: string, add: Add): void {
   add('externalnetwork', view.defaultExternalNetworkId);
+  classesOn(view, externalNetworkId, add);
   for (const g of view.natGateways.values()) {
     if (view.externalIps.get(g.externalIpId)?.externalNetworkId === externalNetworkId) add('natgateway', g.id);
+  }
+}
+
+/** Classes whose capabilities come from the network (theirs, or the default one for classes that name none): there are few. */
+function classesOn(view: View, externalNetworkId: string | undefined, add: Add): void {
+  for (const cls of view.networkClasses.values()) {
+    if ((cls.externalNetworkId ?? view.defaultExternalNetworkId) === externalNetworkId) add('networkclass', cls.id);
+  }
+}
+
+/** A bare-metal host's ACLs are its groups' rules (tables/acl.ts, baremetalPortAcls). */
+function baremetalMembers(view: View, securityGroupId: string, add: Add): void {
+  for (const portId of view.securityGroups.get(securityGroupId)?.portIds ?? []) {
+    if (view.ports.get(portId)?.vnicType === 'baremetal') add('port', portId);
   }
 }
 
@@ -94,6 +109,19 @@ const dependants: Dependants = {
   ExternalIpAttachmentDeleted: (view, e, add) => add('externalip', view.attachments.get(e.data.attachmentId)?.externalIpId),
   PortForwardCreated: (_view, e, add) => add('externalip', e.data.externalIpId),
   PortForwardDeleted: (view, e, add) => add('externalip', view.portForwards.get(e.data.portForwardId)?.externalIpId),
+  ExternalIpPoolCreated: (view, e, add) => classesOn(view, e.data.externalNetworkId, add),
+  ExternalIpPoolDeleted: (view, e, add) => classesOn(view, view.externalIpPools.get(e.data.poolId)?.externalNetworkId, add),
+  // A class's status counts its VPCs; its VPCs' statuses show its capabilities.
+  VpcCreated: (_view, e, add) => add('networkclass', e.data.networkClassId),
+  VpcDeleted: (view, e, add) => add('networkclass', view.vpcs.get(e.data.vpcId)?.networkClassId),
+  NetworkClassCreated: (view, _e, add) => add('networkclass', view.defaultNetworkClassId),
+  NetworkClassUpdated: (view, e, add) => {
+    for (const vpcId of view.networkClasses.get(e.data.networkClassId)?.vpcIds ?? []) add('vpc', vpcId);
+    add('networkclass', view.defaultNetworkClassId);
+  },
+  SecurityGroupUpdated: (view, e, add) => baremetalMembers(view, e.data.securityGroupId, add),
+  SecurityGroupRuleAdded: (view, e, add) => baremetalMembers(view, e.data.securityGroupId, add),
+  SecurityGroupRuleRemoved: (view, e, add) => baremetalMembers(view, e.data.securityGroupId, add),
 };
 
 /**

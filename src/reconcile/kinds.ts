@@ -1,20 +1,22 @@
 import { sameScope } from '../../events/mod.js';
-import type { View } from '../../projections/mod.js';
+import { capabilitiesOf } from '../../projections/mod.js';
+import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
 import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
 import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
-import { defaultDenyAcls, gatewayAcl, securityGroupAcls } from './tables/acl.js';
+import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls } from './tables/acl.js';
 import { secondaryDhcpOptions, subnetDhcpOptions } from './tables/dhcp-options.js';
 import { gatewayChassis } from './tables/gateway-chassis.js';
+import { baremetalChassisGroup } from './tables/ha-chassis-group.js';
 import { attachmentLoadBalancer, loadBalancerRow, portForwardLoadBalancer } from './tables/load-balancer.js';
 import { vpcRouter } from './tables/logical-router.js';
 import { gatewayRouterPort, subnetRouterPort } from './tables/logical-router-port.js';
 import { gatewayDefaultRoute, vpcRoutes } from './tables/logical-router-static-route.js';
 import { externalSwitch, subnetSwitch } from './tables/logical-switch.js';
-import { gatewaySwitchPort, localnetPort, portSwitchPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
+import { baremetalSwitchPort, gatewaySwitchPort, localnetPort, portSwitchPort, subnetLocalnetPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
 import { attachmentNat, gatewaySnat } from './tables/nat.js';
 import { dropPortGroup, securityGroupPortGroup } from './tables/port-group.js';
 
@@ -33,6 +35,29 @@ interface KindRows {
 
 const none = () => ({});
 
+/** The network class of a subnet's or port's VPC, if it has one. */
+function classOf(view: View, vpcId: string): NetworkClass | undefined {
+  const classId = view.vpcs.get(vpcId)?.networkClassId;
+  return classId !== undefined ? view.networkClasses.get(classId) : undefined;
+}
+
+/** A subnet with bare-metal hosts is bridged to them on its VLAN, and lets its DHCP replies out to them. */
+function subnetBridge(own: Ownership, view: View, subnet: Subnet): DesiredRow[] {
+  const baremetal = subnet.vlanId !== undefined ? classOf(view, subnet.vpcId)?.baremetal : undefined;
+  return baremetal && subnet.vlanId !== undefined ? [subnetLocalnetPort(own, subnet, baremetal.physicalNetwork, subnet.vlanId), localnetDhcpReplyAcl(own, subnet)] : [];
+}
+
+/** A bare-metal host's port, claimed by its class's chassis group, with its groups' rules on its switch. */
+function baremetalPort(own: Ownership, view: View, port: Port, subnet: Subnet): DesiredResource {
+  const cls = classOf(view, port.vpcId);
+  if (!cls?.baremetal) return pending(`the network class of VPC ${port.vpcId} has no bare-metal network`);
+  const groups = port.securityGroupIds.flatMap((sg) => view.securityGroups.get(sg) ?? []);
+  return resource([baremetalSwitchPort(own, port, subnet, cls.id), ...baremetalPortAcls(own, port, subnet, groups)], [
+    { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own), { kind: 'networkclass', id: cls.id },
+    ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
+  ]);
+}
+
 export const rowKinds = {
   vpc: {
     desired: (view, id, own) => {
@@ -41,7 +66,10 @@ export const rowKinds = {
     },
     details: (view, id) => {
       const vpc = view.vpcs.get(id);
-      return vpc ? { cidr: vpc.cidr, routes: vpc.routes.length } : {};
+      return vpc ? {
+        cidr: vpc.cidr, routes: vpc.routes.length, networkClassId: vpc.networkClassId ?? null, vpcScope: vpc.vpcScope ?? null,
+        capabilities: capabilitiesOf(view, classOf(view, vpc.id)),
+      } : {};
     },
   },
   subnet: {
@@ -49,16 +77,20 @@ export const rowKinds = {
       const subnet = view.subnets.get(id);
       if (!subnet) return undefined;
       const dhcp = subnetDhcpOptions(own, subnet);
+      const bridge = subnetBridge(own, view, subnet);
       // Ports that are not their device's primary get DHCP options without a router (no default route).
       const secondary = subnet.secondaryPorts > 0 ? secondaryDhcpOptions(own, subnet) : undefined;
       return resource(
-        [subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet), ...(dhcp ? [dhcp] : []), ...(secondary ? [secondary] : [])],
-        [{ kind: 'vpc', id: subnet.vpcId }],
+        [
+          subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet),
+          ...(dhcp ? [dhcp] : []), ...(secondary ? [secondary] : []), ...bridge,
+        ],
+        [{ kind: 'vpc', id: subnet.vpcId }, ...(bridge.length > 0 ? [defaultDenyOwner(own)] : [])],
       );
     },
     details: (view, id) => {
       const subnet = view.subnets.get(id);
-      return subnet ? { vpcId: subnet.vpcId, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp } : {};
+      return subnet ? { vpcId: subnet.vpcId, cidr: subnet.cidr, gatewayIp: subnet.gatewayIp, vlanId: subnet.vlanId ?? null } : {};
     },
   },
   port: {
@@ -66,6 +98,7 @@ export const rowKinds = {
       const port = view.ports.get(id);
       const subnet = port && view.subnets.get(port.subnetId);
       if (!port || !subnet) return undefined;
+      if (port.vnicType === 'baremetal') return baremetalPort(own, view, port, subnet);
       return resource([portSwitchPort(own, port, subnet, vipHolders(subnet, port))], [
         { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own),
         ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
@@ -81,6 +114,7 @@ export const rowKinds = {
       return {
         subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
         deviceId: port.deviceId ?? null, primary: port.primary, bound,
+        vnicType: port.vnicType ?? 'normal', ...(port.vnicType === 'baremetal' && { vlanId: view.subnets.get(port.subnetId)?.vlanId ?? null }),
       };
     },
   },
@@ -196,6 +230,16 @@ export const rowKinds = {
         vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds,
         endpoint: lb.endpoint ?? null,
       } : {};
+    },
+  },
+  networkclass: {
+    desired: (view, id, own) => {
+      const cls = view.networkClasses.get(id);
+      return cls && resource(baremetalChassisGroup(own, cls));
+    },
+    details: (view, id) => {
+      const cls = view.networkClasses.get(id);
+      return cls ? { name: cls.name, isDefault: view.defaultNetworkClassId === cls.id, capabilities: capabilitiesOf(view, cls), vpcCount: cls.vpcIds.size } : {};
     },
   },
   [DEFAULT_DENY]: {

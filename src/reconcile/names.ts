@@ -67,6 +67,11 @@ export const rowUuid = {
   attachmentLoadBalancer: (attachmentId: string) => derivedUuid(attachmentId, 'load-balancer'),
   portForward: (portForwardId: string) => portForwardId,
   loadBalancer: (loadBalancerId: string) => loadBalancerId,
+  subnetLocalnetPort: (subnetId: string) => derivedUuid(subnetId, 'localnet-port'),
+  localnetDhcpAcl: (subnetId: string) => derivedUuid(subnetId, 'localnet-dhcp-acl'),
+  haChassisGroup: (networkClassId: string) => derivedUuid(networkClassId, 'ha-chassis-group'),
+  haChassis: (networkClassId: string, chassis: string) => derivedUuid(networkClassId, `ha-chassis/${chassis}`),
+  baremetalAcl: (portId: string, ruleId: string) => derivedUuid(portId, `baremetal-acl/${ruleId}`),
 } as const;
 
 /** Port group names appear in ACL matches, which allow only [a-zA-Z_.][a-zA-Z_.0-9]*. */
@@ -91,6 +96,8 @@ export const rowName = {
   portForward: (portForwardId: string) => `pf-${portForwardId}`,
   loadBalancer: (loadBalancerId: string) => `lb-${loadBalancerId}`,
   attachmentLoadBalancer: (attachmentId: string) => `eip-${attachmentId}`,
+  subnetLocalnetPort: (subnetId: string) => `ln-${subnetId}`,
+  haChassisGroup: (networkClassId: string) => `novanet-bm-${networkClassId}`,
 } as const;
 
 export const ExternalId = {

@@ -40,6 +40,6 @@ export function statusOf(
   for (const d of desired.rows) if (d.role !== undefined) ovn[d.role] = d.uuid;
   const missing = desired.rows.filter((d) => !present(d));
   const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || missing.length > 0 ? Phase.Pending : Phase.Ready;
-  const message = failure ?? desired.pending ?? (missing.length > 0 ? `waiting for ${missing.map((m) => m.table).join(', ')} rows in the Northbound` : undefined);
+  const message = failure ?? desired.pending ?? (missing.length > 0 ? `waiting for ${missing.map((m) => (m.role !== undefined ? `its ${m.role} (${m.table})` : m.table)).join(', ')} rows in the Northbound` : undefined);
   return { ...base, phase, ...(message !== undefined && { message }), ovn, ...statusDetails(view, ref, desired.rows, present) };
 }

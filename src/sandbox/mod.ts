@@ -19,6 +19,7 @@ export { startNatsServer } from './nats.js';
 export { startNorthbound } from './northbound.js';
 export type {
   Chassis,
+  ChassisCommonOptions,
   ChassisOptions,
   ConnectResult,
   DhcpLease,
@@ -31,6 +32,7 @@ export type {
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
+  HostPlugOptions,
   RunningChassis,
   UdpDatagram,
   UdpListener,

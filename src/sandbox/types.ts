@@ -46,20 +46,36 @@ export interface RunningChassis {
 
 export interface Chassis extends RunningChassis {
   readonly dir: string;
-  /** Pids of the chassis's daemons (SB ovsdb-server, ovn-northd, OVS ovsdb-server, ovs-vswitchd, ovn-controller). */
+  /** Pids of the chassis's daemons (SB ovsdb-server and ovn-northd unless it joined another, OVS ovsdb-server, ovs-vswitchd, ovn-controller). */
   readonly pids: readonly number[];
+  /** ovn-sbctl against the Southbound this chassis uses (the joined chassis's, for one that joined). */
   sbctl(...args: string[]): Promise<string>;
+  /** ovs-vsctl against this chassis's own Open_vSwitch db. */
   vsctl(...args: string[]): Promise<string>;
-  /** ovn-bridge-mappings physnet:bridge, a netdev bridge, and an "outside" namespace on it. */
+  /**
+   * ovn-bridge-mappings physnet:bridge, a netdev bridge linked to the physnet's L2 segment, and
+   * the segment's "outside" namespace (created by the first chassis on the SB that adds the physnet).
+   */
   addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace>;
-  /** Stops ovn-controller, ovs-vswitchd, the OVS db, ovn-northd and the SB db; deletes every namespace it made. */
+  /**
+   * A physical host on a provider bridge (one `addProviderNetwork` made): a namespace whose NIC has
+   * the given MAC, on an access port of that VLAN (untagged inside the namespace, as a bare-metal
+   * server's NIC on a switch port), or untagged without one.
+   */
+  plugHost(opts: HostPlugOptions): Promise<Namespace>;
+  /**
+   * Stops ovn-controller, ovs-vswitchd, the OVS db, ovn-northd and the SB db; deletes every namespace it
+   * made. A chassis running the SB others joined stops last: their tunnels and provider links go with it.
+   */
   stop(): Promise<void>;
 }
 
-export interface ChassisOptions {
+/** A chassis with its own Southbound and ovn-northd fed by `northbound`, or one that `joins` another's. */
+export type ChassisOptions = ChassisCommonOptions & ({ readonly northbound: Northbound } | { readonly joins: Chassis });
+
+export interface ChassisCommonOptions {
   /** One chassis per dir (the OVS management sockets have fixed names); it may be the Northbound's dir. */
   readonly dir: string;
-  readonly northbound: Northbound;
   /** Default: 'chassis-<prefix>'. Pass a stable name when the NB outlives the chassis (gateway chassis refer to it). */
   readonly name?: string;
 }
@@ -86,11 +102,21 @@ export interface PlugOptions {
   readonly into?: Namespace;
 }
 
+export interface HostPlugOptions {
+  readonly bridge: string;
+  /** Short name, as in PlugOptions. */
+  readonly namespace: string;
+  readonly mac: string;
+  /** 1-4094: the access VLAN of the host's port on the bridge. */
+  readonly vlan?: number;
+}
+
 export interface ProviderNetworkOptions {
   readonly physnet: string;
   /** OVS bridge name, at most 15 characters. */
   readonly bridge: string;
-  readonly outside: {
+  /** Required from the first chassis that adds the physnet, refused from the others: they share its outside namespace. */
+  readonly outside?: {
     readonly namespace: string;
     /** CIDR notation, e.g. '172.16.0.1/24'. */
     readonly address: string;

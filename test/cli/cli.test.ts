@@ -77,3 +77,11 @@ test('cli - serve refuses a reply prefix that could reach a stream or the JetStr
   // Positive control: an inbox prefix is accepted (and is no payload field of a client command).
   t.true(JSON.parse(await novanet('--reply-prefixes', '_INBOX.', '--org', 'cli', '--project', 'p1', 'vpc', 'list')).ok);
 });
+
+test('cli - sandbox refuses a chassis count or index that is not a whole number from 1, before it starts or plugs anything', async (t) => {
+  for (const args of [['sandbox', '--chassis-count', '0'], ['sandbox', '--chassis-count', 'two'], ['sandbox', 'plug', 'some-port', '--chassis-index', '1.5']]) {
+    const err = await t.throwsAsync(novanet(...args, '--dir', '/nonexistent/novanet')) as Error & { code: number; stderr: string };
+    t.is(err.code, 1);
+    t.regex(err.stderr, /--chassis-(count|index) takes a whole number from 1/);
+  }
+});

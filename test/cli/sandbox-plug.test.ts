@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { startChassis } from '../../src/sandbox/mod.js';
 import { startStack } from '../support/stack.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -75,4 +76,38 @@ test('cli - sandbox plug refuses a port the tenant does not have, a port without
   const noChassis = await t.throwsAsync(run(process.execPath, [cli, ...tenant, 'sandbox', 'plug', port.id, '--dir', empty])) as Error & { code: number; stderr: string };
   t.is(noChassis.code, 1);
   t.regex(noChassis.stderr, /no chassis is running in .*novanet-plug-.*\/chassis/);
+});
+
+test('cli - sandbox plug --chassis-index puts the namespace on another chassis of the sandbox, which joined the first one\'s Southbound', async (t) => {
+  const stack = await startStack({ chassis: true });
+  t.teardown(() => stack.stop());
+  // Laid out as `novanet sandbox --chassis-count 2` does: the second chassis runs in <dir>/chassis-2.
+  const second = await startChassis({ dir: join(stack.dir, 'chassis-2'), joins: stack.chassis!, name: 'sandbox-2' });
+  t.teardown(() => second.stop());
+  const scope = { org: 'plug', project: 'p3' };
+  const tenant = ['--nats', stack.nats.url, '--org', scope.org, '--project', scope.project];
+  const vpc = (await stack.client.call(scope, 'vpc.create', { name: 'demo' })).result.vpc as { id: string };
+  const subnet = (await stack.client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app', cidr: '10.0.9.0/24' })).result.subnet as { id: string };
+  const [a, b] = await Promise.all(['a', 'b'].map(async (name) =>
+    (await stack.client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: `vm-${name}` })).result.port as PortResult));
+
+  const plug = spawn(process.execPath, [cli, ...tenant, 'sandbox', 'plug', a!.id, '--chassis-index', '2', '--dir', stack.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (plug.exitCode === null && plug.signalCode === null) plug.kill('SIGKILL'); });
+  const exited = once(plug, 'exit') as Promise<[number | null, string | null]>;
+  let stderr = '';
+  plug.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const [line] = await Promise.race([once(createInterface({ input: plug.stdout }), 'line'), exited.then(() => { throw new Error(`plug exited: ${stderr}`); })]) as [string];
+  const plugged = JSON.parse(line) as { namespace: string; lease: { address: string } };
+  t.like(plugged.lease, { address: a!.ipAddress });
+  t.true(plugged.namespace.startsWith(second.hostNamespace.replace(/-host$/, '')), 'the namespace is the second chassis\'s');
+  const bound = await stack.chassis!.sbctl('--bare', '--columns=chassis', 'find', 'Port_Binding', `logical_port=${a!.id}`);
+  t.is(await stack.chassis!.sbctl('--bare', '--columns=name', 'list', 'Chassis', bound), 'sandbox-2');
+
+  // A neighbour on the first chassis reaches it across the tunnel.
+  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress });
+  await stack.client.waitFor(scope, 'port', b!.id, (s) => s.bound === true, 60_000);
+  await neighbour.dhcp({ timeoutMs: 30_000 });
+  t.true(await neighbour.ping(a!.ipAddress, { timeoutMs: 10_000 }), 'the neighbour on the first chassis reaches it');
+  plug.kill('SIGINT');
+  t.deepEqual(await exited, [0, null]);
 });

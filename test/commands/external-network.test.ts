@@ -10,12 +10,13 @@ const network = { name: 'public', cidr: '198.51.100.0/24', gatewayIp: '198.51.10
 
 // --- the registries -----------------------------------------------------------------
 
-test('registries - provider and tenant operations are disjoint; external networks and pools are provider-only', (t) => {
+test('registries - provider and tenant operations are disjoint but for reading the class catalogue; external networks and pools are provider-only', (t) => {
   const tenant = new Set(tenantOperations.keys());
-  t.deepEqual([...providerOperations.keys()].filter((name) => tenant.has(name)), []);
+  t.deepEqual([...providerOperations.keys()].filter((name) => tenant.has(name)), ['networkclass.get', 'networkclass.list']);
   t.deepEqual([...providerOperations.keys()].sort(), [
     'externalippool.create', 'externalippool.delete', 'externalippool.get', 'externalippool.list',
     'externalnetwork.create', 'externalnetwork.delete', 'externalnetwork.get', 'externalnetwork.list', 'externalnetwork.update',
+    'networkclass.create', 'networkclass.delete', 'networkclass.get', 'networkclass.list', 'networkclass.update',
     'tenantquota.get', 'tenantquota.list', 'tenantquota.set',
   ]);
   for (const name of ['externalip.allocate', 'natgateway.create', 'externalipattachment.create', 'portforward.create']) t.truthy(tenantOperations.get(name), name);

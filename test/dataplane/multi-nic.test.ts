@@ -35,7 +35,7 @@ test('dataplane - a two-NIC machine: both NICs get their leases, one default rou
   const gateway = (await result(scope, 'natgateway.create', { vpcId: vpc.id })).natGateway!;
 
   const secondary = await plugVm(stack, scope, 'machine', { subnetId: s1.id, primary: false, securityGroupIds: [open.id] });
-  const primary = await plugVm(stack, scope, 'machine', { subnetId: s2.id, primary: true, securityGroupIds: [open.id] }, { into: secondary.ns, ifname: 'eth1' });
+  const primary = await plugVm(stack, scope, 'machine', { subnetId: s2.id, primary: true, securityGroupIds: [open.id] }, stack.chassis!, { into: secondary.ns, ifname: 'eth1' });
   const peer = await plugVm(stack, scope, 'peer', { subnetId: s1.id, securityGroupIds: [open.id] });
   await client.waitFor(scope, 'natgateway', gateway.id, (s) => s.phase === 'Ready');
   t.like(await client.waitFor(scope, 'port', secondary.id, (s) => s.bound === true), { primary: false, deviceId: 'machine' });

@@ -106,3 +106,9 @@ export async function createDhcpNetwork(nb: Northbound): Promise<void> {
 export async function waitUp(nb: Northbound, lsp: string): Promise<void> {
   await nb.nbctl('--timeout=20', 'wait-until', 'Logical_Switch_Port', lsp, 'up=true');
 }
+
+/** The name of the chassis a Port_Binding matching `where` is bound on ('' while unbound), read from the SB. */
+export async function boundOn(sb: Chassis, where: string): Promise<string> {
+  const uuid = await sb.sbctl('--bare', '--columns=chassis', 'find', 'Port_Binding', where);
+  return uuid === '' ? '' : sb.sbctl('--bare', '--columns=name', 'list', 'Chassis', uuid);
+}

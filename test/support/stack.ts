@@ -10,7 +10,7 @@ import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
-import type { Chassis, Namespace, NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import type { Chassis, Namespace, NatsServer, Northbound, RunningChassis } from '../../src/sandbox/mod.js';
 import { readStatus, subjects } from '../../events/mod.js';
 import type { Scope, StatusMessage } from '../../events/mod.js';
 import { streamNames } from '../../events/mod.js';
@@ -126,13 +126,16 @@ export interface Vm {
 }
 
 /**
- * Creates the port (`deviceId` = name), plugs namespace `name` into it as the device's plug
- * (iface-id = port id, iface-id-ver = device id) and waits until OVN binds it. With `into`,
- * the port is another NIC of that machine: its interface `ifname` joins the machine's namespace.
+ * Creates the port (`deviceId` = name), plugs namespace `name` into it on `chassis` (default the
+ * stack's) as the device's plug (iface-id = port id, iface-id-ver = device id) and waits until OVN
+ * binds it. With `into`, the port is another NIC of that machine: its interface `ifname` joins the
+ * machine's namespace.
  */
-export async function plugVm(stack: Stack, scope: Scope, name: string, port: Record<string, unknown>, nic: { into?: Namespace; ifname?: string } = {}): Promise<Vm> {
+export async function plugVm(
+  stack: Stack, scope: Scope, name: string, port: Record<string, unknown>, chassis: RunningChassis = stack.chassis!, nic: { into?: Namespace; ifname?: string } = {},
+): Promise<Vm> {
   const created = (await stack.client.call(scope, 'port.create', { deviceId: name, ...port })).result.port as { id: string; ipAddress: string; macAddress: string; deviceId: string | null };
-  const ns = await stack.chassis!.plug({
+  const ns = await chassis.plug({
     iface: created.id, namespace: name, mac: created.macAddress, ...(created.deviceId !== null && { ifaceIdVer: created.deviceId }), ...nic,
   });
   await stack.client.waitFor(scope, 'port', created.id, (s) => s.bound === true, 60_000);

@@ -1,6 +1,6 @@
 import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../../events/mod.js';
-import type { SecurityGroup, Subnet } from '../../../projections/mod.js';
+import type { Port, SecurityGroup, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow, Reference } from '../desired-row.js';
 import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership, RowOwner } from '../names.js';
@@ -110,6 +110,42 @@ export function gatewayAcl(own: Ownership, subnet: Subnet): DesiredRow {
     uuid: rowUuid.gatewayAcl(subnet.id), name: `gw_${subnet.id}`, priority: AclPriority.allow, direction: 'from-lport',
     match: `ip4.dst == ${subnet.gatewayIp}`, action: 'allow-related', owner: { kind: 'subnet', id: subnet.id },
     ownerName: subnet.name, scope: subnet.scope, seq: subnet.seq,
+    attachedTo: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' },
+  });
+}
+
+/**
+ * A bare-metal host's security groups. Its traffic enters and leaves the switch through the
+ * subnet's localnet port (OVN sets inport to the localnet port for external ports), so
+ * `inport == @pg` never matches it: each rule of each of its groups becomes an ACL on the
+ * subnet's switch matching the localnet port and the host's own MAC (and, outbound, its own
+ * address, which is the host's anti-spoofing). O(rules of its groups) rows per host.
+ */
+export function baremetalPortAcls(own: Ownership, port: Port, subnet: Subnet, groups: readonly SecurityGroup[]): DesiredRow[] {
+  const ln = rowName.subnetLocalnetPort(subnet.id);
+  const toHost = `outport == {"${ln}", "${rowName.switchPort(port.id)}"} && eth.dst == ${port.macAddress}`;
+  const fromHost = `inport == "${ln}" && eth.src == ${port.macAddress} && ip4.src == ${port.ipAddress}`;
+  const attachedTo: Reference = { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' };
+  return groups.flatMap((group) => [
+    ...group.ingressRules.map((rule) => ({ rule, direction: 'to-lport' as const, match: ruleMatch(toHost, 'src', rule) })),
+    ...group.egressRules.map((rule) => ({ rule, direction: 'from-lport' as const, match: ruleMatch(fromHost, 'dst', rule) })),
+  ]).map(({ rule, direction, match }) => acl(own, {
+    uuid: rowUuid.baremetalAcl(port.id, rule.ruleId), name: rule.ruleId, priority: AclPriority.allow, direction, match,
+    action: 'allow-related', owner: { kind: 'port', id: port.id }, ...(port.name !== undefined && { ownerName: port.name }),
+    scope: port.scope, seq: port.seq, attachedTo,
+  }));
+}
+
+/**
+ * OVN's DHCP replies to bare-metal hosts leave through the localnet port, which is in the
+ * default-deny group: unlike replies to a VIF, northd does not let them out, so the subnet lets
+ * out exactly its own DHCP server's (the router port's MAC, udp 67 to 68).
+ */
+export function localnetDhcpReplyAcl(own: Ownership, subnet: Subnet): DesiredRow {
+  return acl(own, {
+    uuid: rowUuid.localnetDhcpAcl(subnet.id), name: `dhcp_${subnet.id}`, priority: AclPriority.allow, direction: 'to-lport',
+    match: `outport == "${rowName.subnetLocalnetPort(subnet.id)}" && eth.src == ${subnet.gatewayMac} && ip4 && udp && udp.src == 67 && udp.dst == 68`,
+    action: 'allow', owner: { kind: 'subnet', id: subnet.id }, ownerName: subnet.name, scope: subnet.scope, seq: subnet.seq,
     attachedTo: { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' },
   });
 }

@@ -110,3 +110,38 @@ export function gatewaySwitchPort(own: Ownership, gateway: NatGateway, network: 
     referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.externalSwitch(network.id), column: 'ports' }],
   };
 }
+
+/**
+ * A bare-metal host's port: an OVN `external` port, claimed by the class's chassis group, which
+ * answers the host's DHCP and ARP arriving over the subnet's localnet port. Addresses, port
+ * security, DHCP options and groups are a virtual port's.
+ */
+export function baremetalSwitchPort(own: Ownership, port: Port, subnet: Subnet, networkClassId: string): DesiredRow {
+  const row = portSwitchPort(own, port, subnet, []);
+  return { ...row, columns: { ...row.columns, type: 'external', options: {}, ha_chassis_group: [rowUuid.haChassisGroup(networkClassId)] } };
+}
+
+/**
+ * The subnet's bridge to its bare-metal hosts: a localnet port on the class's physical network,
+ * tagged with the subnet's VLAN. It is in the default-deny group, so traffic of the hosts behind
+ * it passes only where their own ports' groups allow (tables/acl.ts, baremetalPortAcls).
+ */
+export function subnetLocalnetPort(own: Ownership, subnet: Subnet, physicalNetwork: string, vlanId: number): DesiredRow {
+  return {
+    table: 'Logical_Switch_Port',
+    uuid: rowUuid.subnetLocalnetPort(subnet.id),
+    role: 'localnetPort',
+    columns: {
+      name: rowName.subnetLocalnetPort(subnet.id),
+      type: 'localnet',
+      addresses: ['unknown'],
+      options: { network_name: physicalNetwork },
+      tag: [vlanId],
+      external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
+    },
+    referencedBy: [
+      { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
+      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
+    ],
+  };
+}

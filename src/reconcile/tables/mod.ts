@@ -22,6 +22,8 @@ export const Tables = {
   DHCP_Options: { root: true, references: [] },
   Port_Group: { root: true, references: ['ports', 'acls'] },
   ACL: { root: false, references: [] },
+  HA_Chassis_Group: { root: true, references: ['ha_chassis'] },
+  HA_Chassis: { root: false, references: [] },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof Tables;
