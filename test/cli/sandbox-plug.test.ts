@@ -104,7 +104,7 @@ test('cli - sandbox plug --chassis-index puts the namespace on another chassis o
   t.is(await stack.chassis!.sbctl('--bare', '--columns=name', 'list', 'Chassis', bound), 'sandbox-2');
 
   // A neighbour on the first chassis reaches it across the tunnel.
-  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress });
+  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress, ifaceIdVer: 'vm-b' });
   await stack.client.waitFor(scope, 'port', b!.id, (s) => s.bound === true, 60_000);
   await neighbour.dhcp({ timeoutMs: 30_000 });
   t.true(await neighbour.ping(a!.ipAddress, { timeoutMs: 10_000 }), 'the neighbour on the first chassis reaches it');
