@@ -12,10 +12,13 @@ export interface CommandAddress {
   readonly operation: string;
 }
 
-/** Stream names derive from the subject prefix, so several novanet installs can share one NATS. */
-export function streamNames(prefix: string = DEFAULT_PREFIX): { readonly events: string; readonly status: string } {
+/**
+ * Stream names derive from the subject prefix, so several novanet installs can share one NATS;
+ * `lease` is the KV bucket of the engines' writer lease (its stream is `KV_<lease>`).
+ */
+export function streamNames(prefix: string = DEFAULT_PREFIX): { readonly events: string; readonly status: string; readonly lease: string } {
   const base = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
-  return { events: `${base}_EVENTS`, status: `${base}_STATUS` };
+  return { events: `${base}_EVENTS`, status: `${base}_STATUS`, lease: `${base}_LEASE` };
 }
 
 /** The one place subject names are built and parsed: clients import it too. */

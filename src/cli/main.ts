@@ -18,12 +18,15 @@ import { plugPort, runSandbox } from './sandbox.js';
 const USAGE = `novanet — multi-tenant network control plane for OVN
 
 Engine:
-  novanet serve [--nats URL] [--ovn-nb unix:PATH|tcp:HOST:PORT] [--prefix P] [--resync-interval-ms N]
+  novanet serve [--nats URL,…] [--ovn-nb unix:PATH|tcp:HOST:PORT|ssl:HOST:PORT,…] [--prefix P] [--resync-interval-ms N]
+                [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]
+                [--ovn-nb-ssl-key FILE --ovn-nb-ssl-cert FILE --ovn-nb-ssl-ca FILE]
                 [--reply-prefixes '_INBOX.,_INBOX_{org}_{project}.'] [--admin-reply-prefixes '_INBOX.,_INBOX_operator.']
                                      answers a tenant's (the provider's) commands only on reply subjects under these
-  novanet sandbox [--chassis] [--chassis-count N] [--dir .novanet]
+  novanet sandbox [--chassis] [--chassis-count N] [--tls] [--dir .novanet]
                                             local nats-server + OVN Northbound (+ a full chassis, or N of
-                                            them on one Southbound, tunnelling Geneve) + engine
+                                            them on one Southbound, tunnelling Geneve) + engine;
+                                            --tls: NATS over TLS, the Northbound over SSL (material in <dir>/tls)
   novanet sandbox plug PORT_ID [--namespace N] [--chassis-index I] [--dir .novanet]
                                             a network namespace plugged into the port on the sandbox's
                                             chassis (the I-th, default 1), with its DHCP lease, until Ctrl-C
@@ -78,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
   const engineFlags: Partial<Record<keyof EngineConfig, string>> = {
     natsUrl: flags.nats, ovnNb: flags['ovn-nb'], prefix: flags.prefix, resyncIntervalMs: flags['resync-interval-ms'], logLevel: flags['log-level'],
     replyPrefixes: flags['reply-prefixes'], adminReplyPrefixes: flags['admin-reply-prefixes'],
+    ovnNbSslKey: flags['ovn-nb-ssl-key'], ovnNbSslCert: flags['ovn-nb-ssl-cert'], ovnNbSslCa: flags['ovn-nb-ssl-ca'],
+    natsTlsCa: flags['nats-tls-ca'], natsTlsCert: flags['nats-tls-cert'], natsTlsKey: flags['nats-tls-key'],
   };
   switch (command) {
     case 'serve':
@@ -92,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
       return installCni({ ...(flags.dir !== undefined && { dir: flags.dir }), ...(flags['conf-dir'] !== undefined && { confDir: flags['conf-dir'] }) });
     case 'sandbox':
       if (rest[0] === 'plug') return runClient(command, rest, flags, configFrom(engineFlags));
-      return runSandbox({ dir: flags.dir ?? '.novanet', chassisCount: chassisCount(flags), engineFlags });
+      return runSandbox({ dir: flags.dir ?? '.novanet', chassisCount: chassisCount(flags), tls: flags.tls !== undefined, engineFlags });
     default:
       return runClient(command, rest, flags, configFrom(engineFlags));
   }
@@ -277,7 +282,7 @@ function parseCommandLine(argv: string[]): { flags: Record<string, string>; posi
   return { flags, positionals };
 }
 
-const BOOLEAN_FLAGS = new Set(['chassis', 'help', 'admin', 'follow']);
+const BOOLEAN_FLAGS = new Set(['chassis', 'tls', 'help', 'admin', 'follow']);
 const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = { true: true, yes: true, 1: true, false: false, no: false, 0: false };
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {

@@ -4,7 +4,7 @@ import type { NovanetClient } from '../bus/client.js';
 import { configFrom } from '../engine/config.js';
 import type { EngineConfig } from '../engine/config.js';
 import { startEngine } from '../engine/engine.js';
-import { connectChassis, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
+import { connectChassis, makeTestCa, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
 
 export interface SandboxOptions {
@@ -15,36 +15,52 @@ export interface SandboxOptions {
    * ovn-controller, so namespaces can be plugged in; the others join its Southbound as more nodes.
    */
   readonly chassisCount: number;
+  /** NATS over TLS with client certificates and the Northbound over SSL, with material made in `<dir>/tls`. */
+  readonly tls: boolean;
   readonly engineFlags: Partial<Record<keyof EngineConfig, string>>;
 }
 
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
 export async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222 });
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
+  // A throwaway CA, made again at every start: a server certificate for nats-server and
+  // ovsdb-server, and one client certificate for the engine, the CLI and ovn-nbctl.
+  const ca = opts.tls ? await makeTestCa(join(dir, 'tls'), 'sandbox') : undefined;
+  const server = await ca?.issue('server');
+  const client = await ca?.issue('client');
+  const nats = await startNatsServer({ dir: join(dir, 'nats'), port: 4222, ...(server && { tls: { ...server, verifyClients: true } }) });
+  const northbound = await startNorthbound({ dir: join(dir, 'ovn'), ...(server && { ssl: server }) });
   const chassis: Chassis[] = [];
   if (opts.chassisCount > 0) chassis.push(await startChassis({ dir: chassisDir(dir, 1), northbound, name: chassisName(1) }));
   for (let index = 2; index <= opts.chassisCount; index++) {
     chassis.push(await startChassis({ dir: chassisDir(dir, index), joins: chassis[0]!, name: chassisName(index) }));
   }
-  const config = configFrom({ ...opts.engineFlags, natsUrl: nats.url, ovnNb: northbound.remote });
+  const tlsFlags = client ? {
+    natsTlsCa: client.caCert, natsTlsCert: client.certificate, natsTlsKey: client.privateKey,
+    ovnNbSslKey: client.privateKey, ovnNbSslCert: client.certificate, ovnNbSslCa: client.caCert,
+  } : {};
+  const nbRemote = northbound.sslRemote ?? northbound.remote;
+  const config = configFrom({ ...opts.engineFlags, ...tlsFlags, natsUrl: nats.url, ovnNb: nbRemote });
   const engine = await startEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
+  const exports = client
+    ? `\n  export NOVANET_NATS_URL=${nats.url} NOVANET_NATS_TLS_CA=${client.caCert} NOVANET_NATS_TLS_CERT=${client.certificate} NOVANET_NATS_TLS_KEY=${client.privateKey}`
+    : '';
+  const nbctl = client ? `ovn-nbctl --db=${nbRemote} -p ${client.privateKey} -c ${client.certificate} -C ${client.caCert}` : `ovn-nbctl --db=${nbRemote}`;
   console.log(`
 novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
-  NATS          ${nats.url}   (JetStream store in ${nats.dir})
-  OVN NB        ${northbound.remote}
+  NATS          ${nats.url}   (JetStream store in ${nats.dir}${client ? '; TLS, client certificates required' : ''})
+  OVN NB        ${nbRemote}${client ? `   (SSL; certificates in ${join(dir, 'tls')})` : ''}
   chassis       ${chassis.length > 0 ? chassis.map((c, i) => `${c.name} (--chassis-index ${i + 1}: ovs-vswitchd and ovn-controller in network namespace ${c.hostNamespace})`).join('\n                ') : 'none (start with --chassis to plug namespaces into ports)'}
 
-Try, in another terminal:
+Try, in another terminal:${exports}
   ${cli} vpc create --name demo
   ${cli} subnet create --vpc-id <vpc id> --name app
   ${cli} port create --subnet-id <subnet id>
   ${cli} watch port/<port id>${chassis.length > 0 ? `
   ${cli} sandbox plug <port id>      a namespace on the port, with its DHCP lease${chassis.length > 1 ? ' (--chassis-index N: on that chassis)' : ''}` : ''}
-  ovn-nbctl --db=${northbound.remote} show
+  ${nbctl} show
 `);
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);

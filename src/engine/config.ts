@@ -29,8 +29,17 @@ export const EngineConfig = z.object({
   natsCreds: z.string().optional(),
   /** Replies come to inboxes with this prefix; with per-tenant permissions, a private one. */
   natsInboxPrefix: z.string().optional(),
-  /** `unix:<path>` or `tcp:<host>:<port>`. */
-  ovnNb: z.string().regex(/^(unix:.+|tcp:[^:]+:\d+)$/, 'unix:<path> or tcp:<host>:<port>').default('unix:.novanet/ovn/ovnnb_db.sock'),
+  /** `unix:<path>`, `tcp:<host>:<port>` or `ssl:<host>:<port>`; several, comma-separated, for a clustered Northbound. */
+  ovnNb: z.string().regex(/^(unix:[^,]+|(tcp|ssl):[^:,]+:\d+)(,(unix:[^,]+|(tcp|ssl):[^:,]+:\d+))*$/, 'unix:<path>, tcp:<host>:<port> or ssl:<host>:<port>, comma-separated for a cluster').default('unix:.novanet/ovn/ovnnb_db.sock'),
+  /** PEM files for `ssl:` Northbound remotes, as ovn-nbctl's -p, -c and -C. */
+  ovnNbSslKey: z.string().optional(),
+  ovnNbSslCert: z.string().optional(),
+  ovnNbSslCa: z.string().optional(),
+  /** The CA that signed the NATS servers' certificates (TLS: also with `tls://` URLs). */
+  natsTlsCa: z.string().optional(),
+  /** A client certificate and its key, for servers that verify clients. */
+  natsTlsCert: z.string().optional(),
+  natsTlsKey: z.string().optional(),
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
   /** Reply subjects a tenant's commands are answered on: starting with one of these (comma-separated in the environment). */
   replyPrefixes: ReplyPrefixes.default([...DEFAULT_REPLY_PREFIXES]),
@@ -43,6 +52,13 @@ export const EngineConfig = z.object({
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
+  const sslFiles = [config.ovnNbSslKey, config.ovnNbSslCert, config.ovnNbSslCa];
+  if (/(^|,)ssl:/.test(config.ovnNb) && sslFiles.some((f) => f === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['ovnNb'], message: 'ssl: Northbound remotes need NOVANET_OVN_NB_SSL_KEY, NOVANET_OVN_NB_SSL_CERT and NOVANET_OVN_NB_SSL_CA' });
+  }
+  if ((config.natsTlsCert === undefined) !== (config.natsTlsKey === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['natsTlsCert'], message: 'a NATS client certificate needs its key, and the key its certificate' });
+  }
   // `$` starts the JetStream API and the server's own subjects; novanet's subjects hold its streams.
   // A placeholder can become any tenant name, so what comes before the first one must be safe alone.
   const own = `${config.prefix}.`;
@@ -64,6 +80,12 @@ const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   natsCreds: 'NOVANET_NATS_CREDS',
   natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
   ovnNb: 'NOVANET_OVN_NB',
+  ovnNbSslKey: 'NOVANET_OVN_NB_SSL_KEY',
+  ovnNbSslCert: 'NOVANET_OVN_NB_SSL_CERT',
+  ovnNbSslCa: 'NOVANET_OVN_NB_SSL_CA',
+  natsTlsCa: 'NOVANET_NATS_TLS_CA',
+  natsTlsCert: 'NOVANET_NATS_TLS_CERT',
+  natsTlsKey: 'NOVANET_NATS_TLS_KEY',
   prefix: 'NOVANET_PREFIX',
   replyPrefixes: 'NOVANET_REPLY_PREFIXES',
   adminReplyPrefixes: 'NOVANET_ADMIN_REPLY_PREFIXES',
@@ -83,16 +105,31 @@ export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, e
   return EngineConfig.parse(raw);
 }
 
-/** Connect options for the engine, the CLI and the node agent alike: servers, credentials, inbox prefix. */
 /** The configuration fields that say how to reach NATS (the engine's, the node agent's). */
-export type NatsSettings = Pick<EngineConfig, 'natsUrl' | 'natsUser' | 'natsPassword' | 'natsCreds' | 'natsInboxPrefix'>;
+export type NatsSettings = Pick<EngineConfig, 'natsUrl' | 'natsUser' | 'natsPassword' | 'natsCreds' | 'natsInboxPrefix' | 'natsTlsCa' | 'natsTlsCert' | 'natsTlsKey'>;
 
+/** Connect options for the engine, the CLI and the node agent alike: servers, credentials, inbox prefix, TLS. */
 export function natsOptions(config: NatsSettings, name: string): ConnectionOptions {
+  const servers = config.natsUrl.split(',').map((url) => url.trim());
+  // A tls:// URL or any TLS file makes TLS required: a server that does not offer it is refused.
+  const tls = servers.some((url) => url.startsWith('tls://')) || config.natsTlsCa !== undefined || config.natsTlsCert !== undefined;
   return {
     name,
-    servers: config.natsUrl.split(','),
+    servers,
+    ...(tls && {
+      tls: {
+        ...(config.natsTlsCa !== undefined && { caFile: config.natsTlsCa }),
+        ...(config.natsTlsCert !== undefined && { certFile: config.natsTlsCert, keyFile: config.natsTlsKey! }),
+      },
+    }),
     ...(config.natsUser !== undefined && { user: config.natsUser, pass: config.natsPassword ?? '' }),
     ...(config.natsCreds !== undefined && { authenticator: credsAuthenticator(readFileSync(config.natsCreds)) }),
     ...(config.natsInboxPrefix !== undefined && { inboxPrefix: config.natsInboxPrefix }),
   };
+}
+
+/** The Northbound's SSL files as the OVSDB client takes them, when configured. */
+export function ovnNbSsl(config: EngineConfig): { privateKey: string; certificate: string; caCert: string } | undefined {
+  const { ovnNbSslKey: privateKey, ovnNbSslCert: certificate, ovnNbSslCa: caCert } = config;
+  return privateKey !== undefined && certificate !== undefined && caCert !== undefined ? { privateKey, certificate, caCert } : undefined;
 }

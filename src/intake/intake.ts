@@ -155,9 +155,10 @@ export class Intake {
     try {
       decision = operation.decide(this.#view, job.input, context);
     } catch (err) {
-      // A refusal may rest on commits still in flight: answer it only once they are confirmed,
-      // and decide again if the view had to be rebuilt meanwhile.
-      if (isCommandError(err) && await this.requeueAfterSettle(job)) return;
+      // A refusal may rest on commits still in flight, or on a view behind commits other
+      // engines appended (the VPC another engine just created): answer it only once those are
+      // confirmed and folded in, deciding again on the caught-up view whenever it moved.
+      if (isCommandError(err) && (await this.requeueAfterSettle(job) || await this.requeueAfterCatchUp(job))) return;
       throw err;
     }
     const commit: Commit = {
@@ -203,6 +204,19 @@ export class Intake {
   private async requeueAfterSettle(job: Job): Promise<boolean> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     if (this.failed.length === 0) return false;
+    this.queue.unshift(job);
+    return true;
+  }
+
+  /**
+   * Folds in what other writers appended since the view was built (call only when settled).
+   * If there was anything, puts `job` back at the front of the queue and returns true: it is
+   * decided again on the caught-up view.
+   */
+  private async requeueAfterCatchUp(job: Job): Promise<boolean> {
+    const head = this.head;
+    await this.catchUp();
+    if (this.head === head) return false;
     this.queue.unshift(job);
     return true;
   }

@@ -14,11 +14,19 @@ import type {
   Operation,
   OperationResult,
   OvsdbClientOptions,
+  OvsdbSslOptions,
   RowUpdate,
 } from './types.js';
 
+/** The monitor id of the `_Server` database's row for our database (its raft role). */
+const SERVER_MONITOR = '_server';
+
 interface Settings {
+  /** The remotes as given, for messages. */
   readonly remote: string;
+  readonly remotes: readonly string[];
+  readonly ssl: OvsdbSslOptions | undefined;
+  readonly leaderOnly: boolean;
   readonly database: string;
   readonly reconnectDelayMs: { readonly min: number; readonly max: number };
   readonly requestTimeoutMs: number;
@@ -43,6 +51,8 @@ export class OvsdbClient {
   #schema: DatabaseSchema | undefined;
   #cache: CacheImpl | undefined;
   #conn: RpcConnection | undefined;
+  /** The remote the connection is to, and the one the next attempt starts with. */
+  #remoteIndex = 0;
   #connected = false;
   #closed = false;
   /** True while a reconnect attempt runs: its own failures must not start another one. */
@@ -59,8 +69,12 @@ export class OvsdbClient {
 
   /** Connects and reads the schema; rejects if this first attempt fails. Later drops reconnect forever. */
   static async connect(options: OvsdbClientOptions): Promise<OvsdbClient> {
+    const remotes = options.remote.split(',').map((r) => r.trim()).filter((r) => r !== '');
     const client = new OvsdbClient({
       remote: options.remote,
+      remotes,
+      ssl: options.ssl,
+      leaderOnly: options.leaderOnly ?? true,
       database: options.database ?? 'OVN_Northbound',
       reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5000 },
       requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
@@ -147,19 +161,73 @@ export class OvsdbClient {
     if (this.#conn === conn) this.#setConnected(true);
   }
 
+  /**
+   * Connects to the first remote that serves the database (as its leader, if clustered and
+   * leaderOnly), starting with the last one that did; rejects once each was tried.
+   */
   async #open(): Promise<RpcConnection> {
-    const { remote, requestTimeoutMs, logger } = this.#settings;
-    const socket = await openSocket(remote, requestTimeoutMs);
+    const { remotes } = this.#settings;
+    let failure: unknown = new OvsdbDisconnectedError('no remote given');
+    for (let tried = 0; tried < remotes.length; tried++) {
+      const index = (this.#remoteIndex + tried) % remotes.length;
+      try {
+        const conn = await this.#openOne(remotes[index]!);
+        this.#remoteIndex = index;
+        return conn;
+      } catch (err) {
+        if (this.#closed) throw err;
+        failure = err;
+        this.#settings.logger.debug({ remote: remotes[index], err }, 'ovsdb: remote not usable; trying the next');
+      }
+    }
+    throw failure;
+  }
+
+  async #openOne(remote: string): Promise<RpcConnection> {
+    const { requestTimeoutMs, logger, ssl } = this.#settings;
+    const socket = await openSocket(remote, requestTimeoutMs, ssl);
     if (this.#closed) {
       socket.destroy();
       throw new OvsdbDisconnectedError('client closed');
     }
+    const role = new ServerRole();
     const conn: RpcConnection = new RpcConnection(socket, { timeoutMs: requestTimeoutMs, logger }, {
-      onNotification: (method, params) => this.#onNotification(method, params),
+      onNotification: (method, params) => {
+        if (method === 'update2' && Array.isArray(params) && params[0] === SERVER_MONITOR) {
+          role.apply(params[1] ?? null);
+          // Leadership moved (an election, a partition): find the new leader.
+          if (!role.usable && conn === this.#conn) {
+            logger.warn({ remote }, 'ovsdb: the member is no longer the cluster leader; reconnecting');
+            void conn.close();
+          }
+          return;
+        }
+        this.#onNotification(method, params);
+      },
       onClose: (error) => this.#onClose(conn, error),
     });
+    if (this.#settings.leaderOnly) {
+      try {
+        await conn.request('monitor_cond', ['_Server', SERVER_MONITOR, {
+          Database: [{ columns: ['name', 'model', 'connected', 'leader'], where: [['name', '==', this.#settings.database]] }],
+        }], (dump) => role.apply(dump));
+      } catch (err) {
+        await conn.close();
+        throw err;
+      }
+      if (!role.usable) {
+        await conn.close();
+        throw new OvsdbDisconnectedError(`${remote} is not the leader of the ${this.#settings.database} cluster`);
+      }
+    }
+    if (conn.closed) throw new OvsdbDisconnectedError(`connection to ${remote} lost`);
     this.#conn = conn;
     return conn;
+  }
+
+  /** The remote connected to now (one of a cluster's), or undefined while disconnected. */
+  get remote(): string | undefined {
+    return this.#conn ? this.#settings.remotes[this.#remoteIndex] : undefined;
   }
 
   #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
@@ -198,7 +266,7 @@ export class OvsdbClient {
       const conn = await this.#open();
       for (const [id, monitor] of this.#monitors) await this.#startMonitor(conn, id, monitor);
       if (this.#conn !== conn) throw new OvsdbDisconnectedError('connection lost while resynchronizing');
-      this.#settings.logger.info({ remote: this.#settings.remote }, 'ovsdb: reconnected');
+      this.#settings.logger.info({ remote: this.remote }, 'ovsdb: reconnected');
       this.#setConnected(true);
     } catch (err) {
       await this.#conn?.close();
@@ -235,5 +303,33 @@ export class OvsdbClient {
     } catch (err) {
       this.#settings.logger.error({ err }, 'ovsdb: listener threw');
     }
+  }
+}
+
+/**
+ * What the `_Server` database says of our database on one member: a clustered database
+ * is usable only where that member is connected to the cluster and its leader.
+ */
+class ServerRole {
+  #row: Record<string, Json> = {};
+
+  /** Applies a monitor reply or update2 of the one Database row monitored. */
+  apply(updates: Json): void {
+    const table = updates && typeof updates === 'object' && !Array.isArray(updates) ? (updates as Record<string, Json>)['Database'] : undefined;
+    if (!table || typeof table !== 'object' || Array.isArray(table)) return;
+    for (const change of Object.values(table)) {
+      if (!change || typeof change !== 'object' || Array.isArray(change)) continue;
+      const { initial, insert, modify, delete: deleted } = change as Record<string, Json>;
+      if (deleted !== undefined) this.#row = {};
+      for (const row of [initial, insert, modify]) {
+        if (row && typeof row === 'object' && !Array.isArray(row)) Object.assign(this.#row, row);
+      }
+    }
+  }
+
+  get usable(): boolean {
+    // A standalone (or older) server has no raft role; the row is missing only before the database is loaded.
+    if (this.#row['model'] !== 'clustered') return this.#row['name'] !== undefined;
+    return this.#row['leader'] === true && this.#row['connected'] === true;
   }
 }

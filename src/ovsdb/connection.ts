@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import { OvsdbDisconnectedError, OvsdbError, OvsdbRpcError, OvsdbTimeoutError } from './errors.js';
 import { JsonStreamParser, stringifyJson } from './json-stream.js';
 import type { Json } from './json-stream.js';
 import { asObject } from './schema.js';
-import type { Logger } from './types.js';
+import type { Logger, OvsdbSslOptions } from './types.js';
 
 export interface ConnectionHandlers {
   /** Called synchronously, in stream order, for every notification (a request with a null id). */
@@ -21,18 +23,35 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
-/** Opens a socket to 'unix:<path>' or 'tcp:<host>:<port>'. */
-export function openSocket(remote: string, timeoutMs: number): Promise<Socket> {
-  const m = /^(?:unix:(.+)|tcp:\[?([^\]]*?)\]?:(\d+))$/.exec(remote);
-  if (!m) return Promise.reject(new OvsdbError(`unsupported remote "${remote}": use unix:<path> or tcp:<host>:<port>`));
-  const socket = m[1] !== undefined ? net.createConnection({ path: m[1] }) : net.createConnection({ host: m[2], port: Number(m[3]) });
+/** Opens a socket to 'unix:<path>', 'tcp:<host>:<port>' or 'ssl:<host>:<port>' (which needs `ssl`). */
+export function openSocket(remote: string, timeoutMs: number, ssl?: OvsdbSslOptions): Promise<Socket> {
+  const m = /^(?:unix:(.+)|(tcp|ssl):\[?([^\]]*?)\]?:(\d+))$/.exec(remote);
+  if (!m) return Promise.reject(new OvsdbError(`unsupported remote "${remote}": use unix:<path>, tcp:<host>:<port> or ssl:<host>:<port>`));
+  const tlsWanted = m[2] === 'ssl';
+  if (tlsWanted && !ssl) return Promise.reject(new OvsdbError(`remote "${remote}" needs a private key, a certificate and a CA certificate`));
+  let socket: Socket;
+  try {
+    socket = m[1] !== undefined
+      ? net.createConnection({ path: m[1] })
+      : tlsWanted
+        ? tls.connect({
+          host: m[3], port: Number(m[4]),
+          // Read at every connection: renewed certificates are used from the next reconnect on.
+          key: readFileSync(ssl!.privateKey), cert: readFileSync(ssl!.certificate), ca: readFileSync(ssl!.caCert),
+          // As OVS's own SSL: the peer must hold a certificate signed by the CA; its name is not checked.
+          checkServerIdentity: () => undefined,
+        })
+        : net.createConnection({ host: m[3], port: Number(m[4]) });
+  } catch (err) {
+    return Promise.reject(new OvsdbError(`cannot read the SSL files for ${remote}: ${(err as Error).message}`, { cause: err }));
+  }
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => socket.destroy(new OvsdbTimeoutError(`connecting to ${remote} timed out`)), timeoutMs);
     socket.once('error', (err) => {
       clearTimeout(timer);
       reject(new OvsdbDisconnectedError(`cannot connect to ${remote}: ${err.message}`, { cause: err }));
     });
-    socket.once('connect', () => {
+    socket.once(tlsWanted ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       if (m[1] === undefined) {
         socket.setNoDelay(true);

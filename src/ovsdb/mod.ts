@@ -40,6 +40,7 @@ export type {
   Operation,
   OperationResult,
   OvsdbClientOptions,
+  OvsdbSslOptions,
   Row,
   RowUpdate,
   TableSchema,

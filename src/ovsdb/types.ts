@@ -59,9 +59,27 @@ export interface Logger {
   error(o: object, msg?: string): void;
 }
 
+/** PEM files for `ssl:` remotes, as OVS tools take them (`-p`/`--private-key`, `-c`/`--certificate`, `-C`/`--ca-cert`). */
+export interface OvsdbSslOptions {
+  readonly privateKey: string;
+  readonly certificate: string;
+  readonly caCert: string;
+}
+
 export interface OvsdbClientOptions {
-  /** 'unix:/path/nb.sock' or 'tcp:host:port' ('tcp:[::1]:6641' for IPv6). */
+  /**
+   * 'unix:/path/nb.sock', 'tcp:host:port' ('tcp:[::1]:6641' for IPv6) or 'ssl:host:port'; or
+   * several, comma-separated, as OVS tools take them: the members of a clustered database.
+   */
   remote: string;
+  /** Needed by `ssl:` remotes. */
+  ssl?: OvsdbSslOptions;
+  /**
+   * Talk only to the leader of a clustered database (as OVS tools do by default): a member
+   * that is not (the `_Server` database says so) is left for the next remote, and a
+   * connection whose member stops being leader is dropped and made again. Default true.
+   */
+  leaderOnly?: boolean;
   /** Default 'OVN_Northbound'. */
   database?: string;
   /** Default 100..5000 ms, doubled on each failed attempt, retried forever. */

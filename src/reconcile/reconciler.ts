@@ -12,6 +12,8 @@ import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
 import { desiredRows } from './kinds.js';
+import { WriterFence } from './fence.js';
+import type { Writer } from './fence.js';
 import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
 import { statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
@@ -65,6 +67,11 @@ interface Dirty {
  * events and monitor updates only mark resources dirty; a pass computes the
  * desired rows of the dirty resources, diffs them against the monitored cache
  * and applies the difference in one transaction per batch. Re-running is a no-op.
+ *
+ * It writes only as the installation's writer (`takeOver`, given by the writer lease): until
+ * then, and after `standDown`, it folds the log and follows the Northbound as a warm standby,
+ * and neither writes nor publishes statuses. The Northbound itself refuses its transactions
+ * once another writer took over (WriterFence).
  */
 export class Reconciler {
   private readonly view: View = initialView();
@@ -90,6 +97,11 @@ export class Reconciler {
    */
   private statusesCompared = false;
   private readonly disposers: (() => void)[] = [];
+  private readonly fence: WriterFence;
+  /** Who this reconciler writes as; undefined while standing by. */
+  private writer: Writer | undefined;
+  /** The writer's token is in the Northbound (the first thing a writer's pass makes sure of). */
+  private claimed = false;
   private readonly batchSize: number;
   private readonly references: ReferenceIndex;
   /** Messages on the log that are not commits: skipped by the fold, reported to the operator. */
@@ -97,6 +109,7 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.batchSize = opts.batchSize ?? 256;
+    this.fence = new WriterFence(opts.ovsdb, opts.ownership);
     this.references = new ReferenceIndex((row) => this.ownedResource(row) !== undefined);
     this.quarantine = new QuarantineReport((statuses) => opts.statusSink.publish(statuses), opts.logger);
   }
@@ -115,6 +128,7 @@ export class Reconciler {
     }));
     this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
     await ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}])));
+    await this.fence.start();
 
     const last = await source.lastSeq();
     for await (const record of source.read(1, last)) this.fold(record, false);
@@ -129,6 +143,27 @@ export class Reconciler {
     follower.done.catch((err: unknown) => this.opts.logger.fatal({ err }, 'a commit could not be folded; the reconciler stopped following the log'));
     this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * From now on this reconciler is the writer (the lease was acquired): it claims the
+   * Northbound with the lease's token before its first transaction, then resyncs everything,
+   * statuses included, since the previous writer may have left anything half-done.
+   */
+  takeOver(writer: Writer): void {
+    this.writer = writer;
+    this.claimed = false;
+    this.resync();
+  }
+
+  /** No more transactions or statuses from now on (the lease was lost or released); a transaction in flight ends as it may. */
+  standDown(): void {
+    this.writer = undefined;
+  }
+
+  /** Whether this reconciler is the writer now. */
+  get writing(): boolean {
+    return this.writer !== undefined;
   }
 
   async stop(): Promise<void> {
@@ -174,6 +209,7 @@ export class Reconciler {
    * reads the stored statuses is that one: it marks only after the read.
    */
   resync(): void {
+    if (!this.writer) return;
     this.resyncing ??= this.resyncWithStoredStatuses().finally(() => { this.resyncing = undefined; });
   }
 
@@ -256,7 +292,7 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass || !this.folded || !this.statusesCompared) return;
+    if (this.pass || !this.folded || !this.statusesCompared || !this.writer) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
       if (this.dirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
@@ -266,7 +302,8 @@ export class Reconciler {
   private async run(): Promise<void> {
     // Let commits that arrive together land in one transaction.
     await new Promise((resolve) => setImmediate(resolve));
-    while (this.dirty.size > 0 && this.opts.ovsdb.connected) {
+    while (this.dirty.size > 0 && this.opts.ovsdb.connected && this.writer) {
+      if (!this.claimed && !await this.claim(this.writer)) return;
       const batch: Dirty[] = [];
       for (const [key, d] of this.dirty) {
         batch.push(d);
@@ -275,6 +312,23 @@ export class Reconciler {
       }
       await this.reconcile(this.withMissingDependencies(batch));
     }
+  }
+
+  /** Writes the writer's token into the Northbound; false if that cannot be done now, or ever (a newer writer). */
+  private async claim(writer: Writer): Promise<boolean> {
+    try {
+      if (await this.fence.claim(writer)) {
+        if (this.writer === writer) this.claimed = true;
+        this.opts.logger.info({ token: writer.token, holder: writer.holder }, 'writing the Northbound as its writer');
+        return this.claimed;
+      }
+      this.opts.logger.warn({ token: writer.token, inForce: this.fence.current() }, 'a newer writer holds the Northbound; standing by');
+      if (this.writer === writer) this.standDown();
+    } catch (err) {
+      // Disconnected: the reconnect resyncs, and the next pass claims again.
+      this.opts.logger.warn({ err }, 'claiming the Northbound failed; will retry');
+    }
+    return false;
   }
 
   /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
@@ -298,6 +352,11 @@ export class Reconciler {
   }
 
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
+    const writer = this.writer;
+    if (!writer) {
+      for (const d of batch) this.mark(d.ref, d.scope, d.reason);
+      return;
+    }
     const seq = this.view.seq;
     const work = batch.map((d) => {
       const resource = desiredRows(this.view, d.ref, this.opts.ownership);
@@ -315,8 +374,14 @@ export class Reconciler {
         for (const a of w.actual) this.expecting.add(a.row._uuid);
       }
       try {
-        await this.opts.ovsdb.transact(ops);
+        await this.opts.ovsdb.transact([...this.fence.guard(writer), ...ops]);
       } catch (err) {
+        if (this.fence.fencedOut(err)) {
+          for (const d of batch) this.mark(d.ref, d.scope, d.reason);
+          this.opts.logger.warn({ token: writer.token, inForce: this.fence.current() }, 'another engine writes the Northbound now: this transaction was refused; standing by');
+          if (this.writer === writer) this.standDown();
+          return;
+        }
         if (!refusedRows(err)) {
           // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
           for (const d of batch) this.mark(d.ref, d.scope, d.reason);

@@ -16,7 +16,9 @@ export {
 } from './errors.js';
 export { createNamespace } from './netns.js';
 export { startNatsServer } from './nats.js';
-export { startNorthbound } from './northbound.js';
+export { makeTestCa } from './pki.js';
+export type { TestCa } from './pki.js';
+export { startNorthbound, startNorthboundCluster } from './northbound.js';
 export type {
   Chassis,
   ChassisCommonOptions,
@@ -29,11 +31,15 @@ export type {
   NatsServer,
   NatsServerOptions,
   Northbound,
+  NorthboundCluster,
+  NorthboundClusterOptions,
+  NorthboundMember,
   NorthboundOptions,
   PlugOptions,
   ProviderNetworkOptions,
   HostPlugOptions,
   RunningChassis,
+  SslFiles,
   UdpDatagram,
   UdpListener,
 } from './types.js';

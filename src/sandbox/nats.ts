@@ -22,6 +22,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
       '--port', String(opts.port ?? -1),
       '--pid', join(dir, 'nats-server.pid'),
       '--ports_file_dir', dir,
+      ...(opts.tls ? ['--tls', '--tlscert', opts.tls.certificate, '--tlskey', opts.tls.privateKey, '--tlscacert', opts.tls.caCert, ...(opts.tls.verifyClients ? ['--tlsverify'] : [])] : []),
     ],
     env: process.env,
     cwd: dir,
@@ -34,7 +35,7 @@ export async function startNatsServer(opts: NatsServerOptions): Promise<NatsServ
       }, signal),
   });
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
     port,
     dir,
     pid: daemon.pid,

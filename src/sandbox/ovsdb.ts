@@ -1,8 +1,9 @@
-import { access, rm } from 'node:fs/promises';
+import { access, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SandboxStartError } from './errors.js';
 import { accepts, pollUntil, run, startDaemon, tail } from './process.js';
 import type { Daemon } from './process.js';
+import type { SslFiles } from './types.js';
 
 export const Schemas = {
   northbound: '/usr/share/ovn/ovn-nb.ovsschema',
@@ -28,13 +29,19 @@ export interface OvsdbSpec {
   readonly env: NodeJS.ProcessEnv;
   /** Reuse an existing db file (persistent state) or start from an empty one (derived state). */
   readonly keep: boolean;
+  /** Also serve SSL on a free 127.0.0.1 port with these PEM files (ovsdb-server's --private-key, --certificate, --ca-cert). */
+  readonly ssl?: SslFiles;
 }
+
+
 
 export interface Ovsdb {
   readonly daemon: Daemon;
   readonly socket: string;
   /** 'unix:<socket>' */
   readonly remote: string;
+  /** 'ssl:127.0.0.1:<port>' when started with ssl. */
+  readonly sslRemote?: string;
 }
 
 export async function startOvsdb(spec: OvsdbSpec): Promise<Ovsdb> {
@@ -52,14 +59,39 @@ export async function startOvsdb(spec: OvsdbSpec): Promise<Ovsdb> {
   } else if ((await run(['ovsdb-tool', 'needs-conversion', db, spec.schema])).trim() === 'yes') {
     await run(['ovsdb-tool', 'convert', db, spec.schema]);
   }
+  let sslPort = 0;
+  const logStart = await logSize(file('log'));
   const daemon = await startDaemon({
     name: spec.name,
-    argv: ['ovsdb-server', db, `--remote=punix:${socket}`, `--pidfile=${file('pid')}`, `--unixctl=${file('ctl')}`],
+    argv: ['ovsdb-server', db, `--remote=punix:${socket}`, `--pidfile=${file('pid')}`, `--unixctl=${file('ctl')}`, ...sslArgs(spec.ssl)],
     env: spec.env,
     logPath: file('log'),
-    ready: (signal) => pollUntil(() => accepts(socket), signal),
+    ready: (signal) => pollUntil(async () => {
+      if (spec.ssl) sslPort = await listeningPort(file('log'), logStart);
+      return (!spec.ssl || sslPort > 0) && await accepts(socket);
+    }, signal),
   });
-  return { daemon, socket, remote: `unix:${socket}` };
+  return { daemon, socket, remote: `unix:${socket}`, ...(spec.ssl && { sslRemote: `ssl:127.0.0.1:${sslPort}` }) };
+}
+
+/** ovsdb-server's arguments for an SSL listener on a port it picks (`pssl:0`), with these files. */
+export function sslArgs(ssl: SslFiles | undefined): string[] {
+  return ssl ? ['--remote=pssl:0:127.0.0.1', `--private-key=${ssl.privateKey}`, `--certificate=${ssl.certificate}`, `--ca-cert=${ssl.caCert}`] : [];
+}
+
+/**
+ * The port a `pssl:0` listener got, from the daemon's log ("listening on port N", logged
+ * once per listener) after byte `from` (where this start's lines begin); 0 until it is there.
+ */
+export async function listeningPort(logPath: string, from: number): Promise<number> {
+  const log = await readFile(logPath).catch(() => Buffer.alloc(0));
+  const m = /listening on port (\d+)/.exec(log.subarray(from).toString('utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+/** The log's size now: a restarted daemon appends to it. */
+export async function logSize(logPath: string): Promise<number> {
+  return (await stat(logPath).catch(() => ({ size: 0 }))).size;
 }
 
 async function exists(path: string): Promise<boolean> {

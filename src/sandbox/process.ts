@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SandboxCommandError, SandboxStartError } from './errors.js';
@@ -78,6 +78,8 @@ export interface Daemon {
   readonly logPath: string;
   /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves once the process has exited. */
   stop(): Promise<void>;
+  /** SIGKILL at once (a crash); resolves once the process has exited. */
+  kill(): Promise<void>;
 }
 
 export interface DaemonSpec {
@@ -123,6 +125,12 @@ export async function startDaemon(spec: DaemonSpec): Promise<Daemon> {
       const kill = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
       await exited;
       clearTimeout(kill);
+    },
+    async kill(): Promise<void> {
+      if (exit !== undefined) return;
+      child.ref();
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 
@@ -194,4 +202,17 @@ export async function tail(path: string, maxBytes = 4096, maxLines = 30): Promis
 function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   return 128 + (signal === null ? 0 : constants.signals[signal]);
+}
+
+/**
+ * A TCP port on 127.0.0.1 free a moment ago, for daemons that must be told their port before
+ * they start (a raft member's address is written into its database when it is created).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    }).on('error', reject);
+  });
 }

@@ -1,4 +1,5 @@
 export interface NatsServer {
+  /** nats://127.0.0.1:<port>, or tls://… when started with tls. */
   readonly url: string;
   readonly port: number;
   readonly dir: string;
@@ -12,16 +13,24 @@ export interface NatsServerOptions {
   /** Default: a free port chosen by the server itself. */
   readonly port?: number;
   /**
-   * A nats-server config file (e.g. deploy/nats/cluster-node-1.conf) and flags that
+   * A nats-server config file (e.g. deploy/production/nats/nats-1.conf) and flags that
    * override it; the address and port above win over the file. The server runs in
    * `dir`, so a relative store_dir in the file lands there.
    */
   readonly config?: { readonly file: string; readonly flags?: readonly string[] };
+  /**
+   * TLS for clients (nats-server's --tls flags, which win over a config file): the server's
+   * certificate and key, the CA clients' certificates are checked against, and whether clients
+   * must present one. The url is then `tls://…`.
+   */
+  readonly tls?: { readonly certificate: string; readonly privateKey: string; readonly caCert: string; readonly verifyClients?: boolean };
 }
 
 export interface Northbound {
   /** 'unix:<dir>/ovnnb_db.sock' */
   readonly remote: string;
+  /** 'ssl:127.0.0.1:<port>' when started with ssl. */
+  readonly sslRemote?: string;
   readonly dir: string;
   readonly pid: number;
   /** ovn-nbctl against this database; returns stdout without the trailing newline. */
@@ -32,6 +41,61 @@ export interface Northbound {
 export interface NorthboundOptions {
   /** <dir>/ovnnb_db.db is reused when it exists (converted if the schema is newer). */
   readonly dir: string;
+  /** Also serve SSL on a free 127.0.0.1 port (`sslRemote`), with these PEM files. */
+  readonly ssl?: SslFiles;
+}
+
+/** PEM files as OVS daemons and tools take them (--private-key, --certificate, --ca-cert). */
+export interface SslFiles {
+  readonly privateKey: string;
+  readonly certificate: string;
+  readonly caCert: string;
+}
+
+export interface NorthboundClusterOptions {
+  /** The members' db, socket, ctl and log files: nb<N>.db, … */
+  readonly dir: string;
+  /** Default 3. */
+  readonly members?: number;
+  /** Raft between the members over SSL, and an SSL port per member for clients, with these files. */
+  readonly ssl?: SslFiles;
+}
+
+export interface NorthboundMember {
+  /** 0-based. */
+  readonly index: number;
+  /** 'unix:<dir>/nb<N>.sock' */
+  readonly remote: string;
+  /** 'ssl:127.0.0.1:<port>' when the cluster has ssl (a new port after each start). */
+  readonly sslRemote: string | undefined;
+  /** Its raft address, 'tcp:127.0.0.1:<port>' or 'ssl:…'. */
+  readonly raftAddress: string;
+  readonly dbFile: string;
+  readonly pid: number;
+  readonly running: boolean;
+  /** 'leader', 'follower' or 'candidate' ('' when it does not answer). */
+  role(): Promise<string>;
+  /** ovs-appctl against this member (e.g. 'cluster/status', 'OVN_Northbound'); resolves to stdout. */
+  appctl(...args: string[]): Promise<string>;
+  /** Starts it again on its db file (it rejoins the cluster). */
+  start(): Promise<void>;
+  /** SIGKILL: a crash. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface NorthboundCluster {
+  readonly dir: string;
+  readonly members: readonly NorthboundMember[];
+  /** Every member's unix remote, comma-separated (as OVS tools and novanet take a cluster). */
+  readonly remote: string;
+  /** Every member's SSL remote, comma-separated, when the cluster has ssl. */
+  readonly sslRemote: string | undefined;
+  /** ovn-nbctl against the cluster (its leader). */
+  nbctl(...args: string[]): Promise<string>;
+  /** The member that is leader now (waits while there is none). */
+  leader(): Promise<NorthboundMember>;
+  stop(): Promise<void>;
 }
 
 /** What any process can do with a running chassis: see `connectChassis`. */

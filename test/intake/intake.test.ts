@@ -109,3 +109,17 @@ test('intake core - a refusal that rests on commits in flight is answered only o
   ok(await created);
   t.like(await duplicate, { ok: false, error: { code: 'ALREADY_EXISTS' } });
 });
+
+test('intake core - a refusal that rests on a view behind another writer\'s commits is decided again on the caught-up view', async (t) => {
+  const { intake, log, send } = await startIntake();
+  const other = await startIntake(log, counterDraws(1000));
+  t.teardown(async () => { await intake.stop(); await other.intake.stop(); });
+  // The other writer creates the VPC and subnet; this intake's view has neither yet.
+  const vpc = ok(await other.send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' })).result.vpc as { id: string };
+  const subnet = ok(await other.send('subnet.create', { commandId: 's', vpcId: vpc.id, name: 's' })).result.subnet as { id: string };
+  const port = ok(await send('port.create', { commandId: 'p', subnetId: subnet.id }));
+  t.is(port.seq, 3, 'decided again after folding in the other writer\'s commits: no NOT_FOUND');
+  t.is(log.refused, 0, 'nothing was appended on the stale view');
+  // A refusal that still holds on the caught-up view is answered as it is.
+  t.like(await send('port.create', { commandId: 'q', subnetId: '00000000-0000-4000-8000-999999999999' }), { ok: false, error: { code: 'NOT_FOUND' } });
+});
