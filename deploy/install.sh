@@ -26,6 +26,7 @@ command -v busybox      >/dev/null || need+=(busybox)
 command -v ethtool      >/dev/null || need+=(ethtool)
 command -v ip           >/dev/null || need+=(iproute2)
 command -v tcpdump      >/dev/null || need+=(tcpdump)
+command -v dot          >/dev/null || need+=(graphviz)   # novanet topology -o svg
 # The reference CNI plugins (tuning, portmap, …): chained after novanet-cni in the tests.
 [ -x /usr/lib/cni/tuning ]         || need+=(containernetworking-plugins)
 

@@ -43,6 +43,9 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     },
     commandWildcard: `${prefix}.cmd.>`,
     adminCommandWildcard: `${prefix}.admin.cmd.>`,
+    /** An operator request (`digest`, `plan`, `drift`): `novanet.admin.ops.<name>`, the provider's like the admin commands. */
+    operator: (name: string) => `${prefix}.admin.ops.${name}`,
+    operatorWildcard: `${prefix}.admin.ops.>`,
     events: (scope: Scope) => scope.org === PROVIDER ? `${prefix}.evt.${PROVIDER}` : `${prefix}.evt.${scope.org}.${scope.project}`,
     eventsWildcard: `${prefix}.evt.>`,
     /** The scope an events subject names, as written: where a quarantined message claims to belong. */

@@ -87,3 +87,39 @@ export function* allResources(view: View): Generator<{ ref: ResourceRef; scope: 
     }
   }
 }
+
+/** One piece of the view in canonical form: a resource (`part` its kind), or an entry of another part (an index, quotas). */
+export interface ViewEntry {
+  readonly part: string;
+  readonly id: string;
+  /** Plain JSON: maps as objects, sets as sorted arrays. */
+  readonly value: unknown;
+}
+
+/**
+ * The whole view as entries, every resource by kind and id and every other part of the
+ * view (indexes such as the MACs in use, quotas) by key: what `novanet verify` digests and
+ * `novanet diff` compares. Two views are deep-equal exactly when their entries are.
+ */
+export function* viewEntries(view: View): Generator<ViewEntry> {
+  const collectionMaps = new Set<unknown>();
+  for (const kind of Object.keys(collections) as ResourceKind[]) {
+    const map = collections[kind](view) as ReadonlyMap<string, Resource>;
+    collectionMaps.add(map);
+    for (const resource of map.values()) yield { part: kind, id: resource.id, value: plain(resource) };
+  }
+  for (const [part, value] of Object.entries(view)) {
+    if (part === 'seq' || collectionMaps.has(value)) continue;
+    if (value instanceof Map) for (const [id, entry] of value) yield { part, id: String(id), value: plain(entry) };
+    else yield { part, id: '', value: plain(value) };
+  }
+}
+
+/** A value of the view as plain JSON: a map becomes an object, a set a sorted array. */
+export function plain(value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), plain(v)]));
+  if (value instanceof Set) return [...value].map(plain).sort();
+  if (Array.isArray(value)) return value.map(plain);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}

@@ -119,6 +119,19 @@ const fixtures: [string, string, Violation[]][] = [
     "import '../cli/sandbox.js';\nimport '../bus/command-endpoint.js';\n",
     [{ from: 'src/engine/guard-cli.ts', to: 'src/cli/sandbox.ts', rule: 'edge-imports-inward' }],
   ],
+  [
+    'src/contract/guard-outward.ts',
+    "import '../bus/log.js';\nimport 'node:fs';\nimport '../commands/mod.js';\nimport 'zod';\n",
+    [
+      { from: 'src/contract/guard-outward.ts', to: 'src/bus/log.ts', rule: 'contract-imports-only-schemas' },
+      { from: 'src/contract/guard-outward.ts', to: 'fs', rule: 'contract-imports-only-schemas' },
+    ],
+  ],
+  [
+    'src/http/guard-outward.ts',
+    "import '../bus/log.js';\nimport '../engine/config.js';\nimport '../ovsdb/mod.js';\nimport type {} from '../intake/intake.js';\nimport '../../projections/mod.js';\nimport 'prom-client';\nimport 'node:http';\n",
+    ['src/bus/log.ts', 'src/engine/config.ts', 'src/ovsdb/mod.ts'].map((to) => ({ from: 'src/http/guard-outward.ts', to, rule: 'http-imports-only-observed-parts' })),
+  ],
   // A cycle through type-only imports is a cycle too; it is reported once, at its first module.
   [
     'test/guard-cycle-a.ts',

@@ -7,6 +7,31 @@ import { pino } from 'pino';
 import { startAgent } from '../agent/agent.js';
 import { agentConfigFrom } from '../agent/config.js';
 import type { AgentConfig } from '../agent/config.js';
+import type { CliCommand } from './cli.js';
+
+/** `novanet agent` and `novanet cni install` (README, "Pods"). */
+export const podCommands: CliCommand = (program, cli) => {
+  program.command('agent')
+    .description('the node agent novanet-cni talks to (one per node), until SIGTERM/SIGINT')
+    .option('--socket <path>', 'where novanet-cni reaches the agent (NOVANET_AGENT_SOCKET)')
+    .option('--ovs-db <remote>', 'the node\'s Open_vSwitch database, unix:PATH or tcp:HOST:PORT (NOVANET_OVS_DB)')
+    .option('--bridge <name>', 'the integration bridge (NOVANET_AGENT_BRIDGE)')
+    .option('--host-netns <name>', 'the network namespace br-int\'s host ends live in (NOVANET_AGENT_HOST_NETNS)')
+    .option('--node-name <name>', 'recorded on every interface plugged (NOVANET_NODE_NAME)')
+    .option('--overlay-mtu <n>', 'the pod MTU when the subnet has none (NOVANET_OVERLAY_MTU)')
+    .option('--ovn-installed-timeout-ms <n>', 'how long an ADD waits for ovn-controller (NOVANET_OVN_INSTALLED_TIMEOUT_MS)')
+    .action(cli.action(async (options: Partial<Record<keyof AgentConfig, string>>) => {
+      const { nats, prefix, logLevel } = cli.globalFlags();
+      return runAgent({ ...options, ...(nats !== undefined && { natsUrl: nats }), ...(prefix !== undefined && { prefix }), ...(logLevel !== undefined && { logLevel }) });
+    }));
+  program.command('cni')
+    .description('the CNI plugin')
+    .command('install')
+    .description('the CNI plugin "novanet" and an example conflist')
+    .option('--dir <dir>', 'the runtime\'s plugin dir', '/opt/cni/bin')
+    .option('--conf-dir <dir>', 'the runtime\'s network config dir', '/etc/cni/net.d')
+    .action(cli.action(async (options: { dir: string; confDir: string }) => installCni(options)));
+};
 
 /** `novanet agent`: runs until SIGTERM/SIGINT. */
 export async function runAgent(flags: Partial<Record<keyof AgentConfig, string>>): Promise<number> {

@@ -1,13 +1,54 @@
 import { join, resolve } from 'node:path';
 import type { Scope } from '../../events/mod.js';
-import type { NovanetClient } from '../bus/client.js';
-import { configFrom } from '../engine/config.js';
+import { z } from 'zod';
+import { NovanetClient } from '../bus/client.js';
 import type { EngineConfig } from '../engine/config.js';
-import { startEngine } from '../engine/engine.js';
 import { connectChassis, makeTestCa, SandboxArgumentError, startChassis, startNatsServer, startNorthbound } from '../sandbox/mod.js';
 import type { Chassis, DhcpLease } from '../sandbox/mod.js';
+import { UsageError } from './cli.js';
+import type { CliCommand } from './cli.js';
+import { startObservedEngine } from './serve.js';
 
-export interface SandboxOptions {
+/** `novanet sandbox` (what `npm start` runs) and `novanet sandbox plug`. */
+export const sandboxCommand: CliCommand = (program, cli) => {
+  const sandbox = program.command('sandbox')
+    .description('a local nats-server + OVN Northbound (+ a full chassis, or N of them on one Southbound) + the engine, data in --dir')
+    .option('--dir <dir>', 'where everything lives, kept across restarts', '.novanet')
+    .option('--chassis', 'also run Southbound, ovn-northd, ovs-vswitchd and ovn-controller, to plug namespaces into ports')
+    .option('--chassis-count <n>', 'N chassis on one Southbound (sandbox, sandbox-2, …; implies --chassis)')
+    .option('--tls', 'NATS over TLS, the Northbound over SSL (material in <dir>/tls)')
+    .action(cli.action(async (options: { dir: string; chassis?: boolean; chassisCount?: string; tls?: boolean }) => {
+      const chassisCount = options.chassisCount !== undefined ? chassisNumber('chassis-count', options.chassisCount) : options.chassis === true ? 1 : 0;
+      return runSandbox({ dir: options.dir, chassisCount, tls: options.tls === true, config: cli.config() });
+    }));
+  sandbox.command('plug')
+    .description('a network namespace plugged into the port on the sandbox\'s chassis (the I-th, default 1), with its DHCP lease, until Ctrl-C')
+    .argument('<port id>')
+    .option('--namespace <name>', 'short name of the namespace (default vm-<start of the port id>)')
+    .option('--chassis-index <i>', 'which of the sandbox\'s chassis (--chassis-count) the namespace runs on')
+    // --dir is sandbox's own (before or after `plug`): the same flag names the same dir.
+    .action(cli.action(async (portId: string, options: { namespace?: string; chassisIndex?: string }) => {
+      const chassisIndex = options.chassisIndex === undefined ? undefined : chassisNumber('chassis-index', options.chassisIndex);
+      return cli.withNats((nc, config) => plugPort(new NovanetClient(nc, config.prefix), cli.scope(), {
+        dir: sandbox.opts<{ dir: string }>().dir, portId,
+        ...(options.namespace !== undefined && { namespace: options.namespace }), ...(chassisIndex !== undefined && { chassisIndex }),
+      }));
+    }));
+};
+
+const ChassisNumber = z.coerce.number().int().min(1);
+
+/** A `--chassis-count` or `--chassis-index` value: a whole number from 1. */
+function chassisNumber(flag: string, value: string): number {
+  const parsed = ChassisNumber.safeParse(value);
+  if (!parsed.success) throw new UsageError(`--${flag} takes a whole number from 1, not ${JSON.stringify(value)}`);
+  return parsed.data;
+}
+
+/** Where the sandbox answers /metrics, /health and /ready unless configured otherwise (Prometheus's usual exporter range). */
+const SANDBOX_HTTP_LISTEN = '127.0.0.1:9464';
+
+interface SandboxOptions {
   /** Everything lives here and survives restarts: the JetStream store, the Northbound database. */
   readonly dir: string;
   /**
@@ -17,11 +58,12 @@ export interface SandboxOptions {
   readonly chassisCount: number;
   /** NATS over TLS with client certificates and the Northbound over SSL, with material made in `<dir>/tls`. */
   readonly tls: boolean;
-  readonly engineFlags: Partial<Record<keyof EngineConfig, string>>;
+  /** The configuration from flags, environment and file: NATS and the Northbound are the sandbox's own. */
+  readonly config: EngineConfig;
 }
 
 /** `npm start`: a local nats-server, an OVN Northbound (and optionally a chassis), and the engine. */
-export async function runSandbox(opts: SandboxOptions): Promise<number> {
+async function runSandbox(opts: SandboxOptions): Promise<number> {
   const dir = resolve(opts.dir);
   // A throwaway CA, made again at every start: a server certificate for nats-server and
   // ovsdb-server, and one client certificate for the engine, the CLI and ovn-nbctl.
@@ -35,13 +77,13 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
   for (let index = 2; index <= opts.chassisCount; index++) {
     chassis.push(await startChassis({ dir: chassisDir(dir, index), joins: chassis[0]!, name: chassisName(index) }));
   }
-  const tlsFlags = client ? {
+  const tlsSettings = client ? {
     natsTlsCa: client.caCert, natsTlsCert: client.certificate, natsTlsKey: client.privateKey,
     ovnNbSslKey: client.privateKey, ovnNbSslCert: client.certificate, ovnNbSslCa: client.caCert,
   } : {};
   const nbRemote = northbound.sslRemote ?? northbound.remote;
-  const config = configFrom({ ...opts.engineFlags, ...tlsFlags, natsUrl: nats.url, ovnNb: nbRemote });
-  const engine = await startEngine(config);
+  const config: EngineConfig = { httpListen: SANDBOX_HTTP_LISTEN, ...opts.config, ...tlsSettings, natsUrl: nats.url, ovnNb: nbRemote };
+  const engine = await startObservedEngine(config);
 
   const cli = 'node dist/src/cli/main.js';
   const exports = client
@@ -52,6 +94,7 @@ export async function runSandbox(opts: SandboxOptions): Promise<number> {
 novanet sandbox is running (Ctrl-C stops it; data stays in ${dir}).
   NATS          ${nats.url}   (JetStream store in ${nats.dir}${client ? '; TLS, client certificates required' : ''})
   OVN NB        ${nbRemote}${client ? `   (SSL; certificates in ${join(dir, 'tls')})` : ''}
+  metrics       ${engine.http ? `http://${engine.http.address}/metrics   (/health, /ready)` : 'off'}
   chassis       ${chassis.length > 0 ? chassis.map((c, i) => `${c.name} (--chassis-index ${i + 1}: ovs-vswitchd and ovn-controller in network namespace ${c.hostNamespace})`).join('\n                ') : 'none (start with --chassis to plug namespaces into ports)'}
 
 Try, in another terminal:${exports}
@@ -78,7 +121,7 @@ Try, in another terminal:${exports}
 const chassisDir = (dir: string, index: number): string => join(resolve(dir), index === 1 ? 'chassis' : `chassis-${index}`);
 const chassisName = (index: number): string => (index === 1 ? 'sandbox' : `sandbox-${index}`);
 
-export interface PlugPortOptions {
+interface PlugPortOptions {
   /** The sandbox's dir (`novanet sandbox --chassis --dir …`). */
   readonly dir: string;
   readonly portId: string;
@@ -93,7 +136,7 @@ export interface PlugPortOptions {
  * chassis, as a VM's interface would be (the port's MAC, `iface-id` = port id), holding the
  * lease OVN's DHCP gives it. It stays until Ctrl-C, then is unplugged and deleted.
  */
-export async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptions): Promise<number> {
+async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptions): Promise<number> {
   const reply = await client.request(scope, 'port.get', { portId: opts.portId });
   if (!reply.ok) {
     console.log(JSON.stringify(reply, null, 2));

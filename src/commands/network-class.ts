@@ -5,7 +5,7 @@ import { capabilitiesOf } from '../../projections/mod.js';
 import type { NetworkClass, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { Label, commandPayload, providerCommand, providerQuery, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { atLeastOne, Label, commandPayload, providerCommand, providerQuery, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { decideRuleTemplates, RuleTemplateInput } from './securitygroup.js';
 import { SUBNET_PREFIX_LIMITS } from './subnet.js';
 import { VPC_PREFIX_LIMITS } from './vpc.js';
@@ -154,7 +154,7 @@ function createNetworkClass(view: View, input: z.infer<typeof CreateNetworkClass
 
 // --- networkclass.update -------------------------------------------------------------
 
-export const UpdateNetworkClass = commandPayload({
+export const UpdateNetworkClass = atLeastOne(commandPayload({
   networkClassId: ResourceId,
   description: Description.optional(),
   externalNetworkId: ResourceId.nullable().optional(),
@@ -162,7 +162,7 @@ export const UpdateNetworkClass = commandPayload({
   defaults: DefaultsInput.optional(),
   disableCapabilities: DisableCapabilities.optional(),
   default: z.boolean().optional(),
-}).refine((p) => [p.description, p.externalNetworkId, p.baremetal, p.defaults, p.disableCapabilities, p.default].some((v) => v !== undefined), 'name at least one field to change');
+}), ['description', 'externalNetworkId', 'baremetal', 'defaults', 'disableCapabilities', 'default'], 'name at least one field to change');
 
 /**
  * Description, defaults (for new VPCs only), disabled capabilities and the default may change

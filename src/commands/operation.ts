@@ -77,6 +77,14 @@ export const commandPayload = <T extends z.ZodRawShape>(shape: T) =>
 export const queryPayload = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject({ ...envelope, commandId: CommandId.optional(), ...shape });
 
+/**
+ * An update that must name at least one of `fields`: checked here, and said in the payload's
+ * JSON Schema (`anyOf` of each field required), which a refinement alone would leave out.
+ */
+export const atLeastOne = <T extends z.ZodObject>(schema: T, fields: readonly (keyof z.infer<T> & string)[], message: string) =>
+  schema.refine((p) => fields.some((f) => (p as Record<string, unknown>)[f] !== undefined), message)
+    .meta({ anyOf: fields.map((f) => ({ required: [f] })) });
+
 /** Names and labels clients choose: no control characters (they end up in OVN rows, logs and terminals). */
 export const Label = (max: number) => z.string().min(1).max(max).regex(/^\P{Cc}+$/u, 'no control characters');
 export const ResourceName = Label(64);

@@ -8,7 +8,7 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateIp, checkRequestedIp, formatCidr, intToIp, ipToInt, parseCidr } from './ipam.js';
 import { decideNic, NicFields } from './baremetal.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
-import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { atLeastOne, command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { joinDevice } from './port-device.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
@@ -152,11 +152,11 @@ function resolvePairs(
   });
 }
 
-export const UpdatePort = commandPayload({
+export const UpdatePort = atLeastOne(commandPayload({
   portId: ResourceId,
   securityGroupIds: SecurityGroupIds.optional(),
   allowedAddressPairs: AllowedAddressPairs.optional(),
-}).refine((p) => p.securityGroupIds !== undefined || p.allowedAddressPairs !== undefined, 'name securityGroupIds, allowedAddressPairs or both');
+}), ['securityGroupIds', 'allowedAddressPairs'], 'name securityGroupIds, allowedAddressPairs or both');
 
 /** Records complete new lists, so each event alone says what the port has. */
 function updatePort(view: View, input: z.infer<typeof UpdatePort>, ctx: DecideContext) {

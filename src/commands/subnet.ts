@@ -7,7 +7,7 @@ import { CommandError, ErrorCode, notFound } from './errors.js';
 import { cidrOf, contains, firstFreeBlock, firstUsable, formatCidr, intToIp, ipToInt, isReserved, overlaps, parseCidr, within } from './ipam.js';
 import type { Cidr } from './ipam.js';
 import { allocateMac } from './mac.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { atLeastOne, command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { classOfVpc, findVpc } from './vpc.js';
 
 /** Subnet: an L2 segment of a VPC with OVN native DHCP; the VPC router holds its gateway address. */
@@ -148,7 +148,7 @@ function hostRoutes(routes: readonly { destination: string; nextHop: string }[],
  * Name and DHCP settings; a field left out keeps its value, `null` clears mtu or domainName.
  * CIDR and gateway are fixed for the subnet's life: ports hold addresses inside them.
  */
-export const UpdateSubnet = commandPayload({
+export const UpdateSubnet = atLeastOne(commandPayload({
   subnetId: ResourceId,
   name: ResourceName.optional(),
   dhcpEnabled: z.boolean().optional(),
@@ -158,7 +158,7 @@ export const UpdateSubnet = commandPayload({
   mtu: CreateSubnet.shape.mtu.unwrap().nullable().optional(),
   domainName: DomainName.nullable().optional(),
   hostRoutes: CreateSubnet.shape.hostRoutes.unwrap().optional(),
-}).refine((p) => [p.name, p.dhcpEnabled, p.dnsServers, p.ntpServers, p.leaseTime, p.mtu, p.domainName, p.hostRoutes].some((v) => v !== undefined), 'name at least one field to change');
+}), ['name', 'dhcpEnabled', 'dnsServers', 'ntpServers', 'leaseTime', 'mtu', 'domainName', 'hostRoutes'], 'name at least one field to change');
 
 function updateSubnet(view: View, input: z.infer<typeof UpdateSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);

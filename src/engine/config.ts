@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator } from '@nats-io/transport-node';
 import type { ConnectionOptions } from '@nats-io/transport-node';
+import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
 
@@ -51,6 +52,12 @@ export const EngineConfig = z.object({
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Where /metrics, /health and /ready are answered: `<host>:<port>` (port 0: any free one) or
+   * `off`. Unset: off for `serve` (two engines on one machine, tests among them, must not fight
+   * over a port), 127.0.0.1:9464 for the sandbox.
+   */
+  httpListen: z.string().regex(/^(off|.+:\d{1,5})$/, '<host>:<port> or off').optional(),
 }).superRefine((config, ctx) => {
   const sslFiles = [config.ovnNbSslKey, config.ovnNbSslCert, config.ovnNbSslCa];
   if (/(^|,)ssl:/.test(config.ovnNb) && sslFiles.some((f) => f === undefined)) {
@@ -73,7 +80,8 @@ export const EngineConfig = z.object({
 });
 export type EngineConfig = z.infer<typeof EngineConfig>;
 
-const ENV: Readonly<Record<keyof EngineConfig, string>> = {
+/** Every setting's environment variable. */
+export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   natsUrl: 'NOVANET_NATS_URL',
   natsUser: 'NOVANET_NATS_USER',
   natsPassword: 'NOVANET_NATS_PASSWORD',
@@ -94,13 +102,74 @@ const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',
   replicas: 'NOVANET_REPLICAS',
   logLevel: 'NOVANET_LOG_LEVEL',
+  httpListen: 'NOVANET_HTTP_LISTEN',
 };
 
-export function configFrom(flags: Partial<Record<keyof EngineConfig, string>>, env: NodeJS.ProcessEnv = process.env): EngineConfig {
+/** The settings that also have a command-line flag (every command takes them: `--nats URL`). */
+export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
+  natsUrl: 'nats',
+  natsTlsCa: 'nats-tls-ca',
+  natsTlsCert: 'nats-tls-cert',
+  natsTlsKey: 'nats-tls-key',
+  ovnNb: 'ovn-nb',
+  ovnNbSslKey: 'ovn-nb-ssl-key',
+  ovnNbSslCert: 'ovn-nb-ssl-cert',
+  ovnNbSslCa: 'ovn-nb-ssl-ca',
+  prefix: 'prefix',
+  replyPrefixes: 'reply-prefixes',
+  adminReplyPrefixes: 'admin-reply-prefixes',
+  resyncIntervalMs: 'resync-interval-ms',
+  logLevel: 'log-level',
+  httpListen: 'http-listen',
+};
+
+/** The environment variable naming the configuration file when `--config` does not. */
+export const CONFIG_FILE_ENV = 'NOVANET_CONFIG';
+
+/** A setting as the configuration file spells it: `natsUrl` is `nats_url`. */
+export const fileKey = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Thrown for a configuration file that cannot be read or is not TOML of known keys. */
+export class ConfigFileError extends Error {
+  override readonly name = 'ConfigFileError';
+}
+
+/**
+ * The settings of a TOML configuration file (`nats_url = "nats://…"`): every key of
+ * EngineConfig in snake_case, at the top level. An unknown key is refused, as a misspelt
+ * flag would be, rather than ignored.
+ */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = parseToml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigFileError(`config file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const byFileKey = new Map(Object.keys(ENV).map((key) => [fileKey(key), key]));
+  const settings: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    const key = byFileKey.get(name);
+    if (!key) throw new ConfigFileError(`config file ${path}: unknown setting '${name}' (known: ${[...byFileKey.keys()].join(', ')})`);
+    settings[key] = value;
+  }
+  return settings;
+}
+
+/**
+ * The configuration from flags, then the environment, then the configuration file's
+ * settings, then the defaults: the first that sets a key wins. Generic over EngineConfig:
+ * a new setting needs its line in ENV (and FLAGS if it has a flag) and nothing else.
+ */
+export function configFrom(
+  flags: Partial<Record<keyof EngineConfig, string>>,
+  env: NodeJS.ProcessEnv = process.env,
+  file: Readonly<Record<string, unknown>> = {},
+): EngineConfig {
   const raw: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV)) {
-    const value = flags[key as keyof EngineConfig] ?? env[name];
-    if (value !== undefined && value !== '') raw[key] = value;
+    const value = [flags[key as keyof EngineConfig], env[name], file[key]].find((v) => v !== undefined && v !== '');
+    if (value !== undefined) raw[key] = value;
   }
   return EngineConfig.parse(raw);
 }

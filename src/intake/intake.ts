@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
-import type { CommandAddress, Commit, CommitRecord, LogRecord, Reply, Scope } from '../../events/mod.js';
+import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
 import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
-import { admit, ErrorCode, isCommandError } from '../commands/mod.js';
+import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
 
 /** How many appends may wait for their acknowledgement at once. */
@@ -32,11 +32,23 @@ export const systemDraws: Draws = {
   newMac: () => ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':'),
 };
 
+/** What the intake reports as it works (metrics at the edge: src/http). */
+export interface IntakeObserver {
+  /**
+   * A request answered: its operation (`unknown` for a name that is none, so the label set
+   * stays bounded), `ok` or the error code, and the seconds since it was submitted.
+   */
+  answered(operation: string, result: string, seconds: number): void;
+  /** An append the log confirmed, in seconds from sending it. */
+  committed(seconds: number): void;
+}
+
 export interface IntakeOptions {
   readonly log: CommitLog;
   readonly config: DecideConfig;
   readonly logger: Logger;
   readonly draws?: Draws;
+  readonly observer?: IntakeObserver;
 }
 
 interface Job {
@@ -101,7 +113,7 @@ export class Intake {
    * once; everything touching the view is queued, in arrival order.
    */
   submit(address: CommandAddress, data: Uint8Array): Promise<Reply> {
-    return new Promise((answer) => {
+    const reply = new Promise<Reply>((answer) => {
       try {
         this.queue.push({ ordinal: this.ordinal++, ...admit(address, data), answer });
         this.wake?.();
@@ -109,6 +121,29 @@ export class Intake {
         answer(errorReply(err, undefined, this.opts.logger));
       }
     });
+    const { observer } = this.opts;
+    if (!observer) return reply;
+    const started = performance.now();
+    return reply.then((answer) => {
+      const operation = (address.admin ? providerOperations : tenantOperations).has(address.operation) ? address.operation : 'unknown';
+      observer.answered(operation, answer.ok ? 'ok' : answer.error.code, (performance.now() - started) / 1000);
+      return answer;
+    });
+  }
+
+  /**
+   * What-if: the commit a command would append now, decided on the view the next command
+   * would be decided on (commits in flight included), appended nowhere. A commandId already
+   * accepted appends nothing: `repeatOf` names its commit. Throws the command's refusal.
+   */
+  preview(address: CommandAddress, data: Uint8Array): { readonly commit: Commit; readonly expectedSeq: number; readonly repeatOf?: number } {
+    const { scope, operationName, operation, input } = admit(address, data);
+    if (operation.kind === 'query') throw new CommandError(ErrorCode.VALIDATION_FAILED, `${operationName} is a read: it appends nothing`);
+    const commandId = input.commandId as string;
+    const context = this.context(scope, commandId);
+    const accepted = this.commands.accepted.get(commandKey(scope, commandId));
+    const decision = accepted ? { events: [], result: accepted.result } : operation.decide(this.#view, input, context);
+    return { commit: commitOf({ scope, operationName, input }, commandId, context, decision), expectedSeq: this.head + 1, ...(accepted && { repeatOf: accepted.seq }) };
   }
 
   private async run(): Promise<void> {
@@ -161,11 +196,7 @@ export class Intake {
       if (isCommandError(err) && (await this.requeueAfterSettle(job) || await this.requeueAfterCatchUp(job))) return;
       throw err;
     }
-    const commit: Commit = {
-      v: COMMIT_VERSION, commandId, scope: job.scope, operation: job.operationName, at: context.now,
-      request: job.input, result: decision.result, events: [...decision.events],
-    };
-    await this.append(job, commit);
+    await this.append(job, commitOf(job, commandId, context, decision));
   }
 
   private async append(job: Job, commit: Commit): Promise<void> {
@@ -173,9 +204,11 @@ export class Intake {
     const expected = this.head;
     const record: CommitRecord = { seq: expected + 1, commit };
     this.apply(record);
+    const sent = performance.now();
     const pending = this.opts.log.append(commit, expected).then(
       (seq) => {
         if (seq !== record.seq) throw new Error(`append stored at ${seq}, expected ${record.seq}`);
+        this.opts.observer?.committed((performance.now() - sent) / 1000);
         job.answer({ ok: true, commandId: commit.commandId, seq, result: commit.result });
       },
     ).catch((err: unknown) => {
@@ -231,6 +264,12 @@ export class Intake {
         await this.rebuild();
         break;
       } catch (err) {
+        if (this.stopping) {
+          // Unanswered, not refused: whether an append cut off by the stop landed is the log's to say,
+          // and a client retrying with the same commandId gets the log's answer.
+          this.opts.logger.warn({ err, commands: retry.length }, 'stopping with the log away: commands whose appends failed are left unanswered');
+          return;
+        }
         // The log is away (NATS reconnects forever): keep the commands and wait.
         this.opts.logger.warn({ err, attempt }, 'rebuilding the view from the log failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
@@ -261,6 +300,17 @@ export class Intake {
   private context(scope: Scope, commandId: string): DecideContext {
     return { scope, commandId, now: this.draws.now(), config: this.opts.config, newId: this.draws.newId, newMac: this.draws.newMac };
   }
+}
+
+/** The commit of a decided command: its request and result, and the one clock read of its context. */
+function commitOf(
+  job: { readonly scope: Scope; readonly operationName: string; readonly input: Record<string, unknown> },
+  commandId: string, context: DecideContext, decision: { readonly events: readonly NovanetEvent[]; readonly result: Record<string, unknown> },
+): Commit {
+  return {
+    v: COMMIT_VERSION, commandId, scope: job.scope, operation: job.operationName, at: context.now,
+    request: job.input, result: decision.result, events: [...decision.events],
+  };
 }
 
 function repeatReply(job: Job, commandId: string, accepted: AcceptedCommand): Reply {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { canonicalJson, isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
-import type { LogRecord, Scope } from '../../events/mod.js';
+import type { CommitRecord, LogRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
-import type { OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
+import type { Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { diff } from './diff.js';
 import { DEFAULT_DENY, defaultDenyOwner, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
@@ -41,6 +41,21 @@ export interface StatusSink {
   latest(): Promise<readonly StoredStatus[]>;
 }
 
+/** What the reconciler reports as it works (metrics at the edge: src/http). */
+export interface ReconcilerObserver {
+  /** One batch through render, diff, transaction and statuses: how many resources, in seconds. */
+  batch(resources: number, seconds: number): void;
+  /**
+   * One Northbound transaction: `committed`, `refused` (rows refused), `fenced` (another engine
+   * holds the writer lease) or `failed` (outcome unknown: disconnected, timed out).
+   */
+  transaction(result: 'committed' | 'refused' | 'fenced' | 'failed', seconds: number): void;
+  /** A full resync's reading of the stored statuses and marking of every resource, in seconds. */
+  resync(seconds: number): void;
+  /** Statuses that could not be published (retried in 1 s). */
+  statusPublishFailed(count: number): void;
+}
+
 export interface ReconcilerOptions {
   readonly source: CommitSource;
   readonly ovsdb: OvsdbClient;
@@ -51,6 +66,7 @@ export interface ReconcilerOptions {
   readonly resyncIntervalMs: number;
   /** Resources per OVSDB transaction. */
   readonly batchSize?: number;
+  readonly observer?: ReconcilerObserver;
 }
 
 /** Why a resource is being reconciled: a status is always published after an event. */
@@ -117,6 +133,11 @@ export class Reconciler {
   /** The sequence of the last commit folded in. */
   get observedSeq(): number {
     return this.view.seq;
+  }
+
+  /** The view rows are rendered from (verify's digest; do not mutate). */
+  get renderedView(): View {
+    return this.view;
   }
 
   async start(): Promise<void> {
@@ -191,16 +212,48 @@ export class Reconciler {
       evolve(this.view, record);
       return;
     }
+    for (const dirty of this.foldTouched(this.view, record)) this.dirty.set(ownerKey(dirty.ref), dirty);
+  }
+
+  /** Folds a commit into `view` and returns every resource whose rows or status it may change. */
+  private foldTouched(view: View, record: CommitRecord): Dirty[] {
     const { events, scope } = record.commit;
     // Dependants are looked up before and after: a deleted port's attachments are only
     // findable before, a created one's only after.
-    const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(this.view, e)]);
-    evolve(this.view, record);
-    touched.push(...events.flatMap((e) => dependantsOf(this.view, e)));
-    for (const ref of touched) {
-      const eventScope = this.scopeOf(ref) ?? scope;
-      this.dirty.set(ownerKey(ref), { ref, scope: eventScope, reason: 'event' });
-    }
+    const touched = events.flatMap((e) => [...refs(resourceOf(e)), ...dependantsOf(view, e)]);
+    evolve(view, record);
+    touched.push(...events.flatMap((e) => dependantsOf(view, e)));
+    return touched.map((ref) => ({ ref, scope: this.scopeIn(view, ref) ?? scope, reason: 'event' as const }));
+  }
+
+  /**
+   * What-if: the Northbound operations this reconciler would send for a commit folded into
+   * `view` (a copy: it is changed), against the Northbound as it is now. Nothing is applied.
+   */
+  plan(view: View, record: CommitRecord): Operation[] {
+    const touched = new Map(this.foldTouched(view, record).map((d) => [ownerKey(d.ref), d]));
+    return this.operationsFor(view, this.withMissingDependencies([...touched.values()], view)).ops;
+  }
+
+  /**
+   * The pending difference between the view and the Northbound right now, as a full resync
+   * would find it (every resource of the view and every owned row it does not explain), without
+   * applying it. O(the cloud): an operator's question, not a step of the loop.
+   */
+  drift(): Operation[] {
+    const all = new Map<string, Dirty>();
+    for (const dirty of this.everything()) if (!all.has(ownerKey(dirty.ref))) all.set(ownerKey(dirty.ref), dirty);
+    return this.operationsFor(this.view, [...all.values()]).ops;
+  }
+
+  /** The reconciler's render and diff: desired rows of each resource against the cache, and the operations between. */
+  private operationsFor(view: View, batch: readonly Dirty[]) {
+    const work = batch.map((d) => {
+      const resource = desiredRows(view, d.ref, this.opts.ownership);
+      const desired = resource?.rows ?? [];
+      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
+    });
+    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid)) };
   }
 
   /**
@@ -214,6 +267,12 @@ export class Reconciler {
   }
 
   private async resyncWithStoredStatuses(): Promise<void> {
+    const started = performance.now();
+    await this.markForResync();
+    this.opts.observer?.resync((performance.now() - started) / 1000);
+  }
+
+  private async markForResync(): Promise<void> {
     const publishedMeanwhile = new Set<string>();
     this.publishedDuringRead = publishedMeanwhile;
     let stored: Map<string, { ref: RowOwner; scope: Scope; status: ResourceStatus | undefined }> | undefined;
@@ -250,21 +309,29 @@ export class Reconciler {
         if (status && status.observedSeq >= seq) this.published.set(key, status);
         else this.published.delete(key);
       }
-      this.mark(ref, scope, 'resync');
     }
     for (const { ref, scope, status } of stored?.values() ?? []) {
       const key = ownerKey(ref);
       // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
       if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
     }
-    this.mark(defaultDenyOwner(this.opts.ownership), PROVIDER_SCOPE, 'resync');
+    for (const { ref, scope } of this.everything()) this.mark(ref, scope, 'resync');
+    this.schedule();
+  }
+
+  /**
+   * What a full resync reconciles: every resource of the view, the default-deny group, and
+   * every resource an owned row names (orphans the view no longer explains).
+   */
+  private *everything(): Generator<Dirty> {
+    for (const { ref, scope } of allResources(this.view)) yield { ref, scope, reason: 'resync' };
+    yield { ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, reason: 'resync' };
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
-        const dirty = this.ownedResource(row);
-        if (dirty) this.mark(dirty.ref, dirty.scope, 'resync');
+        const owned = this.ownedResource(row);
+        if (owned) yield owned;
       }
     }
-    this.schedule();
   }
 
   private mark(ref: RowOwner, scope: Scope, reason: Reason): void {
@@ -310,7 +377,10 @@ export class Reconciler {
         this.dirty.delete(key);
         if (batch.length >= this.batchSize) break;
       }
-      await this.reconcile(this.withMissingDependencies(batch));
+      const started = performance.now();
+      const work = this.withMissingDependencies(batch);
+      await this.reconcile(work);
+      this.opts.observer?.batch(work.length, (performance.now() - started) / 1000);
     }
   }
 
@@ -332,13 +402,13 @@ export class Reconciler {
   }
 
   /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
-  private withMissingDependencies(batch: Dirty[]): Dirty[] {
+  private withMissingDependencies(batch: Dirty[], view: View = this.view): Dirty[] {
     const keys = new Set(batch.map((d) => ownerKey(d.ref)));
     for (let i = 0; i < batch.length; i++) {
-      for (const dep of desiredRows(this.view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
+      for (const dep of desiredRows(view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
         const key = ownerKey(dep);
         if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
-        const scope = this.scopeOf(dep);
+        const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
         batch.push({ ref: dep, scope, reason: 'dependency' });
@@ -348,7 +418,11 @@ export class Reconciler {
   }
 
   private scopeOf(owner: RowOwner): Scope | undefined {
-    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(this.view, { kind: owner.kind, id: owner.id });
+    return this.scopeIn(this.view, owner);
+  }
+
+  private scopeIn(view: View, owner: RowOwner): Scope | undefined {
+    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
   }
 
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
@@ -358,12 +432,7 @@ export class Reconciler {
       return;
     }
     const seq = this.view.seq;
-    const work = batch.map((d) => {
-      const resource = desiredRows(this.view, d.ref, this.opts.ownership);
-      const desired = resource?.rows ?? [];
-      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
-    });
-    const ops = diff(work, (uuid) => this.references.referencesTo(uuid));
+    const { work, ops } = this.operationsFor(this.view, batch);
     let failure: string | undefined;
     if (ops.length > 0) {
       for (const w of work) {
@@ -373,15 +442,20 @@ export class Reconciler {
         }
         for (const a of w.actual) this.expecting.add(a.row._uuid);
       }
+      const sent = performance.now();
+      const took = () => (performance.now() - sent) / 1000;
       try {
         await this.opts.ovsdb.transact([...this.fence.guard(writer), ...ops]);
+        this.opts.observer?.transaction('committed', took());
       } catch (err) {
         if (this.fence.fencedOut(err)) {
+          this.opts.observer?.transaction('fenced', took());
           for (const d of batch) this.mark(d.ref, d.scope, d.reason);
           this.opts.logger.warn({ token: writer.token, inForce: this.fence.current() }, 'another engine writes the Northbound now: this transaction was refused; standing by');
           if (this.writer === writer) this.standDown();
           return;
         }
+        this.opts.observer?.transaction(refusedRows(err) ? 'refused' : 'failed', took());
         if (!refusedRows(err)) {
           // Disconnected or timed out: keep everything dirty; the reconnect triggers a full resync.
           for (const d of batch) this.mark(d.ref, d.scope, d.reason);
@@ -428,6 +502,7 @@ export class Reconciler {
       // A client may be waiting for exactly this status (a stream leader election, NATS away):
       // publish it again shortly rather than at the next full resync.
       this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
+      this.opts.observer?.statusPublishFailed(out.length);
       for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
       if (this.stopped) return;
       for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(ownerKey(d.ref), d);

@@ -81,7 +81,7 @@ async function intakeAlone(env: BenchEnv): Promise<Target> {
   const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: silent });
   const endpoint = new CommandEndpoint({ nc, intake, subjects: subjects(prefix), prefix, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES, adminReplyPrefixes: DEFAULT_ADMIN_REPLY_PREFIXES });
   await intake.start();
-  endpoint.start();
+  await endpoint.start();
   // Nothing runs after a reply here: there is nothing to settle.
   return { name: 'intake alone', prefix, settle: () => Promise.resolve(), stop: env.cleanup.adopt(async () => { await endpoint.stop(); await intake.stop(); }) };
 }

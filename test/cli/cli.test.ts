@@ -78,10 +78,58 @@ test('cli - serve refuses a reply prefix that could reach a stream or the JetStr
   t.true(JSON.parse(await novanet('--reply-prefixes', '_INBOX.', '--org', 'cli', '--project', 'p1', 'vpc', 'list')).ok);
 });
 
+type Failed = Error & { code: number; stdout: string; stderr: string };
+
+test('cli - tables for people: a list as columns, one resource as fields, a refusal as one line with its code', async (t) => {
+  const tenant = ['--org', 'cli-table', '--project', 'p1'];
+  const vpc = JSON.parse(await novanet(...tenant, 'vpc', 'create', '--name', 'shown', '--cidr', '10.7.0.0/16')).result.vpc;
+  const listed = (await novanet(...tenant, '-o', 'table', 'vpc', 'list')).trim().split('\n');
+  t.regex(listed[0]!, /^ID\s+NAME\s+CIDR\s+/);
+  t.regex(listed[1]!, new RegExp(`^${vpc.id}\\s+shown\\s+10\\.7\\.0\\.0/16`));
+  t.regex(await novanet(...tenant, '-o', 'table', 'vpc', 'get', vpc.id), /^name\s+shown$/m);
+
+  const err = await t.throwsAsync(novanet(...tenant, '-o', 'table', 'vpc', 'get', '00000000-0000-4000-8000-000000000000')) as Failed;
+  t.is(err.code, 1);
+  t.is(err.stdout, '');
+  t.regex(err.stderr, /^novanet: NOT_FOUND: .+\n$/);
+});
+
+test('cli - an unknown command, verb, option or resource kind prints usage and exits 2; help is per command', async (t) => {
+  for (const args of [['bogus'], ['vpc', 'bogus'], ['vpc', 'create', '--nmae', 'x'], ['watch', 'bogus/1'], ['request', 'bogus.create'], ['vpc']]) {
+    const err = await t.throwsAsync(novanet(...args)) as Failed;
+    t.is(err.code, 2, args.join(' '));
+    t.regex(err.stderr, /Usage: novanet|novanet --help/, args.join(' '));
+  }
+  const help = await novanet('subnet', 'create', '--help');
+  t.regex(help, /Usage: novanet subnet create/);
+  t.regex(help, /--vpc-id <value>\s+text \(required\)/);
+  t.regex(help, /--host-routes <value>\s+JSON/);
+});
+
+test('cli - --config reads a TOML file; flags and the environment win over it, and a bad file is one line and exit 1', async (t) => {
+  const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'novanet-cli-config-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const good = join(dir, 'novanet.toml');
+  await writeFile(good, `nats_url = "${stack.nats.url}"\n`);
+  const bare = (...args: string[]) => run(process.execPath, [cli, ...args]);
+  t.true(JSON.parse((await bare('--config', good, '--org', 'cli', '--project', 'p1', 'vpc', 'list')).stdout).ok, 'NATS from the file');
+  const wrong = join(dir, 'wrong.toml');
+  await writeFile(wrong, 'nats_url = "nats://127.0.0.1:1"\n');
+  t.true(JSON.parse((await bare('--config', wrong, '--nats', stack.nats.url, '--org', 'cli', '--project', 'p1', 'vpc', 'list')).stdout).ok, 'the flag wins');
+  const bad = join(dir, 'bad.toml');
+  await writeFile(bad, 'natsurl = "x"\n');
+  const err = await t.throwsAsync(bare('--config', bad, '-o', 'table', 'vpc', 'list')) as Failed;
+  t.is(err.code, 1);
+  t.regex(err.stderr, /^novanet: INVALID_CONFIGURATION: config file .*bad\.toml: unknown setting 'natsurl'/);
+});
+
 test('cli - sandbox refuses a chassis count or index that is not a whole number from 1, before it starts or plugs anything', async (t) => {
   for (const args of [['sandbox', '--chassis-count', '0'], ['sandbox', '--chassis-count', 'two'], ['sandbox', 'plug', 'some-port', '--chassis-index', '1.5']]) {
     const err = await t.throwsAsync(novanet(...args, '--dir', '/nonexistent/novanet')) as Error & { code: number; stderr: string };
-    t.is(err.code, 1);
+    t.is(err.code, 2, 'a malformed argument is usage');
     t.regex(err.stderr, /--chassis-(count|index) takes a whole number from 1/);
   }
 });
