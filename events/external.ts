@@ -81,9 +81,15 @@ export const NatGatewayDeleted = z.object({
   data: z.object({ natGatewayId: Id }),
 });
 
+/**
+ * What an external IP is attached to: a port, a device's primary port, a load balancer, or a
+ * cluster's endpoint (the load balancer of that endpoint in the tenant, whenever there is one).
+ */
 export const AttachmentTarget = z.union([
   z.object({ portId: Id }).strict(),
   z.object({ deviceId: z.string() }).strict(),
+  z.object({ loadBalancerId: Id }).strict(),
+  z.object({ clusterId: z.string(), endpoint: z.enum(['api', 'ingress']) }).strict(),
 ]);
 export type AttachmentTarget = z.infer<typeof AttachmentTarget>;
 

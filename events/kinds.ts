@@ -22,7 +22,7 @@ interface KindContract {
 export const kinds = {
   vpc: { owner: 'tenant', idField: 'vpcId', quota: 'vpcs', created: ['VpcCreated'], changed: ['VpcRouteAdded', 'VpcRouteRemoved'], deleted: ['VpcDeleted'] },
   subnet: { owner: 'tenant', idField: 'subnetId', quota: 'subnets', created: ['SubnetCreated'], changed: ['SubnetUpdated', 'SubnetVlanAllocated'], deleted: ['SubnetDeleted'] },
-  port: { owner: 'tenant', idField: 'portId', quota: 'ports', created: ['PortCreated'], changed: ['PortSecurityGroupsChanged', 'PortAllowedAddressPairsChanged'], deleted: ['PortDeleted'] },
+  port: { owner: 'tenant', idField: 'portId', quota: 'ports', created: ['PortCreated'], changed: ['PortSecurityGroupsChanged', 'PortAllowedAddressPairsChanged', 'PortAttached', 'PortDetached'], deleted: ['PortDeleted'] },
   securitygroup: {
     owner: 'tenant', idField: 'securityGroupId', quota: 'securityGroups', created: ['SecurityGroupCreated'],
     changed: ['SecurityGroupUpdated', 'SecurityGroupRuleAdded', 'SecurityGroupRuleRemoved'], deleted: ['SecurityGroupDeleted'],

@@ -107,9 +107,24 @@ export const PortCreated = z.object({
     /** Absent in commits from before security groups: such ports are in no group. */
     securityGroupIds: z.array(Id).optional(),
     allowedAddressPairs: z.array(AllowedAddressPair).optional(),
+    /**
+     * The device's primary port gets the default route by DHCP, and its `{deviceId}` external IP.
+     * Absent in commits from before multi-NIC devices: the device's first port is its primary.
+     */
+    primary: z.boolean().optional(),
     /** A bare-metal host's NIC (its MAC is the port's): an OVN external port. Absent: a virtual NIC. */
     vnicType: z.literal('baremetal').optional(),
   }),
+});
+/** The port now belongs to the device (the overlay spec's AttachPort): only that device's plug binds it. */
+export const PortAttached = z.object({
+  type: z.literal('PortAttached'),
+  data: z.object({ portId: Id, deviceId: z.string() }),
+});
+/** The port keeps its address, MAC and external IPs, but no plug binds it until it is attached again. */
+export const PortDetached = z.object({
+  type: z.literal('PortDetached'),
+  data: z.object({ portId: Id }),
 });
 /** The port's complete new list of pairs. */
 export const PortAllowedAddressPairsChanged = z.object({
@@ -124,6 +139,9 @@ export const PortDeleted = z.object({
 /** An internal load balancer: a VIP of a subnet spreading connections over member ports of the VPC. */
 export const LoadBalancerListener = z.object({ port: z.number().int(), targetPort: z.number().int() });
 export type LoadBalancerListener = z.infer<typeof LoadBalancerListener>;
+/** A load balancer that is a cluster's API or ingress endpoint: external IP attachments can name it by cluster. */
+export const LoadBalancerEndpoint = z.object({ clusterId: z.string(), role: z.enum(['api', 'ingress']) });
+export type LoadBalancerEndpoint = z.infer<typeof LoadBalancerEndpoint>;
 export const LoadBalancerCreated = z.object({
   type: z.literal('LoadBalancerCreated'),
   data: z.object({
@@ -134,6 +152,7 @@ export const LoadBalancerCreated = z.object({
     protocol: z.enum(['tcp', 'udp']),
     listeners: z.array(LoadBalancerListener),
     memberPortIds: z.array(Id),
+    endpoint: LoadBalancerEndpoint.optional(),
   }),
 });
 /** The complete new member list. */
@@ -147,7 +166,7 @@ export const LoadBalancerDeleted = z.object({
 });
 
 export const NetworkEvent = z.discriminatedUnion('type', [
-  VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetVlanAllocated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted,
+  VpcCreated, VpcDeleted, VpcRouteAdded, VpcRouteRemoved, SubnetCreated, SubnetUpdated, SubnetVlanAllocated, SubnetDeleted, PortCreated, PortAllowedAddressPairsChanged, PortDeleted, PortAttached, PortDetached,
   LoadBalancerCreated, LoadBalancerMembersChanged, LoadBalancerDeleted,
 ]);
 export type NetworkEvent = z.infer<typeof NetworkEvent>;

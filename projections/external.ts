@@ -1,3 +1,4 @@
+import { scopeKey } from '../events/mod.js';
 import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, Scope } from '../events/mod.js';
 import { freeMac, useMac } from './macs.js';
 import type { MacUse } from './macs.js';
@@ -83,7 +84,18 @@ export interface ExternalState {
   /** A VPC's NAT gateway (at most one), by VPC id: the VPC's own state stays the network family's. */
   readonly natGatewayOfVpc: Map<string, string>;
   readonly attachments: Map<string, ExternalIpAttachment>;
+  /** The attachment naming a target (at most one per target), by targetKey. */
+  readonly attachmentOfTarget: Map<string, string>;
   readonly portForwards: Map<string, PortForward>;
+}
+
+/** A target's key in the view's index: one string per way of naming a target, in the tenant. */
+export function targetKey(scope: Scope, target: AttachmentTarget): string {
+  const tenant = scopeKey(scope);
+  if ('portId' in target) return `${tenant}/port/${target.portId}`;
+  if ('deviceId' in target) return `${tenant}/device/${target.deviceId}`;
+  if ('loadBalancerId' in target) return `${tenant}/loadbalancer/${target.loadBalancerId}`;
+  return `${tenant}/endpoint/${target.endpoint}/${target.clusterId}`;
 }
 
 /** The external family's kinds, each with its collection (view.ts joins every family's). */
@@ -99,7 +111,7 @@ export const externalCollections = {
 export function initialExternalState(): ExternalState {
   return {
     externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),
-    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), portForwards: new Map(),
+    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), attachmentOfTarget: new Map(), portForwards: new Map(),
   };
 }
 
@@ -184,6 +196,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const ip = view.externalIps.get(externalIpId);
       if (!ip) return;
       view.attachments.set(id, { id, scope: commit.scope, externalIpId, target, createdAt: at, seq });
+      view.attachmentOfTarget.set(targetKey(commit.scope, target), id);
       ip.attachmentId = id;
       return;
     }
@@ -191,6 +204,8 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const attachment = view.attachments.get(event.data.attachmentId);
       if (!attachment) return;
       view.attachments.delete(attachment.id);
+      const key = targetKey(attachment.scope, attachment.target);
+      if (view.attachmentOfTarget.get(key) === attachment.id) view.attachmentOfTarget.delete(key);
       const ip = view.externalIps.get(attachment.externalIpId);
       if (ip?.attachmentId === attachment.id) delete ip.attachmentId;
       return;

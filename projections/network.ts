@@ -1,4 +1,5 @@
-import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerListener, NetworkEvent, Scope, SecurityEvent, SecurityGroupRule, VpcRoute, VpcScope } from '../events/mod.js';
+import { scopeKey } from '../events/mod.js';
+import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerEndpoint, LoadBalancerListener, NetworkEvent, Scope, SecurityEvent, SecurityGroupRule, VpcRoute, VpcScope } from '../events/mod.js';
 import { cidrBounds, ipToInt } from './addresses.js';
 import { emptyBlockSet, freeBlock, takeBlock } from './blocks.js';
 import type { BlockSet } from './blocks.js';
@@ -61,6 +62,8 @@ export interface Subnet {
    * ports. A port whose own address is here is a VIP its holders take turns announcing.
    */
   readonly pairHolders: Map<number, Set<string>>;
+  /** Ports of the subnet that are not their device's primary: while there are any, DHCP has a set of options without a router for them. */
+  secondaryPorts: number;
   /** Its VLAN on the class's bare-metal physical network, once it has had a bare-metal port. */
   vlanId?: number;
 }
@@ -71,7 +74,10 @@ export interface Port {
   readonly subnetId: string;
   readonly vpcId: string;
   readonly name?: string;
-  readonly deviceId?: string;
+  /** Changes with port.attach and port.detach. */
+  deviceId?: string;
+  /** Immutable: the primary port of a device gets the default route and the device's external IP. */
+  readonly primary: boolean;
   readonly macAddress: string;
   readonly ipAddress: string;
   readonly createdAt: string;
@@ -107,6 +113,7 @@ export interface LoadBalancer {
   readonly protocol: 'tcp' | 'udp';
   readonly listeners: readonly LoadBalancerListener[];
   memberPortIds: readonly string[];
+  readonly endpoint?: LoadBalancerEndpoint;
   readonly createdAt: string;
   seq: number;
 }
@@ -119,6 +126,36 @@ export interface NetworkState {
   readonly loadBalancers: Map<string, LoadBalancer>;
   /** The blocks of the provider's VPC pool that pooled VPCs hold, across tenants. */
   readonly pooledVpcBlocks: BlockSet;
+  /** A device's ports, by deviceKey: devices are per tenant. */
+  readonly devicePorts: Map<string, Set<string>>;
+  /** A device's primary port (at most one), by deviceKey. */
+  readonly primaryPortOfDevice: Map<string, string>;
+  /** The load balancer of a cluster endpoint (at most one per tenant), by endpointKey. */
+  readonly endpointLoadBalancer: Map<string, string>;
+}
+
+/** A device's key in the view's indexes: devices are the tenant's own names. */
+export function deviceKey(scope: Scope, deviceId: string): string {
+  return `${scopeKey(scope)}/${deviceId}`;
+}
+
+/** A cluster endpoint's key in the view's indexes. */
+export function endpointKey(scope: Scope, endpoint: LoadBalancerEndpoint): string {
+  return `${scopeKey(scope)}/${endpoint.role}/${endpoint.clusterId}`;
+}
+
+/** Puts a port on its device (or takes it off): the device's port set and, for a primary, its primary. */
+function indexDevice(view: NetworkState, port: Port, add: boolean): void {
+  if (port.deviceId === undefined) return;
+  const key = deviceKey(port.scope, port.deviceId);
+  const ports = view.devicePorts.get(key) ?? new Set<string>();
+  if (add) ports.add(port.id);
+  else ports.delete(port.id);
+  if (ports.size > 0) view.devicePorts.set(key, ports);
+  else view.devicePorts.delete(key);
+  if (!port.primary) return;
+  if (add && !view.primaryPortOfDevice.has(key)) view.primaryPortOfDevice.set(key, port.id);
+  if (!add && view.primaryPortOfDevice.get(key) === port.id) view.primaryPortOfDevice.delete(key);
 }
 
 /**
@@ -188,7 +225,10 @@ export const networkCollections = {
 } as const;
 
 export function initialNetworkState(): NetworkState {
-  return { vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), pooledVpcBlocks: emptyBlockSet() };
+  return {
+    vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), pooledVpcBlocks: emptyBlockSet(),
+    devicePorts: new Map(), primaryPortOfDevice: new Map(), endpointLoadBalancer: new Map(),
+  };
 }
 
 function classOfVpc(view: NetworkState & NetworkClassState, vpcId: string) {
@@ -246,7 +286,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.subnets.set(d.subnetId, {
         id: d.subnetId, scope: commit.scope, vpcId: d.vpcId, name: d.name, cidr: d.cidr,
         gatewayIp: d.gatewayIp, gatewayMac: d.gatewayMac, dhcp: d.dhcp, createdAt: commit.at, seq,
-        portIds: new Set(), allocated: new Map(), nextFree: 0, pairHolders: new Map(),
+        portIds: new Set(), allocated: new Map(), nextFree: 0, pairHolders: new Map(), secondaryPorts: 0,
       });
       const created = view.subnets.get(d.subnetId)!;
       created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
@@ -285,15 +325,19 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       const d = event.data;
       const subnet = view.subnets.get(d.subnetId);
       if (!subnet) return;
-      view.ports.set(d.portId, {
+      const primary = d.primary ?? (d.deviceId === undefined || !view.primaryPortOfDevice.has(deviceKey(commit.scope, d.deviceId)));
+      const port: Port = {
         id: d.portId, scope: commit.scope, subnetId: d.subnetId, vpcId: subnet.vpcId,
         ...(d.name !== undefined && { name: d.name }),
         ...(d.deviceId !== undefined && { deviceId: d.deviceId }),
-        macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
+        primary, macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
         securityGroupIds: d.securityGroupIds ?? [],
         allowedAddressPairs: d.allowedAddressPairs ?? [],
         ...(d.vnicType !== undefined && { vnicType: d.vnicType }),
-      });
+      };
+      view.ports.set(d.portId, port);
+      indexDevice(view, port, true);
+      if (!primary) subnet.secondaryPorts++;
       subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
@@ -305,14 +349,33 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       const port = view.ports.get(event.data.portId);
       if (!port) return;
       view.ports.delete(port.id);
+      indexDevice(view, port, false);
       const subnet = view.subnets.get(port.subnetId);
       subnet?.portIds.delete(port.id);
+      if (subnet && !port.primary) subnet.secondaryPorts--;
       if (subnet) {
         release(subnet, port.ipAddress);
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       freeMac(view, port.macAddress);
       for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      return;
+    }
+    case 'PortAttached': {
+      const port = view.ports.get(event.data.portId);
+      if (!port) return;
+      indexDevice(view, port, false);
+      port.deviceId = event.data.deviceId;
+      indexDevice(view, port, true);
+      port.seq = seq;
+      return;
+    }
+    case 'PortDetached': {
+      const port = view.ports.get(event.data.portId);
+      if (!port) return;
+      indexDevice(view, port, false);
+      delete port.deviceId;
+      port.seq = seq;
       return;
     }
     case 'PortAllowedAddressPairsChanged': {
@@ -340,9 +403,10 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       if (!subnet) return;
       view.loadBalancers.set(d.loadBalancerId, {
         id: d.loadBalancerId, scope: commit.scope, vpcId: subnet.vpcId, subnetId: d.subnetId, name: d.name, vipAddress: d.vipAddress,
-        protocol: d.protocol, listeners: d.listeners, memberPortIds: d.memberPortIds, createdAt: commit.at, seq,
+        protocol: d.protocol, listeners: d.listeners, memberPortIds: d.memberPortIds, ...(d.endpoint && { endpoint: d.endpoint }), createdAt: commit.at, seq,
       });
       allocate(subnet, d.vipAddress, d.loadBalancerId);
+      if (d.endpoint) view.endpointLoadBalancer.set(endpointKey(commit.scope, d.endpoint), d.loadBalancerId);
       return;
     }
     case 'LoadBalancerMembersChanged': {
@@ -356,6 +420,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       const lb = view.loadBalancers.get(event.data.loadBalancerId);
       if (!lb) return;
       view.loadBalancers.delete(lb.id);
+      if (lb.endpoint && view.endpointLoadBalancer.get(endpointKey(lb.scope, lb.endpoint)) === lb.id) view.endpointLoadBalancer.delete(endpointKey(lb.scope, lb.endpoint));
       const subnet = view.subnets.get(lb.subnetId);
       if (subnet) release(subnet, lb.vipAddress);
       return;

@@ -23,7 +23,7 @@ export class CniFailure extends Error {
   }
 }
 
-interface PortView { id: string; macAddress: string; ipAddress: string; subnetId: string }
+interface PortView { id: string; macAddress: string; ipAddress: string; subnetId: string; primary: boolean }
 interface SubnetView { id: string; vpcId: string; cidr: string; gatewayIp: string; mtu?: number; dnsServers: string[]; domainName?: string }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -150,7 +150,8 @@ export class Attachments {
     const prefixLength = Number(subnet.cidr.split('/')[1]);
     await settled([
       dataplane(() => this.#switch.bind(recorded, port.id, port.macAddress)),
-      dataplane(() => this.#links.configure({ netns, ifname, mac: port.macAddress, address: port.ipAddress, prefixLength, gateway: subnet.gatewayIp })),
+      // Only the container's primary port (its first, as a device's) carries the default route.
+      dataplane(() => this.#links.configure({ netns, ifname, mac: port.macAddress, address: port.ipAddress, prefixLength, ...(port.primary && { gateway: subnet.gatewayIp }) })),
       this.#switch.userspaceDatapath ? dataplane(() => this.#links.offloadOff(host, { netns, ifname })) : Promise.resolve(),
     ]);
     if (!(await this.#switch.installed(recorded.uuid, this.#settings.ovnInstalledTimeoutMs))) {
@@ -158,7 +159,7 @@ export class Attachments {
     }
     const plugged: Plugged = {
       hostIfname: host, hostMac, ifname, mac: port.macAddress, mtu, netns,
-      address: port.ipAddress, prefixLength, gateway: subnet.gatewayIp,
+      address: port.ipAddress, prefixLength, gateway: subnet.gatewayIp, defaultRoute: port.primary,
       dnsServers: subnet.dnsServers, ...(subnet.domainName !== undefined && { domainName: subnet.domainName }),
     };
     return addResult(conf.cniVersion, plugged, conf.prevResult);

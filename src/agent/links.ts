@@ -39,7 +39,8 @@ export interface PodInterface {
   readonly mac: string;
   readonly address: string;
   readonly prefixLength: number;
-  readonly gateway: string;
+  /** The default route's next hop: only the container's primary port has one. */
+  readonly gateway?: string;
 }
 
 /** Links on the node (`hostNetns`: where br-int is, if not the agent's own namespace) and in pods' namespaces (by path). */
@@ -66,13 +67,13 @@ export class Links {
     throw new LinkError(argv, ran.stderr);
   }
 
-  /** The pod end as the port says: its MAC, its address with the subnet's prefix, up, default route via the gateway. */
+  /** The pod end as the port says: its MAC, its address with the subnet's prefix, up, and the default route via the gateway if it has one. */
   async configure(pod: PodInterface): Promise<void> {
     await must(['nsenter', `--net=${pod.netns}`, 'ip', '-batch', '-'], [
       `link set dev ${pod.ifname} address ${pod.mac}`,
       `addr add ${pod.address}/${pod.prefixLength} dev ${pod.ifname}`,
       `link set dev ${pod.ifname} up`,
-      `route add default via ${pod.gateway} dev ${pod.ifname}`,
+      ...(pod.gateway !== undefined ? [`route add default via ${pod.gateway} dev ${pod.ifname}`] : []),
     ].join('\n'));
   }
 

@@ -142,11 +142,16 @@ async function plugPort(client: NovanetClient, scope: Scope, opts: PlugPortOptio
     console.log(JSON.stringify(reply, null, 2));
     return 1;
   }
-  const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string } }).port;
+  const port = (reply.result as { port: { id: string; macAddress: string; ipAddress: string; deviceId: string | null } }).port;
+  if (port.deviceId === null) {
+    console.error(`novanet: port ${port.id} has no device, so no plug binds it: attach it first (novanet port attach --port-id ${port.id} --device-id <device>)`);
+    return 1;
+  }
   const chassis = await connectChassis({ dir: chassisDir(opts.dir, opts.chassisIndex ?? 1) }).catch((err: unknown) => {
     throw err instanceof SandboxArgumentError ? new Error(`${err.message}: start the sandbox with --chassis (--chassis-count for more than one) and the same --dir`) : err;
   });
-  const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress });
+  // As a hypervisor plugs a VM's NIC: only an interface carrying the port's device id binds it.
+  const ns = await chassis.plug({ iface: port.id, namespace: opts.namespace ?? `vm-${port.id.slice(0, 8)}`, mac: port.macAddress, ifaceIdVer: port.deviceId });
   // Only now: the sandbox's cleanup hook (installed by the plug) leaves a signal to a later
   // listener, while a Ctrl-C before this point is its to handle (it deletes the namespace).
   const stopped = new Promise<void>((resolveStop) => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { sameScope } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
+import { attachmentBinding } from '../reconcile/desired.js';
 import { eventLog, replay } from './audit.js';
 import { CliError, ExitCode } from './cli.js';
 import type { CliCommand } from './cli.js';
@@ -54,7 +55,6 @@ export function topologyDot(view: View, scope: Scope): string {
     }
   }
   for (const lb of mine(view.loadBalancers)) for (const member of lb.memberPortIds) edge(`loadbalancer/${lb.id}`, `port/${member}`, 'member');
-  const ports = mine(view.ports);
   for (const ip of mine(view.externalIps)) node(`externalip/${ip.id}`, [`external IP ${ip.address}`, ip.id], 'shape=note');
   for (const gateway of mine(view.natGateways)) {
     const ip = view.externalIps.get(gateway.externalIpId);
@@ -63,9 +63,10 @@ export function topologyDot(view: View, scope: Scope): string {
     edge(`natgateway/${gateway.id}`, `externalip/${gateway.externalIpId}`);
   }
   for (const attachment of mine(view.attachments)) {
-    const { target } = attachment;
-    const port = 'portId' in target ? view.ports.get(target.portId) : ports.find((p) => p.deviceId === target.deviceId);
-    if (port) edge(`externalip/${attachment.externalIpId}`, `port/${port.id}`, '1:1 NAT');
+    // What the reconciler binds: a port (a device's primary) or a load balancer (a cluster endpoint's).
+    const binding = attachmentBinding(view, attachment);
+    if ('port' in binding) edge(`externalip/${attachment.externalIpId}`, `port/${binding.port.id}`, '1:1 NAT');
+    if ('loadBalancer' in binding) edge(`externalip/${attachment.externalIpId}`, `loadbalancer/${binding.loadBalancer.id}`, 'listeners');
   }
   for (const forward of mine(view.portForwards)) edge(`externalip/${forward.externalIpId}`, `port/${forward.portId}`, `${forward.protocol} ${forward.externalPort}→${forward.internalPort}`);
   return `digraph ${q(`novanet ${scope.org}/${scope.project}`)} {\n  rankdir=LR;\n  node [fontname="Helvetica", fontsize=10];\n  edge [fontname="Helvetica", fontsize=9];\n${lines.join('\n')}\n}\n`;

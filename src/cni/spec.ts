@@ -82,6 +82,8 @@ export interface Plugged {
   readonly address: string;
   readonly prefixLength: number;
   readonly gateway: string;
+  /** Whether the interface carries the default route: the container's primary port does, its others not (one default route per pod). */
+  readonly defaultRoute: boolean;
   readonly dnsServers: readonly string[];
   readonly domainName?: string;
 }
@@ -116,7 +118,7 @@ export function addResult(version: CniVersion, plugged: Plugged, prevResult?: Re
     cniVersion: version,
     interfaces,
     ips: [...(Array.isArray(prevResult?.ips) ? prevResult.ips as ResultIp[] : []), ip],
-    routes: [...(Array.isArray(prevResult?.routes) ? prevResult.routes as unknown[] : []), { dst: '0.0.0.0/0', gw: plugged.gateway }],
+    routes: [...(Array.isArray(prevResult?.routes) ? prevResult.routes as unknown[] : []), ...(plugged.defaultRoute ? [{ dst: '0.0.0.0/0', gw: plugged.gateway }] : [])],
     ...(previousDns !== undefined && Object.keys(previousDns).length > 0 ? { dns: previousDns } : dns !== undefined ? { dns } : {}),
   };
 }

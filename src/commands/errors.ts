@@ -11,6 +11,8 @@ export const ErrorCode = {
   IN_USE: 'IN_USE',
   /** The resource exists and is free to use, but not in this combination (e.g. an external IP already used another way). */
   CONFLICT: 'CONFLICT',
+  /** port.attach names a port that another device has: detach it first. */
+  PORT_ALREADY_ATTACHED: 'PORT_ALREADY_ATTACHED',
   INVALID_CIDR: 'INVALID_CIDR',
   CIDR_OVERLAP: 'CIDR_OVERLAP',
   SUBNET_OUTSIDE_VPC: 'SUBNET_OUTSIDE_VPC',

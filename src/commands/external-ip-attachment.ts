@@ -1,17 +1,21 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { AttachmentTarget, Scope } from '../../events/mod.js';
+import { deviceKey, endpointKey, targetKey } from '../../projections/mod.js';
 import type { ExternalIpAttachment, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
 import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId } from './operation.js';
+import { findLoadBalancer } from './load-balancer.js';
 import { findPort } from './port.js';
 
 /**
- * External IP attachment: a floating IP, 1:1 NAT between an external IP and one port, named by
- * the port or by its device (a device that has no port yet gets the address once it has one).
- * Needs a NAT gateway in the port's VPC to take effect; until then the reconciler reports Pending.
+ * External IP attachment: a floating IP. To a port, 1:1 NAT between the external IP and the port,
+ * named by the port or by its device (the device's primary port, once it has one). To a load
+ * balancer, named by its id or by the cluster endpoint it serves (once there is one): the
+ * outside reaches its listeners at the external IP. Needs a NAT gateway in the target's VPC
+ * to take effect; until then the reconciler reports Pending.
  */
 
 export type AttachmentFields = Pick<ExternalIpAttachment, 'id' | 'scope' | 'externalIpId' | 'target' | 'createdAt'> & { readonly address: string };
@@ -19,7 +23,7 @@ export type AttachmentFields = Pick<ExternalIpAttachment, 'id' | 'scope' | 'exte
 export function presentAttachment(a: AttachmentFields) {
   return {
     id: a.id, org: a.scope.org, project: a.scope.project, externalIpId: a.externalIpId, address: a.address,
-    target: 'portId' in a.target ? { portId: a.target.portId } : { deviceId: a.target.deviceId }, createdAt: a.createdAt,
+    target: { ...a.target }, createdAt: a.createdAt,
   };
 }
 
@@ -27,20 +31,23 @@ export function findAttachment(view: View, scope: Scope, attachmentId: string): 
   return findInScope(view.attachments, scope, attachmentId, () => notFound('externalipattachment', attachmentId));
 }
 
-/** The tenant's attachments aimed at a port, by its id or by its device. */
-export function attachmentsTargeting(view: View, scope: Scope, target: { portId?: string; deviceId?: string }): ExternalIpAttachment[] {
-  return [...view.attachments.values()].filter((a) => sameScope(a.scope, scope)
-    && (('portId' in a.target && a.target.portId === target.portId) || ('deviceId' in a.target && a.target.deviceId === target.deviceId)));
-}
-
 const presentIn = (view: View) => (a: ExternalIpAttachment) =>
   presentAttachment({ ...a, address: view.externalIps.get(a.externalIpId)?.address ?? '' });
 
 // --- externalipattachment.create ------------------------------------------------------
 
+/** A cluster's id, as the provider's cluster service names it. */
+const ClusterId = DeviceId;
+
 export const CreateAttachment = commandPayload({
   externalIpId: ResourceId,
-  target: z.union([z.strictObject({ portId: ResourceId }), z.strictObject({ deviceId: DeviceId })]),
+  // Strict objects: `endpoint` is required with `clusterId` and refused with any other target.
+  target: z.union([
+    z.strictObject({ portId: ResourceId }),
+    z.strictObject({ deviceId: DeviceId }),
+    z.strictObject({ loadBalancerId: ResourceId }),
+    z.strictObject({ clusterId: ClusterId, endpoint: z.enum(['api', 'ingress']) }),
+  ]),
 });
 
 function createAttachment(view: View, input: z.infer<typeof CreateAttachment>, ctx: DecideContext) {
@@ -49,31 +56,49 @@ function createAttachment(view: View, input: z.infer<typeof CreateAttachment>, c
   if (Object.keys(users).length > 0) {
     throw new CommandError(ErrorCode.CONFLICT, `external IP ${ip.id} (${ip.address}) is already in use`, { externalIpId: ip.id, ...users });
   }
-  let target: AttachmentTarget;
-  if ('portId' in input.target) {
-    const port = findPort(view, ctx.scope, input.target.portId);
-    target = { portId: port.id };
-    // One external address per port: its device's attachment would reach the same port.
-    const clash = attachmentsTargeting(view, ctx.scope, { portId: port.id, ...(port.deviceId !== undefined && { deviceId: port.deviceId }) })[0];
-    if (clash) {
-      throw new CommandError(ErrorCode.CONFLICT, `port ${port.id} already has external IP attachment ${clash.id}`, { attachmentId: clash.id, portId: port.id });
-    }
-  } else {
-    const deviceId = input.target.deviceId;
-    target = { deviceId };
-    const devicePorts = [...view.ports.values()].filter((p) => sameScope(p.scope, ctx.scope) && p.deviceId === deviceId).map((p) => p.id);
-    const clash = [...view.attachments.values()].find((a) => sameScope(a.scope, ctx.scope)
-      && (('deviceId' in a.target && a.target.deviceId === deviceId) || ('portId' in a.target && devicePorts.includes(a.target.portId))));
-    if (clash) {
-      throw new CommandError(ErrorCode.CONFLICT, `device ${deviceId} already has external IP attachment ${clash.id}`, { attachmentId: clash.id, deviceId });
-    }
-  }
+  const target = checkedTarget(view, ctx.scope, input.target);
   const attachment: AttachmentFields = { id: ctx.newId(), scope: ctx.scope, externalIpId: ip.id, address: ip.address, target, createdAt: ctx.now };
   return {
     events: [{ type: 'ExternalIpAttachmentCreated' as const, data: { attachmentId: attachment.id, externalIpId: ip.id, target } }],
     // Always Pending here: Ready is the reconciler's to say, on the status stream.
     result: { externalIpAttachment: { ...presentAttachment(attachment), phase: 'Pending' } },
   };
+}
+
+/**
+ * The target, if nothing else already gets an external address through it: one attachment per
+ * port (by its id or by its device), per device (by its id or on one of its ports), and per load
+ * balancer (by its id or by its cluster endpoint). A device or cluster endpoint may have no port
+ * or load balancer yet.
+ */
+function checkedTarget(view: View, scope: Scope, input: z.infer<typeof CreateAttachment>['target']): AttachmentTarget {
+  const taken = (target: AttachmentTarget) => view.attachmentOfTarget.get(targetKey(scope, target));
+  const refuse = (what: string, attachmentId: string, details: Record<string, unknown>) =>
+    new CommandError(ErrorCode.CONFLICT, `${what} already has external IP attachment ${attachmentId}`, { attachmentId, ...details });
+  if ('portId' in input) {
+    const port = findPort(view, scope, input.portId);
+    const clash = taken({ portId: port.id }) ?? (port.deviceId !== undefined ? taken({ deviceId: port.deviceId }) : undefined);
+    if (clash !== undefined) throw refuse(`port ${port.id}`, clash, { portId: port.id });
+    return { portId: port.id };
+  }
+  if ('deviceId' in input) {
+    const { deviceId } = input;
+    const ports = view.devicePorts.get(deviceKey(scope, deviceId)) ?? [];
+    const clash = taken({ deviceId }) ?? [...ports].map((portId) => taken({ portId })).find((a) => a !== undefined);
+    if (clash !== undefined) throw refuse(`device ${deviceId}`, clash, { deviceId });
+    return { deviceId };
+  }
+  if ('loadBalancerId' in input) {
+    const lb = findLoadBalancer(view, scope, input.loadBalancerId);
+    const clash = taken({ loadBalancerId: lb.id }) ?? (lb.endpoint ? taken({ clusterId: lb.endpoint.clusterId, endpoint: lb.endpoint.role }) : undefined);
+    if (clash !== undefined) throw refuse(`load balancer ${lb.id}`, clash, { loadBalancerId: lb.id });
+    return { loadBalancerId: lb.id };
+  }
+  const { clusterId, endpoint } = input;
+  const lbId = view.endpointLoadBalancer.get(endpointKey(scope, { clusterId, role: endpoint }));
+  const clash = taken({ clusterId, endpoint }) ?? (lbId !== undefined ? taken({ loadBalancerId: lbId }) : undefined);
+  if (clash !== undefined) throw refuse(`cluster ${clusterId}'s ${endpoint} endpoint`, clash, { clusterId, endpoint });
+  return { clusterId, endpoint };
 }
 
 // --- externalipattachment.delete ------------------------------------------------------
@@ -88,7 +113,10 @@ function deleteAttachment(view: View, input: z.infer<typeof DeleteAttachment>, c
 // --- queries ------------------------------------------------------------------
 
 export const GetAttachment = queryPayload({ attachmentId: ResourceId });
-export const ListAttachments = queryPayload({ externalIpId: ResourceId.optional(), portId: ResourceId.optional(), deviceId: z.string().optional() });
+export const ListAttachments = queryPayload({
+  externalIpId: ResourceId.optional(), portId: ResourceId.optional(), deviceId: z.string().optional(),
+  loadBalancerId: ResourceId.optional(), clusterId: z.string().optional(),
+});
 
 export const attachmentOperations = {
   'externalipattachment.create': command(CreateAttachment, createAttachment),
@@ -101,7 +129,9 @@ export const attachmentOperations = {
       .filter((a) => sameScope(a.scope, scope)
         && (input.externalIpId === undefined || a.externalIpId === input.externalIpId)
         && (input.portId === undefined || ('portId' in a.target && a.target.portId === input.portId))
-        && (input.deviceId === undefined || ('deviceId' in a.target && a.target.deviceId === input.deviceId)))
+        && (input.deviceId === undefined || ('deviceId' in a.target && a.target.deviceId === input.deviceId))
+        && (input.loadBalancerId === undefined || ('loadBalancerId' in a.target && a.target.loadBalancerId === input.loadBalancerId))
+        && (input.clusterId === undefined || ('clusterId' in a.target && a.target.clusterId === input.clusterId)))
       .map(presentIn(view)),
   })),
 } as const;

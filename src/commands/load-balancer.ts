@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { LoadBalancerListener, Scope } from '../../events/mod.js';
+import { endpointKey, targetKey } from '../../projections/mod.js';
 import type { LoadBalancer, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { allocateIp, checkRequestedIp, ipToInt } from './ipam.js';
-import { command, commandPayload, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
 import { findPort } from './port.js';
 import { findSubnet } from './subnet.js';
 import { requireCapability } from './vpc.js';
@@ -19,12 +20,12 @@ import { requireCapability } from './vpc.js';
 export const MAX_LISTENERS = 16;
 export const MAX_MEMBERS = 64;
 
-export type LoadBalancerFields = Pick<LoadBalancer, 'id' | 'scope' | 'vpcId' | 'subnetId' | 'name' | 'vipAddress' | 'protocol' | 'listeners' | 'memberPortIds' | 'createdAt'>;
+export type LoadBalancerFields = Pick<LoadBalancer, 'id' | 'scope' | 'vpcId' | 'subnetId' | 'name' | 'vipAddress' | 'protocol' | 'listeners' | 'memberPortIds' | 'endpoint' | 'createdAt'>;
 
 export function presentLoadBalancer(lb: LoadBalancerFields) {
   return {
     id: lb.id, org: lb.scope.org, project: lb.scope.project, vpcId: lb.vpcId, subnetId: lb.subnetId, name: lb.name,
-    vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds, createdAt: lb.createdAt,
+    vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds, endpoint: lb.endpoint ?? null, createdAt: lb.createdAt,
   };
 }
 
@@ -43,6 +44,8 @@ export const CreateLoadBalancer = commandPayload({
   /** targetPort defaults to port. */
   listeners: z.array(z.strictObject({ port: Port, targetPort: Port.optional() })).min(1).max(MAX_LISTENERS),
   memberPortIds: MemberPortIds.default([]),
+  /** The cluster endpoint it serves (at most one load balancer per endpoint in the tenant); immutable. */
+  endpoint: z.strictObject({ clusterId: DeviceId, role: z.enum(['api', 'ingress']) }).optional(),
 });
 
 function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
@@ -50,6 +53,10 @@ function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer
   requireCapability(view, view.vpcs.get(subnet.vpcId)!, 'loadBalancers');
   const clash = [...view.loadBalancers.values()].find((lb) => lb.vpcId === subnet.vpcId && lb.name === input.name);
   if (clash) throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a load balancer named "${input.name}"`, { name: input.name });
+  const serving = input.endpoint && view.endpointLoadBalancer.get(endpointKey(ctx.scope, input.endpoint));
+  if (serving !== undefined) {
+    throw new CommandError(ErrorCode.ALREADY_EXISTS, `load balancer ${serving} is already cluster ${input.endpoint!.clusterId}'s ${input.endpoint!.role} endpoint`, { loadBalancerId: serving });
+  }
   const listeners: LoadBalancerListener[] = input.listeners.map((l) => ({ port: l.port, targetPort: l.targetPort ?? l.port }));
   const repeated = listeners.find((l, i) => listeners.findIndex((m) => m.port === l.port) !== i);
   if (repeated) throw new CommandError(ErrorCode.VALIDATION_FAILED, `listener port ${repeated.port} appears twice`, { port: repeated.port });
@@ -62,12 +69,12 @@ function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer
   }
   const lb: LoadBalancerFields = {
     id: ctx.newId(), scope: ctx.scope, vpcId: subnet.vpcId, subnetId: subnet.id, name: input.name, vipAddress,
-    protocol: input.protocol, listeners, memberPortIds, createdAt: ctx.now,
+    protocol: input.protocol, listeners, memberPortIds, ...(input.endpoint && { endpoint: input.endpoint }), createdAt: ctx.now,
   };
   return {
     events: [{
       type: 'LoadBalancerCreated' as const,
-      data: { loadBalancerId: lb.id, subnetId: subnet.id, name: lb.name, vipAddress, protocol: lb.protocol, listeners, memberPortIds },
+      data: { loadBalancerId: lb.id, subnetId: subnet.id, name: lb.name, vipAddress, protocol: lb.protocol, listeners, memberPortIds, ...(lb.endpoint && { endpoint: lb.endpoint }) },
     }],
     result: { loadBalancer: presentLoadBalancer(lb) },
   };
@@ -100,11 +107,14 @@ export const DeleteLoadBalancer = commandPayload({ loadBalancerId: ResourceId })
 
 function deleteLoadBalancer(view: View, input: z.infer<typeof DeleteLoadBalancer>, ctx: DecideContext) {
   const lb = findLoadBalancer(view, ctx.scope, input.loadBalancerId);
+  // An attachment by cluster endpoint stays (Pending until the endpoint has a load balancer again).
+  const attachmentId = view.attachmentOfTarget.get(targetKey(lb.scope, { loadBalancerId: lb.id }));
+  if (attachmentId !== undefined) throw new CommandError(ErrorCode.IN_USE, `load balancer ${lb.id} is the target of external IP attachment ${attachmentId}`, { attachmentId });
   return { events: [{ type: 'LoadBalancerDeleted' as const, data: { loadBalancerId: lb.id } }], result: {} };
 }
 
 export const GetLoadBalancer = queryPayload({ loadBalancerId: ResourceId });
-export const ListLoadBalancers = queryPayload({ vpcId: ResourceId.optional(), subnetId: ResourceId.optional() });
+export const ListLoadBalancers = queryPayload({ vpcId: ResourceId.optional(), subnetId: ResourceId.optional(), clusterId: z.string().optional() });
 
 export const loadBalancerOperations = {
   'loadbalancer.create': command(CreateLoadBalancer, createLoadBalancer),
@@ -115,7 +125,8 @@ export const loadBalancerOperations = {
     loadBalancers: [...view.loadBalancers.values()]
       .filter((lb) => sameScope(lb.scope, scope)
         && (input.vpcId === undefined || lb.vpcId === input.vpcId)
-        && (input.subnetId === undefined || lb.subnetId === input.subnetId))
+        && (input.subnetId === undefined || lb.subnetId === input.subnetId)
+        && (input.clusterId === undefined || lb.endpoint?.clusterId === input.clusterId))
       .map(presentLoadBalancer),
   })),
 } as const;

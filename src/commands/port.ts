@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { AllowedAddressPair, Scope } from '../../events/mod.js';
+import { targetKey } from '../../projections/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -8,18 +9,19 @@ import { allocateIp, checkRequestedIp, formatCidr, intToIp, ipToInt, parseCidr }
 import { decideNic, NicFields } from './baremetal.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { atLeastOne, command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import { joinDevice } from './port-device.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
 
 /** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
 
-export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt' | 'vnicType'>;
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'primary' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt' | 'vnicType'>;
 
 export function presentPort(p: PortFields) {
   return {
     id: p.id, org: p.scope.org, project: p.scope.project, subnetId: p.subnetId, vpcId: p.vpcId,
     ...(p.name !== undefined && { name: p.name }),
-    deviceId: p.deviceId ?? null,
+    deviceId: p.deviceId ?? null, primary: p.primary,
     macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds,
     allowedAddressPairs: p.allowedAddressPairs,
     vnicType: p.vnicType ?? 'normal', ...(p.vnicType === 'baremetal' && { interface: p.macAddress }),
@@ -49,11 +51,14 @@ export const CreatePort = commandPayload({
   /** Absent: the VPC's default group. [] puts the port in no group: only DHCP, ARP and its gateway get through. */
   securityGroupIds: SecurityGroupIds.optional(),
   allowedAddressPairs: AllowedAddressPairs.optional(),
+  /** Immutable. Absent: the device's first port is primary, later ones are not (a port without a device is). */
+  primary: z.boolean().optional(),
   ...NicFields,
 });
 
 function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
+  const primary = input.deviceId !== undefined ? joinDevice(view, ctx.scope, input.deviceId, { vpcId: subnet.vpcId, primary: input.primary }) : input.primary ?? true;
   const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress) : allocateIp(subnet);
   const nic = decideNic(view, subnet, input);
   let macAddress: string;
@@ -78,14 +83,14 @@ function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideCo
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
     ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
-    macAddress, ipAddress, securityGroupIds, allowedAddressPairs, createdAt: ctx.now,
+    primary, macAddress, ipAddress, securityGroupIds, allowedAddressPairs, createdAt: ctx.now,
     ...(nic.vnicType && { vnicType: nic.vnicType }),
   };
   return {
     events: [...nic.vnicType ? nic.events : [], {
       type: 'PortCreated' as const,
       data: {
-        portId: port.id, subnetId: subnet.id, macAddress, ipAddress, securityGroupIds,
+        portId: port.id, subnetId: subnet.id, macAddress, ipAddress, securityGroupIds, primary,
         ...(allowedAddressPairs.length > 0 && { allowedAddressPairs }),
         ...(port.name !== undefined && { name: port.name }),
         ...(port.deviceId !== undefined && { deviceId: port.deviceId }),
@@ -177,7 +182,8 @@ function deletePort(view: View, input: z.infer<typeof DeletePort>, ctx: DecideCo
   const port = findPort(view, ctx.scope, input.portId);
   // External addresses aimed at the port would silently stop working; a deviceId attachment
   // names the device, not this port, so it stays (Pending until the device has a port again).
-  const attachment = [...view.attachments.values()].find((a) => 'portId' in a.target && a.target.portId === port.id);
+  const attachmentId = view.attachmentOfTarget.get(targetKey(port.scope, { portId: port.id }));
+  const attachment = attachmentId !== undefined ? view.attachments.get(attachmentId) : undefined;
   const portForwardIds = [...view.portForwards.values()].filter((f) => f.portId === port.id).map((f) => f.id);
   if (attachment || portForwardIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `port ${port.id} is still the target of external IPs`, {
@@ -192,6 +198,32 @@ function deletePort(view: View, input: z.infer<typeof DeletePort>, ctx: DecideCo
   return { events: [{ type: 'PortDeleted' as const, data: { portId: port.id } }], result: {} };
 }
 
+export const AttachPort = commandPayload({ portId: ResourceId, deviceId: DeviceId });
+
+/** The overlay spec's AttachPort: the device's plug may bind the port now. Attaching it to its own device again changes nothing. */
+function attachPort(view: View, input: z.infer<typeof AttachPort>, ctx: DecideContext) {
+  const port = findPort(view, ctx.scope, input.portId);
+  if (port.deviceId === input.deviceId) return { events: [], result: { port: presentPort(port) } };
+  if (port.deviceId !== undefined) {
+    throw new CommandError(ErrorCode.PORT_ALREADY_ATTACHED, `port ${port.id} is attached to device "${port.deviceId}": detach it first`, { portId: port.id, deviceId: port.deviceId });
+  }
+  joinDevice(view, ctx.scope, input.deviceId, { portId: port.id, vpcId: port.vpcId, primary: port.primary });
+  return {
+    events: [{ type: 'PortAttached' as const, data: { portId: port.id, deviceId: input.deviceId } }],
+    result: { port: presentPort({ ...port, deviceId: input.deviceId }) },
+  };
+}
+
+export const DetachPort = commandPayload({ portId: ResourceId });
+
+/** The overlay spec's DetachPort: the port keeps its address, MAC and external IPs; no plug binds it. Detaching a detached port changes nothing. */
+function detachPort(view: View, input: z.infer<typeof DetachPort>, ctx: DecideContext) {
+  const port = findPort(view, ctx.scope, input.portId);
+  if (port.deviceId === undefined) return { events: [], result: { port: presentPort(port) } };
+  const { deviceId: _detached, ...detached } = port;
+  return { events: [{ type: 'PortDetached' as const, data: { portId: port.id } }], result: { port: presentPort(detached) } };
+}
+
 export const GetPort = queryPayload({ portId: ResourceId });
 export const ListPorts = queryPayload({
   subnetId: ResourceId.optional(), vpcId: ResourceId.optional(), deviceId: z.string().optional(),
@@ -201,6 +233,8 @@ export const portOperations = {
   'port.create': command(CreatePort, createPort),
   'port.update': command(UpdatePort, updatePort),
   'port.delete': command(DeletePort, deletePort),
+  'port.attach': command(AttachPort, attachPort),
+  'port.detach': command(DetachPort, detachPort),
   'port.get': query(GetPort, (view, input, scope) => ({ port: presentPort(findPort(view, scope, input.portId)) })),
   'port.list': query(ListPorts, (view, input, scope) => ({
     ports: [...view.ports.values()]

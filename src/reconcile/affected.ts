@@ -1,7 +1,7 @@
-import { ipToInt } from '../../projections/mod.js';
-import type { EventOf, EventType, NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
+import { ipToInt, targetKey } from '../../projections/mod.js';
+import type { AttachmentTarget, EventOf, EventType, NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
-import { attachmentPort } from './desired.js';
+import { attachmentVpc } from './desired.js';
 
 type Add = (kind: ResourceKind, id: string | undefined) => void;
 type Dependants = { readonly [T in EventType]?: (view: View, event: EventOf<T>, add: Add) => void };
@@ -16,18 +16,38 @@ function pairHolders(view: View, portId: string, add: Add): void {
   }
 }
 
-/** Attachments and port forwards follow their port. */
+/** Attachments and port forwards follow their port (by its id, or by its device); a secondary port needs its subnet's second DHCP options. */
 function portDependants(view: View, portId: string, add: Add): void {
   pairHolders(view, portId, add);
-  for (const a of view.attachments.values()) if (attachmentPort(view, a)?.id === portId) add('externalipattachment', a.id);
+  deviceDependants(view, portId, add);
+  const port = view.ports.get(portId);
+  if (port && !port.primary) add('subnet', port.subnetId);
   for (const f of view.portForwards.values()) if (f.portId === portId) add('portforward', f.id);
+}
+
+/** The attachments naming a port or its device (index lookups): they follow it when it joins or leaves the device. */
+function deviceDependants(view: View, portId: string, add: Add): void {
+  const port = view.ports.get(portId);
+  if (!port) return;
+  attachmentsNaming(view, port.scope, [{ portId }, ...(port.deviceId !== undefined ? [{ deviceId: port.deviceId }] : [])], add);
+}
+
+/** The attachments naming a load balancer, by its id or by its cluster endpoint. */
+function loadBalancerDependants(view: View, loadBalancerId: string, add: Add): void {
+  const lb = view.loadBalancers.get(loadBalancerId);
+  if (!lb) return;
+  attachmentsNaming(view, lb.scope, [{ loadBalancerId }, ...(lb.endpoint ? [{ clusterId: lb.endpoint.clusterId, endpoint: lb.endpoint.role }] : [])], add);
+}
+
+function attachmentsNaming(view: View, scope: { org: string; project: string }, targets: AttachmentTarget[], add: Add): void {
+  for (const target of targets) add('externalipattachment', view.attachmentOfTarget.get(targetKey(scope, target)));
 }
 
 /** A NAT gateway's IP says what uses it; attachments and port forwards of its VPC need it. */
 function gatewayDependants(view: View, gateway: { readonly vpcId: string; readonly externalIpId: string } | undefined, add: Add): void {
   if (!gateway) return;
   add('externalip', gateway.externalIpId);
-  for (const a of view.attachments.values()) if (attachmentPort(view, a)?.vpcId === gateway.vpcId) add('externalipattachment', a.id);
+  for (const a of view.attachments.values()) if (attachmentVpc(view, a) === gateway.vpcId) add('externalipattachment', a.id);
   for (const f of view.portForwards.values()) if (view.ports.get(f.portId)?.vpcId === gateway.vpcId) add('portforward', f.id);
 }
 
@@ -78,6 +98,11 @@ const dependants: Dependants = {
   PortCreated: (view, e, add) => portDependants(view, e.data.portId, add),
   PortDeleted: (view, e, add) => portDependants(view, e.data.portId, add),
   PortAllowedAddressPairsChanged: (view, e, add) => pairHolders(view, e.data.portId, add),
+  PortAttached: (view, e, add) => deviceDependants(view, e.data.portId, add),
+  PortDetached: (view, e, add) => deviceDependants(view, e.data.portId, add),
+  LoadBalancerCreated: (view, e, add) => loadBalancerDependants(view, e.data.loadBalancerId, add),
+  LoadBalancerMembersChanged: (view, e, add) => loadBalancerDependants(view, e.data.loadBalancerId, add),
+  LoadBalancerDeleted: (view, e, add) => loadBalancerDependants(view, e.data.loadBalancerId, add),
   NatGatewayCreated: (view, e, add) => gatewayDependants(view, e.data, add),
   NatGatewayDeleted: (view, e, add) => gatewayDependants(view, view.natGateways.get(e.data.natGatewayId), add),
   ExternalIpAttachmentCreated: (_view, e, add) => add('externalip', e.data.externalIpId),

@@ -2,16 +2,16 @@ import { sameScope } from '../../events/mod.js';
 import { capabilitiesOf } from '../../projections/mod.js';
 import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
-import { attachmentPort, pending, realisable, resource, vipHolders } from './desired.js';
+import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
 import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
 import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
 import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
 import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls } from './tables/acl.js';
-import { subnetDhcpOptions } from './tables/dhcp-options.js';
+import { secondaryDhcpOptions, subnetDhcpOptions } from './tables/dhcp-options.js';
 import { gatewayChassis } from './tables/gateway-chassis.js';
 import { baremetalChassisGroup } from './tables/ha-chassis-group.js';
-import { loadBalancerRow, portForwardLoadBalancer } from './tables/load-balancer.js';
+import { attachmentLoadBalancer, loadBalancerRow, portForwardLoadBalancer } from './tables/load-balancer.js';
 import { vpcRouter } from './tables/logical-router.js';
 import { gatewayRouterPort, subnetRouterPort } from './tables/logical-router-port.js';
 import { gatewayDefaultRoute, vpcRoutes } from './tables/logical-router-static-route.js';
@@ -78,8 +78,13 @@ export const rowKinds = {
       if (!subnet) return undefined;
       const dhcp = subnetDhcpOptions(own, subnet);
       const bridge = subnetBridge(own, view, subnet);
+      // Ports that are not their device's primary get DHCP options without a router (no default route).
+      const secondary = subnet.secondaryPorts > 0 ? secondaryDhcpOptions(own, subnet) : undefined;
       return resource(
-        [subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet), ...(dhcp ? [dhcp] : []), ...bridge],
+        [
+          subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet),
+          ...(dhcp ? [dhcp] : []), ...(secondary ? [secondary] : []), ...bridge,
+        ],
         [{ kind: 'vpc', id: subnet.vpcId }, ...(bridge.length > 0 ? [defaultDenyOwner(own)] : [])],
       );
     },
@@ -107,7 +112,8 @@ export const rowKinds = {
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
       return {
-        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds, bound,
+        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
+        deviceId: port.deviceId ?? null, primary: port.primary, bound,
         vnicType: port.vnicType ?? 'normal', ...(port.vnicType === 'baremetal' && { vlanId: view.subnets.get(port.subnetId)?.vlanId ?? null }),
       };
     },
@@ -173,15 +179,25 @@ export const rowKinds = {
       const attachment = view.attachments.get(id);
       const ip = attachment && view.externalIps.get(attachment.externalIpId);
       if (!attachment || !ip) return undefined;
-      const target = realisable(view, attachmentPort(view, attachment), 'deviceId' in attachment.target
-        ? `no port of device "${attachment.target.deviceId}" in this tenant yet` : `port ${attachment.target.portId} does not exist`);
-      return 'port' in target ? resource([attachmentNat(own, attachment, ip, target.port)], target.dependsOn) : target;
+      const binding = attachmentBinding(view, attachment);
+      if ('missing' in binding) return pending(binding.missing);
+      if ('port' in binding) {
+        const bound = realisable(view, 'port', binding.port);
+        return 'target' in bound ? resource([attachmentNat(own, attachment, ip, bound.target)], bound.dependsOn) : bound;
+      }
+      const bound = realisable(view, 'loadbalancer', binding.loadBalancer);
+      if (!('target' in bound)) return bound;
+      const members = bound.target.memberPortIds.flatMap((p) => view.ports.get(p) ?? []);
+      return resource([attachmentLoadBalancer(own, attachment, ip, bound.target, members)], bound.dependsOn);
     },
     details: (view, id) => {
       const attachment = view.attachments.get(id);
       if (!attachment) return {};
-      const port = attachmentPort(view, attachment);
-      return { externalIpId: attachment.externalIpId, address: view.externalIps.get(attachment.externalIpId)?.address, target: attachment.target, portId: port?.id ?? null };
+      const binding = attachmentBinding(view, attachment);
+      return {
+        externalIpId: attachment.externalIpId, address: view.externalIps.get(attachment.externalIpId)?.address, target: attachment.target,
+        portId: 'port' in binding ? binding.port.id : null, loadBalancerId: 'loadBalancer' in binding ? binding.loadBalancer.id : null,
+      };
     },
   },
   portforward: {
@@ -190,8 +206,9 @@ export const rowKinds = {
       const ip = forward && view.externalIps.get(forward.externalIpId);
       if (!forward || !ip) return undefined;
       const port = view.ports.get(forward.portId);
-      const target = realisable(view, port && sameScope(port.scope, forward.scope) ? port : undefined, `port ${forward.portId} does not exist`);
-      return 'port' in target ? resource([portForwardLoadBalancer(own, forward, ip, target.port)], target.dependsOn) : target;
+      if (!port || !sameScope(port.scope, forward.scope)) return pending(`port ${forward.portId} does not exist`);
+      const bound = realisable(view, 'port', port);
+      return 'target' in bound ? resource([portForwardLoadBalancer(own, forward, ip, bound.target)], bound.dependsOn) : bound;
     },
     details: (view, id) => {
       const forward = view.portForwards.get(id);
@@ -209,7 +226,10 @@ export const rowKinds = {
     },
     details: (view, id) => {
       const lb = view.loadBalancers.get(id);
-      return lb ? { vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds } : {};
+      return lb ? {
+        vpcId: lb.vpcId, subnetId: lb.subnetId, vipAddress: lb.vipAddress, protocol: lb.protocol, listeners: lb.listeners, memberPortIds: lb.memberPortIds,
+        endpoint: lb.endpoint ?? null,
+      } : {};
     },
   },
   networkclass: {

@@ -160,7 +160,7 @@ class ChassisImpl implements Chassis {
   }
 
   plug(opts: PlugOptions): Promise<Namespace> {
-    return this.#attach({ namespace: opts.namespace, ifname: opts.ifname ?? 'eth0', into: { ovsBridge: 'br-int' }, mac: opts.mac, ifaceId: opts.iface });
+    return this.#attach(vifSpec(opts));
   }
 
   async addProviderNetwork(opts: ProviderNetworkOptions): Promise<Namespace> {
@@ -337,7 +337,7 @@ export async function connectChassis(opts: { readonly dir: string }): Promise<Ru
     name,
     hostNamespace,
     // The chassis may have stopped first, taking br-int and the host ends with it.
-    plug: (p) => attach(plugging, { namespace: p.namespace, ifname: p.ifname ?? 'eth0', into: { ovsBridge: 'br-int' }, mac: p.mac, ifaceId: p.iface },
+    plug: (p) => attach(plugging, vifSpec(p),
       async (_ns, unplug) => { if (await accepts(ovsSocket)) await unplug(); }),
   };
 }
@@ -349,6 +349,18 @@ interface AttachSpec {
   readonly into: { readonly ovsBridge: string; readonly vlan?: number } | { readonly linuxBridge: string };
   readonly mac?: string;
   readonly ifaceId?: string;
+  readonly ifaceIdVer?: string;
+  /** The real name of a namespace to add the interface to, instead of creating one. */
+  readonly sharedNamespace?: string;
+}
+
+/** A VM's NIC on br-int. */
+function vifSpec(p: PlugOptions): AttachSpec {
+  return {
+    namespace: p.namespace, ifname: p.ifname ?? 'eth0', into: { ovsBridge: 'br-int' }, mac: p.mac, ifaceId: p.iface,
+    ...(p.ifaceIdVer !== undefined && { ifaceIdVer: p.ifaceIdVer }),
+    ...(p.into && { sharedNamespace: p.into.name }),
+  };
 }
 
 /**
@@ -360,11 +372,12 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
   if (!namePattern.test(spec.namespace)) throw new SandboxArgumentError(`namespace name ${JSON.stringify(spec.namespace)} must match ${namePattern}`);
   if (spec.ifname.length > maxIfname || !namePattern.test(spec.ifname)) throw new SandboxArgumentError(`interface name ${JSON.stringify(spec.ifname)} is not a valid Linux interface name`);
   const { host, prefix, vsctl } = plugging;
-  const name = `${prefix}-${spec.namespace}`;
+  if (spec.sharedNamespace !== undefined && !spec.sharedNamespace.startsWith(`${prefix}-`)) throw new SandboxArgumentError(`namespace ${spec.sharedNamespace} was not plugged through this chassis`);
+  const name = spec.sharedNamespace ?? `${prefix}-${spec.namespace}`;
   // Prefixed although it lives in the host namespace: a leak into another namespace would be
   // recognisable. Random, not counted: several processes may plug into one chassis.
   const hostEnd = `${prefix}v${randomBytes(3).toString('hex')}`;
-  await addNamespace(name);
+  if (spec.sharedNamespace === undefined) await addNamespace(name);
   try {
     const peer = ['peer', 'name', spec.ifname, ...(spec.mac ? ['address', spec.mac] : []), 'netns', name];
     await run(['ip', '-n', host, 'link', 'add', hostEnd, 'type', 'veth', ...peer]);
@@ -375,10 +388,12 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
       txOffloadOff(name, spec.ifname),
     ]);
     const ifaceId = spec.ifaceId ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id=${JSON.stringify(spec.ifaceId)}`] : [];
-    if ('ovsBridge' in spec.into) await vsctl('add-port', spec.into.ovsBridge, hostEnd, ...(spec.into.vlan !== undefined ? [`tag=${spec.into.vlan}`] : []), ...ifaceId);
+    const ifaceIdVer = spec.ifaceIdVer !== undefined ? ['--', 'set', 'Interface', hostEnd, `external_ids:iface-id-ver=${JSON.stringify(spec.ifaceIdVer)}`] : [];
+    if ('ovsBridge' in spec.into) await vsctl('add-port', spec.into.ovsBridge, hostEnd, ...(spec.into.vlan !== undefined ? [`tag=${spec.into.vlan}`] : []), ...ifaceId, ...ifaceIdVer);
     else await run(['ip', '-n', host, 'link', 'set', hostEnd, 'master', spec.into.linuxBridge]);
   } catch (err) {
-    await deleteNamespace(name).catch(() => undefined);
+    // Deleting one end of a veth pair deletes both.
+    await (spec.sharedNamespace === undefined ? deleteNamespace(name) : run(['ip', '-n', host, 'link', 'del', hostEnd])).catch(() => undefined);
     throw err;
   }
   const ns: NamespaceImpl = new NamespaceImpl({
@@ -388,6 +403,7 @@ async function attach(plugging: Plugging, spec: AttachSpec, onRemove: (ns: Names
     udhcpcScript: plugging.udhcpc,
     // A Linux bridge port goes with the veth pair when the namespace is deleted.
     unplug: () => onRemove(ns, async () => { if ('ovsBridge' in spec.into) await vsctl('--if-exists', 'del-port', spec.into.ovsBridge, hostEnd); }),
+    ...(spec.sharedNamespace !== undefined && { sharesNamespace: true }),
   });
   return ns;
 }

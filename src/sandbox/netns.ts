@@ -15,6 +15,11 @@ export async function addNamespace(name: string): Promise<void> {
   await run(['ip', '-n', name, 'link', 'set', 'lo', 'up']);
 }
 
+/** `ip netns add` makes /run/netns/<name>; `ip netns delete` removes it. */
+async function namespaceExists(name: string): Promise<boolean> {
+  return access(join('/run/netns', name)).then(() => true, () => false);
+}
+
 export async function deleteNamespace(name: string): Promise<void> {
   await run(['ip', 'netns', 'delete', name]);
   untrackNamespace(name);
@@ -47,6 +52,8 @@ export interface NamespaceSpec {
   readonly udhcpcScript: string;
   /** Detaches the host end from its bridge; runs before the namespace is deleted. */
   readonly unplug: () => Promise<void>;
+  /** Another interface of a namespace plugged before: removing it deletes the interface, not the namespace. */
+  readonly sharesNamespace?: boolean;
 }
 
 export class NamespaceImpl implements Namespace {
@@ -159,7 +166,9 @@ export class NamespaceImpl implements Namespace {
     this.#removed ??= (async () => {
       await Promise.all([...this.#listeners].map((l) => l.stop()));
       await this.#spec.unplug();
-      await deleteNamespace(this.name);
+      if (!this.#spec.sharesNamespace) await deleteNamespace(this.name);
+      // The namespace may be gone already, and the veth pair with it.
+      else if (await namespaceExists(this.name)) await run(['ip', '-n', this.name, 'link', 'del', this.ifname]);
     })();
     return this.#removed;
   }

@@ -152,6 +152,18 @@ export interface PlugOptions {
   readonly mac: string;
   /** Default eth0. */
   readonly ifname?: string;
+  /**
+   * Set as external_ids:iface-id-ver: a logical switch port with options:iface-id-ver binds only
+   * an interface that carries the same value (ovn-nb(5)).
+   */
+  readonly ifaceIdVer?: string;
+  /**
+   * Plug another interface (`ifname`, which must be new there) into this namespace, plugged
+   * through the same chassis, instead of creating one: a machine with several NICs. The
+   * Namespace returned is the same network namespace seen through the new interface; its
+   * `remove()` takes only that interface away.
+   */
+  readonly into?: Namespace;
 }
 
 export interface HostPlugOptions {

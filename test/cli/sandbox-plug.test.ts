@@ -39,7 +39,7 @@ test('cli - sandbox plug puts a namespace on a port of the sandbox chassis with 
   t.true((await run('ip', ['netns', 'list'])).stdout.includes(plugged.namespace));
 
   // A neighbour plugged by the test reaches it: the namespace is on the dataplane, not just configured.
-  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress });
+  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress, ifaceIdVer: 'vm-b' });
   await client.waitFor(scope, 'port', b!.id, (s) => s.bound === true, 60_000);
   await neighbour.dhcp({ timeoutMs: 30_000 });
   t.true(await neighbour.ping(a!.ipAddress, { timeoutMs: 10_000 }), 'the neighbour reaches the plugged namespace');
@@ -51,20 +51,26 @@ test('cli - sandbox plug puts a namespace on a port of the sandbox chassis with 
   t.false(await neighbour.ping(a!.ipAddress, { count: 2, timeoutMs: 2000 }), 'the address is gone from the dataplane');
 });
 
-test('cli - sandbox plug refuses a port the tenant does not have, and a dir without a running chassis', async (t) => {
+test('cli - sandbox plug refuses a port the tenant does not have, a port without a device, and a dir without a running chassis', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.stop());
   const scope = { org: 'plug', project: 'p2' };
   const tenant = ['--nats', stack.nats.url, '--org', scope.org, '--project', scope.project];
   const vpc = (await stack.client.call(scope, 'vpc.create', { name: 'demo' })).result.vpc as { id: string };
   const subnet = (await stack.client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 'app' })).result.subnet as { id: string };
-  const port = (await stack.client.call(scope, 'port.create', { subnetId: subnet.id })).result.port as PortResult;
+  const port = (await stack.client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: 'vm' })).result.port as PortResult;
+  const detached = (await stack.client.call(scope, 'port.create', { subnetId: subnet.id })).result.port as PortResult;
   const empty = await mkdtemp(join(tmpdir(), 'novanet-plug-'));
   t.teardown(() => rm(empty, { recursive: true, force: true }));
 
   const unknown = await t.throwsAsync(run(process.execPath, [cli, ...tenant, 'sandbox', 'plug', '00000000-0000-4000-8000-000000000000', '--dir', empty])) as Error & { code: number; stdout: string };
   t.is(unknown.code, 1);
   t.is(JSON.parse(unknown.stdout).error.code, 'NOT_FOUND');
+
+  // A port without a device: no plug binds it (its switch port's iface-id-ver is none a plug sets).
+  const unattached = await t.throwsAsync(run(process.execPath, [cli, ...tenant, 'sandbox', 'plug', detached.id, '--dir', empty])) as Error & { code: number; stderr: string };
+  t.is(unattached.code, 1);
+  t.regex(unattached.stderr, /has no device.*port attach/);
 
   // The port exists (positive control for the lookup): what is missing is the chassis.
   const noChassis = await t.throwsAsync(run(process.execPath, [cli, ...tenant, 'sandbox', 'plug', port.id, '--dir', empty])) as Error & { code: number; stderr: string };
@@ -98,7 +104,7 @@ test('cli - sandbox plug --chassis-index puts the namespace on another chassis o
   t.is(await stack.chassis!.sbctl('--bare', '--columns=name', 'list', 'Chassis', bound), 'sandbox-2');
 
   // A neighbour on the first chassis reaches it across the tunnel.
-  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress });
+  const neighbour = await stack.chassis!.plug({ iface: b!.id, namespace: 'neighbour', mac: b!.macAddress, ifaceIdVer: 'vm-b' });
   await stack.client.waitFor(scope, 'port', b!.id, (s) => s.bound === true, 60_000);
   await neighbour.dhcp({ timeoutMs: 30_000 });
   t.true(await neighbour.ping(a!.ipAddress, { timeoutMs: 10_000 }), 'the neighbour on the first chassis reaches it');

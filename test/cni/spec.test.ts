@@ -10,7 +10,7 @@ import { installCni } from '../../src/cli/pods.js';
 
 const plugged: Plugged = {
   hostIfname: 'nvc0123456789ab', hostMac: '02:00:00:00:00:01', ifname: 'eth0', mac: '0a:4e:00:00:00:02', mtu: 1400,
-  netns: '/var/run/netns/pod', address: '10.0.1.5', prefixLength: 24, gateway: '10.0.1.1', dnsServers: ['10.0.1.53'], domainName: 'acme.test',
+  netns: '/var/run/netns/pod', address: '10.0.1.5', prefixLength: 24, gateway: '10.0.1.1', defaultRoute: true, dnsServers: ['10.0.1.53'], domainName: 'acme.test',
 };
 
 test('cni spec - results take each version\'s shape', (t) => {
@@ -26,6 +26,7 @@ test('cni spec - results take each version\'s shape', (t) => {
   const v040 = addResult('0.4.0', plugged) as { ips: { version?: string }[] };
   t.is(v040.ips[0]!.version, '4', '0.4.0 names the IP version');
   t.false('dns' in addResult('1.1.0', { ...plugged, dnsServers: [] }), 'no DNS servers, no dns');
+  t.deepEqual((addResult('1.1.0', { ...plugged, defaultRoute: false }) as { routes: unknown[] }).routes, [], 'a pod\'s second (not primary) interface: no default route');
 });
 
 test('cni spec - a prevResult is passed through with novanet\'s interfaces, addresses and routes appended', (t) => {

@@ -227,17 +227,17 @@ function bmTenant(scope?: 'compute' | 'cluster' | 'baremetal') {
 test('port.create - a bare-metal port takes its interface as MAC and draws the subnet\'s VLAN once', (t) => {
   const d = given(...bmTenant()).when(acme, 'port.create', { subnetId: id(3), vnicType: 'baremetal', interface: '52:54:00:12:34:56', securityGroupIds: [] }).then(t, [
     { type: 'SubnetVlanAllocated', data: { subnetId: id(3), vlanId: 100 } },
-    { type: 'PortCreated', data: { portId: id(100), subnetId: id(3), macAddress: HOST, ipAddress: '10.0.1.2', securityGroupIds: [], vnicType: 'baremetal' } },
+    { type: 'PortCreated', data: { portId: id(100), subnetId: id(3), macAddress: HOST, ipAddress: '10.0.1.2', securityGroupIds: [], primary: true, vnicType: 'baremetal' } },
   ]);
   t.like(d.result, { port: { vnicType: 'baremetal', interface: HOST, macAddress: HOST } });
   const vlan: NovanetEvent = { type: 'SubnetVlanAllocated', data: { subnetId: id(3), vlanId: 100 } };
   const first: NovanetEvent = { type: 'PortCreated', data: { portId: id(9), subnetId: id(3), macAddress: HOST, ipAddress: '10.0.1.2', securityGroupIds: [], vnicType: 'baremetal' } };
   const withHost = [...bmTenant(), { scope: acme, events: [vlan, first] }];
   given(...withHost).when(acme, 'port.create', { subnetId: id(3), vnicType: 'baremetal', interface: '52:54:00:00:00:02', securityGroupIds: [] }).then(t, [
-    { type: 'PortCreated', data: { portId: id(100), subnetId: id(3), macAddress: '52:54:00:00:00:02', ipAddress: '10.0.1.3', securityGroupIds: [], vnicType: 'baremetal' } },
+    { type: 'PortCreated', data: { portId: id(100), subnetId: id(3), macAddress: '52:54:00:00:00:02', ipAddress: '10.0.1.3', securityGroupIds: [], primary: true, vnicType: 'baremetal' } },
   ]);
   given(...withHost).when(acme, 'port.create', { subnetId: id(4), vnicType: 'baremetal', interface: '52:54:00:00:00:02', securityGroupIds: [] })
-    .then(t, [{ type: 'SubnetVlanAllocated', data: { subnetId: id(4), vlanId: 101 } }, { type: 'PortCreated', data: { portId: id(100), subnetId: id(4), macAddress: '52:54:00:00:00:02', ipAddress: '10.0.2.2', securityGroupIds: [], vnicType: 'baremetal' } }]);
+    .then(t, [{ type: 'SubnetVlanAllocated', data: { subnetId: id(4), vlanId: 101 } }, { type: 'PortCreated', data: { portId: id(100), subnetId: id(4), macAddress: '52:54:00:00:00:02', ipAddress: '10.0.2.2', securityGroupIds: [], primary: true, vnicType: 'baremetal' } }]);
   given(...withHost).when(acme, 'port.create', { subnetId: id(4), vnicType: 'baremetal', interface: HOST }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
   // A virtual port shares the subnet.
   given(...withHost).when(acme, 'port.create', { subnetId: id(3) }).thenSucceeds(t);

@@ -196,10 +196,10 @@ test('subnet.delete - IN_USE while it has ports, then deletable', (t) => {
 
 test('port.create - allocates the lowest free address, never network, gateway or broadcast', (t) => {
   const d = given(vpcWithSubnet()).when(acme, 'port.create', { subnetId: id(2), deviceId: 'vm-1' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP], deviceId: 'vm-1' } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP], primary: true, deviceId: 'vm-1' } }]);
   t.like(d.result, { port: { id: id(100), ipAddress: '10.0.1.2', macAddress: mac(0xa0), deviceId: 'vm-1', subnetId: id(2), vpcId: id(1) } });
   given(vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), portCreated(4, '10.0.1.4')] })
-    .when(acme, 'port.create', { subnetId: id(2) }).then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .when(acme, 'port.create', { subnetId: id(2) }).then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
 });
 
 test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and one port)', (t) => {
@@ -211,7 +211,7 @@ test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and
     }],
   };
   given(vpcWithSubnet(), tiny).when(acme, 'port.create', { subnetId: id(5) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(5), macAddress: mac(0xa0), ipAddress: '10.0.9.2', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(5), macAddress: mac(0xa0), ipAddress: '10.0.9.2', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
   given(vpcWithSubnet(), tiny, { scope: acme, events: [portCreated(6, '10.0.9.2', id(5))] })
     .when(acme, 'port.create', { subnetId: id(5) }).thenFails(t, 'POOL_EXHAUSTED');
 });
@@ -219,7 +219,7 @@ test('port.create - a full subnet is POOL_EXHAUSTED (a /30 holds the gateway and
 test('port.create - a requested address must be inside, usable and free', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.77' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.77', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.77', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.2.5' }).thenFails(t, 'IP_OUTSIDE_SUBNET');
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { portId: id(3) });
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.1' }).thenFails(t, 'IP_ALREADY_ALLOCATED', { usedBy: 'gateway' });
@@ -231,12 +231,12 @@ test('port.create - a requested address must be inside, usable and free', (t) =>
 test('port.create - MACs: generated ones are unique, requested ones must be unicast and free', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2')] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2) }, { macs: [mac(3), mac(1), mac(9)] })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(9), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(9), ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '0A:4E:00:00:00:03' }).thenFails(t, 'MAC_ALREADY_ALLOCATED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '01:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: 'zz:00:5e:00:00:01' }).thenFails(t, 'VALIDATION_FAILED');
   given(...history).when(acme, 'port.create', { subnetId: id(2), macAddress: '02-AA-BB-CC-DD-EE' })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: '02:aa:bb:cc:dd:ee', ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: '02:aa:bb:cc:dd:ee', ipAddress: '10.0.1.3', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
 });
 
 test('port.create - another tenant\'s subnet is NOT_FOUND', (t) => {
@@ -248,7 +248,7 @@ test('port.create - another tenant\'s subnet is NOT_FOUND', (t) => {
 test('port.delete - frees the address for the next port', (t) => {
   const history = [vpcWithSubnet(), { scope: acme, events: [portCreated(3, '10.0.1.2'), { type: 'PortDeleted' as const, data: { portId: id(3) } }] }] as const;
   given(...history).when(acme, 'port.create', { subnetId: id(2), ipAddress: '10.0.1.2', macAddress: mac(3) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(3), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
   given(...history).when(acme, 'port.delete', { portId: id(3) }).thenFails(t, 'NOT_FOUND');
 });
 

@@ -67,17 +67,17 @@ test('vpc.delete - IN_USE while groups besides the default exist; subnets are na
 
 test('port.create - without securityGroupIds the port joins its VPC\'s default group, recorded explicitly', (t) => {
   const d = given(vpcWithSubnet()).when(acme, 'port.create', { subnetId: id(2) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [DEFAULT_GROUP], primary: true } }]);
   t.like(d.result, { port: { securityGroupIds: [DEFAULT_GROUP] } });
   t.deepEqual([...given(vpcWithSubnet(), did(...d.events)).view.securityGroups.get(DEFAULT_GROUP)!.portIds], [id(100)]);
 });
 
 test('port.create - an explicit list is used as given (repeats collapse); an empty list means no group', (t) => {
   const d = given(vpcWithSubnet(), web).when(acme, 'port.create', { subnetId: id(2), securityGroupIds: [id(5), DEFAULT_GROUP, id(5)] })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [id(5), DEFAULT_GROUP] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [id(5), DEFAULT_GROUP], primary: true } }]);
   t.like(d.result, { port: { securityGroupIds: [id(5), DEFAULT_GROUP] } });
   given(vpcWithSubnet(), web).when(acme, 'port.create', { subnetId: id(2), securityGroupIds: [] })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [], primary: true } }]);
 });
 
 test('port.create - a VPC from before security groups has no default: the port is in no group', (t) => {
@@ -86,7 +86,7 @@ test('port.create - a VPC from before security groups has no default: the port i
     vpcWithSubnet().events[2]!,
   );
   given(legacy).when(acme, 'port.create', { subnetId: id(2) })
-    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [] } }]);
+    .then(t, [{ type: 'PortCreated', data: { portId: id(100), subnetId: id(2), macAddress: mac(0xa0), ipAddress: '10.0.1.2', securityGroupIds: [], primary: true } }]);
 });
 
 test('port.create - a group that is unknown, another tenant\'s, or in another VPC is SECURITY_GROUP_NOT_FOUND', (t) => {

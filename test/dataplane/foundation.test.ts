@@ -12,7 +12,7 @@ test('dataplane - namespaces on two ports get the allocated addresses from OVN D
   const ports = await Promise.all(['a', 'b'].map(async (name) =>
     (await client.call(scope, 'port.create', { subnetId: subnet.id, deviceId: `vm-${name}` })).result.port as { id: string; ipAddress: string; macAddress: string }));
 
-  const namespaces = await Promise.all(ports.map((p, i) => chassis.plug({ iface: p.id, namespace: `vm${i}`, mac: p.macAddress })));
+  const namespaces = await Promise.all(ports.map((p, i) => chassis.plug({ iface: p.id, namespace: `vm${i}`, mac: p.macAddress, ifaceIdVer: `vm-${['a', 'b'][i]!}` })));
   // The binding shows up in the port's status once ovn-controller claims the VIF.
   await Promise.all(ports.map((p) => client.waitFor(scope, 'port', p.id, (s) => s.phase === 'Ready' && s.bound === true, 60_000)));
 

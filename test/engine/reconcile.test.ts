@@ -122,7 +122,8 @@ test('reconcile - VPC routes become static routes of its router; allowed address
   t.like(await vipRow(), { options: { 'virtual-parents': other.id } });
   const last = await stack.client.call(scope, 'port.delete', { portId: other.id });
   await stack.client.waitFor(scope, 'port', vip.id, (s) => s.observedSeq >= last.seq);
-  t.like(await vipRow(), { type: '', options: {} });
+  // No parents left: an ordinary port again, without a device, so no plug binds it.
+  t.like(await vipRow(), { type: '', options: { 'iface-id-ver': 'novanet:unattached' } });
 });
 
 test('reconcile - a load balancer is one Load_Balancer row on the VPC router and on every switch of the VPC, new ones included', async (t) => {

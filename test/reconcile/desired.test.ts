@@ -169,7 +169,7 @@ const cases: Case[] = [
       rows: [{
         table: LSP, uuid: id(3), role: 'logicalSwitchPort',
         columns: {
-          name: id(3), type: '', options: {}, addresses: [`${mac(3)} 10.0.1.5`], port_security: [`${mac(3)} 10.0.1.5`],
+          name: id(3), type: '', options: { 'iface-id-ver': 'novanet:unattached' }, addresses: [`${mac(3)} 10.0.1.5`], port_security: [`${mac(3)} 10.0.1.5`],
           dhcpv4_options: [rowUuid.dhcpOptions(id(2))], external_ids: marks('port', id(3), 2),
         },
         referencedBy: [
@@ -188,7 +188,7 @@ const cases: Case[] = [
     expected: {
       rows: [{
         table: LSP, uuid: id(3), role: 'logicalSwitchPort',
-        columns: { name: id(3), type: '', options: {}, addresses: [`${mac(3)} 10.0.1.5`], port_security: [`${mac(3)} 10.0.1.5`], dhcpv4_options: [], external_ids: marks('port', id(3), 2) },
+        columns: { name: id(3), type: '', options: { 'iface-id-ver': 'novanet:unattached' }, addresses: [`${mac(3)} 10.0.1.5`], port_security: [`${mac(3)} 10.0.1.5`], dhcpv4_options: [], external_ids: marks('port', id(3), 2) },
         referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
       }],
       dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }],
@@ -205,7 +205,7 @@ const cases: Case[] = [
       rows: [{
         table: LSP, uuid: id(3), role: 'logicalSwitchPort',
         columns: {
-          name: id(3), type: '', options: {}, addresses: [`${mac(3)} 10.0.1.5`, mac(0x77)],
+          name: id(3), type: '', options: { 'iface-id-ver': 'vm-1' }, addresses: [`${mac(3)} 10.0.1.5`, mac(0x77)],
           port_security: [`${mac(3)} 10.0.1.5 10.0.1.100 192.168.50.0/24`, `${mac(0x77)} 10.0.1.101`],
           dhcpv4_options: [rowUuid.dhcpOptions(id(2))], external_ids: { ...marks('port', id(3), 2, 'appliance'), 'novanet:device-id': 'vm-1' },
         },
@@ -243,7 +243,7 @@ const cases: Case[] = [
       rows: [{
         table: LSP, uuid: id(3), role: 'logicalSwitchPort',
         columns: {
-          name: id(3), type: '', options: {}, addresses: [`${mac(3)} 10.0.1.10`], port_security: [`${mac(3)} 10.0.1.10`], dhcpv4_options: [rowUuid.dhcpOptions(id(2))],
+          name: id(3), type: '', options: { 'iface-id-ver': 'vm-3' }, addresses: [`${mac(3)} 10.0.1.10`], port_security: [`${mac(3)} 10.0.1.10`], dhcpv4_options: [rowUuid.dhcpOptions(id(2))],
           external_ids: { ...marks('port', id(3), 2), 'novanet:device-id': 'vm-3' },
         },
         referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
@@ -403,7 +403,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'externalipattachment - to a device: the device\'s first port in the attachment\'s tenant',
+    name: 'externalipattachment - to a device: the device\'s primary port (from before multi-NIC: its first) in the attachment\'s tenant',
     history: [
       ...withGateway, globexNetwork,
       at(acme, port(4, '10.0.1.6', { deviceId: 'vm-1' })), at(acme, port(3, '10.0.1.5', { deviceId: 'vm-1' })),

@@ -125,10 +125,19 @@ export interface Vm {
   readonly ns: Namespace;
 }
 
-/** Creates the port (`deviceId` = name), plugs namespace `name` into it on `chassis` (default the stack's) and waits until OVN binds it. */
-export async function plugVm(stack: Stack, scope: Scope, name: string, port: Record<string, unknown>, chassis: RunningChassis = stack.chassis!): Promise<Vm> {
-  const created = (await stack.client.call(scope, 'port.create', { deviceId: name, ...port })).result.port as { id: string; ipAddress: string; macAddress: string };
-  const ns = await chassis.plug({ iface: created.id, namespace: name, mac: created.macAddress });
+/**
+ * Creates the port (`deviceId` = name), plugs namespace `name` into it on `chassis` (default the
+ * stack's) as the device's plug (iface-id = port id, iface-id-ver = device id) and waits until OVN
+ * binds it. With `into`, the port is another NIC of that machine: its interface `ifname` joins the
+ * machine's namespace.
+ */
+export async function plugVm(
+  stack: Stack, scope: Scope, name: string, port: Record<string, unknown>, chassis: RunningChassis = stack.chassis!, nic: { into?: Namespace; ifname?: string } = {},
+): Promise<Vm> {
+  const created = (await stack.client.call(scope, 'port.create', { deviceId: name, ...port })).result.port as { id: string; ipAddress: string; macAddress: string; deviceId: string | null };
+  const ns = await chassis.plug({
+    iface: created.id, namespace: name, mac: created.macAddress, ...(created.deviceId !== null && { ifaceIdVer: created.deviceId }), ...nic,
+  });
   await stack.client.waitFor(scope, 'port', created.id, (s) => s.bound === true, 60_000);
   return { id: created.id, ip: created.ipAddress, ns };
 }

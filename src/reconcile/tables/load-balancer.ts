@@ -1,4 +1,4 @@
-import type { ExternalIp, LoadBalancer, Port, PortForward, Subnet } from '../../../projections/mod.js';
+import type { ExternalIp, ExternalIpAttachment, LoadBalancer, Port, PortForward, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
@@ -42,5 +42,26 @@ export function portForwardLoadBalancer(own: Ownership, forward: PortForward, ip
       external_ids: externalIds(own, { kind: 'portforward', id: forward.id }, forward.scope, forward.seq),
     },
     referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(port.vpcId), column: 'load_balancer' }],
+  };
+}
+
+/**
+ * An external IP attached to a load balancer (a cluster's API or ingress endpoint): the same
+ * listeners and members at the external IP, on the VPC router only, where traffic from the
+ * outside enters. Conntrack undoes the DNAT on the replies, so they leave under the external IP.
+ */
+export function attachmentLoadBalancer(own: Ownership, attachment: ExternalIpAttachment, ip: ExternalIp, lb: LoadBalancer, members: readonly Port[]): DesiredRow {
+  return {
+    table: 'Load_Balancer',
+    uuid: rowUuid.attachmentLoadBalancer(attachment.id),
+    role: 'loadBalancer',
+    columns: {
+      name: rowName.attachmentLoadBalancer(attachment.id),
+      protocol: [lb.protocol],
+      vips: Object.fromEntries(lb.listeners.map((l) => [`${ip.address}:${l.port}`, members.map((m) => `${m.ipAddress}:${l.targetPort}`).join(',')])),
+      options: { reject: 'true' },
+      external_ids: externalIds(own, { kind: 'externalipattachment', id: attachment.id }, attachment.scope, attachment.seq),
+    },
+    referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(lb.vpcId), column: 'load_balancer' }],
   };
 }

@@ -4,6 +4,14 @@ import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
 
+/** The LSP option (and OVS Interface external id) that pins a VIF to one plug. */
+const IFACE_ID_VER = 'iface-id-ver';
+/**
+ * The iface-id-ver of a port without a device. Plugs set the device id, and device ids are
+ * tenants' names of their machines; a plug that wanted this port would have to set this on purpose.
+ */
+const UNATTACHED = 'novanet:unattached';
+
 /** The switch side of the router port (Neutron's router-type LSP). */
 export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredRow {
   return {
@@ -31,6 +39,10 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
  * A port whose address other ports hold as a pair is a VIP: OVN type `virtual`, for
  * which OVN does not answer ARP, bound to whichever holder announces the address.
  * It is a member of the default-deny group and of each of its security groups.
+ * A VIF binds only an OVS interface whose external_ids:iface-id-ver is the port's device id
+ * (ovn-nb(5) options:iface-id-ver, as ovn-kubernetes pins a port to its pod): a port without a
+ * device is bound by no plug, and a stale plug of the device it had cannot take it back.
+ * Its DHCP options are the subnet's, without a router unless it is its device's primary.
  */
 export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHolders: readonly string[]): DesiredRow {
   const address = `${port.macAddress} ${port.ipAddress}`;
@@ -44,10 +56,12 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
     columns: {
       name: rowName.switchPort(port.id),
       type: vipHolders.length > 0 ? 'virtual' : '',
-      options: vipHolders.length > 0 ? { 'virtual-ip': port.ipAddress, 'virtual-parents': vipHolders.map(rowName.switchPort).join(',') } : {},
+      options: vipHolders.length > 0
+        ? { 'virtual-ip': port.ipAddress, 'virtual-parents': vipHolders.map(rowName.switchPort).join(',') }
+        : { [IFACE_ID_VER]: port.deviceId ?? UNATTACHED },
       addresses: [address, ...otherMacs],
       port_security: [...allowed].map(([mac, ips]) => [mac, ...ips].join(' ')),
-      dhcpv4_options: subnet.dhcp.enabled ? [rowUuid.dhcpOptions(subnet.id)] : [],
+      dhcpv4_options: subnet.dhcp.enabled ? [port.primary ? rowUuid.dhcpOptions(subnet.id) : rowUuid.secondaryDhcpOptions(subnet.id)] : [],
       external_ids: {
         ...externalIds(own, { kind: 'port', id: port.id }, port.scope, port.seq, port.name),
         ...(port.deviceId !== undefined && { 'novanet:device-id': port.deviceId }),
