@@ -2,15 +2,11 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
 import { DEFAULT_AGENT_SOCKET } from '../cni/protocol.js';
+import { checkNatsSettings, NATS_ENV, NatsSettings } from '../engine/config.js';
 
 /** The node agent's configuration: flags win over environment, environment over defaults (README, "Pods"). */
-export const AgentConfig = z.object({
-  natsUrl: z.string().default('nats://127.0.0.1:4222'),
-  natsUser: z.string().optional(),
-  natsPassword: z.string().optional(),
-  natsCreds: z.string().optional(),
-  /** The node's private reply inbox (deploy/nats/tenants.conf: `_INBOX_node_<node>`). */
-  natsInboxPrefix: z.string().optional(),
+// natsInboxPrefix is the node's private reply inbox (deploy/nats/tenants.conf: `_INBOX_node_<node>`).
+export const AgentConfig = NatsSettings.extend({
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
   /** Where novanet-cni reaches the agent. */
   socket: z.string().min(1).default(DEFAULT_AGENT_SOCKET),
@@ -33,15 +29,11 @@ export const AgentConfig = z.object({
   /** Per NATS request to the engine. */
   requestTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+}).superRefine(checkNatsSettings);
 export type AgentConfig = z.infer<typeof AgentConfig>;
 
 export const AGENT_ENV: Readonly<Record<keyof AgentConfig, string>> = {
-  natsUrl: 'NOVANET_NATS_URL',
-  natsUser: 'NOVANET_NATS_USER',
-  natsPassword: 'NOVANET_NATS_PASSWORD',
-  natsCreds: 'NOVANET_NATS_CREDS',
-  natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
+  ...NATS_ENV,
   prefix: 'NOVANET_PREFIX',
   socket: 'NOVANET_AGENT_SOCKET',
   ovsDb: 'NOVANET_OVS_DB',

@@ -21,8 +21,10 @@ export const podCommands: CliCommand = (program, cli) => {
     .option('--overlay-mtu <n>', 'the pod MTU when the subnet has none (NOVANET_OVERLAY_MTU)')
     .option('--ovn-installed-timeout-ms <n>', 'how long an ADD waits for ovn-controller (NOVANET_OVN_INSTALLED_TIMEOUT_MS)')
     .action(cli.action(async (options: Partial<Record<keyof AgentConfig, string>>) => {
-      const { nats, prefix, logLevel } = cli.globalFlags();
-      return runAgent({ ...options, ...(nats !== undefined && { natsUrl: nats }), ...(prefix !== undefined && { prefix }), ...(logLevel !== undefined && { logLevel }) });
+      const { nats, natsTlsCa, natsTlsCert, natsTlsKey, prefix, logLevel } = cli.globalFlags();
+      const globals = { natsUrl: nats, natsTlsCa, natsTlsCert, natsTlsKey, prefix, logLevel };
+      const given = Object.fromEntries(Object.entries(globals).filter(([, value]) => value !== undefined));
+      return runAgent({ ...options, ...given });
     }));
   program.command('cni')
     .description('the CNI plugin')

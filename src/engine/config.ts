@@ -20,8 +20,8 @@ const ReplyPrefixes = z.preprocess(
   z.array(z.string().regex(/^[^\s*>]+$/, 'a reply prefix is a subject start without spaces or wildcards')).min(1),
 );
 
-/** Engine configuration: flags win over environment, environment over defaults. */
-export const EngineConfig = z.object({
+/** How a process reaches NATS: the engine, the CLI and the node agent share these settings. */
+export const NatsSettings = z.object({
   /** One URL, or several separated by commas (the members of a cluster). */
   natsUrl: z.string().default('nats://127.0.0.1:4222'),
   natsUser: z.string().optional(),
@@ -30,17 +30,40 @@ export const EngineConfig = z.object({
   natsCreds: z.string().optional(),
   /** Replies come to inboxes with this prefix; with per-tenant permissions, a private one. */
   natsInboxPrefix: z.string().optional(),
+  /** The CA that signed the NATS servers' certificates (TLS: also with `tls://` URLs). */
+  natsTlsCa: z.string().optional(),
+  /** A client certificate and its key, for servers that verify clients. */
+  natsTlsCert: z.string().optional(),
+  natsTlsKey: z.string().optional(),
+});
+export type NatsSettings = z.infer<typeof NatsSettings>;
+
+/** The environment variables of NatsSettings, the same for every process. */
+export const NATS_ENV: Readonly<Record<keyof NatsSettings, string>> = {
+  natsUrl: 'NOVANET_NATS_URL',
+  natsUser: 'NOVANET_NATS_USER',
+  natsPassword: 'NOVANET_NATS_PASSWORD',
+  natsCreds: 'NOVANET_NATS_CREDS',
+  natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
+  natsTlsCa: 'NOVANET_NATS_TLS_CA',
+  natsTlsCert: 'NOVANET_NATS_TLS_CERT',
+  natsTlsKey: 'NOVANET_NATS_TLS_KEY',
+};
+
+export function checkNatsSettings(config: NatsSettings, ctx: z.RefinementCtx): void {
+  if ((config.natsTlsCert === undefined) !== (config.natsTlsKey === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['natsTlsCert'], message: 'a NATS client certificate needs its key, and the key its certificate' });
+  }
+}
+
+/** Engine configuration: flags win over environment, environment over defaults. */
+export const EngineConfig = NatsSettings.extend({
   /** `unix:<path>`, `tcp:<host>:<port>` or `ssl:<host>:<port>`; several, comma-separated, for a clustered Northbound. */
   ovnNb: z.string().regex(/^(unix:[^,]+|(tcp|ssl):[^:,]+:\d+)(,(unix:[^,]+|(tcp|ssl):[^:,]+:\d+))*$/, 'unix:<path>, tcp:<host>:<port> or ssl:<host>:<port>, comma-separated for a cluster').default('unix:.novanet/ovn/ovnnb_db.sock'),
   /** PEM files for `ssl:` Northbound remotes, as ovn-nbctl's -p, -c and -C. */
   ovnNbSslKey: z.string().optional(),
   ovnNbSslCert: z.string().optional(),
   ovnNbSslCa: z.string().optional(),
-  /** The CA that signed the NATS servers' certificates (TLS: also with `tls://` URLs). */
-  natsTlsCa: z.string().optional(),
-  /** A client certificate and its key, for servers that verify clients. */
-  natsTlsCert: z.string().optional(),
-  natsTlsKey: z.string().optional(),
   prefix: z.string().regex(/^[a-zA-Z0-9_-]+$/).default(DEFAULT_PREFIX),
   /** Reply subjects a tenant's commands are answered on: starting with one of these (comma-separated in the environment). */
   replyPrefixes: ReplyPrefixes.default([...DEFAULT_REPLY_PREFIXES]),
@@ -63,9 +86,7 @@ export const EngineConfig = z.object({
   if (/(^|,)ssl:/.test(config.ovnNb) && sslFiles.some((f) => f === undefined)) {
     ctx.addIssue({ code: 'custom', path: ['ovnNb'], message: 'ssl: Northbound remotes need NOVANET_OVN_NB_SSL_KEY, NOVANET_OVN_NB_SSL_CERT and NOVANET_OVN_NB_SSL_CA' });
   }
-  if ((config.natsTlsCert === undefined) !== (config.natsTlsKey === undefined)) {
-    ctx.addIssue({ code: 'custom', path: ['natsTlsCert'], message: 'a NATS client certificate needs its key, and the key its certificate' });
-  }
+  checkNatsSettings(config, ctx);
   // `$` starts the JetStream API and the server's own subjects; novanet's subjects hold its streams.
   // A placeholder can become any tenant name, so what comes before the first one must be safe alone.
   const own = `${config.prefix}.`;
@@ -82,18 +103,11 @@ export type EngineConfig = z.infer<typeof EngineConfig>;
 
 /** Every setting's environment variable. */
 export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
-  natsUrl: 'NOVANET_NATS_URL',
-  natsUser: 'NOVANET_NATS_USER',
-  natsPassword: 'NOVANET_NATS_PASSWORD',
-  natsCreds: 'NOVANET_NATS_CREDS',
-  natsInboxPrefix: 'NOVANET_NATS_INBOX_PREFIX',
+  ...NATS_ENV,
   ovnNb: 'NOVANET_OVN_NB',
   ovnNbSslKey: 'NOVANET_OVN_NB_SSL_KEY',
   ovnNbSslCert: 'NOVANET_OVN_NB_SSL_CERT',
   ovnNbSslCa: 'NOVANET_OVN_NB_SSL_CA',
-  natsTlsCa: 'NOVANET_NATS_TLS_CA',
-  natsTlsCert: 'NOVANET_NATS_TLS_CERT',
-  natsTlsKey: 'NOVANET_NATS_TLS_KEY',
   prefix: 'NOVANET_PREFIX',
   replyPrefixes: 'NOVANET_REPLY_PREFIXES',
   adminReplyPrefixes: 'NOVANET_ADMIN_REPLY_PREFIXES',
@@ -174,8 +188,6 @@ export function configFrom(
   return EngineConfig.parse(raw);
 }
 
-/** The configuration fields that say how to reach NATS (the engine's, the node agent's). */
-export type NatsSettings = Pick<EngineConfig, 'natsUrl' | 'natsUser' | 'natsPassword' | 'natsCreds' | 'natsInboxPrefix' | 'natsTlsCa' | 'natsTlsCert' | 'natsTlsKey'>;
 
 /** Connect options for the engine, the CLI and the node agent alike: servers, credentials, inbox prefix, TLS. */
 export function natsOptions(config: NatsSettings, name: string): ConnectionOptions {

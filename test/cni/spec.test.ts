@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { tenantOf } from '../../src/agent/attachments.js';
+import { agentConfigFrom } from '../../src/agent/config.js';
 import { addResult, cniArgs, NetConf } from '../../src/cni/spec.js';
 import type { Plugged } from '../../src/cni/spec.js';
 import { installCni } from '../../src/cli/pods.js';
@@ -71,4 +72,12 @@ test('cni spec - cni install writes the plugin launcher and an example conflist 
   const example = JSON.parse(await readFile(join(dir, 'net.d', '10-novanet.conflist.example'), 'utf8')) as { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
   const parsed = NetConf.safeParse({ cniVersion: example.cniVersion, name: example.name, ...example.plugins[0] });
   t.true(parsed.success, JSON.stringify(parsed.error?.issues));
+});
+
+test('agent config - the node reaches NATS over TLS with the engine\'s settings, and a certificate needs its key', (t) => {
+  const env = { NOVANET_NATS_URL: 'tls://nats-1:4222', NOVANET_NATS_TLS_CA: '/etc/novanet/ca.pem', NOVANET_NATS_TLS_CERT: '/etc/novanet/node.pem', NOVANET_NATS_TLS_KEY: '/etc/novanet/node-key.pem' };
+  const config = agentConfigFrom({}, env);
+  t.is(config.natsTlsCa, '/etc/novanet/ca.pem');
+  t.is(config.natsTlsKey, '/etc/novanet/node-key.pem');
+  t.throws(() => agentConfigFrom({ natsTlsCert: '/etc/novanet/node.pem' }, {}), { message: /needs its key/ });
 });
