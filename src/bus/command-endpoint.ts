@@ -1,6 +1,6 @@
 import { Svcm } from '@nats-io/services';
 import type { Service, ServiceMsg } from '@nats-io/services';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection, SubscriptionOptions } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { CommandAddress, Reply, Subjects } from '../../events/mod.js';
 import { ErrorCode } from '../commands/mod.js';
@@ -53,7 +53,7 @@ export class CommandEndpoint {
 
   async start(): Promise<void> {
     const { subjects, prefix } = this.opts;
-    const service = await new Svcm(this.opts.nc).add({
+    const service = await new Svcm(this.guarded(this.opts.nc)).add({
       name: SERVICE_NAME,
       version: this.opts.version ?? '0.0.0',
       description: `novanet intake: commands on ${subjects.commandWildcard}, provider commands on ${subjects.adminCommandWildcard}, operator requests on ${subjects.operatorWildcard}`,
@@ -89,13 +89,10 @@ export class CommandEndpoint {
 
   private command(msg: ServiceMsg): Promise<Reply> | undefined {
     // The wildcards subscribed to are exactly what parseCommand accepts.
-    const address = this.opts.subjects.parseCommand(msg.subject)!;
-    if (!this.answersTo(msg, address.admin ? this.opts.adminReplyPrefixes : this.tenantInboxes(address))) return undefined;
-    return this.opts.intake.submit(address, msg.data);
+    return this.opts.intake.submit(this.opts.subjects.parseCommand(msg.subject)!, msg.data);
   }
 
   private operator(msg: ServiceMsg): Promise<Reply> | undefined {
-    if (!this.answersTo(msg, this.opts.adminReplyPrefixes)) return undefined;
     const name = msg.subject.slice(this.opts.subjects.operator('').length);
     const handler = this.opts.operator?.get(name);
     if (!handler) {
@@ -114,13 +111,37 @@ export class CommandEndpoint {
   }
 
   /**
+   * The connection the service library subscribes with: every message it would see, its own
+   * `$SRV.PING|INFO|STATS` handlers' included (they answer any reply subject), passes
+   * `answersTo` first. One gate for every subject the engine answers on.
+   */
+  private guarded(nc: NatsConnection): NatsConnection {
+    const subscribe = (subject: string, opts?: SubscriptionOptions) => {
+      const callback = opts?.callback;
+      return nc.subscribe(subject, callback ? { ...opts, callback: (err, msg) => { if (err || this.answersTo(msg)) callback(err, msg); } } : opts);
+    };
+    return new Proxy(nc, {
+      get: (target, key) => {
+        if (key === 'subscribe') return subscribe;
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /**
    * The engine may publish into streams, the JetStream API and every client's inbox: a reply
    * subject a client chose must not take it there (another tenant's status or inbox, a purge,
-   * the event log). A request with any other reply subject is dropped unprocessed.
+   * the event log). A request with any other reply subject is dropped unprocessed. A tenant's
+   * command is answered in that tenant's inboxes; the provider's, operator requests and the
+   * service's discovery requests in the admin ones.
    */
-  private answersTo(msg: ServiceMsg, inboxes: readonly string[]): boolean {
+  private answersTo(msg: Msg): boolean {
     const { reply } = msg;
-    if (!reply || inboxes.some((prefix) => reply.startsWith(prefix))) return true;
+    if (!reply) return true;
+    const address = this.opts.subjects.parseCommand(msg.subject);
+    const inboxes = address && !address.admin ? this.tenantInboxes(address) : this.opts.adminReplyPrefixes;
+    if (inboxes.some((prefix) => reply.startsWith(prefix))) return true;
     this.droppedForReplySubject++;
     this.opts.logger.warn({ subject: msg.subject, reply }, 'request dropped unprocessed: its reply subject is not an inbox');
     return false;

@@ -1,5 +1,7 @@
 import test from 'ava';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Svcm } from '@nats-io/services';
+import { streamNames } from '../../events/mod.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -13,7 +15,7 @@ async function collect<T>(iterator: Promise<AsyncIterable<T>>): Promise<T[]> {
   return all;
 }
 
-test('service - the intake is a NATS micro service: ping, info and stats find it, with per-endpoint counts and refusals by code', async (t) => {
+test.serial('service - the intake is a NATS micro service: ping, info and stats find it, with per-endpoint counts and refusals by code', async (t) => {
   const client = new Svcm(stack.nc).client();
   const [pong] = await collect(client.ping('novanet'));
   t.like(pong, { name: 'novanet', version: '0.1.0' });
@@ -34,4 +36,21 @@ test('service - the intake is a NATS micro service: ping, info and stats find it
   t.is(commands.num_requests, 3);
   t.deepEqual(commands.data, { refused: { NOT_FOUND: 1, UNKNOWN_OPERATION: 1 } });
   t.is(stats!.endpoints!.find((e) => e.name === 'admin')!.num_requests, 0);
+});
+
+test.serial('service - the discovery requests answer only inboxes: a $SRV ping with its reply aimed at a purge of the log is dropped', async (t) => {
+  const scope = { org: 'svc', project: 'p2' };
+  await stack.client.call(scope, 'vpc.create', { name: 'kept' });
+  const jsm = await jetstreamManager(stack.nc);
+  const { events } = streamNames('novanet');
+  const before = (await jsm.streams.info(events)).state.messages;
+  const dropped = stack.engine.endpoint.droppedForReplySubject;
+  // The services library's own PING/INFO/STATS handlers answer whatever reply subject a request names.
+  const forged = ['$SRV.PING', '$SRV.INFO.novanet', '$SRV.STATS'];
+  for (const subject of forged) stack.nc.publish(subject, '', { reply: `$JS.API.STREAM.PURGE.${events}` });
+  // Positive control: a ping from an inbox is answered, and it arrives after the forged ones.
+  const [pong] = await collect(new Svcm(stack.nc).client().ping('novanet'));
+  t.like(pong, { name: 'novanet' });
+  t.is(stack.engine.endpoint.droppedForReplySubject, dropped + forged.length);
+  t.is((await jsm.streams.info(events)).state.messages, before, 'the log was not purged');
 });
