@@ -118,7 +118,7 @@ export class CommandEndpoint {
   private guarded(nc: NatsConnection): NatsConnection {
     const subscribe = (subject: string, opts?: SubscriptionOptions) => {
       const callback = opts?.callback;
-      return nc.subscribe(subject, callback ? { ...opts, callback: (err, msg) => { if (err || this.answersTo(msg)) callback(err, msg); } } : opts);
+      return nc.subscribe(subject, callback ? { ...opts, callback: (err, msg) => { if (err || this.answersTo(msg)) void callback(err, msg); } } : opts);
     };
     return new Proxy(nc, {
       get: (target, key) => {
