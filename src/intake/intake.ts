@@ -57,6 +57,8 @@ interface Job {
   readonly operationName: string;
   readonly operation: Operation;
   readonly input: Record<string, unknown>;
+  /** Set once the job was decided again after a catch-up: one view caught up after it arrived is enough. */
+  caughtUp?: boolean;
   answer(reply: Reply): void;
 }
 
@@ -244,12 +246,15 @@ export class Intake {
   /**
    * Folds in what other writers appended since the view was built (call only when settled).
    * If there was anything, puts `job` back at the front of the queue and returns true: it is
-   * decided again on the caught-up view.
+   * decided again on the caught-up view, once.
    */
   private async requeueAfterCatchUp(job: Job): Promise<boolean> {
+    // Another engine appending without pause must not keep a refusal (and all behind it) waiting.
+    if (job.caughtUp) return false;
     const head = this.head;
     await this.catchUp();
     if (this.head === head) return false;
+    job.caughtUp = true;
     this.queue.unshift(job);
     return true;
   }

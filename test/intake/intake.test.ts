@@ -110,6 +110,27 @@ test('intake core - a refusal that rests on commits in flight is answered only o
   t.like(await duplicate, { ok: false, error: { code: 'ALREADY_EXISTS' } });
 });
 
+/** A log another writer appends to without pause: every look at its head finds one more commit. */
+class FloodedLog extends MemoryLog {
+  flooding = false;
+  override async lastSeq(): Promise<number> {
+    if (this.flooding && this.commits.length > 0) this.commits.push(structuredClone(this.commits[0]!));
+    return super.lastSeq();
+  }
+}
+
+test('intake core - a refusal is decided again once after a catch-up, not for as long as another writer keeps appending', async (t) => {
+  const log = new FloodedLog();
+  const { intake, send } = await startIntake(log);
+  t.teardown(() => intake.stop());
+  ok(await send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' }));
+  log.flooding = true;
+  const refused = send('port.create', { commandId: 'p', subnetId: '00000000-0000-4000-8000-999999999999' });
+  const answer = await Promise.race([refused, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 5000))]);
+  log.flooding = false;
+  t.like(answer, { ok: false, error: { code: 'NOT_FOUND' } });
+});
+
 test('intake core - a refusal that rests on a view behind another writer\'s commits is decided again on the caught-up view', async (t) => {
   const { intake, log, send } = await startIntake();
   const other = await startIntake(log, counterDraws(1000));
