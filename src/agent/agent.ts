@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { NovanetClient } from '../bus/client.js';
 import { AGENT_COMMANDS, CniErrorCodes, isCniVersion } from '../cni/protocol.js';
 import type { AgentRequest, AgentResponse } from '../cni/protocol.js';
@@ -18,6 +19,13 @@ import { Attachments, CniFailure, probeTenant } from './attachments.js';
 import type { AgentConfig } from './config.js';
 import { Links } from './links.js';
 import { NodeSwitch } from './switch.js';
+
+/** What novanet-cni sends (src/cni/protocol.ts), checked before anything reads it. */
+const AgentRequestSchema = z.object({
+  command: z.enum(AGENT_COMMANDS),
+  config: z.string(),
+  env: z.record(z.string(), z.string()),
+});
 
 export interface Agent {
   readonly socket: string;
@@ -91,7 +99,8 @@ class Handler {
       if (text.length > MAX_REQUEST_BYTES) socket.destroy();
     });
     socket.on('end', () => {
-      void this.answer(text).then((response) => socket.end(`${JSON.stringify(response)}\n`));
+      // answer() never rejects by design; should it, the socket goes rather than the agent.
+      this.answer(text).then((response) => socket.end(`${JSON.stringify(response)}\n`)).catch(() => socket.destroy());
     });
   }
 
@@ -99,8 +108,7 @@ class Handler {
     const started = performance.now();
     let request: AgentRequest;
     try {
-      request = JSON.parse(text) as AgentRequest;
-      if (!(AGENT_COMMANDS as readonly string[]).includes(request.command) || typeof request.config !== 'string' || typeof request.env !== 'object') throw new Error('not an agent request');
+      request = AgentRequestSchema.parse(JSON.parse(text));
     } catch {
       return { ok: false, error: { code: CniErrorCodes.DECODE_FAILURE, msg: 'not a novanet-cni request' } };
     }
