@@ -95,6 +95,12 @@ function createExternalNetwork(view: View, input: z.infer<typeof CreateExternalN
   if (isReserved(cidr, gateway)) {
     throw new CommandError(ErrorCode.IP_RESERVED, `gateway ${input.gatewayIp} is the network or broadcast address of ${input.cidr}`, { ipAddress: input.gatewayIp });
   }
+  // The other half of network-class.ts's checkBaremetal: a class's VLANs are its own on the physical network.
+  const vlanClass = input.vlanId === undefined ? undefined : [...view.networkClasses.values()].find(({ baremetal }) =>
+    baremetal?.physicalNetwork === input.physicalNetwork && baremetal.vlanRange.first <= input.vlanId! && input.vlanId! <= baremetal.vlanRange.last);
+  if (vlanClass) {
+    throw new CommandError(ErrorCode.CONFLICT, `VLAN ${input.vlanId} on ${input.physicalNetwork} is in the bare-metal range of network class ${vlanClass.id}`, { networkClassId: vlanClass.id });
+  }
   const isDefault = input.default ?? view.defaultExternalNetworkId === undefined;
   const network = {
     id: ctx.newId(), name: input.name, cidr: formatCidr(cidr), gatewayIp: intToIp(gateway), physicalNetwork: input.physicalNetwork,
@@ -145,6 +151,10 @@ function deleteExternalNetwork(view: View, input: z.infer<typeof DeleteExternalN
   const network = findExternalNetwork(view, input.externalNetworkId);
   if (network.poolIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `external network ${network.id} still has address pools`, { poolIds: [...network.poolIds] });
+  }
+  const networkClassIds = [...view.networkClasses.values()].filter((c) => c.externalNetworkId === network.id).map((c) => c.id);
+  if (networkClassIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `network classes still name external network ${network.id}`, { networkClassIds });
   }
   return { events: [{ type: 'ExternalNetworkDeleted' as const, data: { externalNetworkId: network.id } }], result: {} };
 }

@@ -291,3 +291,14 @@ test('blocks - lowest free, taken and freed in any order', (t) => {
   t.is(lowestFreeBlock(set, { network: 0x0a000000, prefix: 16 }, 24), undefined, 'a pool inside a taken block is taken');
   t.is(lowestFreeBlock(set, { network: 0x0b000000, prefix: 8 }, 16), 0x0b000000);
 });
+
+test('externalnetwork - a VLAN inside a class\'s bare-metal range is CONFLICT; a network a class names cannot be deleted (IN_USE)', (t) => {
+  const external = { name: 'public', cidr: '198.51.100.0/24', gatewayIp: '198.51.100.1', physicalNetwork: 'physnet-bm', gatewayChassis: [{ name: 'gw-1', priority: 20 }] };
+  const bm = given(classes(classCreated(1, { baremetal })));
+  bm.when(provider, 'externalnetwork.create', { ...external, vlanId: 100 }).thenFails(t, 'CONFLICT', { networkClassId: id(1) });
+  bm.when(provider, 'externalnetwork.create', { ...external, vlanId: 102 }).thenSucceeds(t);
+  bm.when(provider, 'externalnetwork.create', { ...external, physicalNetwork: 'physnet', vlanId: 100 }).thenSucceeds(t);
+  const named = given(classes(externalNetworkCreated(50), classCreated(1, { externalNetworkId: id(50) })));
+  named.when(provider, 'externalnetwork.delete', { externalNetworkId: id(50) }).thenFails(t, 'IN_USE', { networkClassIds: [id(1)] });
+  given(classes(externalNetworkCreated(50), classCreated(1))).when(provider, 'externalnetwork.delete', { externalNetworkId: id(50) }).thenSucceeds(t);
+});
