@@ -39,6 +39,8 @@ export class Lease {
   #token: number | undefined;
   #revision = 0;
   #validUntil = 0;
+  /** The holder's last renewal failed: try again soon, not a whole period later. */
+  #renewalFailed = false;
   #expiry: NodeJS.Timeout | undefined;
   #tick: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
@@ -68,10 +70,11 @@ export class Lease {
 
   #schedule(): void {
     if (this.#stopped) return;
-    // The holder renews three times per TTL (two renewals may fail before the lease is in
-    // doubt); a standby tries every TTL/12 (two cheap requests), so it takes over at most
-    // that long after the entry expired.
-    const period = this.#token === undefined ? this.opts.ttlMs / 12 : this.opts.ttlMs / 3;
+    // The holder renews three times per TTL, and TTL/12 after a failed renewal (a renewal that
+    // timed out after TTL/3 would otherwise be retried only after the lease ran out); a standby
+    // tries every TTL/12 (two cheap requests), so it takes over at most that long after the
+    // entry expired.
+    const period = this.#token === undefined || this.#renewalFailed ? this.opts.ttlMs / 12 : this.opts.ttlMs / 3;
     this.#tick = setTimeout(() => {
       this.#running = this.#attempt().finally(() => this.#schedule());
     }, Math.floor(period));
@@ -97,12 +100,14 @@ export class Lease {
         this.#lose('another engine holds the writer lease');
       } else {
         // NATS away or slow: the lease stays ours until #validUntil, when the expiry timer ends it.
+        this.#renewalFailed = true;
         this.opts.logger.warn({ err }, 'renewing the writer lease failed; retrying');
       }
     }
   }
 
   #renewed(revision: number, sentAt: number): void {
+    this.#renewalFailed = false;
     this.#revision = revision;
     // A sixth of the TTL covers timer lag and a moderate clock-rate difference with the server.
     this.#validUntil = sentAt + this.opts.ttlMs - this.opts.ttlMs / 6;
