@@ -75,6 +75,12 @@ export function findNetworkClass(view: View, networkClassId: string): NetworkCla
 
 // --- checks shared by create and update ---------------------------------------------
 
+/** Whether `next` is the class's physical network still, with a range holding every VLAN in use: O(held VLANs). */
+function keepsVlans(cls: NetworkClass, next: BaremetalNetwork | null): boolean {
+  if (next === null || cls.baremetal?.physicalNetwork !== next.physicalNetwork) return false;
+  return [...cls.vlans.keys()].every((vlan) => next.vlanRange.first <= vlan && vlan <= next.vlanRange.last);
+}
+
 function checkExternalNetwork(view: View, externalNetworkId: string): void {
   if (!view.externalNetworks.has(externalNetworkId)) throw notFound('externalnetwork', externalNetworkId);
 }
@@ -166,13 +172,15 @@ export const UpdateNetworkClass = atLeastOne(commandPayload({
 
 /**
  * Description, defaults (for new VPCs only), disabled capabilities and the default may change
- * at any time; the external network and the bare-metal network are what existing VPCs' NAT
- * gateways and VLANs were built on, so they change only while no VPC uses the class.
+ * at any time; the external network and the physical network are what existing VPCs' NAT
+ * gateways and VLANs were built on, so they change only while no VPC uses the class. A class
+ * in use may still change its chassis (a dead one replaced) and its VLAN range, as long as
+ * the range keeps every VLAN its subnets hold.
  */
 function updateNetworkClass(view: View, input: z.infer<typeof UpdateNetworkClass>) {
   const cls = findNetworkClass(view, input.networkClassId);
-  if ((input.externalNetworkId !== undefined || input.baremetal !== undefined) && cls.vpcIds.size > 0) {
-    throw new CommandError(ErrorCode.IN_USE, `network class ${cls.id} has VPCs: its external and bare-metal networks are fixed`, inUse(cls));
+  if (cls.vpcIds.size > 0 && (input.externalNetworkId !== undefined || (input.baremetal !== undefined && !keepsVlans(cls, input.baremetal)))) {
+    throw new CommandError(ErrorCode.IN_USE, `network class ${cls.id} has VPCs: its external network, physical network and held VLANs are fixed`, inUse(cls));
   }
   if (input.externalNetworkId) checkExternalNetwork(view, input.externalNetworkId);
   if (input.baremetal) checkBaremetal(view, input.baremetal, cls.id);

@@ -302,3 +302,15 @@ test('externalnetwork - a VLAN inside a class\'s bare-metal range is CONFLICT; a
   named.when(provider, 'externalnetwork.delete', { externalNetworkId: id(50) }).thenFails(t, 'IN_USE', { networkClassIds: [id(1)] });
   given(classes(externalNetworkCreated(50), classCreated(1))).when(provider, 'externalnetwork.delete', { externalNetworkId: id(50) }).thenSucceeds(t);
 });
+
+test('networkclass.update - a class in use may replace its chassis and change its range while the range keeps every VLAN held; not its physical network', (t) => {
+  const used = given(classes(classCreated(1, { baremetal })), {
+    scope: acme,
+    events: [classVpc(2, 1, '10.0.0.0/16'), subnetCreated(3, 2, '10.0.0.0/24'), { type: 'SubnetVlanAllocated', data: { subnetId: id(3), vlanId: 101 } }],
+  });
+  const update = (next: typeof baremetal) => used.when(provider, 'networkclass.update', { networkClassId: id(1), baremetal: next });
+  update({ ...baremetal, chassis: [{ name: 'gw-2', priority: 10 }] }).thenSucceeds(t);
+  update({ ...baremetal, vlanRange: { first: 101, last: 120 } }).thenSucceeds(t);
+  update({ ...baremetal, vlanRange: { first: 100, last: 100 } }).thenFails(t, 'IN_USE');
+  update({ ...baremetal, physicalNetwork: 'physnet-other' }).thenFails(t, 'IN_USE');
+});
