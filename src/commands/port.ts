@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { AllowedAddressPair, Scope } from '../../events/mod.js';
-import { targetKey } from '../../projections/mod.js';
+import { deviceKey, targetKey } from '../../projections/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -237,7 +237,8 @@ export const portOperations = {
   'port.detach': command(DetachPort, detachPort),
   'port.get': query(GetPort, (view, input, scope) => ({ port: presentPort(findPort(view, scope, input.portId)) })),
   'port.list': query(ListPorts, (view, input, scope) => ({
-    ports: [...view.ports.values()]
+    // By device (the node agent's DEL of an unrecorded pod): the device index, not every port.
+    ports: (input.deviceId === undefined ? [...view.ports.values()] : devicePortList(view, scope, input.deviceId))
       .filter((p) => sameScope(p.scope, scope)
         && (input.subnetId === undefined || p.subnetId === input.subnetId)
         && (input.vpcId === undefined || p.vpcId === input.vpcId)
@@ -245,3 +246,7 @@ export const portOperations = {
       .map(presentPort),
   })),
 } as const;
+
+function devicePortList(view: View, scope: Scope, deviceId: string): Port[] {
+  return [...view.devicePorts.get(deviceKey(scope, deviceId)) ?? []].flatMap((id) => view.ports.get(id) ?? []);
+}
