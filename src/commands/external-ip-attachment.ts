@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { sameScope } from '../../events/mod.js';
 import type { AttachmentTarget, Scope } from '../../events/mod.js';
 import { deviceKey, endpointKey, targetKey } from '../../projections/mod.js';
-import type { ExternalIpAttachment, View } from '../../projections/mod.js';
+import type { ExternalIpAttachment, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
 import { findExternalIp, usersOf } from './external-ip.js';
 import { command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId } from './operation.js';
 import { findLoadBalancer } from './load-balancer.js';
 import { findPort } from './port.js';
+import { requireCapability } from './vpc.js';
 
 /**
  * External IP attachment: a floating IP. To a port, 1:1 NAT between the external IP and the port,
@@ -57,6 +58,8 @@ function createAttachment(view: View, input: z.infer<typeof CreateAttachment>, c
     throw new CommandError(ErrorCode.CONFLICT, `external IP ${ip.id} (${ip.address}) is already in use`, { externalIpId: ip.id, ...users });
   }
   const target = checkedTarget(view, ctx.scope, input.target);
+  const vpc = vpcOfTarget(view, ctx.scope, target);
+  if (vpc) requireCapability(view, vpc, 'externalIps');
   const attachment: AttachmentFields = { id: ctx.newId(), scope: ctx.scope, externalIpId: ip.id, address: ip.address, target, createdAt: ctx.now };
   return {
     events: [{ type: 'ExternalIpAttachmentCreated' as const, data: { attachmentId: attachment.id, externalIpId: ip.id, target } }],
@@ -99,6 +102,24 @@ function checkedTarget(view: View, scope: Scope, input: z.infer<typeof CreateAtt
   const clash = taken({ clusterId, endpoint }) ?? (lbId !== undefined ? taken({ loadBalancerId: lbId }) : undefined);
   if (clash !== undefined) throw refuse(`cluster ${clusterId}'s ${endpoint} endpoint`, clash, { clusterId, endpoint });
   return { clusterId, endpoint };
+}
+
+/**
+ * The VPC a target is in, where one is known yet (a device without ports and a cluster endpoint
+ * without its load balancer have none): its class must offer external IPs.
+ */
+function vpcOfTarget(view: View, scope: Scope, target: AttachmentTarget): Vpc | undefined {
+  let vpcId: string | undefined;
+  if ('portId' in target) vpcId = view.ports.get(target.portId)?.vpcId;
+  else if ('deviceId' in target) {
+    const [first] = view.devicePorts.get(deviceKey(scope, target.deviceId)) ?? [];
+    vpcId = first === undefined ? undefined : view.ports.get(first)?.vpcId;
+  } else if ('loadBalancerId' in target) vpcId = view.loadBalancers.get(target.loadBalancerId)?.vpcId;
+  else {
+    const lbId = view.endpointLoadBalancer.get(endpointKey(scope, { clusterId: target.clusterId, role: target.endpoint }));
+    vpcId = lbId === undefined ? undefined : view.loadBalancers.get(lbId)?.vpcId;
+  }
+  return vpcId === undefined ? undefined : view.vpcs.get(vpcId);
 }
 
 // --- externalipattachment.delete ------------------------------------------------------

@@ -314,3 +314,18 @@ test('networkclass.update - a class in use may replace its chassis and change it
   update({ ...baremetal, vlanRange: { first: 100, last: 100 } }).thenFails(t, 'IN_USE');
   update({ ...baremetal, physicalNetwork: 'physnet-other' }).thenFails(t, 'IN_USE');
 });
+
+test('externalipattachment.create - a target in a VPC whose class disables externalIps is CAPABILITY_UNAVAILABLE', (t) => {
+  const history = (disableCapabilities: ('externalIps')[]) => given(outside(), classes(classCreated(1, { externalNetworkId: id(50), disableCapabilities })), {
+    scope: acme,
+    events: [
+      classVpc(2, 1, '10.0.0.0/16'), subnetCreated(3, 2, '10.0.0.0/24'),
+      { type: 'PortCreated', data: { portId: id(4), subnetId: id(3), macAddress: mac(4), ipAddress: '10.0.0.4', deviceId: 'vm-4', primary: true } },
+      { type: 'ExternalIpAllocated', data: { externalIpId: id(9), poolId: id(51), address: '203.0.113.10' } },
+    ],
+  });
+  for (const target of [{ portId: id(4) }, { deviceId: 'vm-4' }]) {
+    history(['externalIps']).when(acme, 'externalipattachment.create', { externalIpId: id(9), target }).thenFails(t, 'CAPABILITY_UNAVAILABLE', { capability: 'externalIps' });
+    history([]).when(acme, 'externalipattachment.create', { externalIpId: id(9), target }).thenSucceeds(t);
+  }
+});
