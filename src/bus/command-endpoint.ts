@@ -80,6 +80,8 @@ export class CommandEndpoint {
     service.addEndpoint('commands', { subject: subjects.commandWildcard, handler: handle('commands', (msg) => this.command(msg)) });
     service.addEndpoint('admin', { subject: subjects.adminCommandWildcard, handler: handle('admin', (msg) => this.command(msg)) });
     service.addEndpoint('operator', { subject: subjects.operatorWildcard, handler: handle('operator', (msg) => this.operator(msg)) });
+    // Started means served: once the server has the subscriptions, a request sent next finds a responder.
+    await this.opts.nc.flush();
   }
 
   /** Stops taking requests; those taken are still answered (stop the intake after this). */
