@@ -1,6 +1,5 @@
 import test from 'ava';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
-import { plugVm, startStack } from '../support/stack.js';
+import { OUTSIDE, plugVm, providerOutside, startStack } from '../support/stack.js';
 import type { Stack, Vm } from '../support/stack.js';
 
 /**
@@ -11,23 +10,17 @@ import type { Stack, Vm } from '../support/stack.js';
  */
 
 const BLOCKED = { timeoutMs: 1500 };
-const OUTSIDE = '172.16.0.1';
 type Result = Record<string, { id: string; address?: string }>;
 
 test('dataplane - an external IP attached to a cluster endpoint is Pending until the endpoint\'s load balancer exists, then the outside reaches both members at it', async (t) => {
   const stack: Stack = await startStack({ chassis: true });
   t.teardown(() => stack.stop());
   const { client } = stack;
-  const chassis = stack.chassis!;
-  const outside = await chassis.addProviderNetwork({ physnet: 'physnet1', bridge: 'br-ex', outside: { namespace: 'outside', address: `${OUTSIDE}/24` } });
+  const { outside } = await providerOutside(stack);
   const scope = { org: 'cluster', project: 'p1' };
   const result = async (s: { org: string; project: string }, op: string, payload: Record<string, unknown>) => (await client.call(s, op, payload)).result as Result;
   const settle = () => stack.northbound.nbctl('--timeout=60', '--wait=hv', 'sync');
 
-  const network = (await result(PROVIDER_SCOPE, 'externalnetwork.create', {
-    name: 'ext', cidr: '172.16.0.0/24', gatewayIp: OUTSIDE, physicalNetwork: 'physnet1', gatewayChassis: [{ name: chassis.name, priority: 10 }],
-  })).externalNetwork!;
-  await result(PROVIDER_SCOPE, 'externalippool.create', { externalNetworkId: network.id, name: 'public', ranges: [{ first: '172.16.0.10', last: '172.16.0.50' }] });
   const vpc = (await result(scope, 'vpc.create', { name: 'main', cidr: '10.0.0.0/16' })).vpc!;
   const subnet = (await result(scope, 'subnet.create', { vpcId: vpc.id, name: 'nodes', cidr: '10.0.1.0/24' })).subnet!;
   const open = (await result(scope, 'securitygroup.create', { vpcId: vpc.id, name: 'api', ingressRules: [{ protocol: 'tcp', portRange: { min: 6443, max: 6443 }, remote: { cidr: '0.0.0.0/0' } }] })).securityGroup!;

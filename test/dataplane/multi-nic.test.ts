@@ -1,6 +1,5 @@
 import test from 'ava';
-import { PROVIDER_SCOPE } from '../../events/mod.js';
-import { plugVm, startStack } from '../support/stack.js';
+import { OUTSIDE, plugVm, providerOutside, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
 /**
@@ -11,23 +10,17 @@ import type { Stack } from '../support/stack.js';
  */
 
 const BLOCKED = { timeoutMs: 1500 };
-const OUTSIDE = '172.16.0.1';
 type Result = Record<string, { id: string; address?: string; gatewayIp?: string }>;
 
 test('dataplane - a two-NIC machine: both NICs get their leases, one default route via the primary, its external IP on the primary; detach unbinds a NIC and attach binds it again', async (t) => {
   const stack: Stack = await startStack({ chassis: true });
   t.teardown(() => stack.stop());
   const { client } = stack;
-  const chassis = stack.chassis!;
-  const outside = await chassis.addProviderNetwork({ physnet: 'physnet1', bridge: 'br-ex', outside: { namespace: 'outside', address: `${OUTSIDE}/24` } });
+  const { outside } = await providerOutside(stack);
   const scope = { org: 'multinic', project: 'p1' };
   const result = async (s: { org: string; project: string }, op: string, payload: Record<string, unknown>) => (await client.call(s, op, payload)).result as Result;
   const settle = () => stack.northbound.nbctl('--timeout=60', '--wait=hv', 'sync');
 
-  const network = (await result(PROVIDER_SCOPE, 'externalnetwork.create', {
-    name: 'ext', cidr: '172.16.0.0/24', gatewayIp: OUTSIDE, physicalNetwork: 'physnet1', gatewayChassis: [{ name: chassis.name, priority: 10 }],
-  })).externalNetwork!;
-  await result(PROVIDER_SCOPE, 'externalippool.create', { externalNetworkId: network.id, name: 'public', ranges: [{ first: '172.16.0.10', last: '172.16.0.50' }] });
   const vpc = (await result(scope, 'vpc.create', { name: 'main', cidr: '10.0.0.0/16' })).vpc!;
   const s1 = (await result(scope, 'subnet.create', { vpcId: vpc.id, name: 's1', cidr: '10.0.1.0/24' })).subnet!;
   const s2 = (await result(scope, 'subnet.create', { vpcId: vpc.id, name: 's2', cidr: '10.0.2.0/24' })).subnet!;

@@ -11,7 +11,7 @@ import { startEngine } from '../../src/engine/engine.js';
 import type { Engine } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import type { Chassis, Namespace, NatsServer, Northbound, RunningChassis } from '../../src/sandbox/mod.js';
-import { readStatus, subjects } from '../../events/mod.js';
+import { PROVIDER_SCOPE, readStatus, subjects } from '../../events/mod.js';
 import type { Scope, StatusMessage } from '../../events/mod.js';
 import { streamNames } from '../../events/mod.js';
 
@@ -140,4 +140,22 @@ export async function plugVm(
   });
   await stack.client.waitFor(scope, 'port', created.id, (s) => s.bound === true, 60_000);
   return { id: created.id, ip: created.ipAddress, ns };
+}
+
+/** The outside of a dataplane test: its address on the provider network. */
+export const OUTSIDE = '172.16.0.1';
+
+/**
+ * The provider network 172.16.0.0/24 on the stack's chassis, with an "outside" namespace at
+ * OUTSIDE, registered as the default external network (gateways on this chassis) with a pool
+ * of 172.16.0.10-50.
+ */
+export async function providerOutside(stack: Stack): Promise<{ outside: Namespace; externalNetworkId: string }> {
+  const chassis = stack.chassis!;
+  const outside = await chassis.addProviderNetwork({ physnet: 'physnet1', bridge: 'br-ex', outside: { namespace: 'outside', address: `${OUTSIDE}/24` } });
+  const network = (await stack.client.call(PROVIDER_SCOPE, 'externalnetwork.create', {
+    name: 'ext', cidr: '172.16.0.0/24', gatewayIp: OUTSIDE, physicalNetwork: 'physnet1', gatewayChassis: [{ name: chassis.name, priority: 10 }],
+  })).result.externalNetwork as { id: string };
+  await stack.client.call(PROVIDER_SCOPE, 'externalippool.create', { externalNetworkId: network.id, name: 'public', ranges: [{ first: '172.16.0.10', last: '172.16.0.50' }] });
+  return { outside, externalNetworkId: network.id };
 }
