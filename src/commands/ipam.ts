@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { intToIp, ipToInt } from '../../projections/mod.js';
+import { cidrBounds, intToIp, ipToInt } from '../../projections/mod.js';
 import type { Subnet, View } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import type { PortClaims } from './port-claims.js';
@@ -122,7 +122,9 @@ export function checkRequestedIp(view: View, subnet: Subnet, ipAddress: string, 
 export function allocateIp(subnet: Subnet, claims?: PortClaims): string {
   // The view keeps the lowest free address; it is the broadcast address when the subnet is full.
   const ip = claims ? claims.lowestFree(subnet) : subnet.nextFree;
-  if (isReserved(cidrOf(subnet.cidr), ip)) {
+  // The view's CIDRs are canonical: their bounds need no parser (parseCidr cost ~40 µs a port).
+  const { first, last } = cidrBounds(subnet.cidr);
+  if (ip === first || ip === last) {
     throw new CommandError(ErrorCode.POOL_EXHAUSTED, `subnet ${subnet.id} (${subnet.cidr}) has no free address`, { subnetId: subnet.id });
   }
   return intToIp(ip);

@@ -58,9 +58,10 @@ export class PortClaims {
     const pairs = this.#pairAddresses.get(subnet.id);
     let ip = this.#cursors.get(subnet.id) ?? subnet.nextFree;
     for (;;) {
-      ip = lowestFreeFrom(subnet, ip);
-      if (!own?.has(ip) && !pairs?.has(ip)) break;
-      ip++;
+      while (own?.has(ip) || pairs?.has(ip)) ip++;
+      const free = lowestFreeFrom(subnet, ip);
+      if (free === ip) break;
+      ip = free;
     }
     if (own || pairs) this.#cursors.set(subnet.id, ip);
     return ip;

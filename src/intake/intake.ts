@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
 import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
@@ -25,11 +25,24 @@ export interface Draws {
   newMac(): string;
 }
 
+/**
+ * Random octets for MACs, filled 4 KiB at a time (as Node buffers randomUUID): one
+ * randomBytes call per MAC cost ~25 µs, a fortieth of a 1,000-port command's decision.
+ */
+const macOctets = { pool: Buffer.alloc(4096), next: 4096 };
+
 export const systemDraws: Draws = {
   now: () => new Date().toISOString(),
   newId: () => randomUUID(),
   // A locally administered unicast MAC: 0a:4e ("N") then four random octets.
-  newMac: () => ['0a', '4e', ...[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0'))].join(':'),
+  newMac: () => {
+    if (macOctets.next + 4 > macOctets.pool.length) {
+      randomFillSync(macOctets.pool);
+      macOctets.next = 0;
+    }
+    const hex = macOctets.pool.toString('hex', macOctets.next, macOctets.next += 4);
+    return `0a:4e:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}:${hex.slice(6, 8)}`;
+  },
 };
 
 /** What the intake reports as it works (metrics at the edge: src/http). */
