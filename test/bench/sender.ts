@@ -98,7 +98,7 @@ async function main(job: SendJob): Promise<Sent> {
       const start = performance.now();
       const ports = Array.from({ length: perCommand }, (_, i) => ({ subnetId: subnets[i % subnets.length]!.subnetId }));
       const { seq, result } = await client.call(subnets[0]!.scope, 'port.create', { ports });
-      await Promise.all((result.ports as { id: string }[]).map((p) => ready?.wait(p.id, seq)));
+      if (ready) await Promise.all((result.ports as { id: string }[]).map((p) => ready.wait(p.id, seq)));
       return performance.now() - start;
     };
     const command = job.portsPerCommand === undefined ? createPort : () => createPorts(job.portsPerCommand!);
