@@ -72,6 +72,8 @@ interface Job {
   readonly input: Record<string, unknown>;
   /** Set once the job was decided again after a catch-up: one view caught up after it arrived is enough. */
   caughtUp?: boolean;
+  /** The log refused the append for good (a commit over NATS's max_payload): answered after the rebuild, not decided again. */
+  refusal?: CommandError;
   answer(reply: Reply): void;
 }
 
@@ -227,6 +229,7 @@ export class Intake {
         job.answer({ ok: true, commandId: commit.commandId, seq, result: commit.result });
       },
     ).catch((err: unknown) => {
+      if (isCommandError(err)) job.refusal = err;
       this.opts.logger.warn({ err, commandId: commit.commandId, expected }, 'append refused; the view will be rebuilt from the log');
       this.failed.push(job);
       this.wake?.();
@@ -293,7 +296,8 @@ export class Intake {
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** attempt)));
       }
     }
-    this.queue.unshift(...retry);
+    for (const job of retry) if (job.refusal) job.answer(errorReply(job.refusal, job.input.commandId as string, this.opts.logger));
+    this.queue.unshift(...retry.filter((job) => !job.refusal));
   }
 
   /**
