@@ -46,6 +46,10 @@ export interface CommandView {
   readonly retention: CommandRetention;
   /** By `org/project`. */
   readonly scopes: Map<string, ScopeCommands>;
+  /** The keys of `scopes`, in the order the sweep visits them. */
+  readonly order: string[];
+  /** Where in `order` the next commit's sweep looks. */
+  cursor: number;
 }
 
 /** A commandId's record while it is within the retention. */
@@ -55,7 +59,7 @@ export interface AcceptedCommand {
 }
 
 export function initialCommandView(retention: CommandRetention = DEFAULT_COMMAND_RETENTION): CommandView {
-  return { seq: 0, clock: 0, retention, scopes: new Map() };
+  return { seq: 0, clock: 0, retention, scopes: new Map(), order: [], cursor: 0 };
 }
 
 const scopeKey = (scope: { org: string; project: string }): string => `${scope.org}/${scope.project}`;
@@ -75,8 +79,9 @@ export function acceptedCommand(view: CommandView, scope: { org: string; project
 const expired = (view: CommandView, at: number): boolean => at < view.clock - view.retention.ms;
 
 /**
- * Records the commit's commandId and evicts its scope's records past the retention, oldest
- * first: O(1) amortised a commit.
+ * Records the commit's commandId and evicts records past the retention, oldest first, from
+ * its scope and from one other in turn (so an idle tenant's expired records go too, within as
+ * many commits as there are tenants): O(1) amortised a commit.
  */
 export function evolveCommands(view: CommandView, { seq, commit }: CommitRecord): CommandView {
   view.seq = seq;
@@ -90,13 +95,30 @@ export function evolveCommands(view: CommandView, { seq, commit }: CommitRecord)
   if (!commands) {
     commands = { positions: new Map(), base: 0, head: 0, commandIds: [], seqs: [], ats: [] };
     view.scopes.set(key, commands);
+    view.order.push(key);
   }
   commands.positions.set(commit.commandId, commands.base + commands.commandIds.length);
   commands.commandIds.push(commit.commandId);
   commands.seqs.push(seq);
   commands.ats.push(at);
   evict(view, commands);
+  sweep(view);
   return view;
+}
+
+/** Evicts what expired in the scope at the cursor; a scope left with no record is dropped. */
+function sweep(view: CommandView): void {
+  if (view.cursor >= view.order.length) view.cursor = 0;
+  const key = view.order[view.cursor]!;
+  const commands = view.scopes.get(key)!;
+  evict(view, commands);
+  if (commands.head < commands.base + commands.commandIds.length) {
+    view.cursor++;
+    return;
+  }
+  view.scopes.delete(key);
+  view.order[view.cursor] = view.order[view.order.length - 1]!;
+  view.order.pop();
 }
 
 function evict(view: CommandView, commands: ScopeCommands): void {
