@@ -106,6 +106,23 @@ test('intake core - a repeat arriving while its original\'s append is in flight 
   t.is(log.commits.length, 1);
 });
 
+test('intake core - a repeat of a command whose append is then refused gets the reply of the command decided again', async (t) => {
+  const { intake, log, send } = await startIntake();
+  t.teardown(() => intake.stop());
+  log.holding = true;
+  const first = send('vpc.create', { commandId: 'c1', name: 'a' });
+  while (log.inFlight < 1) await new Promise((r) => setImmediate(r));
+  const again = send('vpc.create', { commandId: 'c1', name: 'a' });
+  // Another writer's commit lands first: the held append's expectation is stale.
+  log.commits.push({ v: 1, commandId: 'o', scope: { org: 'other', project: 'p' }, operation: 'vpc.create', at: '2026-01-01T00:00:00.000Z', request: { commandId: 'o', name: 'o' }, result: {}, events: [] });
+  log.release();
+  const reply = ok(await first);
+  t.is(reply.seq, 2);
+  t.deepEqual(await again, reply);
+  t.is(log.refused, 1);
+  t.is(log.commits.length, 2);
+});
+
 test('intake core - a commandId is remembered for the retention in the log\'s own time; repeated after it, it is a new command', async (t) => {
   const retention: CommandRetention = { ms: 60_000, perScope: 100 };
   const draws = settableDraws();
