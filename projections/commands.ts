@@ -52,12 +52,6 @@ export interface CommandView {
   cursor: number;
 }
 
-/** A commandId's record while it is within the retention. */
-export interface AcceptedCommand {
-  readonly seq: number;
-  readonly at: number;
-}
-
 export function initialCommandView(retention: CommandRetention = DEFAULT_COMMAND_RETENTION): CommandView {
   return { seq: 0, clock: 0, retention, scopes: new Map(), order: [], cursor: 0 };
 }
@@ -65,15 +59,14 @@ export function initialCommandView(retention: CommandRetention = DEFAULT_COMMAND
 const scopeKey = (scope: { org: string; project: string }): string => `${scope.org}/${scope.project}`;
 
 /**
- * The commit a commandId got, if it is within the retention. A record older than the
- * retention counts as gone even before a commit of its scope evicts it.
+ * The sequence of the commit a commandId got, if it is within the retention. A record older
+ * than the retention counts as gone even before a sweep evicts it.
  */
-export function acceptedCommand(view: CommandView, scope: { org: string; project: string }, commandId: string): AcceptedCommand | undefined {
+export function acceptedSeq(view: CommandView, scope: { org: string; project: string }, commandId: string): number | undefined {
   const commands = view.scopes.get(scopeKey(scope));
   const position = commands?.positions.get(commandId);
-  if (commands === undefined || position === undefined) return undefined;
-  const at = commands.ats[position - commands.base]!;
-  return expired(view, at) ? undefined : { seq: commands.seqs[position - commands.base]!, at };
+  if (commands === undefined || position === undefined || expired(view, commands.ats[position - commands.base]!)) return undefined;
+  return commands.seqs[position - commands.base];
 }
 
 const expired = (view: CommandView, at: number): boolean => at < view.clock - view.retention.ms;

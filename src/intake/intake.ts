@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
 import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
-import { acceptedCommand, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
+import { acceptedSeq, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { CommandRetention, CommandView, View } from '../../projections/mod.js';
 import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
@@ -152,12 +152,12 @@ export class Intake {
     const commandId = input.commandId as string;
     const context = this.context(scope, commandId);
     const expectedSeq = this.head + 1;
-    const accepted = acceptedCommand(this.commands, scope, commandId);
-    if (!accepted) return { commit: commitOf({ scope, operationName, input }, commandId, context, operation.decide(this.#view, input, context)), expectedSeq };
-    // Its append may still be in flight: the log has it once that settles.
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-    const first = firstCommit(await this.opts.log.readAt(accepted.seq), scope, commandId, accepted.seq);
-    return { commit: commitOf({ scope, operationName, input }, commandId, context, { events: [], result: first.result }), expectedSeq, repeatOf: accepted.seq };
+    const repeatOf = acceptedSeq(this.commands, scope, commandId);
+    if (repeatOf === undefined) return { commit: commitOf({ scope, operationName, input }, commandId, context, operation.decide(this.#view, input, context)), expectedSeq };
+    // Its append may still be in flight (the appends in flight now include it): the log has it once they settle.
+    await Promise.allSettled([...this.inFlight]);
+    const first = firstCommit(await this.opts.log.readAt(repeatOf), scope, commandId, repeatOf);
+    return { commit: commitOf({ scope, operationName, input }, commandId, context, { events: [], result: first.result }), expectedSeq, repeatOf };
   }
 
   private async run(): Promise<void> {
@@ -189,12 +189,12 @@ export class Intake {
       return;
     }
     const commandId = job.input.commandId as string;
-    if (acceptedCommand(this.commands, job.scope, commandId)) {
+    if (acceptedSeq(this.commands, job.scope, commandId) !== undefined) {
       // The first reply is the log's once its append is confirmed (a refused one is decided again).
       if (await this.requeueAfterSettle(job)) return;
-      const accepted = acceptedCommand(this.commands, job.scope, commandId);
-      if (accepted) {
-        this.answerRepeat(job, commandId, accepted.seq);
+      const seq = acceptedSeq(this.commands, job.scope, commandId);
+      if (seq !== undefined) {
+        this.answerRepeat(job, commandId, seq);
         return;
       }
     }
