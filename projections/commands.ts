@@ -41,7 +41,7 @@ export interface ScopeCommands {
  */
 export interface CommandView {
   seq: number;
-  /** The newest commit `at` folded (ms): "now" for the retention. */
+  /** The `at` of the last commit folded (ms): "now" for the retention. */
   clock: number;
   readonly retention: CommandRetention;
   /** By `org/project`. */
@@ -81,8 +81,10 @@ export function evolveCommands(view: CommandView, { seq, commit }: CommitRecord)
   // The intake writes ISO times; a commit with a time that does not parse happened "now".
   const parsed = Date.parse(commit.at);
   const at = Number.isNaN(parsed) ? view.clock : parsed;
-  // Writers' clocks may disagree a little: the log's time only moves forward.
-  view.clock = Math.max(view.clock, at);
+  // The last commit's time, not the greatest seen: a writer whose clock is far ahead makes
+  // keys look expired until the next commit (evicting those of the two tenants it sweeps),
+  // not every key written for as long as its clock is ahead.
+  view.clock = at;
   const key = scopeKey(commit.scope);
   let commands = view.scopes.get(key);
   if (!commands) {
