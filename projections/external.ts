@@ -1,5 +1,7 @@
 import { scopeKey } from '../events/mod.js';
 import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, Scope } from '../events/mod.js';
+import { indexChild } from './children.js';
+import type { Children } from './children.js';
 import { freeMac, useMac } from './macs.js';
 import type { MacUse } from './macs.js';
 
@@ -87,6 +89,8 @@ export interface ExternalState {
   /** The attachment naming a target (at most one per target), by targetKey. */
   readonly attachmentOfTarget: Map<string, string>;
   readonly portForwards: Map<string, PortForward>;
+  /** The forwards to a port, by port id (the port's own state stays the network family's). */
+  readonly portForwardsOfPort: Children;
 }
 
 /** A target's key in the view's index: one string per way of naming a target, in the tenant. */
@@ -111,7 +115,7 @@ export const externalCollections = {
 export function initialExternalState(): ExternalState {
   return {
     externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),
-    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), attachmentOfTarget: new Map(), portForwards: new Map(),
+    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), attachmentOfTarget: new Map(), portForwards: new Map(), portForwardsOfPort: new Map(),
   };
 }
 
@@ -216,6 +220,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       if (!ip) return;
       view.portForwards.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
       ip.portForwardIds.add(id);
+      indexChild(view.portForwardsOfPort, d.portId, id, true);
       return;
     }
     case 'PortForwardDeleted': {
@@ -223,6 +228,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       if (!forward) return;
       view.portForwards.delete(forward.id);
       view.externalIps.get(forward.externalIpId)?.portForwardIds.delete(forward.id);
+      indexChild(view.portForwardsOfPort, forward.portId, forward.id, false);
       return;
     }
     default: {

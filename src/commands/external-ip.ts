@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { EventOf, Scope } from '../../events/mod.js';
+import { resourcesIn } from '../../projections/mod.js';
 import type { ExternalIp, ExternalIpPool, ExternalNetwork, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -138,6 +138,6 @@ export const externalIpOperations = {
   'externalip.release': command(ReleaseExternalIp, release),
   'externalip.get': query(GetExternalIp, (view, input, scope) => ({ externalIp: presentExternalIp(findExternalIp(view, scope, input.externalIpId)) })),
   'externalip.list': query(ListExternalIps, (view, _input, scope) => ({
-    externalIps: [...view.externalIps.values()].filter((ip) => sameScope(ip.scope, scope)).map(presentExternalIp),
+    externalIps: resourcesIn(view, scope, 'externalip').map(presentExternalIp),
   })),
 } as const;
