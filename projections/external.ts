@@ -1,5 +1,6 @@
 import { scopeKey } from '../events/mod.js';
 import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, Scope } from '../events/mod.js';
+import { cidrBounds, intToIp, ipToInt } from './addresses.js';
 import { indexChild } from './children.js';
 import type { Children } from './children.js';
 import { freeMac, useMac } from './macs.js';
@@ -29,6 +30,12 @@ export interface ExternalIpPool {
   seq: number;
   /** Addresses handed out, across all tenants: address -> external IP id. */
   readonly allocated: Map<string, string>;
+  /**
+   * The lowest address of its ranges that is neither handed out nor its network's own (network,
+   * broadcast, gateway); past its last range when none is left. Kept by the fold, so allocation
+   * is amortized O(1) instead of a walk over every address the cloud's tenants hold.
+   */
+  nextFree: number;
 }
 
 export interface ExternalIp {
@@ -102,6 +109,28 @@ export function targetKey(scope: Scope, target: AttachmentTarget): string {
   return `${tenant}/endpoint/${target.endpoint}/${target.clusterId}`;
 }
 
+/** Whether an address of the pool's ranges may be handed out: nobody holds it and it is not the network's own. */
+function isFree(pool: ExternalIpPool, network: ExternalNetwork | undefined, ip: number): boolean {
+  if (pool.allocated.has(intToIp(ip))) return false;
+  if (!network) return true;
+  const { first, last } = cidrBounds(network.cidr);
+  return ip !== first && ip !== last && ip !== ipToInt(network.gatewayIp);
+}
+
+/** The first address from `start` on that the pool may hand out; past its last range if none. */
+function lowestFreeFrom(pool: ExternalIpPool, network: ExternalNetwork | undefined, start: number): number {
+  const ranges = pool.ranges.map((r) => [ipToInt(r.first), ipToInt(r.last)] as const).sort((a, b) => a[0] - b[0]);
+  for (const [first, last] of ranges) {
+    for (let ip = Math.max(first, start); ip <= last; ip++) if (isFree(pool, network, ip)) return ip;
+  }
+  return Math.max(start, ...ranges.map(([, last]) => last + 1));
+}
+
+/** The address the pool hands out next; undefined when it has none left. */
+export function nextPoolAddress(pool: ExternalIpPool): string | undefined {
+  return pool.ranges.some((r) => ipToInt(r.first) <= pool.nextFree && pool.nextFree <= ipToInt(r.last)) ? intToIp(pool.nextFree) : undefined;
+}
+
 /** The external family's kinds, each with its collection (view.ts joins every family's). */
 export const externalCollections = {
   externalnetwork: (state: ExternalState) => state.externalNetworks,
@@ -147,7 +176,9 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const { poolId: id, ...d } = event.data;
       const network = view.externalNetworks.get(d.externalNetworkId);
       if (!network) return;
-      view.externalIpPools.set(id, { id, ...d, createdAt: at, seq, allocated: new Map() });
+      const pool: ExternalIpPool = { id, ...d, createdAt: at, seq, allocated: new Map(), nextFree: 0 };
+      pool.nextFree = lowestFreeFrom(pool, network, 0);
+      view.externalIpPools.set(id, pool);
       network.poolIds.add(id);
       return;
     }
@@ -166,13 +197,18 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
         id, scope: commit.scope, poolId, externalNetworkId: pool.externalNetworkId, address, createdAt: at, seq, portForwardIds: new Set(),
       });
       pool.allocated.set(address, id);
+      if (ipToInt(address) === pool.nextFree) pool.nextFree = lowestFreeFrom(pool, view.externalNetworks.get(pool.externalNetworkId), pool.nextFree + 1);
       return;
     }
     case 'ExternalIpReleased': {
       const ip = view.externalIps.get(event.data.externalIpId);
       if (!ip) return;
       view.externalIps.delete(ip.id);
-      view.externalIpPools.get(ip.poolId)?.allocated.delete(ip.address);
+      const pool = view.externalIpPools.get(ip.poolId);
+      if (!pool?.allocated.delete(ip.address)) return;
+      const freed = ipToInt(ip.address);
+      if (freed < pool.nextFree && pool.ranges.some((r) => ipToInt(r.first) <= freed && freed <= ipToInt(r.last))
+        && isFree(pool, view.externalNetworks.get(pool.externalNetworkId), freed)) pool.nextFree = freed;
       return;
     }
     case 'NatGatewayCreated': {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { EventOf, NovanetEvent, ResourceKind, Scope } from '../../events/mod.js';
-import { collections, evolve, initialView, plain, scopeKindKey, scopeOf } from '../../projections/mod.js';
+import { cidrBounds, collections, evolve, initialView, intToIp, ipToInt, nextPoolAddress, plain, scopeKindKey, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { acme, commit, defaultGroupCreated, externalIpAllocated, given, globex, id, mac, outside, portCreated, read, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
@@ -18,7 +18,7 @@ function link(index: Map<string, Set<string>>, parent: string, child: string): v
 }
 
 /** Every index the folds keep, recomputed by scanning the view's collections. */
-function scanned(view: View): { scopeResources: unknown; loadBalancersOfMember: unknown; portForwardsOfPort: unknown; devicePorts: unknown; vpcLoadBalancers: unknown } {
+function scanned(view: View): Record<keyof ReturnType<typeof folded>, unknown> {
   const scopeResources = new Map<string, Set<string>>();
   for (const kind of Object.keys(collections) as ResourceKind[]) {
     for (const id of (collections[kind](view) as ReadonlyMap<string, unknown>).keys()) link(scopeResources, scopeKindKey(scopeOf(view, { kind, id })!, kind), id);
@@ -33,15 +33,28 @@ function scanned(view: View): { scopeResources: unknown; loadBalancersOfMember: 
   for (const f of view.portForwards.values()) link(portForwardsOfPort, f.portId, f.id);
   const devicePorts = new Map<string, Set<string>>();
   for (const p of view.ports.values()) if (p.deviceId !== undefined) link(devicePorts, `${p.scope.org}/${p.scope.project}/${p.deviceId}`, p.id);
-  return { scopeResources: plain(scopeResources), loadBalancersOfMember: plain(loadBalancersOfMember), portForwardsOfPort: plain(portForwardsOfPort), devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers) };
+  const poolNext: Record<string, string | undefined> = {};
+  for (const pool of view.externalIpPools.values()) {
+    const network = view.externalNetworks.get(pool.externalNetworkId)!;
+    const reserved = [cidrBounds(network.cidr).first, cidrBounds(network.cidr).last, ipToInt(network.gatewayIp)];
+    const candidates = pool.ranges.flatMap((r) => Array.from({ length: ipToInt(r.last) - ipToInt(r.first) + 1 }, (_, i) => ipToInt(r.first) + i)).sort((a, b) => a - b);
+    const free = candidates.find((ip) => !reserved.includes(ip) && !pool.allocated.has(intToIp(ip)));
+    poolNext[pool.id] = free === undefined ? undefined : intToIp(free);
+  }
+  return {
+    scopeResources: plain(scopeResources), loadBalancersOfMember: plain(loadBalancersOfMember), portForwardsOfPort: plain(portForwardsOfPort),
+    devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers), poolNext,
+  };
 }
 
 function folded(view: View) {
   const vpcLoadBalancers: Index = {};
   for (const vpc of view.vpcs.values()) if (vpc.loadBalancerIds.size > 0) vpcLoadBalancers[vpc.id] = [...vpc.loadBalancerIds].sort();
+  const poolNext: Record<string, string | undefined> = {};
+  for (const pool of view.externalIpPools.values()) poolNext[pool.id] = nextPoolAddress(pool);
   return {
     scopeResources: plain(view.scopeResources), loadBalancersOfMember: plain(view.loadBalancersOfMember), portForwardsOfPort: plain(view.portForwardsOfPort),
-    devicePorts: plain(view.devicePorts), vpcLoadBalancers,
+    devicePorts: plain(view.devicePorts), vpcLoadBalancers, poolNext,
   };
 }
 
@@ -76,6 +89,12 @@ test('indexes - every index of the view is what a scan of its collections finds,
   step(acme, 'its members change', { type: 'LoadBalancerMembersChanged', data: { loadBalancerId: id(6), memberPortIds: [id(4), id(5)] } });
   step(acme, 'an external IP and forwards', externalIpAllocated(60, '203.0.113.10'), forwarded(62, id(3), 22), forwarded(63, id(3), 23), forwarded(64, id(4), 24));
   step(acme, 'a forward goes', { type: 'PortForwardDeleted', data: { portForwardId: id(62) } });
+  step(provider.scope, 'a pool whose ranges hold the network\'s own addresses, out of order',
+    { type: 'ExternalIpPoolCreated', data: { poolId: id(52), externalNetworkId: id(50), name: 'edges', ranges: [{ first: '203.0.113.254', last: '203.0.113.255' }, { first: '203.0.113.0', last: '203.0.113.2' }] } });
+  step(globex, 'its addresses handed out', externalIpAllocated(65, '203.0.113.2', 52), externalIpAllocated(66, '203.0.113.254', 52));
+  step(acme, 'the other pool is used up', externalIpAllocated(67, '203.0.113.11'), externalIpAllocated(68, '203.0.113.12'));
+  step(acme, 'and an address below the next one comes back', { type: 'ExternalIpReleased', data: { externalIpId: id(67) } });
+  step(globex, 'the edges pool is empty again', { type: 'ExternalIpReleased', data: { externalIpId: id(66) } }, { type: 'ExternalIpReleased', data: { externalIpId: id(65) } });
   step(acme, 'a port joins a device and leaves it', { type: 'PortAttached', data: { portId: id(5), deviceId: 'vm' } });
   step(acme, 'detached', { type: 'PortDetached', data: { portId: id(5) } });
   step(acme, 'a load balancer goes', { type: 'LoadBalancerDeleted', data: { loadBalancerId: id(7) } });
