@@ -105,6 +105,8 @@ export interface SecurityGroup {
   seq: number;
   /** Ports in the group. */
   readonly portIds: Set<string>;
+  /** Those of them that are bare-metal hosts: their ACLs are the group's rules, so they follow every rule change. */
+  readonly baremetalPortIds: Set<string>;
 }
 
 export interface LoadBalancer {
@@ -158,6 +160,19 @@ function indexDevice(view: NetworkState, port: Port, add: boolean): void {
   if (!port.primary) return;
   if (add && !view.primaryPortOfDevice.has(key)) view.primaryPortOfDevice.set(key, port.id);
   if (!add && view.primaryPortOfDevice.get(key) === port.id) view.primaryPortOfDevice.delete(key);
+}
+
+/** Puts a port in its groups (or takes it out). */
+function joinGroups(view: NetworkState, port: Pick<Port, 'id' | 'vnicType'>, securityGroupIds: readonly string[], add: boolean): void {
+  for (const sg of securityGroupIds) {
+    const group = view.securityGroups.get(sg);
+    if (!group) continue;
+    if (add) group.portIds.add(port.id);
+    else group.portIds.delete(port.id);
+    if (port.vnicType !== 'baremetal') continue;
+    if (add) group.baremetalPortIds.add(port.id);
+    else group.baremetalPortIds.delete(port.id);
+  }
 }
 
 function indexMembers(view: NetworkState, lb: Pick<LoadBalancer, 'id' | 'memberPortIds'>, add: boolean): void {
@@ -346,7 +361,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       if (!primary) subnet.secondaryPorts++;
       subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
-      for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
+      joinGroups(view, port, port.securityGroupIds, true);
       allocate(subnet, d.ipAddress, d.portId);
       useMac(view, d.macAddress);
       return;
@@ -364,7 +379,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       freeMac(view, port.macAddress);
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      joinGroups(view, port, port.securityGroupIds, false);
       return;
     }
     case 'PortAttached': {
@@ -397,9 +412,9 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
     case 'PortSecurityGroupsChanged': {
       const port = view.ports.get(event.data.portId);
       if (!port) return;
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      joinGroups(view, port, port.securityGroupIds, false);
       port.securityGroupIds = event.data.securityGroupIds;
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.add(port.id);
+      joinGroups(view, port, port.securityGroupIds, true);
       port.seq = seq;
       return;
     }
@@ -444,7 +459,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.securityGroups.set(d.securityGroupId, {
         id: d.securityGroupId, scope: commit.scope, vpcId: d.vpcId, name: d.name, description: d.description,
         isDefault: d.isDefault, ingressRules: d.ingressRules, egressRules: d.egressRules, createdAt: commit.at, seq,
-        portIds: new Set(),
+        portIds: new Set(), baremetalPortIds: new Set(),
       });
       vpc.securityGroupIds.add(d.securityGroupId);
       if (d.isDefault) vpc.defaultSecurityGroupId = d.securityGroupId;

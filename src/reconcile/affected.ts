@@ -80,11 +80,9 @@ function classesOn(view: View, externalNetworkId: string | undefined, add: Add):
   }
 }
 
-/** A bare-metal host's ACLs are its groups' rules (tables/acl.ts, baremetalPortAcls). */
+/** A bare-metal host's ACLs are its groups' rules (tables/acl.ts, baremetalPortAcls): the group's bare-metal members, not all of them. */
 function baremetalMembers(view: View, securityGroupId: string, add: Add): void {
-  for (const portId of view.securityGroups.get(securityGroupId)?.portIds ?? []) {
-    if (view.ports.get(portId)?.vnicType === 'baremetal') add('port', portId);
-  }
+  for (const portId of view.securityGroups.get(securityGroupId)?.baremetalPortIds ?? []) add('port', portId);
 }
 
 /**

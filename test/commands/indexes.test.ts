@@ -2,7 +2,7 @@ import test from 'ava';
 import type { EventOf, NovanetEvent, ResourceKind, Scope } from '../../events/mod.js';
 import { cidrBounds, collections, evolve, initialView, intToIp, ipToInt, nextPoolAddress, plain, scopeKindKey, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
-import { acme, commit, defaultGroupCreated, externalIpAllocated, given, globex, id, mac, outside, portCreated, read, vpcWithSubnet } from '../support/decider.js';
+import { acme, commit, DEFAULT_GROUP, defaultGroupCreated, externalIpAllocated, given, globex, id, mac, outside, portCreated, read, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
 
 /**
@@ -33,6 +33,11 @@ function scanned(view: View): Record<keyof ReturnType<typeof folded>, unknown> {
   for (const f of view.portForwards.values()) link(portForwardsOfPort, f.portId, f.id);
   const devicePorts = new Map<string, Set<string>>();
   for (const p of view.ports.values()) if (p.deviceId !== undefined) link(devicePorts, `${p.scope.org}/${p.scope.project}/${p.deviceId}`, p.id);
+  const groupMembers: Record<string, { ports: string[]; baremetal: string[] }> = {};
+  for (const group of view.securityGroups.values()) {
+    const members = [...view.ports.values()].filter((p) => p.securityGroupIds.includes(group.id));
+    groupMembers[group.id] = { ports: members.map((p) => p.id).sort(), baremetal: members.filter((p) => p.vnicType === 'baremetal').map((p) => p.id).sort() };
+  }
   const poolNext: Record<string, string | undefined> = {};
   for (const pool of view.externalIpPools.values()) {
     const network = view.externalNetworks.get(pool.externalNetworkId)!;
@@ -43,18 +48,20 @@ function scanned(view: View): Record<keyof ReturnType<typeof folded>, unknown> {
   }
   return {
     scopeResources: plain(scopeResources), loadBalancersOfMember: plain(loadBalancersOfMember), portForwardsOfPort: plain(portForwardsOfPort),
-    devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers), poolNext,
+    devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers), groupMembers, poolNext,
   };
 }
 
 function folded(view: View) {
   const vpcLoadBalancers: Index = {};
   for (const vpc of view.vpcs.values()) if (vpc.loadBalancerIds.size > 0) vpcLoadBalancers[vpc.id] = [...vpc.loadBalancerIds].sort();
+  const groupMembers: Record<string, { ports: string[]; baremetal: string[] }> = {};
+  for (const group of view.securityGroups.values()) groupMembers[group.id] = { ports: [...group.portIds].sort(), baremetal: [...group.baremetalPortIds].sort() };
   const poolNext: Record<string, string | undefined> = {};
   for (const pool of view.externalIpPools.values()) poolNext[pool.id] = nextPoolAddress(pool);
   return {
     scopeResources: plain(view.scopeResources), loadBalancersOfMember: plain(view.loadBalancersOfMember), portForwardsOfPort: plain(view.portForwardsOfPort),
-    devicePorts: plain(view.devicePorts), vpcLoadBalancers, poolNext,
+    devicePorts: plain(view.devicePorts), vpcLoadBalancers, groupMembers, poolNext,
   };
 }
 
@@ -83,7 +90,11 @@ test('indexes - every index of the view is what a scan of its collections finds,
   step(provider.scope, 'provider network and pool', ...provider.events);
   step(acme, 'acme VPC and subnet', ...vpcWithSubnet().events);
   step(globex, 'globex VPC and subnet', ...globexVpc);
-  step(acme, 'acme ports', portCreated(3, '10.0.1.2'), portCreated(4, '10.0.1.3'), portCreated(5, '10.0.1.4'));
+  step(acme, 'acme ports', portCreated(3, '10.0.1.2', id(2), [DEFAULT_GROUP]), portCreated(4, '10.0.1.3'), portCreated(5, '10.0.1.4', id(2), [DEFAULT_GROUP]));
+  step(acme, 'a bare-metal host in the default group', { type: 'PortCreated', data: { ...portCreated(9, '10.0.1.9', id(2), [DEFAULT_GROUP]).data, vnicType: 'baremetal' } } as NovanetEvent);
+  step(acme, 'it leaves the group', { type: 'PortSecurityGroupsChanged', data: { portId: id(9), securityGroupIds: [] } });
+  step(acme, 'it comes back, and a VM port leaves', { type: 'PortSecurityGroupsChanged', data: { portId: id(9), securityGroupIds: [DEFAULT_GROUP] } },
+    { type: 'PortSecurityGroupsChanged', data: { portId: id(5), securityGroupIds: [] } });
   step(globex, 'globex port', portCreated(22, '10.1.1.2', id(21)));
   step(acme, 'a load balancer with members', lbCreated(6, [id(3), id(4)]), lbCreated(7, [id(4)]));
   step(acme, 'its members change', { type: 'LoadBalancerMembersChanged', data: { loadBalancerId: id(6), memberPortIds: [id(4), id(5)] } });
@@ -102,7 +113,7 @@ test('indexes - every index of the view is what a scan of its collections finds,
   step(globex, 'a log that creates an existing port again in another tenant moves it', portCreated(5, '10.1.1.3', id(21)));
   step(acme, 'an event for something not in the view changes nothing', { type: 'PortDeleted', data: { portId: id(99) } }, lbCreated(8, [id(4)], id(98)));
   step(acme, 'everything else goes', { type: 'LoadBalancerDeleted', data: { loadBalancerId: id(6) } }, { type: 'PortForwardDeleted', data: { portForwardId: id(64) } },
-    { type: 'PortDeleted', data: { portId: id(4) } }, { type: 'ExternalIpReleased', data: { externalIpId: id(60) } });
+    { type: 'PortDeleted', data: { portId: id(4) } }, { type: 'PortDeleted', data: { portId: id(9) } }, { type: 'ExternalIpReleased', data: { externalIpId: id(60) } });
   t.deepEqual(plain(view.loadBalancersOfMember), {});
   t.deepEqual(plain(view.portForwardsOfPort), {});
   t.false([...view.scopeResources.keys()].some((key) => key.startsWith('acme/web/port') || key.startsWith('acme/web/loadbalancer')), 'a scope without a kind has no entry');

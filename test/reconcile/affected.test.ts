@@ -67,3 +67,13 @@ test('affected - a subnet reaches its VPC\'s load balancers, not another VPC\'s'
   t.deepEqual(dependants(subnet(95, 20, '10.2.5.0/24')), [`loadbalancer ${id(81)}`]);
   t.deepEqual(dependants({ type: 'SubnetDeleted', data: { subnetId: id(21) } }), [`loadbalancer ${id(81)}`]);
 });
+
+test('affected - a rule change of a group reaches its bare-metal members, not its VM ports', (t) => {
+  const host = { type: 'PortCreated', data: { ...portCreated(9, '10.0.1.9', id(2), [id(10)]).data, vnicType: 'baremetal' } } as NovanetEvent;
+  const vms: NovanetEvent[] = [{ type: 'PortSecurityGroupsChanged', data: { portId: id(3), securityGroupIds: [id(10)] } }];
+  const rule = { type: 'SecurityGroupRuleAdded', data: { securityGroupId: id(10), direction: 'ingress', rule: { ruleId: id(99), protocol: 'tcp', remote: { cidr: '0.0.0.0/0' } } } } as NovanetEvent;
+  const { view } = given(...history, at(acme, ...vms, host));
+  t.deepEqual(dependantsOf(view, rule), [{ kind: 'port', id: id(9) }]);
+  evolve(view, commit(history.length + 2, acme, [{ type: 'PortSecurityGroupsChanged', data: { portId: id(9), securityGroupIds: [] } }]));
+  t.deepEqual(dependantsOf(view, rule), [], 'a host that left the group');
+});
