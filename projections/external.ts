@@ -19,6 +19,8 @@ export interface ExternalNetwork {
   readonly createdAt: string;
   seq: number;
   readonly poolIds: Set<string>;
+  /** The NAT gateways whose address is on it: they follow its gateway chassis. */
+  readonly natGatewayIds: Set<string>;
 }
 
 export interface ExternalIpPool {
@@ -57,6 +59,8 @@ export interface NatGateway {
   readonly scope: Scope;
   readonly vpcId: string;
   readonly externalIpId: string;
+  /** Its external IP's network (fixed, as the IP is). */
+  readonly externalNetworkId: string;
   readonly gatewayMac: string;
   readonly releaseIpOnDelete: boolean;
   readonly createdAt: string;
@@ -154,7 +158,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
   switch (event.type) {
     case 'ExternalNetworkCreated': {
       const { externalNetworkId: id, isDefault, ...d } = event.data;
-      view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set() });
+      view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set(), natGatewayIds: new Set() });
       if (isDefault) view.defaultExternalNetworkId = id;
       return;
     }
@@ -215,7 +219,8 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const { natGatewayId: id, ...d } = event.data;
       const ip = view.externalIps.get(d.externalIpId);
       if (!view.vpcs.has(d.vpcId) || !ip) return;
-      view.natGateways.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
+      view.natGateways.set(id, { id, scope: commit.scope, ...d, externalNetworkId: ip.externalNetworkId, createdAt: at, seq });
+      view.externalNetworks.get(ip.externalNetworkId)?.natGatewayIds.add(id);
       useMac(view, d.gatewayMac);
       view.natGatewayOfVpc.set(d.vpcId, id);
       ip.natGatewayId = id;
@@ -225,6 +230,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const gateway = view.natGateways.get(event.data.natGatewayId);
       if (!gateway) return;
       view.natGateways.delete(gateway.id);
+      view.externalNetworks.get(gateway.externalNetworkId)?.natGatewayIds.delete(gateway.id);
       freeMac(view, gateway.gatewayMac);
       if (view.natGatewayOfVpc.get(gateway.vpcId) === gateway.id) view.natGatewayOfVpc.delete(gateway.vpcId);
       const ip = view.externalIps.get(gateway.externalIpId);

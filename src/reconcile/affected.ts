@@ -68,9 +68,7 @@ function vpcSubnetDependants(view: View, vpcId: string | undefined, add: Add): v
 function externalNetworkDependants(view: View, externalNetworkId: string, add: Add): void {
   add('externalnetwork', view.defaultExternalNetworkId);
   classesOn(view, externalNetworkId, add);
-  for (const g of view.natGateways.values()) {
-    if (view.externalIps.get(g.externalIpId)?.externalNetworkId === externalNetworkId) add('natgateway', g.id);
-  }
+  for (const gatewayId of view.externalNetworks.get(externalNetworkId)?.natGatewayIds ?? []) add('natgateway', gatewayId);
 }
 
 /** Classes whose capabilities come from the network (theirs, or the default one for classes that name none): there are few. */

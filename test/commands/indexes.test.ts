@@ -33,6 +33,10 @@ function scanned(view: View): Record<keyof ReturnType<typeof folded>, unknown> {
   for (const f of view.portForwards.values()) link(portForwardsOfPort, f.portId, f.id);
   const devicePorts = new Map<string, Set<string>>();
   for (const p of view.ports.values()) if (p.deviceId !== undefined) link(devicePorts, `${p.scope.org}/${p.scope.project}/${p.deviceId}`, p.id);
+  const networkGateways: Record<string, string[]> = {};
+  for (const network of view.externalNetworks.values()) {
+    networkGateways[network.id] = [...view.natGateways.values()].filter((g) => view.externalIps.get(g.externalIpId)?.externalNetworkId === network.id).map((g) => g.id).sort();
+  }
   const groupMembers: Record<string, { ports: string[]; baremetal: string[] }> = {};
   for (const group of view.securityGroups.values()) {
     const members = [...view.ports.values()].filter((p) => p.securityGroupIds.includes(group.id));
@@ -48,20 +52,22 @@ function scanned(view: View): Record<keyof ReturnType<typeof folded>, unknown> {
   }
   return {
     scopeResources: plain(scopeResources), loadBalancersOfMember: plain(loadBalancersOfMember), portForwardsOfPort: plain(portForwardsOfPort),
-    devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers), groupMembers, poolNext,
+    devicePorts: plain(devicePorts), vpcLoadBalancers: plain(vpcLoadBalancers), networkGateways, groupMembers, poolNext,
   };
 }
 
 function folded(view: View) {
   const vpcLoadBalancers: Index = {};
   for (const vpc of view.vpcs.values()) if (vpc.loadBalancerIds.size > 0) vpcLoadBalancers[vpc.id] = [...vpc.loadBalancerIds].sort();
+  const networkGateways: Record<string, string[]> = {};
+  for (const network of view.externalNetworks.values()) networkGateways[network.id] = [...network.natGatewayIds].sort();
   const groupMembers: Record<string, { ports: string[]; baremetal: string[] }> = {};
   for (const group of view.securityGroups.values()) groupMembers[group.id] = { ports: [...group.portIds].sort(), baremetal: [...group.baremetalPortIds].sort() };
   const poolNext: Record<string, string | undefined> = {};
   for (const pool of view.externalIpPools.values()) poolNext[pool.id] = nextPoolAddress(pool);
   return {
     scopeResources: plain(view.scopeResources), loadBalancersOfMember: plain(view.loadBalancersOfMember), portForwardsOfPort: plain(view.portForwardsOfPort),
-    devicePorts: plain(view.devicePorts), vpcLoadBalancers, groupMembers, poolNext,
+    devicePorts: plain(view.devicePorts), vpcLoadBalancers, networkGateways, groupMembers, poolNext,
   };
 }
 
@@ -100,6 +106,7 @@ test('indexes - every index of the view is what a scan of its collections finds,
   step(acme, 'its members change', { type: 'LoadBalancerMembersChanged', data: { loadBalancerId: id(6), memberPortIds: [id(4), id(5)] } });
   step(acme, 'an external IP and forwards', externalIpAllocated(60, '203.0.113.10'), forwarded(62, id(3), 22), forwarded(63, id(3), 23), forwarded(64, id(4), 24));
   step(acme, 'a forward goes', { type: 'PortForwardDeleted', data: { portForwardId: id(62) } });
+  step(acme, 'a NAT gateway on the network', { type: 'NatGatewayCreated', data: { natGatewayId: id(69), vpcId: id(1), externalIpId: id(60), gatewayMac: mac(69), releaseIpOnDelete: false } });
   step(provider.scope, 'a pool whose ranges hold the network\'s own addresses, out of order',
     { type: 'ExternalIpPoolCreated', data: { poolId: id(52), externalNetworkId: id(50), name: 'edges', ranges: [{ first: '203.0.113.254', last: '203.0.113.255' }, { first: '203.0.113.0', last: '203.0.113.2' }] } });
   step(globex, 'its addresses handed out', externalIpAllocated(65, '203.0.113.2', 52), externalIpAllocated(66, '203.0.113.254', 52));
@@ -112,7 +119,7 @@ test('indexes - every index of the view is what a scan of its collections finds,
   step(acme, 'the last forward of port 3 goes, then the port', { type: 'PortForwardDeleted', data: { portForwardId: id(63) } }, { type: 'PortDeleted', data: { portId: id(3) } });
   step(globex, 'a log that creates an existing port again in another tenant moves it', portCreated(5, '10.1.1.3', id(21)));
   step(acme, 'an event for something not in the view changes nothing', { type: 'PortDeleted', data: { portId: id(99) } }, lbCreated(8, [id(4)], id(98)));
-  step(acme, 'everything else goes', { type: 'LoadBalancerDeleted', data: { loadBalancerId: id(6) } }, { type: 'PortForwardDeleted', data: { portForwardId: id(64) } },
+  step(acme, 'everything else goes', { type: 'NatGatewayDeleted', data: { natGatewayId: id(69) } }, { type: 'LoadBalancerDeleted', data: { loadBalancerId: id(6) } }, { type: 'PortForwardDeleted', data: { portForwardId: id(64) } },
     { type: 'PortDeleted', data: { portId: id(4) } }, { type: 'PortDeleted', data: { portId: id(9) } }, { type: 'ExternalIpReleased', data: { externalIpId: id(60) } });
   t.deepEqual(plain(view.loadBalancersOfMember), {});
   t.deepEqual(plain(view.portForwardsOfPort), {});

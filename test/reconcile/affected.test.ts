@@ -77,3 +77,13 @@ test('affected - a rule change of a group reaches its bare-metal members, not it
   evolve(view, commit(history.length + 2, acme, [{ type: 'PortSecurityGroupsChanged', data: { portId: id(9), securityGroupIds: [] } }]));
   t.deepEqual(dependantsOf(view, rule), [], 'a host that left the group');
 });
+
+test('affected - an external network\'s chassis reach the NAT gateways on it, by the network\'s own set', (t) => {
+  const gateway: NovanetEvent = { type: 'NatGatewayCreated', data: { natGatewayId: id(90), vpcId: id(1), externalIpId: id(60), gatewayMac: mac(90), releaseIpOnDelete: false } };
+  const { view } = given(...history, at(acme, gateway));
+  const gateways = (event: NovanetEvent) => dependantsOf(view, event).filter((r) => r.kind === 'natgateway').map((r) => r.id);
+  t.deepEqual(gateways({ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(50), gatewayChassis: [{ name: 'gw-2', priority: 1 }] } }), [id(90)]);
+  t.deepEqual(gateways({ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(55), gatewayChassis: [{ name: 'gw-2', priority: 1 }] } }), []);
+  evolve(view, commit(history.length + 2, acme, [{ type: 'NatGatewayDeleted', data: { natGatewayId: id(90) } }]));
+  t.deepEqual(gateways({ type: 'ExternalNetworkUpdated', data: { externalNetworkId: id(50), gatewayChassis: [{ name: 'gw-2', priority: 1 }] } }), [], 'a deleted gateway');
+});
