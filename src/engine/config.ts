@@ -72,7 +72,14 @@ export const EngineConfig = NatsSettings.extend({
   /** Owner mark on every Northbound row this installation writes. */
   owner: z.string().min(1).default('novanet'),
   vpcPool: z.string().default('10.0.0.0/8'),
+  /**
+   * The paced resync: every interval the reconciler re-checks the next `resyncSlice` resources
+   * (rows and stored status) and as many owned rows (orphans), so each resource is re-checked
+   * every ceil(resources / slice) intervals: 100k in 25 minutes at the defaults. The full
+   * resync runs only at start, on taking over as the writer and on a Northbound reconnect.
+   */
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
+  resyncSlice: z.coerce.number().int().min(1).default(2000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
@@ -114,6 +121,7 @@ export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   owner: 'NOVANET_OWNER',
   vpcPool: 'NOVANET_VPC_POOL',
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',
+  resyncSlice: 'NOVANET_RESYNC_SLICE',
   replicas: 'NOVANET_REPLICAS',
   logLevel: 'NOVANET_LOG_LEVEL',
   httpListen: 'NOVANET_HTTP_LISTEN',
@@ -133,6 +141,7 @@ export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
   replyPrefixes: 'reply-prefixes',
   adminReplyPrefixes: 'admin-reply-prefixes',
   resyncIntervalMs: 'resync-interval-ms',
+  resyncSlice: 'resync-slice',
   logLevel: 'log-level',
   httpListen: 'http-listen',
 };
