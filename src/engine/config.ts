@@ -75,11 +75,11 @@ export const EngineConfig = NatsSettings.extend({
   /**
    * The paced resync: every interval the reconciler re-checks the next `resyncSlice` resources
    * (rows and stored status) and as many owned rows (orphans), so each resource is re-checked
-   * every ceil(resources / slice) intervals: 100k in 25 minutes at the defaults. The full
+   * every ceil(resources / slice) intervals: 100k in 50 minutes at the defaults. The full
    * resync runs only at start, on taking over as the writer and on a Northbound reconnect.
    */
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
-  resyncSlice: z.coerce.number().int().min(1).default(2000),
+  resyncSlice: z.coerce.number().int().min(1).default(1000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**

@@ -92,18 +92,20 @@ export interface ReconcilerOptions {
 
 /**
  * What a resync marked is reconciled this many at a time: a resync batch rarely writes, so
- * it is all CPU, and a commit arriving meanwhile waits for at most one slice (~0.3 ms a
- * resource on the development VM) instead of a full batch.
+ * it is all CPU, and a commit arriving meanwhile waits for at most one slice (~0.3–0.4 ms a
+ * resource on the development VM, so ~3 ms) instead of a full batch. 32 held the event loop
+ * for 10–15 ms a slice: a full resync at 30k ports then read 60 ms of event-loop lag p99.
  */
-const RESYNC_SLICE = 32;
+const RESYNC_SLICE = 8;
 
 /**
  * What one tick of the paced sweep re-checks when not told (the engine's default,
- * EngineConfig.resyncSlice): with the default 30 s tick, 2,000 resources take ~0.2–0.3 s of
- * CPU (render, diff, status digest, one direct get each), about 1 % of a core whatever the
- * cloud's size; 100k resources are all re-checked every 25 minutes.
+ * EngineConfig.resyncSlice): a resource re-checked costs ~0.4 ms of engine CPU on the
+ * development VM (render, diff, status digest, one direct get, and the GC of all that), so
+ * with the default 30 s tick 1,000 resources are ~1.5 % of a core whatever the cloud's size;
+ * 100k resources are all re-checked every 50 minutes.
  */
-const RESYNC_SWEEP_SLICE = 2000;
+const RESYNC_SWEEP_SLICE = 1000;
 
 /**
  * Long loops of a full resync (comparing 100k stored statuses, marking every resource and
