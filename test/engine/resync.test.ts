@@ -74,7 +74,7 @@ test.serial('resync - the paced sweep re-checks a bounded slice a tick, and repu
   // is more than a slice: each tick took at most `slice` resources and `slice` owned rows,
   // and what was rendered since the idle point is what the ticks took (plus the slice in flight then).
   const ticks = observed.sweeps.slice(ticksBefore);
-  t.true(ticks.length >= 2, 'the cloud took more than one tick');
+  t.true(observed.sweeps.length >= 4, 'a round of the cloud takes more than one tick');
   t.true(observed.sweeps.every((s) => s.resources <= slice && s.rows <= slice), JSON.stringify(observed.sweeps));
   t.true(observed.sweeps.some((s) => s.resources === slice), 'full slices were taken');
   const swept = ticks.reduce((a, s) => a + s.resources, 0);
