@@ -2,11 +2,14 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { readStatus } from '../../events/mod.js';
 import type { StatusMessage, Subjects } from '../../events/mod.js';
-import type { StoredStatus } from '../reconcile/reconciler.js';
+import type { StatusTarget, StoredStatus } from '../reconcile/reconciler.js';
 import type { ResourceStatus } from '../reconcile/status.js';
 
 /** How long reading the stored statuses waits for the next message before it gives up. */
 const READ_STALL_MS = 5000;
+
+/** Direct gets in flight at once when reading some resources' latest statuses. */
+const DIRECT_GETS_IN_FLIGHT = 256;
 
 /**
  * Publishes statuses to the STATUS stream, all in flight at once. The stream keeps
@@ -56,6 +59,18 @@ export class StatusPublisher {
     }
     if (!complete) throw new Error(`reading the latest statuses of ${this.stream} stopped before its sequence ${state.last_seq}`);
     return [...latest.values()];
+  }
+
+  /** The latest stored status of each resource: one direct get by subject each, so O(resources asked), not O(stream). */
+  async latestOf(resources: readonly StatusTarget[]): Promise<(ResourceStatus | undefined)[]> {
+    const found: (ResourceStatus | undefined)[] = [];
+    for (let i = 0; i < resources.length; i += DIRECT_GETS_IN_FLIGHT) {
+      found.push(...await Promise.all(resources.slice(i, i + DIRECT_GETS_IN_FLIGHT).map(async ({ kind, id, scope }) => {
+        const stored = await this.jsm.direct.getMessage(this.stream, { last_by_subj: this.subjects.status(scope, kind, id) });
+        return stored ? resourceStatus(readStatus(stored.data)) : undefined;
+      })));
+    }
+    return found;
   }
 }
 

@@ -73,7 +73,14 @@ export const EngineConfig = NatsSettings.extend({
   /** Owner mark on every Northbound row this installation writes. */
   owner: z.string().min(1).default('novanet'),
   vpcPool: z.string().default('10.0.0.0/8'),
+  /**
+   * The paced resync: every interval the reconciler re-checks the next `resyncSlice` resources
+   * (rows and stored status) and as many owned rows (orphans), so each resource is re-checked
+   * every ceil(resources / slice) intervals: 100k in 50 minutes at the defaults. The full
+   * resync runs only at start, on taking over as the writer and on a Northbound reconnect.
+   */
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
+  resyncSlice: z.coerce.number().int().min(1).default(1000),
   /**
    * How long a commandId is remembered, in the log's own time (events/README.md, Idempotency):
    * 24 h, and at most the tenant's newest 100,000 commands.
@@ -121,6 +128,7 @@ export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   owner: 'NOVANET_OWNER',
   vpcPool: 'NOVANET_VPC_POOL',
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',
+  resyncSlice: 'NOVANET_RESYNC_SLICE',
   idempotencyRetentionMs: 'NOVANET_IDEMPOTENCY_RETENTION_MS',
   idempotencyRetentionCommands: 'NOVANET_IDEMPOTENCY_RETENTION_COMMANDS',
   replicas: 'NOVANET_REPLICAS',
@@ -142,6 +150,7 @@ export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
   replyPrefixes: 'reply-prefixes',
   adminReplyPrefixes: 'admin-reply-prefixes',
   resyncIntervalMs: 'resync-interval-ms',
+  resyncSlice: 'resync-slice',
   idempotencyRetentionMs: 'idempotency-retention-ms',
   idempotencyRetentionCommands: 'idempotency-retention-commands',
   logLevel: 'log-level',

@@ -96,6 +96,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       ownership: { owner: config.owner },
       logger: logger.child({ component: 'reconciler' }),
       resyncIntervalMs: config.resyncIntervalMs,
+      resyncSlice: config.resyncSlice,
       ...(observers.reconciler && { observer: observers.reconciler }),
     });
     const intake = new Intake({

@@ -33,6 +33,7 @@ export class Metrics {
   private readonly batchSeconds: Histogram;
   private readonly ovnSeconds: Histogram<'operation' | 'result'>;
   private readonly resyncSeconds: Histogram;
+  private readonly swept: Counter<'what'>;
   private readonly statusFailures: Counter;
 
   constructor() {
@@ -65,7 +66,8 @@ export class Metrics {
     this.commitSeconds = new Histogram({ name: 'novanet_commit_duration_seconds', help: 'from an append being sent to JetStream confirming it', buckets: SECONDS, registers });
     this.batchResources = new Histogram({ name: 'novanet_reconcile_batch_resources', help: 'resources per reconcile batch', buckets: RESOURCES, registers });
     this.batchSeconds = new Histogram({ name: 'novanet_reconcile_batch_duration_seconds', help: 'one reconcile batch: render, diff, transaction, statuses', buckets: SECONDS, registers });
-    this.resyncSeconds = new Histogram({ name: 'novanet_resync_duration_seconds', help: 'a full resync: reading the stored statuses and marking every resource', buckets: SECONDS, registers });
+    this.resyncSeconds = new Histogram({ name: 'novanet_resync_duration_seconds', help: 'a full resync (start, takeover, OVSDB reconnect): from reading the stored statuses until every resource it marked was reconciled', buckets: SECONDS, registers });
+    this.swept = new Counter({ name: 'novanet_resync_swept_total', help: 'what the paced resync re-checked: resources (rendered, stored status read) and owned rows (looked at for orphans)', labelNames: ['what'], registers });
     this.statusFailures = new Counter({ name: 'novanet_status_publish_failures_total', help: 'statuses that could not be published (retried)', registers });
     new Gauge({
       name: 'novanet_reconcile_lag_commits', help: 'the log head minus the last commit the reconciler folded', registers,
@@ -97,6 +99,10 @@ export class Metrics {
     },
     transaction: (result, seconds) => this.ovnSeconds.observe({ operation: 'transact', result }, seconds),
     resync: (seconds) => this.resyncSeconds.observe(seconds),
+    sweep: (resources, rows) => {
+      this.swept.inc({ what: 'resources' }, resources);
+      this.swept.inc({ what: 'rows' }, rows);
+    },
     statusPublishFailed: (count) => this.statusFailures.inc(count),
   };
 }

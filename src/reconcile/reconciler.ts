@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { canonicalJson, isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
+import { isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
 import type { CommitRecord, LogRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
@@ -12,10 +12,11 @@ import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
 import { desiredRows } from './kinds.js';
+import type { DesiredResource } from './desired.js';
 import { WriterFence } from './fence.js';
 import type { Writer } from './fence.js';
 import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
-import { statusOf } from './status.js';
+import { statusDigest, statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { tableNames } from './tables/mod.js';
 
@@ -34,11 +35,20 @@ export interface StoredStatus {
   readonly status: ResourceStatus | undefined;
 }
 
+/** A resource whose latest stored status is asked for. */
+export interface StatusTarget {
+  readonly kind: string;
+  readonly id: string;
+  readonly scope: Scope;
+}
+
 /** Where statuses go (the STATUS stream). */
 export interface StatusSink {
   publish(statuses: readonly ResourceStatus[]): Promise<void>;
   /** The latest stored message of every status subject, as the stream holds them when called. */
   latest(): Promise<readonly StoredStatus[]>;
+  /** The latest stored status of each resource, in their order: undefined where there is none or it is not a status. */
+  latestOf(resources: readonly StatusTarget[]): Promise<readonly (ResourceStatus | undefined)[]>;
 }
 
 /** What the reconciler reports as it works (metrics at the edge: src/http). */
@@ -50,8 +60,13 @@ export interface ReconcilerObserver {
    * holds the writer lease) or `failed` (outcome unknown: disconnected, timed out).
    */
   transaction(result: 'committed' | 'refused' | 'fenced' | 'failed', seconds: number): void;
-  /** A full resync's reading of the stored statuses and marking of every resource, in seconds. */
+  /**
+   * A full resync (at start, on takeOver, on an OVSDB reconnect): from reading the stored
+   * statuses until every resource it marked was through a pass, in seconds.
+   */
   resync(seconds: number): void;
+  /** One tick of the paced sweep: the resources it re-checks (each rendered once) and the owned rows it looked at for orphans. */
+  sweep(resources: number, rows: number): void;
   /** Statuses that could not be published (retried in 1 s). */
   statusPublishFailed(count: number): void;
 }
@@ -62,8 +77,14 @@ export interface ReconcilerOptions {
   readonly statusSink: StatusSink;
   readonly ownership: Ownership;
   readonly logger: Logger;
-  /** Full resync period: repairs drift the monitor did not report, and removes owned orphans. */
+  /**
+   * The paced sweep's tick: every interval it re-checks the next `resyncSlice` resources of
+   * the view (rows and stored status) and the next `resyncSlice` owned rows (orphans), so
+   * every resource is re-checked once per ceil(resources / slice) intervals.
+   */
   readonly resyncIntervalMs: number;
+  /** Resources (and owned rows) a tick of the sweep re-checks; default RESYNC_SWEEP_SLICE. */
+  readonly resyncSlice?: number;
   /** Resources per OVSDB transaction. */
   readonly batchSize?: number;
   readonly observer?: ReconcilerObserver;
@@ -71,10 +92,26 @@ export interface ReconcilerOptions {
 
 /**
  * What a resync marked is reconciled this many at a time: a resync batch rarely writes, so
- * it is all CPU, and a commit arriving meanwhile waits for at most one slice (~0.3 ms a
- * resource on the development VM) instead of a full batch.
+ * it is all CPU, and a commit arriving meanwhile waits for at most one slice (~0.3–0.4 ms a
+ * resource on the development VM, so ~3 ms) instead of a full batch. 32 held the event loop
+ * for 10–15 ms a slice: a full resync at 30k ports then read 60 ms of event-loop lag p99.
  */
-const RESYNC_SLICE = 32;
+const RESYNC_SLICE = 8;
+
+/**
+ * What one tick of the paced sweep re-checks when not told (the engine's default,
+ * EngineConfig.resyncSlice): a resource re-checked costs ~0.4 ms of engine CPU on the
+ * development VM (render, diff, status digest, one direct get, and the GC of all that), so
+ * with the default 30 s tick 1,000 resources are ~1.5 % of a core whatever the cloud's size;
+ * 100k resources are all re-checked every 50 minutes.
+ */
+const RESYNC_SWEEP_SLICE = 1000;
+
+/**
+ * Long loops of a full resync (comparing 100k stored statuses, marking every resource and
+ * owned row) hand the event loop back this often, so a command waits at most this long.
+ */
+const CHUNK_MS = 5;
 
 /** Why a resource is being reconciled: a status is always published after an event. */
 type Reason = 'event' | 'drift' | 'resync' | 'dependency';
@@ -85,11 +122,26 @@ interface Dirty {
   readonly reason: Reason;
 }
 
+/** A batch member with its desired rows, rendered once for both the dependency check and the diff. */
+interface Rendered {
+  readonly dirty: Dirty;
+  readonly resource: DesiredResource | undefined;
+}
+
 /**
  * Converges the Northbound to the view folded from the log, level-based:
  * events and monitor updates only mark resources dirty; a pass computes the
  * desired rows of the dirty resources, diffs them against the monitored cache
  * and applies the difference in one transaction per batch. Re-running is a no-op.
+ *
+ * Drift the monitor did not report is found by two mechanisms. A full resync (every resource,
+ * every owned row, every stored status) runs where the state may be anything: at start, on
+ * takeOver (the previous writer may have left anything half-done) and on an OVSDB reconnect.
+ * Its loops hand the event loop back every CHUNK_MS, and what it marks is served RESYNC_SLICE
+ * at a time after commits. The periodic safety net is a paced sweep instead: each tick
+ * re-checks a bounded slice (`resyncSlice` resources with their stored statuses, and as many
+ * owned rows for orphans), so its cost a tick does not grow with the cloud; monitor updates
+ * and commits already mark what they change, so the sweep rarely finds anything.
  *
  * It writes only as the installation's writer (`takeOver`, given by the writer lease): until
  * then, and after `standDown`, it folds the log and follows the Northbound as a warm standby,
@@ -105,10 +157,21 @@ export class Reconciler {
    */
   private readonly dirty = new Map<string, Dirty>();
   private readonly resyncDirty = new Map<string, Dirty>();
-  private readonly published = new Map<string, ResourceStatus>();
-  /** The resync reading the stored statuses, and what is published meanwhile: newer than what it reads. */
+  /**
+   * The digest of the last status published (or found stored) per resource (statusDigest):
+   * what a pass compares a non-event status with. A digest, not the status: ~0.7 KiB a port less.
+   */
+  private readonly published = new Map<string, string>();
+  /** The full resync in progress (reading the stored statuses and marking), and when it began. */
   private resyncing: Promise<void> | undefined;
-  private publishedDuringRead: Set<string> | undefined;
+  private resyncStarted: number | undefined;
+  /** Stored-status reads in flight, each with what is published meanwhile: newer than what it reads. */
+  private readonly reads = new Set<Set<string>>();
+  /** The paced sweep: the tick in progress, and where it is in the view and in the owned rows. */
+  private sweeping: Promise<void> | undefined;
+  private sweepResources: Iterator<{ ref: RowOwner; scope: Scope; seq: number }> | undefined;
+  private sweepRows: Iterator<Row> | undefined;
+  private readonly resyncSlice: number;
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
   private pass: Promise<void> | undefined;
@@ -121,8 +184,11 @@ export class Reconciler {
   /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
   private folded = false;
   /**
-   * No pass before the first comparison with the stored statuses either: until then `published`
-   * is empty and a pass would publish every status it touches again.
+   * Until the first comparison with the stored statuses only commits are served: `published`
+   * is empty until then, and a pass would publish every status it touches again. A commit's
+   * status is published anyway, so a new port does not wait for the read (100k statuses at
+   * 100k ports); everything else marked meanwhile waits in the resync queue, which the full
+   * resync that compares marks anyway.
    */
   private statusesCompared = false;
   private readonly disposers: (() => void)[] = [];
@@ -138,6 +204,7 @@ export class Reconciler {
 
   constructor(private readonly opts: ReconcilerOptions) {
     this.batchSize = opts.batchSize ?? 256;
+    this.resyncSlice = opts.resyncSlice ?? RESYNC_SWEEP_SLICE;
     this.fence = new WriterFence(opts.ovsdb, opts.ownership);
     this.references = new ReferenceIndex((row) => this.ownedResource(row) !== undefined);
     this.quarantine = new QuarantineReport((statuses) => opts.statusSink.publish(statuses), opts.logger);
@@ -175,7 +242,7 @@ export class Reconciler {
     this.follower = follower;
     // Only a commit this engine cannot fold ends the follow: say so loudly, statuses stop here.
     follower.done.catch((err: unknown) => this.opts.logger.fatal({ err }, 'a commit could not be folded; the reconciler stopped following the log'));
-    this.timer = setInterval(() => this.resync(), this.opts.resyncIntervalMs);
+    this.timer = setInterval(() => this.sweep(), this.opts.resyncIntervalMs);
     this.timer.unref();
   }
 
@@ -206,6 +273,7 @@ export class Reconciler {
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
     await this.resyncing;
+    await this.sweeping;
     await this.pass;
     await this.quarantine.stop();
     clearTimeout(this.statusRetry);
@@ -213,7 +281,7 @@ export class Reconciler {
 
   /** Resolves once every dirty resource has been through a pass (tests and graceful stops). */
   async idle(): Promise<void> {
-    while (this.pass ?? this.resyncing) await (this.pass ?? this.resyncing);
+    while (this.pass ?? this.resyncing ?? this.sweeping) await (this.pass ?? this.resyncing ?? this.sweeping);
   }
 
   private fold(record: LogRecord, markDirty: boolean): void {
@@ -249,7 +317,7 @@ export class Reconciler {
    */
   plan(view: View, record: CommitRecord): Operation[] {
     const touched = new Map(this.foldTouched(view, record).map((d) => [ownerKey(d.ref), d]));
-    return this.operationsFor(view, this.withMissingDependencies([...touched.values()], view)).ops;
+    return this.operationsFor(this.rendered([...touched.values()], view)).ops;
   }
 
   /**
@@ -260,80 +328,175 @@ export class Reconciler {
   drift(): Operation[] {
     const all = new Map<string, Dirty>();
     for (const dirty of this.everything()) if (!all.has(ownerKey(dirty.ref))) all.set(ownerKey(dirty.ref), dirty);
-    return this.operationsFor(this.view, [...all.values()]).ops;
+    return this.operationsFor(this.rendered([...all.values()], this.view, false)).ops;
   }
 
-  /** The reconciler's render and diff: desired rows of each resource against the cache, and the operations between. */
-  private operationsFor(view: View, batch: readonly Dirty[]) {
-    const work = batch.map((d) => {
-      const resource = desiredRows(view, d.ref, this.opts.ownership);
+  /** The reconciler's diff: desired rows of each rendered resource against the cache, and the operations between. */
+  private operationsFor(batch: readonly Rendered[]) {
+    const work = batch.map(({ dirty, resource }) => {
       const desired = resource?.rows ?? [];
-      return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
+      return { dirty, resource, desired, actual: actualRows(this.opts.ovsdb.cache, dirty.ref, desired) };
     });
     return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid)) };
   }
 
   /**
-   * Everything in the view, every owned row the view no longer explains (orphans), and
-   * every latest stored status that is missing or wrong. A resync asked for while one
-   * reads the stored statuses is that one: it marks only after the read.
+   * A full resync: everything in the view, every owned row the view no longer explains
+   * (orphans), and every latest stored status that is missing or wrong. O(the cloud), chunked:
+   * at start, on takeOver and on an OVSDB reconnect (and by hand). A resync asked for while
+   * one reads the stored statuses and marks is that one.
    */
   resync(): void {
     if (!this.writer) return;
-    this.resyncing ??= this.resyncWithStoredStatuses().finally(() => { this.resyncing = undefined; });
-  }
-
-  private async resyncWithStoredStatuses(): Promise<void> {
-    const started = performance.now();
-    await this.markForResync();
-    this.opts.observer?.resync((performance.now() - started) / 1000);
+    this.resyncing ??= this.markForResync().finally(() => {
+      this.resyncing = undefined;
+      this.resyncServed();
+    });
   }
 
   private async markForResync(): Promise<void> {
-    const publishedMeanwhile = new Set<string>();
-    this.publishedDuringRead = publishedMeanwhile;
+    this.resyncStarted ??= performance.now();
+    const pace = new Pacer();
+    const publishedMeanwhile = this.openRead();
     let stored: Map<string, { ref: RowOwner; scope: Scope; status: ResourceStatus | undefined }> | undefined;
     const storedQuarantine = new Map<string, ResourceStatus | undefined>();
     try {
-      const latest = await this.opts.statusSink.latest();
-      stored = new Map();
-      let garbage = 0;
-      for (const { kind, id, scope, status } of latest) {
-        if (!status) garbage++;
-        if (kind === QUARANTINE_KIND) storedQuarantine.set(id, status);
-        // Only what this reconciler renders: other kinds on the stream are not its to repair.
-        if (!isResourceKind(kind)) continue;
-        const ref = { kind, id };
-        stored.set(`${scopeKey(scope)}/${ownerKey(ref)}`, { ref, scope, status });
+      try {
+        const latest = await this.opts.statusSink.latest();
+        stored = new Map();
+        let garbage = 0;
+        for (const { kind, id, scope, status } of latest) {
+          if (!status) garbage++;
+          if (kind === QUARANTINE_KIND) storedQuarantine.set(id, status);
+          // Only what this reconciler renders: other kinds on the stream are not its to repair.
+          if (!isResourceKind(kind)) continue;
+          const ref = { kind, id };
+          stored.set(`${scopeKey(scope)}/${ownerKey(ref)}`, { ref, scope, status });
+          if (pace.due()) await pace.yield();
+        }
+        if (garbage > 0) this.opts.logger.warn({ garbage }, 'latest stored statuses that are not statuses; those of resources are replaced');
+      } catch (err) {
+        this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
       }
-      if (garbage > 0) this.opts.logger.warn({ garbage }, 'latest stored statuses that are not statuses; those of resources are replaced');
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
+      this.quarantine.repair(storedQuarantine);
+      const inView = new Set<string>();
+      for (const { ref, scope, seq } of allResources(this.view)) {
+        const key = ownerKey(ref);
+        inView.add(key);
+        if (stored) this.adoptStored(key, seq, publishedMeanwhile, stored.get(`${scopeKey(scope)}/${key}`)?.status);
+        if (pace.due()) await pace.yield();
+      }
+      for (const [, { ref, scope, status }] of stored ?? []) {
+        const key = ownerKey(ref);
+        // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
+        if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
+        if (pace.due()) await pace.yield();
+      }
     } finally {
-      this.publishedDuringRead = undefined;
+      this.reads.delete(publishedMeanwhile);
       this.statusesCompared = true;
     }
-    this.quarantine.repair(storedQuarantine);
     if (this.stopped) return;
-    const inView = new Set<string>();
-    for (const { ref, scope, seq } of allResources(this.view)) {
-      const key = ownerKey(ref);
-      inView.add(key);
-      if (stored && !publishedMeanwhile.has(key)) {
-        // A client reads what the stream holds, so the pass compares with that. One older than
-        // the resource's last commit misses that commit's status (a kill before it was published).
-        const status = stored.get(`${scopeKey(scope)}/${key}`)?.status;
-        if (status && status.observedSeq >= seq) this.published.set(key, status);
-        else this.published.delete(key);
+    for (const { ref, scope } of this.everything()) {
+      this.mark(ref, scope, 'resync');
+      if (pace.due()) {
+        this.schedule();
+        await pace.yield();
+        if (this.stopped) return;
       }
     }
-    for (const { ref, scope, status } of stored?.values() ?? []) {
-      const key = ownerKey(ref);
-      // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
-      if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
-    }
-    for (const { ref, scope } of this.everything()) this.mark(ref, scope, 'resync');
     this.schedule();
+  }
+
+  /** A stored-status read begins: what is published from now on is newer than what it reads. */
+  private openRead(): Set<string> {
+    const meanwhile = new Set<string>();
+    this.reads.add(meanwhile);
+    return meanwhile;
+  }
+
+  /**
+   * What a client reads is what the stream holds, so a pass compares with that, unless this
+   * reconciler published since the read began. One older than the resource's last commit
+   * misses that commit's status (a kill before it was published): it is published again.
+   */
+  private adoptStored(key: string, seq: number, publishedMeanwhile: ReadonlySet<string>, status: ResourceStatus | undefined): void {
+    if (publishedMeanwhile.has(key)) return;
+    if (status && status.observedSeq >= seq) this.published.set(key, statusDigest(status));
+    else this.published.delete(key);
+  }
+
+  /** The full resync's marks have all been through a pass: report how long it took. */
+  private resyncServed(): void {
+    if (this.resyncStarted === undefined || this.resyncing || this.resyncDirty.size > 0) return;
+    this.opts.observer?.resync((performance.now() - this.resyncStarted) / 1000);
+    this.resyncStarted = undefined;
+  }
+
+  /**
+   * One tick of the paced sweep, the safety net for drift nothing reported: the next slice of
+   * the view's resources (with their stored statuses, one direct get each) and the next slice
+   * of owned rows (orphans). Skipped while a full resync or the previous tick is still being
+   * served, so ticks never pile up; a round ends at the end of the view, and the next tick
+   * starts the next one.
+   */
+  private sweep(): void {
+    if (!this.writer || !this.statusesCompared || this.resyncing || this.sweeping || this.resyncDirty.size > 0) return;
+    this.sweeping = this.sweepSlice().finally(() => { this.sweeping = undefined; });
+  }
+
+  private async sweepSlice(): Promise<void> {
+    const slice: { ref: RowOwner; scope: Scope; seq: number }[] = [];
+    if (!this.sweepResources) {
+      this.sweepResources = allResources(this.view);
+      slice.push({ ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, seq: 0 });
+    }
+    while (slice.length < this.resyncSlice) {
+      const next = this.sweepResources.next();
+      if (next.done) {
+        this.sweepResources = undefined;
+        break;
+      }
+      slice.push(next.value);
+    }
+    const rows = this.sweepOrphans();
+    const targets = slice.filter((r) => r.ref.kind !== DEFAULT_DENY);
+    const publishedMeanwhile = this.openRead();
+    let stored: readonly (ResourceStatus | undefined)[] | undefined;
+    try {
+      stored = await this.opts.statusSink.latestOf(targets.map(({ ref, scope }) => ({ kind: ref.kind, id: ref.id, scope })));
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'reading stored statuses for the sweep failed; it compares with what it published itself');
+    } finally {
+      this.reads.delete(publishedMeanwhile);
+    }
+    if (this.stopped || !this.writer) return;
+    targets.forEach(({ ref, seq }, i) => { if (stored) this.adoptStored(ownerKey(ref), seq, publishedMeanwhile, stored[i]); });
+    for (const { ref, scope } of slice) this.mark(ref, scope, 'resync');
+    this.opts.observer?.sweep(slice.length, rows);
+    this.schedule();
+  }
+
+  /** The sweep's look at the next slice of owned rows: a row whose resource the view does not hold is an orphan. Returns the rows looked at. */
+  private sweepOrphans(): number {
+    this.sweepRows ??= this.ownedRows();
+    let looked = 0;
+    while (looked < this.resyncSlice) {
+      const next = this.sweepRows.next();
+      if (next.done) {
+        this.sweepRows = undefined;
+        break;
+      }
+      looked++;
+      const owned = rowOwner(this.opts.ownership, next.value);
+      if (owned && owned.owner.kind !== DEFAULT_DENY && !this.scopeOf(owned.owner)) this.mark(owned.owner, owned.scope, 'resync');
+    }
+    return looked;
+  }
+
+  /** Every row of the tables novanet writes, table after table (live: rows added meanwhile are met too). */
+  private *ownedRows(): Generator<Row> {
+    for (const table of tableNames) yield* this.opts.ovsdb.cache.table(table).values();
   }
 
   /**
@@ -343,17 +506,16 @@ export class Reconciler {
   private *everything(): Generator<Dirty> {
     for (const { ref, scope } of allResources(this.view)) yield { ref, scope, reason: 'resync' };
     yield { ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, reason: 'resync' };
-    for (const table of tableNames) {
-      for (const row of this.opts.ovsdb.cache.table(table).values()) {
-        const owned = this.ownedResource(row);
-        if (owned) yield owned;
-      }
+    for (const row of this.ownedRows()) {
+      const owned = this.ownedResource(row);
+      if (owned) yield owned;
     }
   }
 
   private mark(ref: RowOwner, scope: Scope, reason: Reason): void {
     const key = ownerKey(ref);
-    if (reason === 'resync') {
+    // Before the first comparison only commits are served (statusesCompared).
+    if (reason === 'resync' || (reason !== 'event' && !this.statusesCompared)) {
       if (!this.dirty.has(key)) this.resyncDirty.set(key, { ref, scope, reason });
       return;
     }
@@ -381,15 +543,20 @@ export class Reconciler {
   }
 
   private schedule(): void {
-    if (this.pass || !this.folded || !this.statusesCompared || !this.writer) return;
+    if (this.pass || !this.folded || !this.writer) return;
     this.pass = this.run().finally(() => {
       this.pass = undefined;
-      if (this.dirty.size + this.resyncDirty.size > 0 && this.opts.ovsdb.connected) this.schedule();
+      if (this.servable() > 0 && this.opts.ovsdb.connected) this.schedule();
     });
   }
 
+  /** Resources a pass may serve now: the resync queue only once the stored statuses were compared. */
+  private servable(): number {
+    return this.dirty.size + (this.statusesCompared ? this.resyncDirty.size : 0);
+  }
+
   private async run(): Promise<void> {
-    while (this.dirty.size + this.resyncDirty.size > 0 && this.opts.ovsdb.connected && this.writer) {
+    while (this.servable() > 0 && this.opts.ovsdb.connected && this.writer) {
       // Let commits that arrive together land in one transaction, and commands run between
       // batches: a batch with nothing to write awaits no I/O, so a resync would hold the event
       // loop for its whole pass (~5 s at 10k ports in test/bench's scale scenario).
@@ -397,7 +564,8 @@ export class Reconciler {
       const writer = this.writer;
       if (!writer || (!this.claimed && !await this.claim(writer))) return;
       const batch: Dirty[] = [];
-      for (const [queue, limit] of [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] as const) {
+      const queues = this.statusesCompared ? [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] as const : [[this.dirty, this.batchSize]] as const;
+      for (const [queue, limit] of queues) {
         for (const [key, d] of queue) {
           if (batch.length >= limit) break;
           batch.push(d);
@@ -405,9 +573,10 @@ export class Reconciler {
         }
       }
       const started = performance.now();
-      const work = this.withMissingDependencies(batch);
+      const work = this.rendered(batch);
       await this.reconcile(work);
       this.opts.observer?.batch(work.length, (performance.now() - started) / 1000);
+      this.resyncServed();
     }
   }
 
@@ -428,20 +597,30 @@ export class Reconciler {
     return false;
   }
 
-  /** A row referencing a missing parent would be garbage-collected: bring the parent along. */
-  private withMissingDependencies(batch: Dirty[], view: View = this.view): Dirty[] {
-    const keys = new Set(batch.map((d) => ownerKey(d.ref)));
-    for (let i = 0; i < batch.length; i++) {
-      for (const dep of desiredRows(view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
+  /**
+   * Each batch member's desired rows, rendered once (the diff reuses them), and with
+   * `dependencies` the parents missing from the Northbound: a row referencing a missing parent
+   * would be garbage-collected, so the parent comes along.
+   */
+  private rendered(batch: readonly Dirty[], view: View = this.view, dependencies = true): Rendered[] {
+    const members = [...batch];
+    const keys = new Set(members.map((d) => ownerKey(d.ref)));
+    const out: Rendered[] = [];
+    for (let i = 0; i < members.length; i++) {
+      const dirty = members[i]!;
+      const resource = desiredRows(view, dirty.ref, this.opts.ownership);
+      out.push({ dirty, resource });
+      if (!dependencies) continue;
+      for (const dep of resource?.dependsOn ?? []) {
         const key = ownerKey(dep);
         if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
         const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
-        batch.push({ ref: dep, scope, reason: 'dependency' });
+        members.push({ ref: dep, scope, reason: 'dependency' });
       }
     }
-    return batch;
+    return out;
   }
 
   private scopeOf(owner: RowOwner): Scope | undefined {
@@ -452,14 +631,16 @@ export class Reconciler {
     return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
   }
 
-  private async reconcile(batch: readonly Dirty[]): Promise<void> {
+  private async reconcile(rendered: readonly Rendered[]): Promise<void> {
+    const batch = rendered.map((r) => r.dirty);
     const writer = this.writer;
     if (!writer) {
       for (const d of batch) this.mark(d.ref, d.scope, d.reason);
       return;
     }
+    // Rendered just now, with no await since: the rows are the view's at this sequence.
     const seq = this.view.seq;
-    const { work, ops } = this.operationsFor(this.view, batch);
+    const { work, ops } = this.operationsFor(rendered);
     let failure: string | undefined;
     if (ops.length > 0) {
       for (const w of work) {
@@ -490,10 +671,11 @@ export class Reconciler {
           return;
         }
         if (batch.length > 1) {
-          // One bad resource must not block the others: split until it stands alone.
+          // One bad resource must not block the others: split until it stands alone (rendered
+          // again: commits may have been folded while the transaction was out).
           const half = Math.ceil(batch.length / 2);
-          await this.reconcile(batch.slice(0, half));
-          await this.reconcile(batch.slice(half));
+          await this.reconcile(this.rendered(batch.slice(0, half), this.view, false));
+          await this.reconcile(this.rendered(batch.slice(half), this.view, false));
           return;
         }
         failure = err.message;
@@ -514,13 +696,13 @@ export class Reconciler {
       // The default-deny group is internal plumbing, not a resource anyone asked for.
       if (s.kind === DEFAULT_DENY) return;
       const key = `${s.kind}/${s.id}`;
-      const before = this.published.get(key);
-      if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) {
+      const digest = statusDigest(s);
+      if (batch[i]!.reason === 'event' || this.published.get(key) !== digest) {
         out.push(s);
-        this.publishedDuringRead?.add(key);
+        for (const read of this.reads) read.add(key);
       }
       if (s.phase === Phase.Deleted) this.published.delete(key);
-      else this.published.set(key, s);
+      else this.published.set(key, digest);
     });
     if (out.length === 0) return;
     try {
@@ -552,11 +734,18 @@ function refusedRows(err: unknown): err is OvsdbError {
   return isOvsdbTransactionError(err) || isOvsdbEncodingError(err) || isOvsdbSchemaError(err);
 }
 
-/** Statuses equal but for the sequence they were observed at, whatever their fields' order (a stored one was parsed). */
-function sameStatus(a: ResourceStatus, b: ResourceStatus): boolean {
-  const { observedSeq: _a, ...x } = a;
-  const { observedSeq: _b, ...y } = b;
-  return canonicalJson(x) === canonicalJson(y);
+/** Hands the event loop back once CHUNK_MS have passed since it last did, in a long loop. */
+class Pacer {
+  private last = performance.now();
+
+  due(): boolean {
+    return performance.now() - this.last >= CHUNK_MS;
+  }
+
+  async yield(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.last = performance.now();
+  }
 }
 
 function refs(resource: RowOwner | undefined): RowOwner[] {

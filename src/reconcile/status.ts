@@ -1,4 +1,5 @@
-import { Phase } from '../../events/mod.js';
+import { createHash } from 'node:crypto';
+import { canonicalJson, Phase } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { DesiredResource } from './desired.js';
@@ -42,4 +43,14 @@ export function statusOf(
   const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || missing.length > 0 ? Phase.Pending : Phase.Ready;
   const message = failure ?? desired.pending ?? (missing.length > 0 ? `waiting for ${missing.map((m) => (m.role !== undefined ? `its ${m.role} (${m.table})` : m.table)).join(', ')} rows in the Northbound` : undefined);
   return { ...base, phase, ...(message !== undefined && { message }), ovn, ...statusDetails(view, ref, desired.rows, present) };
+}
+
+/**
+ * What a status says but for the sequence it was observed at, whatever its fields' order (a
+ * stored one was parsed): a pass compares digests instead of statuses, and the reconciler
+ * keeps one digest per resource (28 characters) instead of its last status (~0.7 KiB a port).
+ */
+export function statusDigest(status: ResourceStatus): string {
+  const { observedSeq: _, ...said } = status;
+  return createHash('sha1').update(canonicalJson(said)).digest('base64');
 }

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { NovanetClient } from '../../src/bus/client.js';
 import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine, EngineObservers } from '../../src/engine/engine.js';
 import { startChassis, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
 import type { Chassis, Namespace, NatsServer, Northbound, RunningChassis } from '../../src/sandbox/mod.js';
 import { PROVIDER_SCOPE, readStatus, subjects } from '../../events/mod.js';
@@ -33,7 +33,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig> } = {}): Promise<Stack> {
+export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig>; observers?: EngineObservers } = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-test-'));
   const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   const stopAll = async () => {
@@ -51,7 +51,7 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
     }
     const config = EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, resyncIntervalMs: 2000, logLevel: 'silent', ...opts.config });
     const logger = pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' });
-    let engine = await startEngine(config, logger);
+    let engine = await startEngine(config, logger, opts.observers);
     stops.push(() => engine.stop());
     const nc = await connect({ servers: nats.url });
     stops.push(() => nc.close());
@@ -61,7 +61,7 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
       ...(chassis && { chassis }),
       async restartEngine() {
         await stack.engine.stop();
-        engine = await startEngine(config, logger);
+        engine = await startEngine(config, logger, opts.observers);
         stack.engine = engine;
         return engine;
       },
