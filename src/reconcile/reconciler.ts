@@ -6,7 +6,7 @@ import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
 import type { Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { diff } from './diff.js';
-import { DEFAULT_DENY, defaultDenyOwner, ownerKey } from './names.js';
+import { isRetiredKind, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
 import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
@@ -270,7 +270,7 @@ export class Reconciler {
       const desired = resource?.rows ?? [];
       return { dirty: d, resource, desired, actual: actualRows(this.opts.ovsdb.cache, d.ref, desired) };
     });
-    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid)) };
+    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid), (table, uuid) => this.opts.ovsdb.cache.get(table, uuid) !== undefined) };
   }
 
   /**
@@ -337,12 +337,11 @@ export class Reconciler {
   }
 
   /**
-   * What a full resync reconciles: every resource of the view, the default-deny group, and
+   * What a full resync reconciles: every resource of the view, and
    * every resource an owned row names (orphans the view no longer explains).
    */
   private *everything(): Generator<Dirty> {
     for (const { ref, scope } of allResources(this.view)) yield { ref, scope, reason: 'resync' };
-    yield { ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, reason: 'resync' };
     for (const table of tableNames) {
       for (const row of this.opts.ovsdb.cache.table(table).values()) {
         const owned = this.ownedResource(row);
@@ -432,9 +431,12 @@ export class Reconciler {
   private withMissingDependencies(batch: Dirty[], view: View = this.view): Dirty[] {
     const keys = new Set(batch.map((d) => ownerKey(d.ref)));
     for (let i = 0; i < batch.length; i++) {
-      for (const dep of desiredRows(view, batch[i]!.ref, this.opts.ownership)?.dependsOn ?? []) {
+      const wanted = desiredRows(view, batch[i]!.ref, this.opts.ownership);
+      // A parent with rows may still lack one this resource joins (a VPC's drop group, new to an upgraded installation).
+      const joinable = wanted?.rows.every((r) => r.referencedBy.every((ref) => this.opts.ovsdb.cache.get(ref.table, ref.uuid))) ?? true;
+      for (const dep of wanted?.dependsOn ?? []) {
         const key = ownerKey(dep);
-        if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
+        if (keys.has(key) || (joinable && actualRows(this.opts.ovsdb.cache, dep, []).length > 0)) continue;
         const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
@@ -449,7 +451,7 @@ export class Reconciler {
   }
 
   private scopeIn(view: View, owner: RowOwner): Scope | undefined {
-    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
+    return isRetiredKind(owner.kind) ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
   }
 
   private async reconcile(batch: readonly Dirty[]): Promise<void> {
@@ -511,8 +513,8 @@ export class Reconciler {
   private async publish(statuses: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
     const out: ResourceStatus[] = [];
     statuses.forEach((s, i) => {
-      // The default-deny group is internal plumbing, not a resource anyone asked for.
-      if (s.kind === DEFAULT_DENY) return;
+      // A retired kind's leftovers are not a resource anyone asked for.
+      if (isRetiredKind(s.kind)) return;
       const key = `${s.kind}/${s.id}`;
       const before = this.published.get(key);
       if (batch[i]!.reason === 'event' || !before || !sameStatus(before, s)) {
