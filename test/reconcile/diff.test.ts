@@ -14,6 +14,7 @@ import { ReferenceIndex } from '../../src/reconcile/references.js';
 import { isRootTable, tableNames, Tables } from '../../src/reconcile/tables/mod.js';
 import type { TableSpec } from '../../src/reconcile/tables/mod.js';
 import { connect, startNb } from '../ovsdb/fixture.js';
+import { LEGACY_DROP_ACLS, LEGACY_DROP_GROUP, legacyDropGroup } from '../support/legacy.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, groupCreated, id, mac, poolCreated, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
 
@@ -422,4 +423,30 @@ test('diff - sameValue: what counts as the same decoded OVSDB value', (t) => {
     t.is(sameValue(a, b), same, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     t.is(sameValue(b, a), same, `${JSON.stringify(b)} vs ${JSON.stringify(a)}`);
   }
+});
+
+test('diff - the retired drop group of the installation: kept while a port is in it; a port leaves it only for its VPC\'s group', async (t) => {
+  const nb = await startNorthbound(t);
+  const { view } = given(...withPort);
+  await commit(nb, pass(nb, view, resourcesOf(view)));
+  // As the version before left it: the port in the installation's group, the VPC without its own.
+  await commit(nb, [{ op: 'delete', table: 'Port_Group', where: [['_uuid', '==', DROP]] }, ...legacyDropGroup([id(3)])]);
+  const retired: RowOwner = { kind: 'default-deny', id: own.owner };
+  const port: RowOwner = { kind: 'port', id: id(3) };
+
+  t.deepEqual(pass(nb, view, [retired]).map(step), [], 'the retired group stays: a port is in it');
+  t.deepEqual(pass(nb, view, [port]).map(step), [link('Port_Group', DROP, 'ports', id(3))], 'the port stays in it while its VPC\'s group is missing');
+
+  const ops = pass(nb, view, [{ kind: 'vpc', id: id(1) }, port, retired]);
+  const dropAcls = ['drop-from', 'drop-to', 'dhcp'].map((role) => rowUuid.dropAcl(id(1), role));
+  t.deepEqual(ops.map(step).sort(), [
+    ins('Port_Group', DROP), ...dropAcls.map((acl) => ins('ACL', acl)), ...dropAcls.map((acl) => link('Port_Group', DROP, 'acls', acl)),
+    link('Port_Group', DROP, 'ports', id(3)), unlink('Port_Group', LEGACY_DROP_GROUP, 'ports', id(3)),
+    ...LEGACY_DROP_ACLS.map((acl) => unlink('Port_Group', LEGACY_DROP_GROUP, 'acls', acl)), del('Port_Group', LEGACY_DROP_GROUP),
+  ].sort(), 'with its VPC\'s group there, in one transaction: the port moves, the emptied group goes');
+  await commit(nb, ops);
+  t.deepEqual(nb.client.cache.get('Port_Group', DROP)?.ports, [id(3)]);
+  t.is(nb.client.cache.get('Port_Group', LEGACY_DROP_GROUP), undefined);
+  t.true(LEGACY_DROP_ACLS.every((acl) => nb.client.cache.get('ACL', acl) === undefined), 'its ACLs collected with it');
+  t.deepEqual(pass(nb, view, [...resourcesOf(view), retired]).map(step), [], 'settled');
 });
