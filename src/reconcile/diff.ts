@@ -67,19 +67,22 @@ export function diff(resources: readonly ResourceDiffInput[], referencesTo: Refe
       }
       const now = have ? referencesTo(want.uuid) : [];
       for (const ref of want.referencedBy) if (!now.some((r) => sameRef(r, ref))) links.push(mutate(ref, 'insert', want.uuid));
-      const joinable = want.referencedBy.every((ref) => inserted.has(ref.uuid) || exists(ref.table, ref.uuid));
-      if (joinable) for (const ref of now) if (!want.referencedBy.some((r) => sameRef(r, ref))) removals.push(leave(ref, want.uuid));
+      const dropped = now.filter((ref) => !want.referencedBy.some((r) => sameRef(r, ref)));
+      const joinable = () => want.referencedBy.every((ref) => inserted.has(ref.uuid) || exists(ref.table, ref.uuid));
+      if (dropped.length > 0 && joinable()) for (const ref of dropped) removals.push(leave(ref, want.uuid));
     }
     const wanted = new Set(desired.map((d) => d.uuid));
-    const orphans: Orphans = { groups: [], operations: [] };
-    for (const { table, row } of actual) {
-      if (wanted.has(row._uuid)) continue;
-      if (table === 'Port_Group') orphans.groups.push(row);
+    const gone = actual.filter(({ row }) => !wanted.has(row._uuid));
+    if (gone.length === 0) return;
+    const orphans: Orphans = { groups: gone.filter((a) => a.table === 'Port_Group').map((a) => a.row), operations: [] };
+    // Rows that may be kept, with their group, leave nothing for certain.
+    const unlink = orphans.groups.length > 0 ? (ref: Reference, uuid: string) => mutate(ref, 'delete', uuid) : leave;
+    for (const { table, row } of gone) {
       // Dropping the references lets the server collect a non-root row; a root row is deleted.
-      for (const ref of referencesTo(row._uuid)) orphans.operations.push(leave(ref, row._uuid));
+      for (const ref of referencesTo(row._uuid)) orphans.operations.push(unlink(ref, row._uuid));
       if (isRootTable(table)) orphans.operations.push({ op: 'delete', table, where: [['_uuid', '==', row._uuid]] });
     }
-    if (orphans.operations.length > 0) removals.push(orphans);
+    removals.push(orphans);
   });
   const removed = removals.flatMap((r) => {
     if (!('groups' in r)) return [r];

@@ -13,7 +13,7 @@ import type { RowOwner } from '../../src/reconcile/names.js';
 import { History } from './history.js';
 import { APPEND_WINDOW, freshNorthbound, inWorker } from './infra.js';
 import type { BenchEnv } from './infra.js';
-import { insertOps, own } from './reconcile.bench.js';
+import { insertOps } from './reconcile.bench.js';
 import { fmt, median, perSecond, section, timed } from './report.js';
 import type { Row } from './report.js';
 import type { PortTarget } from './sender.js';
