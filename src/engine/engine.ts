@@ -99,7 +99,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       ...(observers.reconciler && { observer: observers.reconciler }),
     });
     const intake = new Intake({
-      log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
+      log, config: { vpcPool: config.vpcPool }, retention: { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
     });
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
