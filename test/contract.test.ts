@@ -8,7 +8,7 @@ import { evolve, initialView } from '../projections/mod.js';
 import type { View } from '../projections/mod.js';
 import { DEFAULT_DECIDE_CONFIG, ErrorCode, providerOperations, tenantOperations } from '../src/commands/mod.js';
 import { desiredRows } from '../src/reconcile/kinds.js';
-import { DEFAULT_DENY, ExternalId } from '../src/reconcile/names.js';
+import { ExternalId } from '../src/reconcile/names.js';
 import type { RowOwner } from '../src/reconcile/names.js';
 import { CniErrorCodes } from '../src/cni/protocol.js';
 import { acme, commit, id, mac, provider } from './support/decider.js';
@@ -112,7 +112,6 @@ test('contract - every Northbound row of a named resource carries its name in no
     ...[...view.natGateways.keys()].map((g): [RowOwner, undefined] => [{ kind: 'natgateway', id: g }, undefined]),
     ...[...view.attachments.keys()].map((a): [RowOwner, undefined] => [{ kind: 'externalipattachment', id: a }, undefined]),
     ...[...view.portForwards.keys()].map((f): [RowOwner, undefined] => [{ kind: 'portforward', id: f }, undefined]),
-    [{ kind: DEFAULT_DENY, id: own.owner }, undefined],
   ];
   const tables = new Set<string>();
   for (const [owner, name] of owners) {

@@ -99,8 +99,7 @@ export class CacheImpl implements Cache {
     if (c['modify'] !== undefined) {
       // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.
       if (!old) throw new OvsdbProtocolError(`modify of unknown ${table} row ${uuid}`);
-      const setChanges: Record<string, SetChange> = {};
-      return { table, uuid, old, new: applyModify(ts, old, decodeRow(ts, c['modify']), setChanges), setChanges };
+      return applyModify(ts, old, decodeRow(ts, c['modify']));
     }
     if ('delete' in c) return old ? { table, uuid, old } : undefined;
     throw new OvsdbProtocolError(`bad row update for ${table} row ${uuid}`);
@@ -120,11 +119,37 @@ export class CacheImpl implements Cache {
 }
 
 /**
+ * A set this large is changed in place by a modify, in O(the change): a port group of thousands
+ * of ports gains one. A smaller one is copied, which costs less than the position index.
+ */
+const IN_PLACE_AT = 64;
+
+/** One modify of a set changed in place: what it added and removed, and the next one's. */
+interface SetStep {
+  readonly added: readonly Atom[];
+  readonly removed: readonly Atom[];
+  next?: SetStep;
+}
+
+/** A set changed in place: where each element is (removal swaps the last one in), and its latest step. */
+interface InPlaceSet {
+  readonly positions: Map<Atom, number>;
+  latest?: SetStep;
+}
+
+/** Keyed by the column's array itself, so a row replaced by an insert or a dump starts afresh. */
+const inPlace = new WeakMap<readonly Atom[], InPlaceSet>();
+
+/**
  * update2 "modify": a scalar takes the new value; a set's listed elements toggle (symmetric
  * difference); a map key that is absent is added, with the same value removed, else replaced.
+ * The update's `old` shares the row's columns but those it changed; a large set changed in place
+ * appears in it as it was, rebuilt from the set as it is now and the steps since, when read.
  */
-function applyModify(ts: TableSchema, old: Row, diff: Row, setChanges: Record<string, SetChange>): Row {
-  const row: Record<string, Value> = { ...old };
+function applyModify(ts: TableSchema, prev: Row, diff: Row): RowUpdate {
+  const row: Record<string, Value> = { ...prev };
+  const old: Record<string, Value> = { ...prev };
+  const setChanges: Record<string, SetChange> = {};
   for (const [column, change] of Object.entries(diff)) {
     const type = ts.columns.get(column)!;
     switch (columnKind(type)) {
@@ -138,22 +163,21 @@ function applyModify(ts: TableSchema, old: Row, diff: Row, setChanges: Record<st
           row[column] = change;
           break;
         }
-        const set = new Set(old[column] as readonly Atom[] | undefined);
-        const added: Atom[] = [];
-        const removed: Atom[] = [];
-        for (const atom of change as readonly Atom[]) {
-          if (set.delete(atom)) removed.push(atom);
-          else {
-            set.add(atom);
-            added.push(atom);
-          }
+        const current = (prev[column] as readonly Atom[] | undefined) ?? [];
+        const state = inPlace.get(current) ?? (current.length >= IN_PLACE_AT ? track(current) : undefined);
+        if (state) {
+          const step = toggleInPlace(current as Atom[], state, change as readonly Atom[]);
+          defineOld(old, column, current, step);
+          setChanges[column] = { added: step.added, removed: step.removed };
+        } else {
+          const { set, ...step } = copyToggled(current, change as readonly Atom[]);
+          row[column] = set;
+          setChanges[column] = step;
         }
-        row[column] = [...set];
-        setChanges[column] = { added, removed };
         break;
       }
       case 'map': {
-        const map: Record<string, Atom> = { ...(old[column] as Readonly<Record<string, Atom>> | undefined) };
+        const map: Record<string, Atom> = { ...(prev[column] as Readonly<Record<string, Atom>> | undefined) };
         for (const [key, value] of Object.entries(change as Readonly<Record<string, Atom>>)) {
           if (!Object.hasOwn(map, key)) setKey(map, key, value);
           else if (map[key] === value) delete map[key];
@@ -164,7 +188,74 @@ function applyModify(ts: TableSchema, old: Row, diff: Row, setChanges: Record<st
       }
     }
   }
-  return row as Row;
+  return { table: ts.name, uuid: prev._uuid, old: old as Row, new: row as Row, setChanges };
+}
+
+function track(set: readonly Atom[]): InPlaceSet {
+  const state: InPlaceSet = { positions: new Map(set.map((atom, i) => [atom, i])) };
+  inPlace.set(set, state);
+  return state;
+}
+
+function toggleInPlace(set: Atom[], state: InPlaceSet, change: readonly Atom[]): SetStep {
+  const added: Atom[] = [];
+  const removed: Atom[] = [];
+  for (const atom of change) {
+    const at = state.positions.get(atom);
+    if (at === undefined) {
+      state.positions.set(atom, set.length);
+      set.push(atom);
+      added.push(atom);
+      continue;
+    }
+    const last = set.pop()!;
+    if (at < set.length) {
+      set[at] = last;
+      state.positions.set(last, at);
+    }
+    state.positions.delete(atom);
+    removed.push(atom);
+  }
+  const step: SetStep = { added, removed };
+  if (state.latest) state.latest.next = step;
+  state.latest = step;
+  return step;
+}
+
+function copyToggled(current: readonly Atom[], change: readonly Atom[]): SetStep & { set: Atom[] } {
+  const set = new Set(current);
+  const added: Atom[] = [];
+  const removed: Atom[] = [];
+  for (const atom of change) {
+    if (set.delete(atom)) removed.push(atom);
+    else {
+      set.add(atom);
+      added.push(atom);
+    }
+  }
+  return { added, removed, set: [...set] };
+}
+
+/**
+ * The set as it was before `step`, read once: the live set with `step` and every later step
+ * undone, O(the set + the steps since). An old nobody reads costs nothing but its steps.
+ */
+function defineOld(old: Record<string, Value>, column: string, live: readonly Atom[], step: SetStep): void {
+  let value: readonly Atom[] | undefined;
+  Object.defineProperty(old, column, {
+    enumerable: true,
+    get: () => {
+      if (value) return value;
+      const steps: SetStep[] = [];
+      for (let s: SetStep | undefined = step; s; s = s.next) steps.push(s);
+      const set = new Set(live);
+      for (const s of steps.reverse()) {
+        for (const atom of s.added) set.delete(atom);
+        for (const atom of s.removed) set.add(atom);
+      }
+      return (value = [...set]);
+    },
+  });
 }
 
 function withDefaults(row: Row, ts: TableSchema, columns: readonly string[]): Row {

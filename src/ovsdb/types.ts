@@ -31,7 +31,11 @@ export type Operation =
 
 export type OperationResult = { uuid?: Uuid; count?: number; rows?: Row[] };
 
-/** insert: `new` only; delete: `old` only; modify: both. */
+/**
+ * insert: `new` only; delete: `old` only; modify: both. A modify's `old` is the row as it was
+ * (a large set column changed in place is rebuilt when read: O(the set), so read it only when
+ * `setChanges` does not say enough).
+ */
 export interface RowUpdate {
   readonly table: string;
   readonly uuid: Uuid;
@@ -55,6 +59,10 @@ export interface MonitorRequest {
   readonly where?: readonly Condition[];
 }
 
+/**
+ * The monitored rows. A row read from it is its state now, not a snapshot: a large set column
+ * (a port group's ports) is one array changed in place by each modify; copy it to keep it.
+ */
 export interface Cache {
   table(name: string): ReadonlyMap<Uuid, Row>;
   get(table: string, uuid: Uuid): Row | undefined;

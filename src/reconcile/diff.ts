@@ -17,20 +17,46 @@ export interface ResourceDiffInput {
 /** Owned rows whose reference columns hold a UUID now. */
 export type ReferencesTo = (uuid: string) => readonly Reference[];
 
+/** Whether the Northbound holds a row now. */
+export type Exists = (table: string, uuid: string) => boolean;
+
 /**
  * Operations that turn the actual rows into the desired ones, for many resources
  * in one transaction. Pure. Order: inserts (root tables first, so children can be
  * referenced from them), updates of changed managed columns, new references, then
  * dropped references and deletions. Re-running on the result yields no operations.
+ *
+ * Memberships fail closed, so a port is never out of every drop group (its default deny):
+ * - a row leaves its old references only in a transaction where all its new ones are there
+ *   (in the Northbound, or inserted by this transaction): a mutate of a missing row changes
+ *   nothing, so otherwise it would leave its old groups and join none;
+ * - a port group that is no longer wanted is removed, with all of its resource's other rows,
+ *   only once no port is in it but those this transaction takes out.
  */
-export function diff(resources: readonly ResourceDiffInput[], referencesTo: ReferencesTo): Operation[] {
+export function diff(resources: readonly ResourceDiffInput[], referencesTo: ReferencesTo, exists: Exists): Operation[] {
   const inserts: Operation[] = [];
   const childInserts: Operation[] = [];
   const updates: Operation[] = [];
   const links: Operation[] = [];
-  const removals: Operation[] = [];
-  for (const { desired, actual } of resources) {
-    const actualByUuid = new Map(actual.map((a) => [a.row._uuid, a]));
+  // A resource's orphans wait in place until every membership the transaction drops is known.
+  const removals: (Operation | Orphans)[] = [];
+  const inserted = new Set<string>();
+  const actualOf = resources.map(({ actual }) => new Map(actual.map((a) => [a.row._uuid, a])));
+  resources.forEach(({ desired }, i) => {
+    for (const want of desired) if (!actualOf[i]!.has(want.uuid)) inserted.add(want.uuid);
+  });
+  /** Per port group, the ports this transaction takes out of it. */
+  const leaving = new Map<string, Set<string>>();
+  const leave = (ref: Reference, uuid: string): Operation => {
+    if (ref.table === 'Port_Group' && ref.column === 'ports') {
+      let members = leaving.get(ref.uuid);
+      if (!members) leaving.set(ref.uuid, (members = new Set()));
+      members.add(uuid);
+    }
+    return mutate(ref, 'delete', uuid);
+  };
+  resources.forEach(({ desired, actual }, i) => {
+    const actualByUuid = actualOf[i]!;
     for (const want of desired) {
       const have = actualByUuid.get(want.uuid);
       if (!have) {
@@ -41,17 +67,41 @@ export function diff(resources: readonly ResourceDiffInput[], referencesTo: Refe
       }
       const now = have ? referencesTo(want.uuid) : [];
       for (const ref of want.referencedBy) if (!now.some((r) => sameRef(r, ref))) links.push(mutate(ref, 'insert', want.uuid));
-      for (const ref of now) if (!want.referencedBy.some((r) => sameRef(r, ref))) removals.push(mutate(ref, 'delete', want.uuid));
+      const dropped = now.filter((ref) => !want.referencedBy.some((r) => sameRef(r, ref)));
+      const joinable = () => want.referencedBy.every((ref) => inserted.has(ref.uuid) || exists(ref.table, ref.uuid));
+      if (dropped.length > 0 && joinable()) for (const ref of dropped) removals.push(leave(ref, want.uuid));
     }
     const wanted = new Set(desired.map((d) => d.uuid));
-    for (const { table, row } of actual) {
-      if (wanted.has(row._uuid)) continue;
+    const gone = actual.filter(({ row }) => !wanted.has(row._uuid));
+    if (gone.length === 0) return;
+    const orphans: Orphans = { groups: gone.filter((a) => a.table === 'Port_Group').map((a) => a.row), operations: [] };
+    // Rows that may be kept, with their group, leave nothing for certain.
+    const unlink = orphans.groups.length > 0 ? (ref: Reference, uuid: string) => mutate(ref, 'delete', uuid) : leave;
+    for (const { table, row } of gone) {
       // Dropping the references lets the server collect a non-root row; a root row is deleted.
-      for (const ref of referencesTo(row._uuid)) removals.push(mutate(ref, 'delete', row._uuid));
-      if (isRootTable(table)) removals.push({ op: 'delete', table, where: [['_uuid', '==', row._uuid]] });
+      for (const ref of referencesTo(row._uuid)) orphans.operations.push(unlink(ref, row._uuid));
+      if (isRootTable(table)) orphans.operations.push({ op: 'delete', table, where: [['_uuid', '==', row._uuid]] });
     }
-  }
-  return [...inserts, ...childInserts, ...updates, ...links, ...removals];
+    removals.push(orphans);
+  });
+  const removed = removals.flatMap((r) => {
+    if (!('groups' in r)) return [r];
+    return r.groups.every((group) => emptiedBy(group, leaving.get(group._uuid))) ? r.operations : [];
+  });
+  return [...inserts, ...childInserts, ...updates, ...links, ...removed];
+}
+
+/** A gone resource's rows: removed together, or (a port group still holding ports) kept together. */
+interface Orphans {
+  readonly groups: Row[];
+  readonly operations: Operation[];
+}
+
+/** Whether a port group holds no port but those leaving it: O(1) while it holds more. */
+function emptiedBy(group: Row, leaving: ReadonlySet<string> | undefined): boolean {
+  const ports = Array.isArray(group.ports) ? (group.ports as readonly unknown[]) : [];
+  if (ports.length > (leaving?.size ?? 0)) return false;
+  return ports.every((p) => leaving!.has(String(p)));
 }
 
 function mutate(ref: Reference, mutator: 'insert' | 'delete', uuid: string): Operation {

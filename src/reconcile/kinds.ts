@@ -5,9 +5,8 @@ import type { Row } from '../ovsdb/mod.js';
 import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
 import type { DesiredResource } from './desired.js';
 import type { DesiredRow } from './desired-row.js';
-import { DEFAULT_DENY, defaultDenyOwner } from './names.js';
 import type { Ownership, RowOwner, RowOwnerKind } from './names.js';
-import { baremetalPortAcls, defaultDenyAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls } from './tables/acl.js';
+import { baremetalPortAcls, gatewayAcl, localnetDhcpReplyAcl, securityGroupAcls, vpcDropAcls } from './tables/acl.js';
 import { secondaryDhcpOptions, subnetDhcpOptions } from './tables/dhcp-options.js';
 import { gatewayChassis } from './tables/gateway-chassis.js';
 import { baremetalChassisGroup } from './tables/ha-chassis-group.js';
@@ -18,7 +17,7 @@ import { gatewayDefaultRoute, vpcRoutes } from './tables/logical-router-static-r
 import { externalSwitch, subnetSwitch } from './tables/logical-switch.js';
 import { baremetalSwitchPort, gatewaySwitchPort, localnetPort, portSwitchPort, subnetLocalnetPort, subnetSwitchRouterPort } from './tables/logical-switch-port.js';
 import { attachmentNat, gatewaySnat } from './tables/nat.js';
-import { dropPortGroup, securityGroupPortGroup } from './tables/port-group.js';
+import { securityGroupPortGroup, vpcDropPortGroup } from './tables/port-group.js';
 
 /** Which of a resource's desired rows the Northbound holds now. */
 export type Present = (row: DesiredRow) => Row | undefined;
@@ -53,7 +52,7 @@ function baremetalPort(own: Ownership, view: View, port: Port, subnet: Subnet): 
   if (!cls?.baremetal) return pending(`the network class of VPC ${port.vpcId} has no bare-metal network`);
   const groups = port.securityGroupIds.flatMap((sg) => view.securityGroups.get(sg) ?? []);
   return resource([baremetalSwitchPort(own, port, subnet, cls.id), ...baremetalPortAcls(own, port, subnet, groups)], [
-    { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own), { kind: 'networkclass', id: cls.id },
+    { kind: 'subnet', id: subnet.id }, { kind: 'vpc', id: port.vpcId }, { kind: 'networkclass', id: cls.id },
     ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
   ]);
 }
@@ -62,7 +61,8 @@ export const rowKinds = {
   vpc: {
     desired: (view, id, own) => {
       const vpc = view.vpcs.get(id);
-      return vpc && resource([vpcRouter(own, vpc), ...vpcRoutes(own, vpc)]);
+      // Its drop group is its ports' default deny (tables/acl.ts): the VPC's, as its ports are.
+      return vpc && resource([vpcRouter(own, vpc), ...vpcRoutes(own, vpc), vpcDropPortGroup(own, vpc), ...vpcDropAcls(own, vpc)]);
     },
     details: (view, id) => {
       const vpc = view.vpcs.get(id);
@@ -85,7 +85,7 @@ export const rowKinds = {
           subnetSwitch(own, subnet), subnetRouterPort(own, subnet), subnetSwitchRouterPort(own, subnet), gatewayAcl(own, subnet),
           ...(dhcp ? [dhcp] : []), ...(secondary ? [secondary] : []), ...bridge,
         ],
-        [{ kind: 'vpc', id: subnet.vpcId }, ...(bridge.length > 0 ? [defaultDenyOwner(own)] : [])],
+        [{ kind: 'vpc', id: subnet.vpcId }],
       );
     },
     details: (view, id) => {
@@ -100,7 +100,7 @@ export const rowKinds = {
       if (!port || !subnet) return undefined;
       if (port.vnicType === 'baremetal') return baremetalPort(own, view, port, subnet);
       return resource([portSwitchPort(own, port, subnet, vipHolders(subnet, port))], [
-        { kind: 'subnet', id: subnet.id }, defaultDenyOwner(own),
+        { kind: 'subnet', id: subnet.id }, { kind: 'vpc', id: port.vpcId },
         ...port.securityGroupIds.map((sg) => ({ kind: 'securitygroup' as const, id: sg })),
       ]);
     },
@@ -242,10 +242,8 @@ export const rowKinds = {
       return cls ? { name: cls.name, isDefault: view.defaultNetworkClassId === cls.id, capabilities: capabilitiesOf(view, cls), vpcCount: cls.vpcIds.size } : {};
     },
   },
-  [DEFAULT_DENY]: {
-    desired: (_view, id, own) => id === own.owner ? resource([dropPortGroup(own), ...defaultDenyAcls(own)]) : undefined,
-    details: none,
-  },
+  // Rows of a retired kind are orphans: the diff keeps a group of them while ports are in it (diff.ts).
+  'default-deny': { desired: () => undefined, details: none },
 } as const satisfies Record<RowOwnerKind, KindRows>;
 
 /** The Northbound rows one owner should have; undefined once it is gone from the view. Pure. */

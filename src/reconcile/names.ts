@@ -9,11 +9,16 @@ import type { ResourceKind, Scope } from '../../events/mod.js';
  * are therefore idempotent and every reference is known before a row exists.
  */
 
-/** The installation-wide default deny: one port group every port joins, with drop ACLs. Plumbing: it has no status. */
-export const DEFAULT_DENY = 'default-deny' as const;
+/**
+ * Kinds rows were once written under and no longer are: a row marked with one is an orphan the
+ * resync removes. `default-deny` is the installation-wide drop group of versions before each VPC
+ * had its own (tables/acl.ts, vpcDropAcls): its rows go once its ports are in their VPCs' groups.
+ */
+const RETIRED_KINDS = ['default-deny'] as const;
+export type RetiredKind = (typeof RETIRED_KINDS)[number];
 
-/** What owns Northbound rows: a resource of the contract (events/kinds.ts), or the default deny. */
-export type RowOwnerKind = ResourceKind | typeof DEFAULT_DENY;
+/** What owns Northbound rows: a resource of the contract (events/kinds.ts), or a retired kind's leftovers. */
+export type RowOwnerKind = ResourceKind | RetiredKind;
 
 export interface RowOwner {
   readonly kind: RowOwnerKind;
@@ -24,13 +29,12 @@ export function ownerKey(owner: RowOwner): string {
   return `${owner.kind}/${owner.id}`;
 }
 
-export function isRowOwnerKind(kind: string | undefined): kind is RowOwnerKind {
-  return kind === DEFAULT_DENY || isResourceKind(kind);
+export function isRetiredKind(kind: string | undefined): kind is RetiredKind {
+  return (RETIRED_KINDS as readonly (string | undefined)[]).includes(kind);
 }
 
-/** The default-deny owner of an installation: one per owner mark. */
-export function defaultDenyOwner(own: Ownership): RowOwner {
-  return { kind: DEFAULT_DENY, id: own.owner };
+export function isRowOwnerKind(kind: string | undefined): kind is RowOwnerKind {
+  return isRetiredKind(kind) || isResourceKind(kind);
 }
 
 /** A version-5-style UUID from a resource id and a role: pure, stable across restarts and replicas. */
@@ -53,8 +57,8 @@ export const rowUuid = {
   gatewayAcl: (subnetId: string) => derivedUuid(subnetId, 'gateway-acl'),
   portGroup: (securityGroupId: string) => securityGroupId,
   ruleAcl: (ruleId: string) => derivedUuid(ruleId, 'acl'),
-  dropPortGroup: (owner: string) => derivedUuid(owner, 'drop-port-group'),
-  defaultDenyAcl: (owner: string, role: string) => derivedUuid(owner, `default-deny/${role}`),
+  dropPortGroup: (vpcId: string) => derivedUuid(vpcId, 'drop-port-group'),
+  dropAcl: (vpcId: string, role: string) => derivedUuid(vpcId, `drop-acl/${role}`),
   externalSwitch: (externalNetworkId: string) => externalNetworkId,
   localnetPort: (externalNetworkId: string) => derivedUuid(externalNetworkId, 'localnet-port'),
   gatewayRouterPort: (natGatewayId: string) => derivedUuid(natGatewayId, 'gateway-router-port'),
@@ -87,7 +91,7 @@ export const rowName = {
   switchRouterPort: (subnetId: string) => `rtr-${subnetId}`,
   switchPort: (portId: string) => portId,
   portGroup: (securityGroupId: string) => `pg_${matchName(securityGroupId)}`,
-  dropPortGroup: (owner: string) => `${matchName(owner)}_drop`,
+  dropPortGroup: (vpcId: string) => `drop_${matchName(vpcId)}`,
   externalSwitch: (externalNetworkId: string) => `novanet-ext-${externalNetworkId}`,
   localnetPort: (externalNetworkId: string) => `ln-${externalNetworkId}`,
   gatewayRouterPort: (natGatewayId: string) => `lrp-gw-${natGatewayId}`,

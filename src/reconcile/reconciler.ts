@@ -6,7 +6,7 @@ import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
 import type { Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { diff } from './diff.js';
-import { DEFAULT_DENY, defaultDenyOwner, ownerKey } from './names.js';
+import { isRetiredKind, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
 import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
@@ -337,7 +337,7 @@ export class Reconciler {
       const desired = resource?.rows ?? [];
       return { dirty, resource, desired, actual: actualRows(this.opts.ovsdb.cache, dirty.ref, desired) };
     });
-    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid)) };
+    return { work, ops: diff(work, (uuid) => this.references.referencesTo(uuid), (table, uuid) => this.opts.ovsdb.cache.get(table, uuid) !== undefined) };
   }
 
   /**
@@ -447,10 +447,7 @@ export class Reconciler {
 
   private async sweepSlice(): Promise<void> {
     const slice: { ref: RowOwner; scope: Scope; seq: number }[] = [];
-    if (!this.sweepResources) {
-      this.sweepResources = allResources(this.view);
-      slice.push({ ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, seq: 0 });
-    }
+    this.sweepResources ??= allResources(this.view);
     while (slice.length < this.resyncSlice) {
       const next = this.sweepResources.next();
       if (next.done) {
@@ -460,18 +457,17 @@ export class Reconciler {
       slice.push(next.value);
     }
     const rows = this.sweepOrphans();
-    const targets = slice.filter((r) => r.ref.kind !== DEFAULT_DENY);
     const publishedMeanwhile = this.openRead();
     let stored: readonly (ResourceStatus | undefined)[] | undefined;
     try {
-      stored = await this.opts.statusSink.latestOf(targets.map(({ ref, scope }) => ({ kind: ref.kind, id: ref.id, scope })));
+      stored = await this.opts.statusSink.latestOf(slice.map(({ ref, scope }) => ({ kind: ref.kind, id: ref.id, scope })));
     } catch (err) {
       this.opts.logger.warn({ err }, 'reading stored statuses for the sweep failed; it compares with what it published itself');
     } finally {
       this.reads.delete(publishedMeanwhile);
     }
     if (this.stopped || !this.writer) return;
-    targets.forEach(({ ref, seq }, i) => { if (stored) this.adoptStored(ownerKey(ref), seq, publishedMeanwhile, stored[i]); });
+    slice.forEach(({ ref, seq }, i) => { if (stored) this.adoptStored(ownerKey(ref), seq, publishedMeanwhile, stored[i]); });
     for (const { ref, scope } of slice) this.mark(ref, scope, 'resync');
     this.opts.observer?.sweep(slice.length, rows);
     this.schedule();
@@ -489,7 +485,8 @@ export class Reconciler {
       }
       looked++;
       const owned = rowOwner(this.opts.ownership, next.value);
-      if (owned && owned.owner.kind !== DEFAULT_DENY && !this.scopeOf(owned.owner)) this.mark(owned.owner, owned.scope, 'resync');
+      // A retired kind's rows are orphans wherever they are; the diff removes them once that is safe.
+      if (owned && (isRetiredKind(owned.owner.kind) || !this.scopeOf(owned.owner))) this.mark(owned.owner, owned.scope, 'resync');
     }
     return looked;
   }
@@ -500,12 +497,11 @@ export class Reconciler {
   }
 
   /**
-   * What a full resync reconciles: every resource of the view, the default-deny group, and
+   * What a full resync reconciles: every resource of the view, and
    * every resource an owned row names (orphans the view no longer explains).
    */
   private *everything(): Generator<Dirty> {
     for (const { ref, scope } of allResources(this.view)) yield { ref, scope, reason: 'resync' };
-    yield { ref: defaultDenyOwner(this.opts.ownership), scope: PROVIDER_SCOPE, reason: 'resync' };
     for (const row of this.ownedRows()) {
       const owned = this.ownedResource(row);
       if (owned) yield owned;
@@ -611,9 +607,11 @@ export class Reconciler {
       const resource = desiredRows(view, dirty.ref, this.opts.ownership);
       out.push({ dirty, resource });
       if (!dependencies) continue;
+      // A parent with rows may still lack one this resource joins (a VPC's drop group, new to an upgraded installation).
+      const joinable = resource?.rows.every((r) => r.referencedBy.every((ref) => this.opts.ovsdb.cache.get(ref.table, ref.uuid))) ?? true;
       for (const dep of resource?.dependsOn ?? []) {
         const key = ownerKey(dep);
-        if (keys.has(key) || actualRows(this.opts.ovsdb.cache, dep, []).length > 0) continue;
+        if (keys.has(key) || (joinable && actualRows(this.opts.ovsdb.cache, dep, []).length > 0)) continue;
         const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
@@ -628,7 +626,7 @@ export class Reconciler {
   }
 
   private scopeIn(view: View, owner: RowOwner): Scope | undefined {
-    return owner.kind === DEFAULT_DENY ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
+    return isRetiredKind(owner.kind) ? PROVIDER_SCOPE : scopeOf(view, { kind: owner.kind, id: owner.id });
   }
 
   private async reconcile(rendered: readonly Rendered[]): Promise<void> {
@@ -693,8 +691,8 @@ export class Reconciler {
   private async publish(statuses: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
     const out: ResourceStatus[] = [];
     statuses.forEach((s, i) => {
-      // The default-deny group is internal plumbing, not a resource anyone asked for.
-      if (s.kind === DEFAULT_DENY) return;
+      // A retired kind's leftovers are not a resource anyone asked for.
+      if (isRetiredKind(s.kind)) return;
       const key = `${s.kind}/${s.id}`;
       const digest = statusDigest(s);
       if (batch[i]!.reason === 'event' || this.published.get(key) !== digest) {

@@ -10,7 +10,7 @@ import type { Operation } from '../../src/ovsdb/mod.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
 import { diff } from '../../src/reconcile/diff.js';
 import type { ResourceDiffInput } from '../../src/reconcile/diff.js';
-import { defaultDenyOwner, ExternalId } from '../../src/reconcile/names.js';
+import { ExternalId } from '../../src/reconcile/names.js';
 import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { Reconciler } from '../../src/reconcile/reconciler.js';
 import { tableNames } from '../../src/reconcile/tables/mod.js';
@@ -106,7 +106,6 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
     ...[...view.vpcs.keys()].map((id) => ({ kind: 'vpc' as const, id })),
     ...[...view.subnets.keys()].map((id) => ({ kind: 'subnet' as const, id })),
     ...[...view.securityGroups.keys()].map((id) => ({ kind: 'securitygroup' as const, id })),
-    defaultDenyOwner(own),
   ];
   await ovsdb.transact(insertOps(view, infrastructure));
   const ports = [...view.ports.keys()].map((id): RowOwner => ({ kind: 'port', id }));
@@ -122,7 +121,7 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
 /** What the reconciler's diff sends for resources with no rows yet. */
 export function insertOps(view: View, refs: readonly RowOwner[]): Operation[] {
   const work: ResourceDiffInput[] = refs.map((ref) => ({ desired: desiredRows(view, ref, own)?.rows ?? [], actual: [] }));
-  return diff(work, () => []);
+  return diff(work, () => [], () => false);
 }
 
 /** Waits (briefly) until the client's cache holds every port's LSP; throws if it never does. */

@@ -12,12 +12,11 @@ import { EngineConfig } from '../../src/engine/config.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import { startDaemon } from '../../src/sandbox/mod.js';
 import type { Daemon, Northbound } from '../../src/sandbox/mod.js';
-import { defaultDenyOwner } from '../../src/reconcile/names.js';
 import type { RowOwner } from '../../src/reconcile/names.js';
 import { History } from './history.js';
 import { APPEND_WINDOW, freshNorthbound, inWorker } from './infra.js';
 import type { BenchEnv } from './infra.js';
-import { insertOps, own } from './reconcile.bench.js';
+import { insertOps } from './reconcile.bench.js';
 import { fmt, median, perSecond, section, timed } from './report.js';
 import type { Row } from './report.js';
 import type { PortTarget } from './sender.js';
@@ -421,7 +420,6 @@ async function rawNorthbound(env: BenchEnv, count: number): Promise<number> {
     ...[...view.vpcs.keys()].map((id) => ({ kind: 'vpc' as const, id })),
     ...[...view.subnets.keys()].map((id) => ({ kind: 'subnet' as const, id })),
     ...[...view.securityGroups.keys()].map((id) => ({ kind: 'securitygroup' as const, id })),
-    defaultDenyOwner(own),
   ];
   await ovsdb.transact(insertOps(view, infrastructure));
   const ports = [...view.ports.keys()].map((id): RowOwner => ({ kind: 'port', id }));

@@ -8,7 +8,7 @@ test.after.always(async () => { await stack?.stop(); });
 
 const pgName = (id: string) => `pg_${id.replaceAll('-', '_')}`;
 
-test('security - 50 ports in one group with 3 rules make 3 ACLs, not 150; every port is in the default-deny group', async (t) => {
+test('security - 50 ports in one group with 3 rules make 3 ACLs, not 150; every port is in its VPC\'s drop group', async (t) => {
   const scope = { org: 'acl-count', project: 'p1' };
   const { client, northbound } = stack;
   const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
@@ -41,13 +41,14 @@ test('security - 50 ports in one group with 3 rules make 3 ACLs, not 150; every 
   t.true(acls.every((a) => a.priority === 1002 && a.action === 'allow-related'));
   t.deepEqual(acls.map((a) => a.direction).sort(), ['from-lport', 'to-lport', 'to-lport']);
 
-  const [drop] = await nbRows(northbound, 'Port_Group', ['ports', 'acls'], ['name=novanet_drop']);
-  t.true((drop!.ports as string[]).length >= 50);
-  const dropAcls = await nbRows(northbound, 'ACL', ['priority', 'action', 'match'], ['external_ids:"novanet:kind"=default-deny']);
+  const dropName = `drop_${vpc.id.replaceAll('-', '_')}`;
+  const [drop] = await nbRows(northbound, 'Port_Group', ['ports', 'acls'], [`name=${dropName}`]);
+  t.is((drop!.ports as string[]).length, 50, 'its ports, and only those: the group is the VPC\'s');
+  const dropAcls = await nbRows(northbound, 'ACL', ['priority', 'action', 'match'], [`external_ids:"novanet:id"="${vpc.id}"`]);
   t.deepEqual(dropAcls.map((a) => `${a.priority} ${a.action} ${a.match}`).sort(), [
-    '1001 drop inport == @novanet_drop && ip',
-    '1001 drop outport == @novanet_drop && ip',
-    '1002 allow inport == @novanet_drop && ip4 && udp && udp.src == 68 && udp.dst == 67',
+    `1001 drop inport == @${dropName} && ip`,
+    `1001 drop outport == @${dropName} && ip`,
+    `1002 allow inport == @${dropName} && ip4 && udp && udp.src == 68 && udp.dst == 67`,
   ]);
   t.true(last > 0);
 });

@@ -42,14 +42,14 @@ test('baremetal rows - a class with bare metal is one HA chassis group of its ch
   t.deepEqual(rows[1]!.referencedBy, [{ table: 'HA_Chassis_Group', uuid: rowUuid.haChassisGroup(id(1)), column: 'ha_chassis' }]);
 });
 
-test('baremetal rows - a subnet with a VLAN has a localnet port in the default-deny group and lets its DHCP replies out', (t) => {
+test('baremetal rows - a subnet with a VLAN has a localnet port in its VPC\'s drop group and lets its DHCP replies out', (t) => {
   const resource = desiredRows(history().view, { kind: 'subnet', id: id(3) }, own)!;
   const localnet = resource.rows.find((r) => r.role === 'localnetPort')!;
   t.like(localnet.columns, { name: `ln-${id(3)}`, type: 'localnet', tag: [100], options: { network_name: 'physnet-bm' }, addresses: ['unknown'] });
-  t.deepEqual(localnet.referencedBy.map((r) => r.table), ['Logical_Switch', 'Port_Group']);
+  t.deepEqual(localnet.referencedBy, [{ table: 'Logical_Switch', uuid: id(3), column: 'ports' }, { table: 'Port_Group', uuid: rowUuid.dropPortGroup(id(2)), column: 'ports' }]);
   const dhcp = resource.rows.find((r) => r.table === 'ACL' && String(r.columns.match).includes('udp.src == 67'))!;
   t.is(dhcp.columns.match, `outport == "ln-${id(3)}" && eth.src == ${mac(3)} && ip4 && udp && udp.src == 67 && udp.dst == 68`);
-  t.true(resource.dependsOn.some((d) => d.kind === 'default-deny'));
+  t.deepEqual(resource.dependsOn, [{ kind: 'vpc', id: id(2) }], 'the drop group is its VPC\'s');
 });
 
 test('baremetal rows - the subnet is Pending, naming its localnet port, until the port is in the Northbound', (t) => {

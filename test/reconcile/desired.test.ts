@@ -2,6 +2,7 @@ import test from 'ava';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
 import type { DesiredResource } from '../../src/reconcile/desired.js';
+import type { DesiredRow } from '../../src/reconcile/desired-row.js';
 import { rowUuid } from '../../src/reconcile/names.js';
 import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, globex, groupCreated, id, mac, outside, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
@@ -56,6 +57,24 @@ const LSP = 'Logical_Switch_Port';
 const PG = 'Port_Group';
 const pgName = (groupId: string) => `pg_${groupId.replace(/-/g, '_')}`;
 
+/** A VPC's drop group and its ACLs: drop both ways, DHCP requests let through. */
+function dropRows(vpcId: string, seq: number, name: string): DesiredRow[] {
+  const pg = `drop_${vpcId.replace(/-/g, '_')}`;
+  const external_ids = marks('vpc', vpcId, seq, name);
+  return [
+    { table: PG, uuid: rowUuid.dropPortGroup(vpcId), role: 'dropPortGroup', columns: { name: pg, external_ids }, referencedBy: [] },
+    ...([
+      ['drop-from', `${pg}_from`, 1001, 'from-lport', `inport == @${pg} && ip`, 'drop'],
+      ['drop-to', `${pg}_to`, 1001, 'to-lport', `outport == @${pg} && ip`, 'drop'],
+      ['dhcp', `${pg}_dhcp`, 1002, 'from-lport', `inport == @${pg} && ip4 && udp && udp.src == 68 && udp.dst == 67`, 'allow'],
+    ] as const).map(([role, aclName, priority, direction, match, action]) => ({
+      table: 'ACL', uuid: rowUuid.dropAcl(vpcId, role),
+      columns: { name: [aclName], priority, direction, match, action, external_ids },
+      referencedBy: [{ table: PG, uuid: rowUuid.dropPortGroup(vpcId), column: 'acls' }],
+    })),
+  ];
+}
+
 interface Case {
   readonly name: string;
   readonly history: readonly Given[];
@@ -69,10 +88,10 @@ const subnetMarks = marks('subnet', id(2), 1, 'app');
 
 const cases: Case[] = [
   {
-    name: 'vpc - a Logical_Router named after the VPC, marked as its',
+    name: 'vpc - a Logical_Router named after the VPC, marked as its, and its drop group (its ports\' default deny)',
     history: [vpc()],
     ref: { kind: 'vpc', id: id(1) },
-    expected: { rows: [{ table: LR, uuid: id(1), role: 'logicalRouter', columns: { name: `novanet-${id(1)}`, external_ids: marks('vpc', id(1), 1, 'main') }, referencedBy: [] }], dependsOn: [] },
+    expected: { rows: [{ table: LR, uuid: id(1), role: 'logicalRouter', columns: { name: `novanet-${id(1)}`, external_ids: marks('vpc', id(1), 1, 'main') }, referencedBy: [] }, ...dropRows(id(1), 1, 'main')], dependsOn: [] },
   },
   {
     name: 'vpc - a route is a static route on the router, without an output port',
@@ -86,6 +105,7 @@ const cases: Case[] = [
           columns: { ip_prefix: '192.168.50.0/24', nexthop: '10.0.1.5', external_ids: { ...marks('vpc', id(1), 2, 'main'), 'novanet:route-id': id(20) } },
           referencedBy: [{ table: LR, uuid: id(1), column: 'static_routes' }],
         },
+        ...dropRows(id(1), 2, 'main'),
       ],
       dependsOn: [],
     },
@@ -174,11 +194,11 @@ const cases: Case[] = [
         },
         referencedBy: [
           { table: LS, uuid: id(2), column: 'ports' },
-          { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
+          { table: PG, uuid: rowUuid.dropPortGroup(id(1)), column: 'ports' },
           { table: PG, uuid: DEFAULT_GROUP, column: 'ports' },
         ],
       }],
-      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }, { kind: 'securitygroup', id: DEFAULT_GROUP }],
+      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'vpc', id: id(1) }, { kind: 'securitygroup', id: DEFAULT_GROUP }],
     },
   },
   {
@@ -189,9 +209,9 @@ const cases: Case[] = [
       rows: [{
         table: LSP, uuid: id(3), role: 'logicalSwitchPort',
         columns: { name: id(3), type: '', options: { 'iface-id-ver': 'novanet:unattached' }, addresses: [`${mac(3)} 10.0.1.5`], port_security: [`${mac(3)} 10.0.1.5`], dhcpv4_options: [], external_ids: marks('port', id(3), 2) },
-        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
+        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(id(1)), column: 'ports' }],
       }],
-      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }],
+      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'vpc', id: id(1) }],
     },
   },
   {
@@ -209,9 +229,9 @@ const cases: Case[] = [
           port_security: [`${mac(3)} 10.0.1.5 10.0.1.100 192.168.50.0/24`, `${mac(0x77)} 10.0.1.101`],
           dhcpv4_options: [rowUuid.dhcpOptions(id(2))], external_ids: { ...marks('port', id(3), 2, 'appliance'), 'novanet:device-id': 'vm-1' },
         },
-        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
+        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(id(1)), column: 'ports' }],
       }],
-      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }],
+      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'vpc', id: id(1) }],
     },
   },
   {
@@ -228,9 +248,9 @@ const cases: Case[] = [
           name: id(3), type: 'virtual', options: { 'virtual-ip': '10.0.1.10', 'virtual-parents': `${id(4)},${id(5)}` },
           addresses: [`${mac(3)} 10.0.1.10`], port_security: [`${mac(3)} 10.0.1.10`], dhcpv4_options: [rowUuid.dhcpOptions(id(2))], external_ids: marks('port', id(3), 2),
         },
-        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
+        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(id(1)), column: 'ports' }],
       }],
-      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }],
+      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'vpc', id: id(1) }],
     },
   },
   {
@@ -246,9 +266,9 @@ const cases: Case[] = [
           name: id(3), type: '', options: { 'iface-id-ver': 'vm-3' }, addresses: [`${mac(3)} 10.0.1.10`], port_security: [`${mac(3)} 10.0.1.10`], dhcpv4_options: [rowUuid.dhcpOptions(id(2))],
           external_ids: { ...marks('port', id(3), 2), 'novanet:device-id': 'vm-3' },
         },
-        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' }],
+        referencedBy: [{ table: LS, uuid: id(2), column: 'ports' }, { table: PG, uuid: rowUuid.dropPortGroup(id(1)), column: 'ports' }],
       }],
-      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'default-deny', id: own.owner }],
+      dependsOn: [{ kind: 'subnet', id: id(2) }, { kind: 'vpc', id: id(1) }],
     },
   },
   {
@@ -286,29 +306,9 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'default-deny - the drop port group with drop ACLs both ways and DHCP requests let through',
-    history: [],
+    name: 'default-deny - retired (one drop group for the installation, before each VPC had its own): its rows are orphans',
+    history: [vpc()],
     ref: { kind: 'default-deny', id: own.owner },
-    expected: {
-      rows: [
-        { table: PG, uuid: rowUuid.dropPortGroup(own.owner), role: 'portGroup', columns: { name: 'novanet_drop', external_ids: marks('default-deny', own.owner, 0, undefined, provider) }, referencedBy: [] },
-        ...([
-          ['drop-from', 'novanet_drop_from', 1001, 'from-lport', 'inport == @novanet_drop && ip', 'drop'],
-          ['drop-to', 'novanet_drop_to', 1001, 'to-lport', 'outport == @novanet_drop && ip', 'drop'],
-          ['dhcp', 'novanet_drop_dhcp', 1002, 'from-lport', 'inport == @novanet_drop && ip4 && udp && udp.src == 68 && udp.dst == 67', 'allow'],
-        ] as const).map(([role, name, priority, direction, match, action]) => ({
-          table: 'ACL', uuid: rowUuid.defaultDenyAcl(own.owner, role),
-          columns: { name: [name], priority, direction, match, action, external_ids: marks('default-deny', own.owner, 0, undefined, provider) },
-          referencedBy: [{ table: PG, uuid: rowUuid.dropPortGroup(own.owner), column: 'acls' }],
-        })),
-      ],
-      dependsOn: [],
-    },
-  },
-  {
-    name: 'default-deny - of another installation: nothing',
-    history: [],
-    ref: { kind: 'default-deny', id: 'someone-else' },
     expected: undefined,
   },
   {
@@ -506,7 +506,7 @@ test('desired - pure: the same view gives the same rows, and rendering leaves th
   const before = structuredClone(view);
   const refs: RowOwner[] = [
     { kind: 'vpc', id: id(1) }, { kind: 'subnet', id: id(2) }, { kind: 'port', id: id(3) }, { kind: 'securitygroup', id: DEFAULT_GROUP },
-    { kind: 'natgateway', id: id(61) }, { kind: 'externalipattachment', id: id(70) }, { kind: 'default-deny', id: own.owner },
+    { kind: 'natgateway', id: id(61) }, { kind: 'externalipattachment', id: id(70) }, { kind: 'vpc', id: id(1) },
   ];
   t.deepEqual(refs.map((ref) => desiredRows(view, ref, own)), refs.map((ref) => desiredRows(view, ref, own)));
   t.deepEqual(view, before);

@@ -8,12 +8,13 @@ import { actualRows, indexOwnedRows, rowOwner } from '../../src/reconcile/actual
 import { diff, sameValue } from '../../src/reconcile/diff.js';
 import type { ActualRow } from '../../src/reconcile/diff.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
-import { defaultDenyOwner, ExternalId, ownerKey, rowUuid } from '../../src/reconcile/names.js';
+import { ExternalId, ownerKey, rowUuid } from '../../src/reconcile/names.js';
 import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { ReferenceIndex } from '../../src/reconcile/references.js';
 import { isRootTable, tableNames, Tables } from '../../src/reconcile/tables/mod.js';
 import type { TableSpec } from '../../src/reconcile/tables/mod.js';
 import { connect, startNb } from '../ovsdb/fixture.js';
+import { LEGACY_DROP_ACLS, LEGACY_DROP_GROUP, legacyDropGroup } from '../support/legacy.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, groupCreated, id, mac, poolCreated, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
 
@@ -58,7 +59,7 @@ function pass(nb: Northbound, view: View, refs: readonly RowOwner[]): Operation[
     const desired = desiredRows(view, ref, own)?.rows ?? [];
     return { desired, actual: actualRows(nb.client.cache, ref, desired) };
   });
-  return diff(work, (uuid) => nb.references.referencesTo(uuid));
+  return diff(work, (uuid) => nb.references.referencesTo(uuid), (table, uuid) => nb.client.cache.get(table, uuid) !== undefined);
 }
 
 /** Commits operations as one transaction; the cache has the result when it resolves. */
@@ -77,9 +78,9 @@ async function convergedRows(nb: Northbound, view: View): Promise<ActualRow[]> {
   return ownedRows(nb.client.cache);
 }
 
-/** Every resource of a view (what a full resync walks), and the installation's default deny. */
+/** Every resource of a view (what a full resync walks). */
 function resourcesOf(view: View): RowOwner[] {
-  return [defaultDenyOwner(own), ...[...allResources(view)].map((r) => r.ref)];
+  return [...allResources(view)].map((r) => r.ref);
 }
 
 /** Resources once each, in first-seen order. */
@@ -119,7 +120,7 @@ const LRP = rowUuid.routerPort(id(2));
 const RTR = rowUuid.switchRouterPort(id(2));
 const GW_ACL = rowUuid.gatewayAcl(id(2));
 const DHCP = rowUuid.dhcpOptions(id(2));
-const DROP = rowUuid.dropPortGroup(own.owner);
+const DROP = rowUuid.dropPortGroup(id(1));
 const GW_LRP = rowUuid.gatewayRouterPort(id(61));
 const FOREIGN = '99999999-0000-4000-8000-000000000001';
 
@@ -174,9 +175,9 @@ const cases: Case[] = [
     history: [vpcWithSubnet()],
     steps: [
       ins('Port_Group', DROP), ins('Logical_Router', id(1)), ins('Logical_Switch', id(2)), ins('DHCP_Options', DHCP), ins('Port_Group', DEFAULT_GROUP),
-      ...['drop-from', 'drop-to', 'dhcp'].map((role) => ins('ACL', rowUuid.defaultDenyAcl(own.owner, role))),
+      ...['drop-from', 'drop-to', 'dhcp'].map((role) => ins('ACL', rowUuid.dropAcl(id(1), role))),
       ins('Logical_Router_Port', LRP), ins('Logical_Switch_Port', RTR), ins('ACL', GW_ACL), ins('ACL', rowUuid.ruleAcl(id(11))), ins('ACL', rowUuid.ruleAcl(id(12))),
-      ...['drop-from', 'drop-to', 'dhcp'].map((role) => link('Port_Group', DROP, 'acls', rowUuid.defaultDenyAcl(own.owner, role))),
+      ...['drop-from', 'drop-to', 'dhcp'].map((role) => link('Port_Group', DROP, 'acls', rowUuid.dropAcl(id(1), role))),
       link('Logical_Router', id(1), 'ports', LRP), link('Logical_Switch', id(2), 'ports', RTR), link('Logical_Switch', id(2), 'acls', GW_ACL),
       link('Port_Group', DEFAULT_GROUP, 'acls', rowUuid.ruleAcl(id(11))), link('Port_Group', DEFAULT_GROUP, 'acls', rowUuid.ruleAcl(id(12))),
     ],
@@ -237,7 +238,11 @@ const cases: Case[] = [
     name: 'a removed route loses its reference, and the server collects the row',
     before: { history: [vpc(), at(acme, routeAdded)] },
     history: [vpc(), at(acme, routeAdded), at(acme, { type: 'VpcRouteRemoved', data: { vpcId: id(1), routeId: id(20) } })],
-    steps: [upd('Logical_Router', id(1), 'external_ids'), unlink('Logical_Router', id(1), 'static_routes', rowUuid.vpcRoute(id(20)))],
+    steps: [
+      upd('Logical_Router', id(1), 'external_ids'), unlink('Logical_Router', id(1), 'static_routes', rowUuid.vpcRoute(id(20))),
+      // The VPC's drop group and its ACLs carry the VPC's seq too.
+      upd('Port_Group', DROP, 'external_ids'), ...['drop-from', 'drop-to', 'dhcp'].map((role) => upd('ACL', rowUuid.dropAcl(id(1), role), 'external_ids')),
+    ],
     check: (t, cache) => t.is(cache.get('Logical_Router_Static_Route', rowUuid.vpcRoute(id(20))), undefined),
   },
   {
@@ -395,7 +400,7 @@ test('diff - a whole topology from nothing, through changes, back to nothing: ea
     rebuilt.apply(rows);
     for (const { uuid } of rows) t.deepEqual(nb.references.referencesTo(uuid), rebuilt.referencesTo(uuid), `${stage}: references to ${uuid}`);
   }
-  t.deepEqual(ownedRows(nb.client.cache).map((a) => a.table).sort(), ['ACL', 'ACL', 'ACL', 'Port_Group'], 'only the installation\'s default deny is left');
+  t.deepEqual(ownedRows(nb.client.cache), [], 'nothing is left');
 });
 
 test('diff - sameValue: what counts as the same decoded OVSDB value', (t) => {
@@ -418,4 +423,30 @@ test('diff - sameValue: what counts as the same decoded OVSDB value', (t) => {
     t.is(sameValue(a, b), same, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
     t.is(sameValue(b, a), same, `${JSON.stringify(b)} vs ${JSON.stringify(a)}`);
   }
+});
+
+test('diff - the retired drop group of the installation: kept while a port is in it; a port leaves it only for its VPC\'s group', async (t) => {
+  const nb = await startNorthbound(t);
+  const { view } = given(...withPort);
+  await commit(nb, pass(nb, view, resourcesOf(view)));
+  // As the version before left it: the port in the installation's group, the VPC without its own.
+  await commit(nb, [{ op: 'delete', table: 'Port_Group', where: [['_uuid', '==', DROP]] }, ...legacyDropGroup([id(3)])]);
+  const retired: RowOwner = { kind: 'default-deny', id: own.owner };
+  const port: RowOwner = { kind: 'port', id: id(3) };
+
+  t.deepEqual(pass(nb, view, [retired]).map(step), [], 'the retired group stays: a port is in it');
+  t.deepEqual(pass(nb, view, [port]).map(step), [link('Port_Group', DROP, 'ports', id(3))], 'the port stays in it while its VPC\'s group is missing');
+
+  const ops = pass(nb, view, [{ kind: 'vpc', id: id(1) }, port, retired]);
+  const dropAcls = ['drop-from', 'drop-to', 'dhcp'].map((role) => rowUuid.dropAcl(id(1), role));
+  t.deepEqual(ops.map(step).sort(), [
+    ins('Port_Group', DROP), ...dropAcls.map((acl) => ins('ACL', acl)), ...dropAcls.map((acl) => link('Port_Group', DROP, 'acls', acl)),
+    link('Port_Group', DROP, 'ports', id(3)), unlink('Port_Group', LEGACY_DROP_GROUP, 'ports', id(3)),
+    ...LEGACY_DROP_ACLS.map((acl) => unlink('Port_Group', LEGACY_DROP_GROUP, 'acls', acl)), del('Port_Group', LEGACY_DROP_GROUP),
+  ].sort(), 'with its VPC\'s group there, in one transaction: the port moves, the emptied group goes');
+  await commit(nb, ops);
+  t.deepEqual(nb.client.cache.get('Port_Group', DROP)?.ports, [id(3)]);
+  t.is(nb.client.cache.get('Port_Group', LEGACY_DROP_GROUP), undefined);
+  t.true(LEGACY_DROP_ACLS.every((acl) => nb.client.cache.get('ACL', acl) === undefined), 'its ACLs collected with it');
+  t.deepEqual(pass(nb, view, [...resourcesOf(view), retired]).map(step), [], 'settled');
 });

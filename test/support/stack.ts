@@ -28,8 +28,11 @@ export interface Stack {
   readonly config: EngineConfig;
   readonly nc: NatsConnection;
   readonly client: NovanetClient;
-  /** Stops the engine and starts a fresh one on the same NATS and Northbound (a restart). */
-  restartEngine(): Promise<Engine>;
+  /**
+   * Stops the engine and starts a fresh one on the same NATS and Northbound (a restart); runs
+   * `meanwhile` in between (e.g. leaves the Northbound as an older version left it).
+   */
+  restartEngine(meanwhile?: () => Promise<void>): Promise<Engine>;
   stop(): Promise<void>;
 }
 
@@ -59,8 +62,9 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
       dir, nats, northbound, config, nc, engine,
       client: new NovanetClient(nc, config.prefix),
       ...(chassis && { chassis }),
-      async restartEngine() {
+      async restartEngine(meanwhile) {
         await stack.engine.stop();
+        await meanwhile?.();
         engine = await startEngine(config, logger, opts.observers);
         stack.engine = engine;
         return engine;

@@ -1,13 +1,12 @@
-import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import type { Scope, SecurityGroupRule } from '../../../events/mod.js';
-import type { Port, SecurityGroup, Subnet } from '../../../projections/mod.js';
+import type { Port, SecurityGroup, Subnet, Vpc } from '../../../projections/mod.js';
 import type { DesiredRow, Reference } from '../desired-row.js';
-import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
+import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership, RowOwner } from '../names.js';
 
 /**
  * ACLs, as Neutron ML2/OVN lays them out: one allow-related ACL per rule at 1002 on
- * the group's port group, drop ACLs at 1001 on a port group holding every port.
+ * the group's port group, drop ACLs at 1001 on a port group per VPC holding every port of the VPC.
  * Conntrack makes the allows stateful: replies of an allowed flow pass the drops.
  */
 export const AclPriority = { allow: 1002, drop: 1001 } as const;
@@ -90,17 +89,17 @@ export function ruleMatch(port: string, remoteField: 'src' | 'dst', rule: Securi
 }
 
 /**
- * Default deny, both directions, for every port; DHCP requests are let through (the
- * replies come from ovn-controller and northd already lets them out to the port).
+ * Default deny, both directions, for every port of a VPC (its drop group); DHCP requests are
+ * let through (the replies come from ovn-controller and northd already lets them out to the port).
  */
-export function defaultDenyAcls(own: Ownership): DesiredRow[] {
-  const pg = rowName.dropPortGroup(own.owner);
-  const attachedTo: Reference = { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'acls' };
-  const common = { owner: defaultDenyOwner(own), scope: PROVIDER_SCOPE, seq: 0, attachedTo };
+export function vpcDropAcls(own: Ownership, vpc: Vpc): DesiredRow[] {
+  const pg = rowName.dropPortGroup(vpc.id);
+  const attachedTo: Reference = { table: 'Port_Group', uuid: rowUuid.dropPortGroup(vpc.id), column: 'acls' };
+  const common = { owner: { kind: 'vpc' as const, id: vpc.id }, ownerName: vpc.name, scope: vpc.scope, seq: vpc.seq, attachedTo };
   return [
-    acl(own, { ...common, uuid: rowUuid.defaultDenyAcl(own.owner, 'drop-from'), name: `${pg}_from`, priority: AclPriority.drop, direction: 'from-lport', match: `inport == @${pg} && ip`, action: 'drop' }),
-    acl(own, { ...common, uuid: rowUuid.defaultDenyAcl(own.owner, 'drop-to'), name: `${pg}_to`, priority: AclPriority.drop, direction: 'to-lport', match: `outport == @${pg} && ip`, action: 'drop' }),
-    acl(own, { ...common, uuid: rowUuid.defaultDenyAcl(own.owner, 'dhcp'), name: `${pg}_dhcp`, priority: AclPriority.allow, direction: 'from-lport', match: `inport == @${pg} && ip4 && udp && udp.src == 68 && udp.dst == 67`, action: 'allow' }),
+    acl(own, { ...common, uuid: rowUuid.dropAcl(vpc.id, 'drop-from'), name: `${pg}_from`, priority: AclPriority.drop, direction: 'from-lport', match: `inport == @${pg} && ip`, action: 'drop' }),
+    acl(own, { ...common, uuid: rowUuid.dropAcl(vpc.id, 'drop-to'), name: `${pg}_to`, priority: AclPriority.drop, direction: 'to-lport', match: `outport == @${pg} && ip`, action: 'drop' }),
+    acl(own, { ...common, uuid: rowUuid.dropAcl(vpc.id, 'dhcp'), name: `${pg}_dhcp`, priority: AclPriority.allow, direction: 'from-lport', match: `inport == @${pg} && ip4 && udp && udp.src == 68 && udp.dst == 67`, action: 'allow' }),
   ];
 }
 
@@ -137,8 +136,8 @@ export function baremetalPortAcls(own: Ownership, port: Port, subnet: Subnet, gr
 }
 
 /**
- * OVN's DHCP replies to bare-metal hosts leave through the localnet port, which is in the
- * default-deny group: unlike replies to a VIF, northd does not let them out, so the subnet lets
+ * OVN's DHCP replies to bare-metal hosts leave through the localnet port, which is in its
+ * VPC's drop group: unlike replies to a VIF, northd does not let them out, so the subnet lets
  * out exactly its own DHCP server's (the router port's MAC, udp 67 to 68).
  */
 export function localnetDhcpReplyAcl(own: Ownership, subnet: Subnet): DesiredRow {

@@ -38,7 +38,7 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
  * is also listed (without addresses) so the switch delivers frames sent to it.
  * A port whose address other ports hold as a pair is a VIP: OVN type `virtual`, for
  * which OVN does not answer ARP, bound to whichever holder announces the address.
- * It is a member of the default-deny group and of each of its security groups.
+ * It is a member of its VPC's drop group and of each of its security groups.
  * A VIF binds only an OVS interface whose external_ids:iface-id-ver is the port's device id
  * (ovn-nb(5) options:iface-id-ver, as ovn-kubernetes pins a port to its pod): a port without a
  * device is bound by no plug, and a stale plug of the device it had cannot take it back.
@@ -69,7 +69,7 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
     },
     referencedBy: [
       { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
-      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
+      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(port.vpcId), column: 'ports' },
       ...port.securityGroupIds.map((sg) => ({ table: 'Port_Group', uuid: rowUuid.portGroup(sg), column: 'ports' })),
     ],
   };
@@ -123,7 +123,7 @@ export function baremetalSwitchPort(own: Ownership, port: Port, subnet: Subnet, 
 
 /**
  * The subnet's bridge to its bare-metal hosts: a localnet port on the class's physical network,
- * tagged with the subnet's VLAN. It is in the default-deny group, so traffic of the hosts behind
+ * tagged with the subnet's VLAN. It is in its VPC's drop group, so traffic of the hosts behind
  * it passes only where their own ports' groups allow (tables/acl.ts, baremetalPortAcls).
  */
 export function subnetLocalnetPort(own: Ownership, subnet: Subnet, physicalNetwork: string, vlanId: number): DesiredRow {
@@ -141,7 +141,7 @@ export function subnetLocalnetPort(own: Ownership, subnet: Subnet, physicalNetwo
     },
     referencedBy: [
       { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
-      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(own.owner), column: 'ports' },
+      { table: 'Port_Group', uuid: rowUuid.dropPortGroup(subnet.vpcId), column: 'ports' },
     ],
   };
 }

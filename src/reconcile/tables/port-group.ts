@@ -1,7 +1,6 @@
-import { PROVIDER_SCOPE } from '../../../events/mod.js';
-import type { SecurityGroup } from '../../../projections/mod.js';
+import type { SecurityGroup, Vpc } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
-import { defaultDenyOwner, externalIds, rowName, rowUuid } from '../names.js';
+import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
 
 /**
@@ -22,15 +21,19 @@ export function securityGroupPortGroup(own: Ownership, group: SecurityGroup): De
   };
 }
 
-/** The installation's default-deny group: every port is a member. */
-export function dropPortGroup(own: Ownership): DesiredRow {
+/**
+ * A VPC's drop group: every port of the VPC is a member (and each bare-metal subnet's localnet
+ * port), like its security groups' `ports` maintained by the members. One per VPC rather than
+ * one for the installation, so a port joining costs the Northbound and the cache O(its VPC).
+ */
+export function vpcDropPortGroup(own: Ownership, vpc: Vpc): DesiredRow {
   return {
     table: 'Port_Group',
-    uuid: rowUuid.dropPortGroup(own.owner),
-    role: 'portGroup',
+    uuid: rowUuid.dropPortGroup(vpc.id),
+    role: 'dropPortGroup',
     columns: {
-      name: rowName.dropPortGroup(own.owner),
-      external_ids: externalIds(own, defaultDenyOwner(own), PROVIDER_SCOPE, 0),
+      name: rowName.dropPortGroup(vpc.id),
+      external_ids: externalIds(own, { kind: 'vpc', id: vpc.id }, vpc.scope, vpc.seq, vpc.name),
     },
     referencedBy: [],
   };
