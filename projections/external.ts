@@ -1,5 +1,8 @@
 import { scopeKey } from '../events/mod.js';
 import type { AddressRange, AttachmentTarget, CommitRecord, ExternalEvent, GatewayChassis, Scope } from '../events/mod.js';
+import { cidrBounds, intToIp, ipToInt } from './addresses.js';
+import { indexChild } from './children.js';
+import type { Children } from './children.js';
 import { freeMac, useMac } from './macs.js';
 import type { MacUse } from './macs.js';
 
@@ -16,6 +19,8 @@ export interface ExternalNetwork {
   readonly createdAt: string;
   seq: number;
   readonly poolIds: Set<string>;
+  /** The NAT gateways whose address is on it: they follow its gateway chassis. */
+  readonly natGatewayIds: Set<string>;
 }
 
 export interface ExternalIpPool {
@@ -27,6 +32,12 @@ export interface ExternalIpPool {
   seq: number;
   /** Addresses handed out, across all tenants: address -> external IP id. */
   readonly allocated: Map<string, string>;
+  /**
+   * The lowest address of its ranges that is neither handed out nor its network's own (network,
+   * broadcast, gateway); past its last range when none is left. Kept by the fold, so allocation
+   * is amortized O(1) instead of a walk over every address the cloud's tenants hold.
+   */
+  nextFree: number;
 }
 
 export interface ExternalIp {
@@ -48,6 +59,8 @@ export interface NatGateway {
   readonly scope: Scope;
   readonly vpcId: string;
   readonly externalIpId: string;
+  /** Its external IP's network (fixed, as the IP is). */
+  readonly externalNetworkId: string;
   readonly gatewayMac: string;
   readonly releaseIpOnDelete: boolean;
   readonly createdAt: string;
@@ -87,6 +100,8 @@ export interface ExternalState {
   /** The attachment naming a target (at most one per target), by targetKey. */
   readonly attachmentOfTarget: Map<string, string>;
   readonly portForwards: Map<string, PortForward>;
+  /** The forwards to a port, by port id (the port's own state stays the network family's). */
+  readonly portForwardsOfPort: Children;
 }
 
 /** A target's key in the view's index: one string per way of naming a target, in the tenant. */
@@ -96,6 +111,28 @@ export function targetKey(scope: Scope, target: AttachmentTarget): string {
   if ('deviceId' in target) return `${tenant}/device/${target.deviceId}`;
   if ('loadBalancerId' in target) return `${tenant}/loadbalancer/${target.loadBalancerId}`;
   return `${tenant}/endpoint/${target.endpoint}/${target.clusterId}`;
+}
+
+/** Whether an address of the pool's ranges may be handed out: nobody holds it and it is not the network's own. */
+function isFree(pool: ExternalIpPool, network: ExternalNetwork | undefined, ip: number): boolean {
+  if (pool.allocated.has(intToIp(ip))) return false;
+  if (!network) return true;
+  const { first, last } = cidrBounds(network.cidr);
+  return ip !== first && ip !== last && ip !== ipToInt(network.gatewayIp);
+}
+
+/** The first address from `start` on that the pool may hand out; past its last range if none. */
+function lowestFreeFrom(pool: ExternalIpPool, network: ExternalNetwork | undefined, start: number): number {
+  const ranges = pool.ranges.map((r) => [ipToInt(r.first), ipToInt(r.last)] as const).sort((a, b) => a[0] - b[0]);
+  for (const [first, last] of ranges) {
+    for (let ip = Math.max(first, start); ip <= last; ip++) if (isFree(pool, network, ip)) return ip;
+  }
+  return Math.max(start, ...ranges.map(([, last]) => last + 1));
+}
+
+/** The address the pool hands out next; undefined when it has none left. */
+export function nextPoolAddress(pool: ExternalIpPool): string | undefined {
+  return pool.ranges.some((r) => ipToInt(r.first) <= pool.nextFree && pool.nextFree <= ipToInt(r.last)) ? intToIp(pool.nextFree) : undefined;
 }
 
 /** The external family's kinds, each with its collection (view.ts joins every family's). */
@@ -111,7 +148,7 @@ export const externalCollections = {
 export function initialExternalState(): ExternalState {
   return {
     externalNetworks: new Map(), externalIpPools: new Map(), externalIps: new Map(),
-    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), attachmentOfTarget: new Map(), portForwards: new Map(),
+    natGateways: new Map(), natGatewayOfVpc: new Map(), attachments: new Map(), attachmentOfTarget: new Map(), portForwards: new Map(), portForwardsOfPort: new Map(),
   };
 }
 
@@ -121,7 +158,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
   switch (event.type) {
     case 'ExternalNetworkCreated': {
       const { externalNetworkId: id, isDefault, ...d } = event.data;
-      view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set() });
+      view.externalNetworks.set(id, { id, ...d, createdAt: at, seq, poolIds: new Set(), natGatewayIds: new Set() });
       if (isDefault) view.defaultExternalNetworkId = id;
       return;
     }
@@ -143,7 +180,9 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const { poolId: id, ...d } = event.data;
       const network = view.externalNetworks.get(d.externalNetworkId);
       if (!network) return;
-      view.externalIpPools.set(id, { id, ...d, createdAt: at, seq, allocated: new Map() });
+      const pool: ExternalIpPool = { id, ...d, createdAt: at, seq, allocated: new Map(), nextFree: 0 };
+      pool.nextFree = lowestFreeFrom(pool, network, 0);
+      view.externalIpPools.set(id, pool);
       network.poolIds.add(id);
       return;
     }
@@ -162,20 +201,26 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
         id, scope: commit.scope, poolId, externalNetworkId: pool.externalNetworkId, address, createdAt: at, seq, portForwardIds: new Set(),
       });
       pool.allocated.set(address, id);
+      if (ipToInt(address) === pool.nextFree) pool.nextFree = lowestFreeFrom(pool, view.externalNetworks.get(pool.externalNetworkId), pool.nextFree + 1);
       return;
     }
     case 'ExternalIpReleased': {
       const ip = view.externalIps.get(event.data.externalIpId);
       if (!ip) return;
       view.externalIps.delete(ip.id);
-      view.externalIpPools.get(ip.poolId)?.allocated.delete(ip.address);
+      const pool = view.externalIpPools.get(ip.poolId);
+      if (!pool?.allocated.delete(ip.address)) return;
+      const freed = ipToInt(ip.address);
+      if (freed < pool.nextFree && pool.ranges.some((r) => ipToInt(r.first) <= freed && freed <= ipToInt(r.last))
+        && isFree(pool, view.externalNetworks.get(pool.externalNetworkId), freed)) pool.nextFree = freed;
       return;
     }
     case 'NatGatewayCreated': {
       const { natGatewayId: id, ...d } = event.data;
       const ip = view.externalIps.get(d.externalIpId);
       if (!view.vpcs.has(d.vpcId) || !ip) return;
-      view.natGateways.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
+      view.natGateways.set(id, { id, scope: commit.scope, ...d, externalNetworkId: ip.externalNetworkId, createdAt: at, seq });
+      view.externalNetworks.get(ip.externalNetworkId)?.natGatewayIds.add(id);
       useMac(view, d.gatewayMac);
       view.natGatewayOfVpc.set(d.vpcId, id);
       ip.natGatewayId = id;
@@ -185,6 +230,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       const gateway = view.natGateways.get(event.data.natGatewayId);
       if (!gateway) return;
       view.natGateways.delete(gateway.id);
+      view.externalNetworks.get(gateway.externalNetworkId)?.natGatewayIds.delete(gateway.id);
       freeMac(view, gateway.gatewayMac);
       if (view.natGatewayOfVpc.get(gateway.vpcId) === gateway.id) view.natGatewayOfVpc.delete(gateway.vpcId);
       const ip = view.externalIps.get(gateway.externalIpId);
@@ -216,6 +262,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       if (!ip) return;
       view.portForwards.set(id, { id, scope: commit.scope, ...d, createdAt: at, seq });
       ip.portForwardIds.add(id);
+      indexChild(view.portForwardsOfPort, d.portId, id, true);
       return;
     }
     case 'PortForwardDeleted': {
@@ -223,6 +270,7 @@ export function evolveExternal(view: ExternalState & MacUse & { readonly vpcs: R
       if (!forward) return;
       view.portForwards.delete(forward.id);
       view.externalIps.get(forward.externalIpId)?.portForwardIds.delete(forward.id);
+      indexChild(view.portForwardsOfPort, forward.portId, forward.id, false);
       return;
     }
     default: {

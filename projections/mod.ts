@@ -6,3 +6,4 @@ export * from './quota.js';
 export * from './view.js';
 export * from './network-class.js';
 export * from './blocks.js';
+export * from './children.js';

@@ -3,6 +3,8 @@ import type { AllowedAddressPair, CommitRecord, DhcpSettings, LoadBalancerEndpoi
 import { cidrBounds, ipToInt } from './addresses.js';
 import { emptyBlockSet, freeBlock, takeBlock } from './blocks.js';
 import type { BlockSet } from './blocks.js';
+import { indexChild } from './children.js';
+import type { Children } from './children.js';
 import { freeVlan, useVlan } from './network-class.js';
 import type { NetworkClassState } from './network-class.js';
 import { freeMac, useMac } from './macs.js';
@@ -23,6 +25,8 @@ export interface Vpc {
   seq: number;
   readonly subnetIds: Set<string>;
   readonly securityGroupIds: Set<string>;
+  /** Its load balancers (their VIPs may be in any of its subnets). */
+  readonly loadBalancerIds: Set<string>;
   /** Static routes, in the order they were added. */
   routes: readonly VpcRoute[];
   /** The group ports join when they name none; set by the same commit that creates the VPC. */
@@ -101,6 +105,8 @@ export interface SecurityGroup {
   seq: number;
   /** Ports in the group. */
   readonly portIds: Set<string>;
+  /** Those of them that are bare-metal hosts: their ACLs are the group's rules, so they follow every rule change. */
+  readonly baremetalPortIds: Set<string>;
 }
 
 export interface LoadBalancer {
@@ -127,11 +133,13 @@ export interface NetworkState {
   /** The blocks of the provider's VPC pool that pooled VPCs hold, across tenants. */
   readonly pooledVpcBlocks: BlockSet;
   /** A device's ports, by deviceKey: devices are per tenant. */
-  readonly devicePorts: Map<string, Set<string>>;
+  readonly devicePorts: Children;
   /** A device's primary port (at most one), by deviceKey. */
   readonly primaryPortOfDevice: Map<string, string>;
   /** The load balancer of a cluster endpoint (at most one per tenant), by endpointKey. */
   readonly endpointLoadBalancer: Map<string, string>;
+  /** The load balancers a port is a member of, by port id (few ports are members: no set on every port). */
+  readonly loadBalancersOfMember: Children;
 }
 
 /** A device's key in the view's indexes: devices are the tenant's own names. */
@@ -148,14 +156,27 @@ export function endpointKey(scope: Scope, endpoint: LoadBalancerEndpoint): strin
 function indexDevice(view: NetworkState, port: Port, add: boolean): void {
   if (port.deviceId === undefined) return;
   const key = deviceKey(port.scope, port.deviceId);
-  const ports = view.devicePorts.get(key) ?? new Set<string>();
-  if (add) ports.add(port.id);
-  else ports.delete(port.id);
-  if (ports.size > 0) view.devicePorts.set(key, ports);
-  else view.devicePorts.delete(key);
+  indexChild(view.devicePorts, key, port.id, add);
   if (!port.primary) return;
   if (add && !view.primaryPortOfDevice.has(key)) view.primaryPortOfDevice.set(key, port.id);
   if (!add && view.primaryPortOfDevice.get(key) === port.id) view.primaryPortOfDevice.delete(key);
+}
+
+/** Puts a port in its groups (or takes it out). */
+function joinGroups(view: NetworkState, port: Pick<Port, 'id' | 'vnicType'>, securityGroupIds: readonly string[], add: boolean): void {
+  for (const sg of securityGroupIds) {
+    const group = view.securityGroups.get(sg);
+    if (!group) continue;
+    if (add) group.portIds.add(port.id);
+    else group.portIds.delete(port.id);
+    if (port.vnicType !== 'baremetal') continue;
+    if (add) group.baremetalPortIds.add(port.id);
+    else group.baremetalPortIds.delete(port.id);
+  }
+}
+
+function indexMembers(view: NetworkState, lb: Pick<LoadBalancer, 'id' | 'memberPortIds'>, add: boolean): void {
+  for (const portId of lb.memberPortIds) indexChild(view.loadBalancersOfMember, portId, lb.id, add);
 }
 
 /**
@@ -227,7 +248,7 @@ export const networkCollections = {
 export function initialNetworkState(): NetworkState {
   return {
     vpcs: new Map(), subnets: new Map(), ports: new Map(), securityGroups: new Map(), loadBalancers: new Map(), pooledVpcBlocks: emptyBlockSet(),
-    devicePorts: new Map(), primaryPortOfDevice: new Map(), endpointLoadBalancer: new Map(),
+    devicePorts: new Map(), primaryPortOfDevice: new Map(), endpointLoadBalancer: new Map(), loadBalancersOfMember: new Map(),
   };
 }
 
@@ -244,7 +265,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       const { vpcId, name, cidr, networkClassId, scope, cidrFromPool } = event.data;
       const cls = networkClassId !== undefined ? view.networkClasses.get(networkClassId) : undefined;
       view.vpcs.set(vpcId, {
-        id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set(), routes: [],
+        id: vpcId, scope: commit.scope, name, cidr, createdAt: commit.at, seq, subnetIds: new Set(), securityGroupIds: new Set(), loadBalancerIds: new Set(), routes: [],
         ...(cls && { networkClassId: cls.id }), ...(scope !== undefined && { vpcScope: scope }), cidrFromPool: cidrFromPool === true,
       });
       cls?.vpcIds.add(vpcId);
@@ -340,7 +361,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       if (!primary) subnet.secondaryPorts++;
       subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
-      for (const sg of d.securityGroupIds ?? []) view.securityGroups.get(sg)?.portIds.add(d.portId);
+      joinGroups(view, port, port.securityGroupIds, true);
       allocate(subnet, d.ipAddress, d.portId);
       useMac(view, d.macAddress);
       return;
@@ -358,7 +379,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       freeMac(view, port.macAddress);
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      joinGroups(view, port, port.securityGroupIds, false);
       return;
     }
     case 'PortAttached': {
@@ -391,9 +412,9 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
     case 'PortSecurityGroupsChanged': {
       const port = view.ports.get(event.data.portId);
       if (!port) return;
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.delete(port.id);
+      joinGroups(view, port, port.securityGroupIds, false);
       port.securityGroupIds = event.data.securityGroupIds;
-      for (const sg of port.securityGroupIds) view.securityGroups.get(sg)?.portIds.add(port.id);
+      joinGroups(view, port, port.securityGroupIds, true);
       port.seq = seq;
       return;
     }
@@ -406,13 +427,17 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
         protocol: d.protocol, listeners: d.listeners, memberPortIds: d.memberPortIds, ...(d.endpoint && { endpoint: d.endpoint }), createdAt: commit.at, seq,
       });
       allocate(subnet, d.vipAddress, d.loadBalancerId);
+      view.vpcs.get(subnet.vpcId)?.loadBalancerIds.add(d.loadBalancerId);
+      indexMembers(view, { id: d.loadBalancerId, memberPortIds: d.memberPortIds }, true);
       if (d.endpoint) view.endpointLoadBalancer.set(endpointKey(commit.scope, d.endpoint), d.loadBalancerId);
       return;
     }
     case 'LoadBalancerMembersChanged': {
       const lb = view.loadBalancers.get(event.data.loadBalancerId);
       if (!lb) return;
+      indexMembers(view, lb, false);
       lb.memberPortIds = event.data.memberPortIds;
+      indexMembers(view, lb, true);
       lb.seq = seq;
       return;
     }
@@ -420,6 +445,8 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       const lb = view.loadBalancers.get(event.data.loadBalancerId);
       if (!lb) return;
       view.loadBalancers.delete(lb.id);
+      view.vpcs.get(lb.vpcId)?.loadBalancerIds.delete(lb.id);
+      indexMembers(view, lb, false);
       if (lb.endpoint && view.endpointLoadBalancer.get(endpointKey(lb.scope, lb.endpoint)) === lb.id) view.endpointLoadBalancer.delete(endpointKey(lb.scope, lb.endpoint));
       const subnet = view.subnets.get(lb.subnetId);
       if (subnet) release(subnet, lb.vipAddress);
@@ -432,7 +459,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.securityGroups.set(d.securityGroupId, {
         id: d.securityGroupId, scope: commit.scope, vpcId: d.vpcId, name: d.name, description: d.description,
         isDefault: d.isDefault, ingressRules: d.ingressRules, egressRules: d.egressRules, createdAt: commit.at, seq,
-        portIds: new Set(),
+        portIds: new Set(), baremetalPortIds: new Set(),
       });
       vpc.securityGroupIds.add(d.securityGroupId);
       if (d.isDefault) vpc.defaultSecurityGroupId = d.securityGroupId;

@@ -1,5 +1,5 @@
 import { kinds, resourceOf, scopeKey } from '../events/mod.js';
-import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, ResourceRef, Scope } from '../events/mod.js';
+import type { NovanetEvent, QuotaEvent, QuotaKind, QuotaLimits, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
 
 /**
  * Tenant quotas: the limits the operator set, and what each tenant holds now. Usage is
@@ -40,10 +40,15 @@ export function tally(view: QuotaState, scope: Scope, kind: QuotaKind, delta: nu
   view.usage.set(key, counts);
 }
 
+/** What quotas count a kind as (events/kinds.ts); undefined for kinds they do not count. */
+export function quotaKindOf(kind: ResourceKind): QuotaKind | undefined {
+  return (kinds[kind] as { quota?: QuotaKind }).quota;
+}
+
 /** The resource an event creates (+1) or deletes (-1), for the kinds quotas count (events/kinds.ts). */
 export function countedResource(event: NovanetEvent): { kind: QuotaKind; resource: ResourceRef; change: 1 | -1 } | undefined {
   const resource = resourceOf(event);
   if (!resource || resource.change === 0) return undefined;
-  const quota: QuotaKind | undefined = (kinds[resource.kind] as { quota?: QuotaKind }).quota;
+  const quota = quotaKindOf(resource.kind);
   return quota && { kind: quota, resource: { kind: resource.kind, id: resource.id }, change: resource.change };
 }

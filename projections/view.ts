@@ -1,5 +1,7 @@
-import { ExternalEvent, NetworkClassEvent, NetworkEvent, NovanetEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds } from '../events/mod.js';
+import { ExternalEvent, NetworkClassEvent, NetworkEvent, NovanetEvent, PROVIDER_SCOPE, QuotaEvent, SecurityEvent, kinds, resourceOf, sameScope, scopeKey } from '../events/mod.js';
 import type { CommitRecord, ResourceKind, ResourceRef, Scope } from '../events/mod.js';
+import { childrenOf, indexChild } from './children.js';
+import type { Children } from './children.js';
 import { evolveExternal, externalCollections, initialExternalState } from './external.js';
 import type { ExternalState } from './external.js';
 import type { MacUse } from './macs.js';
@@ -7,7 +9,7 @@ import { evolveNetwork, initialNetworkState, networkCollections } from './networ
 import { evolveNetworkClass, initialNetworkClassState, networkClassCollections } from './network-class.js';
 import type { NetworkClassState } from './network-class.js';
 import type { NetworkState } from './network.js';
-import { countedResource, evolveQuota, initialQuotaState, tally } from './quota.js';
+import { evolveQuota, initialQuotaState, quotaKindOf, tally } from './quota.js';
 import type { QuotaState } from './quota.js';
 
 /**
@@ -22,10 +24,20 @@ import type { QuotaState } from './quota.js';
 export interface View extends NetworkState, ExternalState, NetworkClassState, QuotaState, MacUse {
   /** Sequence of the last commit folded in; 0 for an empty log. */
   seq: number;
+  /** Every resource's id by its scope and kind (scopeKindKey): a tenant's lists and walks cost O(what it holds). */
+  readonly scopeResources: Children;
 }
 
 export function initialView(): View {
-  return { seq: 0, ...initialNetworkState(), ...initialExternalState(), ...initialNetworkClassState(), ...initialQuotaState(), macs: new Map() };
+  return {
+    seq: 0, ...initialNetworkState(), ...initialExternalState(), ...initialNetworkClassState(), ...initialQuotaState(), macs: new Map(),
+    scopeResources: new Map(),
+  };
+}
+
+/** The key of a scope's resources of one kind in `scopeResources`. */
+export function scopeKindKey(scope: Scope, kind: ResourceKind): string {
+  return `${scopeKey(scope)}/${kind}`;
 }
 
 type Fold = (view: View, event: NovanetEvent, record: CommitRecord) => void;
@@ -46,13 +58,22 @@ if (unfolded.length > 0) throw new Error(`no fold for event types ${unfolded.joi
 
 export function evolve(view: View, record: CommitRecord): View {
   for (const event of record.commit.events) {
-    // Quota usage follows what the event really did to the view, so an ignored event counts for nothing.
-    const counted = countedResource(event);
-    const before = counted && scopeOf(view, counted.resource);
+    // The scope index and quota usage follow what the event really did to the view, so an ignored event counts for nothing.
+    const changed = resourceOf(event);
+    const ref = changed && changed.change !== 0 ? { kind: changed.kind, id: changed.id } : undefined;
+    const before = ref && scopeOf(view, ref);
     folds.get(event.type)?.(view, event, record);
-    const after = counted && scopeOf(view, counted.resource);
-    if (counted && before && !after) tally(view, before, counted.kind, -1);
-    if (counted && !before && after) tally(view, after, counted.kind, 1);
+    if (!ref) continue;
+    const after = scopeOf(view, ref);
+    const quota = quotaKindOf(ref.kind);
+    if (before && !(after && sameScope(before, after))) {
+      indexChild(view.scopeResources, scopeKindKey(before, ref.kind), ref.id, false);
+      if (quota && !after) tally(view, before, quota, -1);
+    }
+    if (after && !(before && sameScope(before, after))) {
+      indexChild(view.scopeResources, scopeKindKey(after, ref.kind), ref.id, true);
+      if (quota && !before) tally(view, after, quota, 1);
+    }
   }
   view.seq = record.seq;
   return view;
@@ -70,6 +91,16 @@ interface Resource {
   readonly id: string;
   readonly scope?: Scope;
   readonly seq: number;
+}
+
+type ResourceOf<K extends ResourceKind> = ReturnType<(typeof collections)[K]> extends ReadonlyMap<string, infer R> ? R : never;
+/** The same collections, typed so that a generic kind's collection has the kind's resources. */
+const collectionOf: { readonly [K in ResourceKind]: (view: View) => ReadonlyMap<string, ResourceOf<K>> } = collections;
+
+/** The resources of one kind in a scope, oldest first: O(what the scope holds of the kind), whatever the cloud holds. */
+export function resourcesIn<K extends ResourceKind>(view: View, scope: Scope, kind: K): ResourceOf<K>[] {
+  const collection = collectionOf[kind](view);
+  return [...childrenOf(view.scopeResources, scopeKindKey(scope, kind))].flatMap((id) => collection.get(id) ?? []);
 }
 
 /** The scope of a resource in the view; undefined when it is not there. */

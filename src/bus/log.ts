@@ -66,6 +66,16 @@ export class EventLog implements CommitLog {
   }
 
   /**
+   * The record at `seq`: one message-get request, answered by the stream's leader (EVENTS has
+   * no direct get, whose replicas could lag a just-acknowledged append). Undefined if the
+   * stream has no message there.
+   */
+  async readAt(seq: number): Promise<LogRecord | undefined> {
+    const m = await this.jsm.streams.getMessage(this.stream, { seq });
+    return m === null ? undefined : logRecord({ seq: m.seq, subject: m.subject, data: m.data, headers: m.header });
+  }
+
+  /**
    * Delivers every record from `fromSeq` on, as it is appended, until `stop()`.
    * `onRecord` is awaited before the next record: the caller sees records in order, each
    * once. Consumer trouble is reported to `onError` and followed again from the next

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { AttachmentTarget, Scope } from '../../events/mod.js';
-import { deviceKey, endpointKey, targetKey } from '../../projections/mod.js';
+import { deviceKey, endpointKey, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { ExternalIpAttachment, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -146,9 +145,8 @@ export const attachmentOperations = {
     externalIpAttachment: presentIn(view)(findAttachment(view, scope, input.attachmentId)),
   })),
   'externalipattachment.list': query(ListAttachments, (view, input, scope) => ({
-    externalIpAttachments: [...view.attachments.values()]
-      .filter((a) => sameScope(a.scope, scope)
-        && (input.externalIpId === undefined || a.externalIpId === input.externalIpId)
+    externalIpAttachments: resourcesIn(view, scope, 'externalipattachment')
+      .filter((a) => (input.externalIpId === undefined || a.externalIpId === input.externalIpId)
         && (input.portId === undefined || ('portId' in a.target && a.target.portId === input.portId))
         && (input.deviceId === undefined || ('deviceId' in a.target && a.target.deviceId === input.deviceId))
         && (input.loadBalancerId === undefined || ('loadBalancerId' in a.target && a.target.loadBalancerId === input.loadBalancerId))

@@ -1,11 +1,9 @@
 import type { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { EventOf, Scope } from '../../events/mod.js';
+import { nextPoolAddress, resourcesIn } from '../../projections/mod.js';
 import type { ExternalIp, ExternalIpPool, ExternalNetwork, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
-import { reservedAddresses } from './external-network.js';
-import { cidrOf, intToIp, ipToInt } from './ipam.js';
 import { command, commandPayload, findInScope, query, queryPayload, ResourceId } from './operation.js';
 
 /**
@@ -71,14 +69,14 @@ export function allocateExternalIp(view: View, ctx: DecideContext, poolId?: stri
     if (!pool || pool.externalNetworkId !== network.id) {
       throw new CommandError(ErrorCode.NOT_FOUND, `pool ${poolId} not found in the default external network`, { kind: 'externalippool', id: poolId });
     }
-    address = lowestFree(network, pool);
+    address = nextPoolAddress(pool);
     if (address === undefined) {
       throw new CommandError(ErrorCode.POOL_EXHAUSTED, `pool ${pool.id} has no free address`, { poolId: pool.id });
     }
   } else {
     for (const id of network.poolIds) {
       const candidate = view.externalIpPools.get(id);
-      address = candidate && lowestFree(network, candidate);
+      address = candidate && nextPoolAddress(candidate);
       if (address !== undefined) {
         pool = candidate;
         break;
@@ -92,19 +90,6 @@ export function allocateExternalIp(view: View, ctx: DecideContext, poolId?: stri
     id: ctx.newId(), scope: ctx.scope, poolId: pool.id, externalNetworkId: network.id, address, createdAt: ctx.now, portForwardIds: [],
   };
   return { event: { type: 'ExternalIpAllocated', data: { externalIpId: ip.id, poolId: pool.id, address } }, ip };
-}
-
-/** Lowest address of the pool's ranges taken by nobody, in any tenant; reserved addresses are skipped even if a range held one. */
-function lowestFree(network: ExternalNetwork, pool: ExternalIpPool): string | undefined {
-  const reserved = new Set(reservedAddresses(cidrOf(network.cidr), network.gatewayIp).map(([, address]) => address));
-  const ranges = pool.ranges.map((r) => [ipToInt(r.first), ipToInt(r.last)] as const).sort((a, b) => a[0] - b[0]);
-  for (const [first, last] of ranges) {
-    for (let n = first; n <= last; n++) {
-      const address = intToIp(n);
-      if (!reserved.has(n) && !pool.allocated.has(address)) return address;
-    }
-  }
-  return undefined;
 }
 
 // --- externalip.allocate ------------------------------------------------------------
@@ -138,6 +123,6 @@ export const externalIpOperations = {
   'externalip.release': command(ReleaseExternalIp, release),
   'externalip.get': query(GetExternalIp, (view, input, scope) => ({ externalIp: presentExternalIp(findExternalIp(view, scope, input.externalIpId)) })),
   'externalip.list': query(ListExternalIps, (view, _input, scope) => ({
-    externalIps: [...view.externalIps.values()].filter((ip) => sameScope(ip.scope, scope)).map(presentExternalIp),
+    externalIps: resourcesIn(view, scope, 'externalip').map(presentExternalIp),
   })),
 } as const;

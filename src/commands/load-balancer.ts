@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { LoadBalancerListener, Scope } from '../../events/mod.js';
-import { endpointKey, targetKey } from '../../projections/mod.js';
+import { endpointKey, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { LoadBalancer, View } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -51,7 +50,7 @@ export const CreateLoadBalancer = commandPayload({
 function createLoadBalancer(view: View, input: z.infer<typeof CreateLoadBalancer>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
   requireCapability(view, view.vpcs.get(subnet.vpcId)!, 'loadBalancers');
-  const clash = [...view.loadBalancers.values()].find((lb) => lb.vpcId === subnet.vpcId && lb.name === input.name);
+  const clash = [...view.vpcs.get(subnet.vpcId)!.loadBalancerIds].some((id) => view.loadBalancers.get(id)?.name === input.name);
   if (clash) throw new CommandError(ErrorCode.ALREADY_EXISTS, `VPC ${subnet.vpcId} already has a load balancer named "${input.name}"`, { name: input.name });
   const serving = input.endpoint && view.endpointLoadBalancer.get(endpointKey(ctx.scope, input.endpoint));
   if (serving !== undefined) {
@@ -122,9 +121,8 @@ export const loadBalancerOperations = {
   'loadbalancer.delete': command(DeleteLoadBalancer, deleteLoadBalancer),
   'loadbalancer.get': query(GetLoadBalancer, (view, input, scope) => ({ loadBalancer: presentLoadBalancer(findLoadBalancer(view, scope, input.loadBalancerId)) })),
   'loadbalancer.list': query(ListLoadBalancers, (view, input, scope) => ({
-    loadBalancers: [...view.loadBalancers.values()]
-      .filter((lb) => sameScope(lb.scope, scope)
-        && (input.vpcId === undefined || lb.vpcId === input.vpcId)
+    loadBalancers: resourcesIn(view, scope, 'loadbalancer')
+      .filter((lb) => (input.vpcId === undefined || lb.vpcId === input.vpcId)
         && (input.subnetId === undefined || lb.subnetId === input.subnetId)
         && (input.clusterId === undefined || lb.endpoint?.clusterId === input.clusterId))
       .map(presentLoadBalancer),

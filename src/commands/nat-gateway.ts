@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { NovanetEvent, Scope } from '../../events/mod.js';
+import { resourcesIn } from '../../projections/mod.js';
 import type { NatGateway, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -112,8 +112,8 @@ export const natGatewayOperations = {
   'natgateway.delete': command(DeleteNatGateway, deleteNatGateway),
   'natgateway.get': query(GetNatGateway, (view, input, scope) => ({ natGateway: presentIn(view)(findNatGateway(view, scope, input.natGatewayId)) })),
   'natgateway.list': query(ListNatGateways, (view, input, scope) => ({
-    natGateways: [...view.natGateways.values()]
-      .filter((g) => sameScope(g.scope, scope) && (input.vpcId === undefined || g.vpcId === input.vpcId))
+    natGateways: resourcesIn(view, scope, 'natgateway')
+      .filter((g) => input.vpcId === undefined || g.vpcId === input.vpcId)
       .map(presentIn(view)),
   })),
 } as const;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
+import { resourcesIn } from '../../projections/mod.js';
 import type { View, PortForward } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -93,9 +93,8 @@ export const portForwardOperations = {
   'portforward.delete': command(DeletePortForward, deletePortForward),
   'portforward.get': query(GetPortForward, (view, input, scope) => ({ portForward: presentIn(view)(findPortForward(view, scope, input.portForwardId)) })),
   'portforward.list': query(ListPortForwards, (view, input, scope) => ({
-    portForwards: [...view.portForwards.values()]
-      .filter((f) => sameScope(f.scope, scope)
-        && (input.externalIpId === undefined || f.externalIpId === input.externalIpId)
+    portForwards: resourcesIn(view, scope, 'portforward')
+      .filter((f) => (input.externalIpId === undefined || f.externalIpId === input.externalIpId)
         && (input.portId === undefined || f.portId === input.portId))
       .map(presentIn(view)),
   })),

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { AllowedAddressPair, Scope } from '../../events/mod.js';
-import { deviceKey, targetKey } from '../../projections/mod.js';
+import { childrenOf, deviceKey, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -184,14 +183,14 @@ function deletePort(view: View, input: z.infer<typeof DeletePort>, ctx: DecideCo
   // names the device, not this port, so it stays (Pending until the device has a port again).
   const attachmentId = view.attachmentOfTarget.get(targetKey(port.scope, { portId: port.id }));
   const attachment = attachmentId !== undefined ? view.attachments.get(attachmentId) : undefined;
-  const portForwardIds = [...view.portForwards.values()].filter((f) => f.portId === port.id).map((f) => f.id);
+  const portForwardIds = [...childrenOf(view.portForwardsOfPort, port.id)];
   if (attachment || portForwardIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `port ${port.id} is still the target of external IPs`, {
       ...(attachment && { attachmentId: attachment.id }),
       ...(portForwardIds.length > 0 && { portForwardIds }),
     });
   }
-  const loadBalancerIds = [...view.loadBalancers.values()].filter((lb) => lb.memberPortIds.includes(port.id)).map((lb) => lb.id);
+  const loadBalancerIds = [...childrenOf(view.loadBalancersOfMember, port.id)];
   if (loadBalancerIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `port ${port.id} is still a member of load balancers`, { loadBalancerIds });
   }
@@ -237,10 +236,9 @@ export const portOperations = {
   'port.detach': command(DetachPort, detachPort),
   'port.get': query(GetPort, (view, input, scope) => ({ port: presentPort(findPort(view, scope, input.portId)) })),
   'port.list': query(ListPorts, (view, input, scope) => ({
-    // By device (the node agent's DEL of an unrecorded pod): the device index, not every port.
-    ports: (input.deviceId === undefined ? [...view.ports.values()] : devicePortList(view, scope, input.deviceId))
-      .filter((p) => sameScope(p.scope, scope)
-        && (input.subnetId === undefined || p.subnetId === input.subnetId)
+    // By device (the node agent's DEL of an unrecorded pod) the device's ports, else the tenant's: never every port.
+    ports: (input.deviceId === undefined ? resourcesIn(view, scope, 'port') : devicePortList(view, scope, input.deviceId))
+      .filter((p) => (input.subnetId === undefined || p.subnetId === input.subnetId)
         && (input.vpcId === undefined || p.vpcId === input.vpcId)
         && (input.deviceId === undefined || p.deviceId === input.deviceId))
       .map(presentPort),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Direction, Protocol, sameScope } from '../../events/mod.js';
 import type { RuleTemplate, Scope, SecurityGroupRule } from '../../events/mod.js';
+import { resourcesIn } from '../../projections/mod.js';
 import type { View, SecurityGroup } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode } from './errors.js';
@@ -151,8 +152,8 @@ function deleteSecurityGroup(view: View, input: z.infer<typeof DeleteSecurityGro
   if (group.portIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `security group ${group.id} still has ports`, { portIds: [...group.portIds] });
   }
-  // Deleting a group named as a remote would silently change what the other group allows.
-  const referrers = [...view.securityGroups.values()]
+  // Deleting a group named as a remote would silently change what the other group allows. Remotes are in the group's VPC.
+  const referrers = [...view.vpcs.get(group.vpcId)?.securityGroupIds ?? []].flatMap((id) => view.securityGroups.get(id) ?? [])
     .filter((g) => g.id !== group.id && [...g.ingressRules, ...g.egressRules].some((r) => 'securityGroupId' in r.remote && r.remote.securityGroupId === group.id))
     .map((g) => g.id);
   if (referrers.length > 0) {
@@ -304,9 +305,8 @@ export const securityGroupOperations = {
     securityGroup: presentSecurityGroup(findSecurityGroup(view, scope, input.securityGroupId)),
   })),
   'securitygroup.list': query(ListSecurityGroups, (view, input, scope) => ({
-    securityGroups: [...view.securityGroups.values()]
-      .filter((g) => sameScope(g.scope, scope)
-        && (input.vpcId === undefined || g.vpcId === input.vpcId)
+    securityGroups: resourcesIn(view, scope, 'securitygroup')
+      .filter((g) => (input.vpcId === undefined || g.vpcId === input.vpcId)
         && (input.name === undefined || g.name === input.name))
       .map(presentSecurityGroup),
   })),

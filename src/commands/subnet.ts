@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { DhcpSettings, EventOf, HostRoute, Scope } from '../../events/mod.js';
+import { resourcesIn } from '../../projections/mod.js';
 import type { View, Subnet, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -193,7 +193,7 @@ function deleteSubnet(view: View, input: z.infer<typeof DeleteSubnet>, ctx: Deci
   if (subnet.portIds.size > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });
   }
-  const loadBalancerIds = [...view.loadBalancers.values()].filter((lb) => lb.subnetId === subnet.id).map((lb) => lb.id);
+  const loadBalancerIds = [...view.vpcs.get(subnet.vpcId)?.loadBalancerIds ?? []].filter((id) => view.loadBalancers.get(id)?.subnetId === subnet.id);
   if (loadBalancerIds.length > 0) {
     throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} holds the VIPs of load balancers`, { loadBalancerIds });
   }
@@ -213,9 +213,8 @@ export const subnetOperations = {
   'subnet.delete': command(DeleteSubnet, deleteSubnet),
   'subnet.get': query(GetSubnet, (view, input, scope) => ({ subnet: presentSubnet(findSubnet(view, scope, input.subnetId)) })),
   'subnet.list': query(ListSubnets, (view, input, scope) => ({
-    subnets: [...view.subnets.values()]
-      .filter((s) => sameScope(s.scope, scope)
-        && (input.vpcId === undefined || s.vpcId === input.vpcId)
+    subnets: resourcesIn(view, scope, 'subnet')
+      .filter((s) => (input.vpcId === undefined || s.vpcId === input.vpcId)
         && (input.name === undefined || s.name === input.name))
       .map(presentSubnet),
   })),

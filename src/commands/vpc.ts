@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { sameScope } from '../../events/mod.js';
 import type { Capability, ClassDefaults, EventOf, RuleTemplate, Scope, SecurityGroupRule } from '../../events/mod.js';
-import { capabilitiesOf } from '../../projections/mod.js';
+import { capabilitiesOf, resourcesIn } from '../../projections/mod.js';
 import type { NetworkClass, View, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -34,7 +33,7 @@ export function findVpc(view: View, scope: Scope, vpcId: string): Vpc {
 }
 
 export function tenantVpcs(view: View, scope: Scope): Vpc[] {
-  return [...view.vpcs.values()].filter((v) => sameScope(v.scope, scope));
+  return resourcesIn(view, scope, 'vpc');
 }
 
 /**

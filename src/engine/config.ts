@@ -4,6 +4,7 @@ import type { ConnectionOptions } from '@nats-io/transport-node';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { DEFAULT_PREFIX } from '../../events/mod.js';
+import { DEFAULT_COMMAND_RETENTION } from '../../projections/mod.js';
 
 /**
  * Where replies to a tenant's commands may go: the default inbox and that tenant's own private
@@ -73,6 +74,12 @@ export const EngineConfig = NatsSettings.extend({
   owner: z.string().min(1).default('novanet'),
   vpcPool: z.string().default('10.0.0.0/8'),
   resyncIntervalMs: z.coerce.number().int().min(100).default(30_000),
+  /**
+   * How long a commandId is remembered, in the log's own time (events/README.md, Idempotency):
+   * 24 h, and at most the tenant's newest 100,000 commands.
+   */
+  idempotencyRetentionMs: z.coerce.number().int().min(1000).default(DEFAULT_COMMAND_RETENTION.ms),
+  idempotencyRetentionCommands: z.coerce.number().int().min(1).default(DEFAULT_COMMAND_RETENTION.perScope),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
@@ -114,6 +121,8 @@ export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   owner: 'NOVANET_OWNER',
   vpcPool: 'NOVANET_VPC_POOL',
   resyncIntervalMs: 'NOVANET_RESYNC_INTERVAL_MS',
+  idempotencyRetentionMs: 'NOVANET_IDEMPOTENCY_RETENTION_MS',
+  idempotencyRetentionCommands: 'NOVANET_IDEMPOTENCY_RETENTION_COMMANDS',
   replicas: 'NOVANET_REPLICAS',
   logLevel: 'NOVANET_LOG_LEVEL',
   httpListen: 'NOVANET_HTTP_LISTEN',
@@ -133,6 +142,8 @@ export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
   replyPrefixes: 'reply-prefixes',
   adminReplyPrefixes: 'admin-reply-prefixes',
   resyncIntervalMs: 'resync-interval-ms',
+  idempotencyRetentionMs: 'idempotency-retention-ms',
+  idempotencyRetentionCommands: 'idempotency-retention-commands',
   logLevel: 'log-level',
   httpListen: 'http-listen',
 };

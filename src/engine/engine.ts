@@ -99,7 +99,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       ...(observers.reconciler && { observer: observers.reconciler }),
     });
     const intake = new Intake({
-      log, config: { vpcPool: config.vpcPool }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
+      log, config: { vpcPool: config.vpcPool }, retention: { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
     });
     // One read of the log folds both views (reading and validating a commit costs as much as
     // folding it), while ovsdb-server builds the reconciler's dump.

@@ -57,7 +57,7 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
       const scope = org === PROVIDER ? PROVIDER_SCOPE : { org: org ?? 'default', project: project ?? 'default' };
       const address = subjects.parseCommand(subjects.command(scope, operation))!;
       try {
-        const { commit, expectedSeq, repeatOf } = intake.preview(address, new TextEncoder().encode(JSON.stringify(parsed.data.payload)));
+        const { commit, expectedSeq, repeatOf } = await intake.preview(address, new TextEncoder().encode(JSON.stringify(parsed.data.payload)));
         // The reconciler's own render and diff, on a copy of the view the command was decided on.
         const northbound = summarize(repeatOf === undefined ? reconciler.plan(structuredClone(intake.view), { seq: expectedSeq, commit }) : []);
         return { ok: true, seq: expectedSeq, result: { commit, ...(repeatOf !== undefined && { repeatOf }), northbound } };

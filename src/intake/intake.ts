@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
 import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
-import { commandKey, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
-import type { AcceptedCommand, CommandView, View } from '../../projections/mod.js';
+import { acceptedSeq, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
+import type { CommandRetention, CommandView, View } from '../../projections/mod.js';
 import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
 import type { DecideConfig, DecideContext, Operation } from '../commands/mod.js';
 
@@ -14,6 +14,8 @@ const MAX_IN_FLIGHT = 256;
 export interface CommitLog {
   lastSeq(): Promise<number>;
   read(fromSeq: number, toSeq: number): AsyncIterable<LogRecord>;
+  /** The record at `seq` (one request, not a consumer), or undefined if the log has none there. */
+  readAt(seq: number): Promise<LogRecord | undefined>;
   /** Appends iff the log's last sequence is `expectedLastSeq` (write fencing); resolves with the new sequence. */
   append(commit: Commit, expectedLastSeq: number): Promise<number>;
 }
@@ -58,6 +60,8 @@ export interface IntakeObserver {
 export interface IntakeOptions {
   readonly log: CommitLog;
   readonly config: DecideConfig;
+  /** How long a commandId is remembered (default DEFAULT_COMMAND_RETENTION). */
+  readonly retention?: CommandRetention;
   readonly logger: Logger;
   readonly draws?: Draws;
   readonly observer?: IntakeObserver;
@@ -88,12 +92,14 @@ interface Job {
  */
 export class Intake {
   #view: View = initialView();
-  private commands: CommandView = initialCommandView();
+  private commands: CommandView;
   /** Sequence the next append expects as the log's last. */
   private head = 0;
   private readonly queue: Job[] = [];
   private wake: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Repeats whose first reply is being read back from the log: answered beside the queue. */
+  private readonly readingBack = new Set<Promise<void>>();
   private failed: Job[] = [];
   private ordinal = 0;
   private running: Promise<void> | undefined;
@@ -102,6 +108,7 @@ export class Intake {
 
   constructor(private readonly opts: IntakeOptions) {
     this.draws = opts.draws ?? systemDraws;
+    this.commands = initialCommandView(opts.retention);
   }
 
   /** The view commands are decided on (diagnostics and replay checks; do not mutate). */
@@ -124,7 +131,7 @@ export class Intake {
     this.stopping = true;
     this.wake?.();
     await this.running;
-    await Promise.allSettled(this.inFlight);
+    await Promise.allSettled([...this.inFlight, ...this.readingBack]);
   }
 
   /**
@@ -153,16 +160,21 @@ export class Intake {
   /**
    * What-if: the commit a command would append now, decided on the view the next command
    * would be decided on (commits in flight included), appended nowhere. A commandId already
-   * accepted appends nothing: `repeatOf` names its commit. Throws the command's refusal.
+   * accepted within the retention appends nothing: `repeatOf` names its commit, whose result
+   * is read back from the log. Throws the command's refusal.
    */
-  preview(address: CommandAddress, data: Uint8Array): { readonly commit: Commit; readonly expectedSeq: number; readonly repeatOf?: number } {
+  async preview(address: CommandAddress, data: Uint8Array): Promise<{ readonly commit: Commit; readonly expectedSeq: number; readonly repeatOf?: number }> {
     const { scope, operationName, operation, input } = admit(address, data);
     if (operation.kind === 'query') throw new CommandError(ErrorCode.VALIDATION_FAILED, `${operationName} is a read: it appends nothing`);
     const commandId = input.commandId as string;
     const context = this.context(scope, commandId);
-    const accepted = this.commands.accepted.get(commandKey(scope, commandId));
-    const decision = accepted ? { events: [], result: accepted.result } : operation.decide(this.#view, input, context);
-    return { commit: commitOf({ scope, operationName, input }, commandId, context, decision), expectedSeq: this.head + 1, ...(accepted && { repeatOf: accepted.seq }) };
+    const expectedSeq = this.head + 1;
+    const repeatOf = acceptedSeq(this.commands, scope, commandId);
+    if (repeatOf === undefined) return { commit: commitOf({ scope, operationName, input }, commandId, context, operation.decide(this.#view, input, context)), expectedSeq };
+    // Its append may still be in flight (the appends in flight now include it): the log has it once they settle.
+    await Promise.allSettled([...this.inFlight]);
+    const first = firstCommit(await this.opts.log.readAt(repeatOf), scope, commandId, repeatOf);
+    return { commit: commitOf({ scope, operationName, input }, commandId, context, { events: [], result: first.result }), expectedSeq, repeatOf };
   }
 
   private async run(): Promise<void> {
@@ -194,12 +206,12 @@ export class Intake {
       return;
     }
     const commandId = job.input.commandId as string;
-    const key = commandKey(job.scope, commandId);
-    if (this.commands.accepted.has(key)) {
+    if (acceptedSeq(this.commands, job.scope, commandId) !== undefined) {
+      // The first reply is the log's once its append is confirmed (a refused one is decided again).
       if (await this.requeueAfterSettle(job)) return;
-      const accepted = this.commands.accepted.get(key);
-      if (accepted) {
-        job.answer(repeatReply(job, commandId, accepted));
+      const seq = acceptedSeq(this.commands, job.scope, commandId);
+      if (seq !== undefined) {
+        this.answerRepeat(job, commandId, seq);
         return;
       }
     }
@@ -236,6 +248,25 @@ export class Intake {
       this.wake?.();
     }).finally(() => this.inFlight.delete(pending));
     this.inFlight.add(pending);
+  }
+
+  /**
+   * Answers a repeated commandId from its commit, read back from the log by sequence. The
+   * commit is confirmed and immutable, so the queue does not wait for the read.
+   */
+  private answerRepeat(job: Job, commandId: string, seq: number): void {
+    const reading = this.opts.log.readAt(seq)
+      .then((record) => repeatReply(job, commandId, firstCommit(record, job.scope, commandId, seq), seq))
+      .catch((err: unknown): Reply => {
+        this.opts.logger.warn({ err, commandId, seq }, 'reading a repeated command\'s commit back from the log failed');
+        return {
+          ok: false, commandId,
+          error: { code: ErrorCode.INTERNAL, message: `commandId ${commandId} was accepted at seq ${seq}, but its commit could not be read back from the log: send it again`, details: { seq } },
+        };
+      })
+      .then((reply) => job.answer(reply))
+      .finally(() => this.readingBack.delete(reading));
+    this.readingBack.add(reading);
   }
 
   private apply(record: LogRecord): void {
@@ -312,7 +343,7 @@ export class Intake {
 
   private async rebuild(read?: LogRead): Promise<void> {
     this.#view = initialView();
-    this.commands = initialCommandView();
+    this.commands = initialCommandView(this.opts.retention);
     this.head = 0;
     const { head, records } = read ?? await readAll(this.opts.log);
     for await (const record of records) this.apply(record);
@@ -335,14 +366,24 @@ function commitOf(
   };
 }
 
-function repeatReply(job: Job, commandId: string, accepted: AcceptedCommand): Reply {
-  if (accepted.operation !== job.operationName || canonicalJson(accepted.request) !== canonicalJson(job.input)) {
+/** The commit the idempotency view names for a commandId, as read back from the log. */
+function firstCommit(record: LogRecord | undefined, scope: Scope, commandId: string, seq: number): Commit {
+  if (record === undefined || isQuarantined(record) || record.commit.commandId !== commandId
+    || record.commit.scope.org !== scope.org || record.commit.scope.project !== scope.project) {
+    throw new Error(`the log holds no commit of commandId ${commandId} at seq ${seq}`);
+  }
+  return record.commit;
+}
+
+/** The first reply again, or a conflict if the commandId was used for another command. */
+function repeatReply(job: Job, commandId: string, first: Commit, seq: number): Reply {
+  if (first.operation !== job.operationName || canonicalJson(first.request) !== canonicalJson(job.input)) {
     return {
       ok: false, commandId,
-      error: { code: ErrorCode.IDEMPOTENCY_CONFLICT, message: `commandId ${commandId} was already used for a different command`, details: { seq: accepted.seq, operation: accepted.operation } },
+      error: { code: ErrorCode.IDEMPOTENCY_CONFLICT, message: `commandId ${commandId} was already used for a different command`, details: { seq, operation: first.operation } },
     };
   }
-  return { ok: true, commandId, seq: accepted.seq, result: { ...accepted.result } };
+  return { ok: true, commandId, seq, result: first.result };
 }
 
 function errorReply(err: unknown, commandId: string | undefined, logger: Logger): Reply {

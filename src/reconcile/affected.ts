@@ -1,4 +1,4 @@
-import { ipToInt, targetKey } from '../../projections/mod.js';
+import { childrenOf, ipToInt, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { AttachmentTarget, EventOf, EventType, NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import { attachmentVpc } from './desired.js';
@@ -16,13 +16,13 @@ function pairHolders(view: View, portId: string, add: Add): void {
   }
 }
 
-/** Attachments and port forwards follow their port (by its id, or by its device); a secondary port needs its subnet's second DHCP options. */
+/** Attachments and port forwards follow their port (by its id, or by its device); a secondary port needs its subnet's second DHCP options. Index lookups. */
 function portDependants(view: View, portId: string, add: Add): void {
   pairHolders(view, portId, add);
   deviceDependants(view, portId, add);
   const port = view.ports.get(portId);
   if (port && !port.primary) add('subnet', port.subnetId);
-  for (const f of view.portForwards.values()) if (f.portId === portId) add('portforward', f.id);
+  for (const forwardId of childrenOf(view.portForwardsOfPort, portId)) add('portforward', forwardId);
 }
 
 /** The attachments naming a port or its device (index lookups): they follow it when it joins or leaves the device. */
@@ -43,27 +43,32 @@ function attachmentsNaming(view: View, scope: { org: string; project: string }, 
   for (const target of targets) add('externalipattachment', view.attachmentOfTarget.get(targetKey(scope, target)));
 }
 
-/** A NAT gateway's IP says what uses it; attachments and port forwards of its VPC need it. */
+/**
+ * A NAT gateway's IP says what uses it; attachments and port forwards of its VPC need it. They
+ * bind only their own tenant's ports and load balancers, so the VPC's tenant's are all there are
+ * to look at (each needs an external IP of the tenant's: few), not the cloud's.
+ */
 function gatewayDependants(view: View, gateway: { readonly vpcId: string; readonly externalIpId: string } | undefined, add: Add): void {
   if (!gateway) return;
   add('externalip', gateway.externalIpId);
-  for (const a of view.attachments.values()) if (attachmentVpc(view, a) === gateway.vpcId) add('externalipattachment', a.id);
-  for (const f of view.portForwards.values()) if (view.ports.get(f.portId)?.vpcId === gateway.vpcId) add('portforward', f.id);
+  const scope = view.vpcs.get(gateway.vpcId)?.scope;
+  if (!scope) return;
+  for (const a of resourcesIn(view, scope, 'externalipattachment')) if (attachmentVpc(view, a) === gateway.vpcId) add('externalipattachment', a.id);
+  for (const f of resourcesIn(view, scope, 'portforward')) if (view.ports.get(f.portId)?.vpcId === gateway.vpcId) add('portforward', f.id);
 }
 
 /** A NAT gateway SNATs every subnet of its VPC; load balancers sit on every switch of their VPC. */
 function vpcSubnetDependants(view: View, vpcId: string | undefined, add: Add): void {
-  add('natgateway', vpcId && view.natGatewayOfVpc.get(vpcId));
-  for (const lb of view.loadBalancers.values()) if (lb.vpcId === vpcId) add('loadbalancer', lb.id);
+  if (vpcId === undefined) return;
+  add('natgateway', view.natGatewayOfVpc.get(vpcId));
+  for (const loadBalancerId of view.vpcs.get(vpcId)?.loadBalancerIds ?? []) add('loadbalancer', loadBalancerId);
 }
 
 /** Gateways on the network follow its chassis; the previous default's status changes too. */
 function externalNetworkDependants(view: View, externalNetworkId: string, add: Add): void {
   add('externalnetwork', view.defaultExternalNetworkId);
   classesOn(view, externalNetworkId, add);
-  for (const g of view.natGateways.values()) {
-    if (view.externalIps.get(g.externalIpId)?.externalNetworkId === externalNetworkId) add('natgateway', g.id);
-  }
+  for (const gatewayId of view.externalNetworks.get(externalNetworkId)?.natGatewayIds ?? []) add('natgateway', gatewayId);
 }
 
 /** Classes whose capabilities come from the network (theirs, or the default one for classes that name none): there are few. */
@@ -73,11 +78,9 @@ function classesOn(view: View, externalNetworkId: string | undefined, add: Add):
   }
 }
 
-/** A bare-metal host's ACLs are its groups' rules (tables/acl.ts, baremetalPortAcls). */
+/** A bare-metal host's ACLs are its groups' rules (tables/acl.ts, baremetalPortAcls): the group's bare-metal members, not all of them. */
 function baremetalMembers(view: View, securityGroupId: string, add: Add): void {
-  for (const portId of view.securityGroups.get(securityGroupId)?.portIds ?? []) {
-    if (view.ports.get(portId)?.vnicType === 'baremetal') add('port', portId);
-  }
+  for (const portId of view.securityGroups.get(securityGroupId)?.baremetalPortIds ?? []) add('port', portId);
 }
 
 /**

@@ -111,7 +111,7 @@ test.serial('plan: the events and Northbound rows a command would produce, commi
   t.like(dhcp.columns.options, { mtu: '1400', dns_server: '9.9.9.9' });
   t.deepEqual(plan.result.northbound.insert, []);
 
-  await stack.client.call(scope, 'subnet.update', JSON.parse(payload) as Record<string, unknown>);
+  const updated = await stack.client.call(scope, 'subnet.update', { ...JSON.parse(payload) as Record<string, unknown>, commandId: 'plan-update' });
   await stack.engine.reconciler.idle();
   const rows = await nbRows(stack.northbound, 'DHCP_Options', ['_uuid', 'options'], ['cidr="10.0.77.0/24"']);
   t.deepEqual(rows, [{ _uuid: dhcp.uuid, options: dhcp.columns.options }], 'the reconciler wrote the planned row');
@@ -126,6 +126,13 @@ test.serial('plan: the events and Northbound rows a command would produce, commi
   const refused = await t.throwsAsync(novanet('-o', 'table', ...tenant, 'plan', 'subnet.update', JSON.stringify({ subnetId: subnet.id, cidr: '10.0.0.0/24' }))) as Failed;
   t.regex(refused.stderr, /^novanet: VALIDATION_FAILED: /);
   t.is(await lastSeq(), before + 1, 'only the real update appended');
+
+  // A commandId already accepted is planned as its repeat: the first commit's result, read back from the log, and nothing to write.
+  const repeat = await json(...tenant, 'plan', 'subnet.update', JSON.stringify({ ...JSON.parse(payload) as Record<string, unknown>, commandId: 'plan-update' }));
+  t.is(repeat.result.repeatOf, updated.seq);
+  t.deepEqual(repeat.result.commit.result, updated.result);
+  t.deepEqual(repeat.result.commit.events, []);
+  t.deepEqual(repeat.result.northbound, { insert: [], update: [], mutate: [], delete: [] });
 });
 
 test.serial('plan --drift: the reconciler\'s pending diff against the Northbound, computed and not applied', async (t) => {

@@ -2,6 +2,7 @@ import test from 'ava';
 import { EventLog } from '../../src/bus/log.js';
 import { streamNames } from '../../events/mod.js';
 import { isQuarantined, subjects } from '../../events/mod.js';
+import type { Reply } from '../../events/mod.js';
 import { evolve, initialView } from '../../projections/mod.js';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { startStack } from '../support/stack.js';
@@ -72,4 +73,34 @@ test.serial('fencing - two engines writing to one log never allocate the same ad
   t.is(new Set(ips).size, ips.length, 'every address handed out once');
   const listed = (await stack.client.call(scope, 'port.list', { subnetId: subnet.id })).result.ports as unknown[];
   t.is(listed.length, 60);
+});
+
+test.serial('idempotency - past its retention (count or age of the log\'s time) a commandId is a new command, also after a restart', async (t) => {
+  const short = await startStack({ config: { idempotencyRetentionMs: 3000, idempotencyRetentionCommands: 2 } });
+  t.teardown(() => short.stop());
+  const scope = { org: 'retain', project: 'p1' };
+  const vpc = (await short.client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
+  const subnet = (await short.client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 's', cidr: '10.0.0.0/24' })).result.subnet as { id: string };
+  const port = (commandId: string) => short.client.request(scope, 'port.create', { commandId, subnetId: subnet.id });
+  const portId = (reply: Reply) => (reply.ok ? reply.result.port as { id: string } : undefined)?.id;
+
+  // Age: a commit three seconds later (another tenant's) puts the first port past the retention.
+  const first = await port('p-age');
+  t.deepEqual(await port('p-age'), first);
+  await new Promise((r) => setTimeout(r, 3100));
+  await short.client.call({ org: 'retain2', project: 'p1' }, 'vpc.create', { name: 'later' });
+  const anew = await port('p-age');
+  t.true(anew.ok && first.ok && anew.seq > first.seq);
+  t.not(portId(anew), portId(first), 'a second port');
+  t.deepEqual(await port('p-age'), anew, 'remembered afresh');
+
+  // Count: the tenant's newest two are remembered.
+  const a = await port('p-a');
+  const b = await port('p-b');
+  const c = await port('p-c');
+  t.deepEqual(await port('p-b'), b);
+  await short.restartEngine();
+  t.deepEqual(await port('p-c'), c, 'the same after a restart');
+  const again = await port('p-a');
+  t.true(again.ok && a.ok && again.seq > a.seq, 'p-a was past the newest two: a new commit');
 });

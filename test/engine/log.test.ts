@@ -76,3 +76,14 @@ test('log - a shared read that fails fails both readers, also the one that reach
   t.deepEqual(first, [1]);
   t.deepEqual(second, [1]);
 });
+
+test.serial('log - readAt reads one record by its sequence, as read() does; nothing past the end', async (t) => {
+  const scope = { org: 'readat', project: 'p1' };
+  const { seq } = await stack.client.call(scope, 'vpc.create', { name: 'v' });
+  const log = await eventLog();
+  const streamed = [];
+  for await (const record of log.read(seq, seq)) streamed.push(record);
+  t.deepEqual(await log.readAt(seq), streamed[0]);
+  t.like(await log.readAt(seq), { seq, commit: { scope, operation: 'vpc.create' } });
+  t.is(await log.readAt(await log.lastSeq() + 1), undefined);
+});

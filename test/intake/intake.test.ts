@@ -2,6 +2,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
 import type { Reply, Scope } from '../../events/mod.js';
+import type { CommandRetention } from '../../projections/mod.js';
 import { DEFAULT_DECIDE_CONFIG } from '../../src/commands/mod.js';
 import { Intake } from '../../src/intake/intake.js';
 import type { Draws } from '../../src/intake/intake.js';
@@ -25,12 +26,19 @@ function counterDraws(firstId = 0): Draws & { clockReads: number } {
   return draws;
 }
 
-async function startIntake(log = new MemoryLog(), draws = counterDraws()) {
-  const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: pino({ level: 'silent' }), draws });
+async function startIntake(log = new MemoryLog(), draws: Draws & { clockReads?: number } = counterDraws(), retention?: CommandRetention) {
+  const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: pino({ level: 'silent' }), draws, ...(retention && { retention }) });
   await intake.start();
-  const send = (operation: string, payload: Record<string, unknown>): Promise<Reply> =>
-    intake.submit(subs.parseCommand(subs.command(scope, operation))!, encode(payload));
-  return { intake, log, draws, send };
+  const sendIn = (tenant: Scope, operation: string, payload: Record<string, unknown>): Promise<Reply> =>
+    intake.submit(subs.parseCommand(subs.command(tenant, operation))!, encode(payload));
+  const send = (operation: string, payload: Record<string, unknown>): Promise<Reply> => sendIn(scope, operation, payload);
+  return { intake, log, draws, send, sendIn };
+}
+
+/** Draws whose clock the test sets: the log's time is what the retention is measured in. */
+function settableDraws(): Draws & { time: number } {
+  const draws = { ...counterDraws(), time: Date.UTC(2026, 0, 1), now: () => new Date(draws.time).toISOString() };
+  return draws;
 }
 
 const ok = (reply: Reply) => {
@@ -82,6 +90,81 @@ test('intake core - a repeated commandId gets the first reply and appends nothin
   t.teardown(() => restarted.stop());
   t.deepEqual(await sendAgain('vpc.create', { commandId: 'c1', name: 'a' }), first);
   t.is(log.commits.length, 1);
+});
+
+test('intake core - a repeat arriving while its original\'s append is in flight gets the first reply once it is confirmed', async (t) => {
+  const { intake, log, send } = await startIntake();
+  t.teardown(() => intake.stop());
+  log.holding = true;
+  const first = send('vpc.create', { commandId: 'c1', name: 'a' });
+  const again = send('vpc.create', { commandId: 'c1', name: 'a' });
+  const conflict = send('vpc.create', { commandId: 'c1', name: 'b' });
+  while (log.inFlight < 1) await new Promise((r) => setImmediate(r));
+  log.release();
+  t.deepEqual(await again, ok(await first));
+  t.like(await conflict, { ok: false, error: { code: 'IDEMPOTENCY_CONFLICT', details: { seq: 1, operation: 'vpc.create' } } });
+  t.is(log.commits.length, 1);
+});
+
+test('intake core - a repeat of a command whose append is then refused gets the reply of the command decided again', async (t) => {
+  const { intake, log, send } = await startIntake();
+  t.teardown(() => intake.stop());
+  log.holding = true;
+  const first = send('vpc.create', { commandId: 'c1', name: 'a' });
+  while (log.inFlight < 1) await new Promise((r) => setImmediate(r));
+  const again = send('vpc.create', { commandId: 'c1', name: 'a' });
+  // Another writer's commit lands first: the held append's expectation is stale.
+  log.commits.push({ v: 1, commandId: 'o', scope: { org: 'other', project: 'p' }, operation: 'vpc.create', at: '2026-01-01T00:00:00.000Z', request: { commandId: 'o', name: 'o' }, result: {}, events: [] });
+  log.release();
+  const reply = ok(await first);
+  t.is(reply.seq, 2);
+  t.deepEqual(await again, reply);
+  t.is(log.refused, 1);
+  t.is(log.commits.length, 2);
+});
+
+test('intake core - a commandId is remembered for the retention in the log\'s own time; repeated after it, it is a new command', async (t) => {
+  const retention: CommandRetention = { ms: 60_000, perScope: 100 };
+  const draws = settableDraws();
+  const { intake, log, send, sendIn } = await startIntake(new MemoryLog(), draws, retention);
+  t.teardown(() => intake.stop());
+  const vpc = ok(await send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' })).result.vpc as { id: string };
+  const subnet = ok(await send('subnet.create', { commandId: 's', vpcId: vpc.id, name: 's', cidr: '10.0.0.0/24' })).result.subnet as { id: string };
+  const first = ok(await send('port.create', { commandId: 'p', subnetId: subnet.id }));
+  // Hours pass on the engine's clock, but nothing is appended: the log's time stands still.
+  draws.time += 3 * 60 * 60_000;
+  t.deepEqual(await send('port.create', { commandId: 'p', subnetId: subnet.id }), first);
+  t.is(log.commits.length, 3);
+  // Another tenant's commit moves the log's time past the retention of the tenant's keys.
+  ok(await sendIn({ org: 'other', project: 'p' }, 'vpc.create', { commandId: 'o', name: 'o', cidr: '10.1.0.0/16' }));
+  const anew = ok(await send('port.create', { commandId: 'p', subnetId: subnet.id }));
+  t.is(anew.seq, 5, 'a new commit');
+  t.not((anew.result.port as { id: string }).id, (first.result.port as { id: string }).id, 'a second port');
+  // A name the first command took: decided as any new command.
+  t.like(await send('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' }), { ok: false, error: { code: 'ALREADY_EXISTS' } });
+  // Remembered afresh; a restart on the same log with the same retention remembers the same.
+  t.deepEqual(await send('port.create', { commandId: 'p', subnetId: subnet.id }), anew);
+  const { intake: restarted, send: sendAgain } = await startIntake(log, draws, retention);
+  t.teardown(() => restarted.stop());
+  t.deepEqual(await sendAgain('port.create', { commandId: 'p', subnetId: subnet.id }), anew);
+  t.like(await sendAgain('vpc.create', { commandId: 'v', name: 'v', cidr: '10.0.0.0/16' }), { ok: false, error: { code: 'ALREADY_EXISTS' } });
+  t.is(log.commits.length, 5);
+});
+
+test('intake core - a tenant\'s newest commandIds are remembered up to the retention\'s count; other tenants keep theirs', async (t) => {
+  const { intake, log, send, sendIn } = await startIntake(new MemoryLog(), counterDraws(), { ms: 24 * 60 * 60_000, perScope: 2 });
+  t.teardown(() => intake.stop());
+  const other: Scope = { org: 'other', project: 'p' };
+  const kept = ok(await sendIn(other, 'vpc.create', { commandId: 'g', name: 'g' }));
+  ok(await send('vpc.create', { commandId: 'g1', name: 'g1' }));
+  const second = ok(await send('vpc.create', { commandId: 'g2', name: 'g2' }));
+  ok(await send('vpc.create', { commandId: 'g3', name: 'g3' }));
+  t.deepEqual(await send('vpc.create', { commandId: 'g2', name: 'g2' }), second);
+  t.is(log.commits.length, 4);
+  // g1 is past the newest two: sending it again decides it anew.
+  t.like(await send('vpc.create', { commandId: 'g1', name: 'g1' }), { ok: false, error: { code: 'ALREADY_EXISTS' } });
+  t.deepEqual(await sendIn(other, 'vpc.create', { commandId: 'g', name: 'g' }), kept);
+  t.is(log.commits.length, 4);
 });
 
 test('intake core - one clock read per command: the reply and the commit carry the same time', async (t) => {

@@ -23,6 +23,12 @@ export class MemoryLog implements CommitLog {
     for (let seq = fromSeq; seq <= Math.min(toSeq, this.commits.length); seq++) yield { seq, commit: this.commits[seq - 1]! };
   }
 
+  async readAt(seq: number): Promise<LogRecord | undefined> {
+    const commit = this.commits[seq - 1];
+    // A copy, as a real log's read is: a reply must not share the stored commit.
+    return commit && { seq, commit: structuredClone(commit) };
+  }
+
   append(commit: Commit, expectedLastSeq: number): Promise<number> {
     const settle = (resolve: (seq: number) => void, reject: (err: Error) => void) => {
       if (expectedLastSeq !== this.commits.length) {
