@@ -96,9 +96,15 @@ export function freeVlan(cls: NetworkClass, vlan: number): void {
   if (cls.vlans.delete(vlan) && vlan < cls.nextFreeVlan) cls.nextFreeVlan = vlan;
 }
 
-/** The next VLAN a subnet of the class gets; undefined when the range is used up (or the class has no bare metal). */
-export function nextVlan(cls: NetworkClass): number | undefined {
-  return cls.baremetal && cls.nextFreeVlan <= cls.baremetal.vlanRange.last ? cls.nextFreeVlan : undefined;
+/**
+ * The next VLAN a subnet of the class gets, past the ones in `claimed` (drawn by earlier ports
+ * of the same command, not in the view yet); undefined when the range is used up (or the class
+ * has no bare metal).
+ */
+export function nextVlan(cls: NetworkClass, claimed: ReadonlySet<number> = new Set()): number | undefined {
+  let vlan = cls.nextFreeVlan;
+  while (claimed.has(vlan)) vlan = lowestFreeVlan(cls, vlan + 1);
+  return cls.baremetal && vlan <= cls.baremetal.vlanRange.last ? vlan : undefined;
 }
 
 export type Capabilities = Readonly<Record<Capability, boolean>>;

@@ -227,7 +227,7 @@ function release(subnet: Subnet, address: string): void {
 }
 
 /** The first address from `start` on that IPAM may hand out; the broadcast address if none. */
-function lowestFreeFrom(subnet: Subnet, start: number): number {
+export function lowestFreeFrom(subnet: Subnet, start: number): number {
   const { last } = cidrBounds(subnet.cidr);
   // Parsed once: this loop is IPAM's hot path.
   const gateway = ipToInt(subnet.gatewayIp);

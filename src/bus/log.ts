@@ -1,8 +1,9 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { ClosedConnectionError } from '@nats-io/transport-node';
+import { ClosedConnectionError, InvalidArgumentError } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
 import type { Commit, LogRecord, Subjects } from '../../events/mod.js';
+import { CommandError, ErrorCode } from '../commands/mod.js';
 import type { CommitLog } from '../intake/intake.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
@@ -46,8 +47,19 @@ export class EventLog implements CommitLog {
    * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.
    */
   async append(commit: Commit, expectedLastSeq: number): Promise<number> {
-    const ack = await this.js.publish(this.subjects.events(commit.scope), JSON.stringify(commit), { expect: { lastSequence: expectedLastSeq } });
-    return ack.seq;
+    const data = JSON.stringify(commit);
+    try {
+      const ack = await this.js.publish(this.subjects.events(commit.scope), data, { expect: { lastSequence: expectedLastSeq } });
+      return ack.seq;
+    } catch (err) {
+      // The client refuses a message over the server's max_payload before sending it: no retry
+      // can succeed, so it is the command's refusal (a bulk port.create on a server set below 1 MiB).
+      if (err instanceof InvalidArgumentError && err.message.includes('max_payload')) {
+        const bytes = Buffer.byteLength(data);
+        throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
+      }
+      throw err;
+    }
   }
 
   /** Reads records from `fromSeq` through `toSeq` (inclusive), then stops. */

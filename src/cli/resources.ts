@@ -58,7 +58,7 @@ export const requestCommand: CliCommand = (program, cli) => {
 };
 
 function addOperation(parent: Command, verb: string, name: string, operation: Operation, cli: Cli): void {
-  const shape = operation.schema instanceof z.ZodObject ? operation.schema.shape as Record<string, z.ZodType> : {};
+  const shape = fieldsOf(operation.schema);
   const resource = name.split('.')[0]!;
   const idField = Object.keys(shape).find((f) => f.toLowerCase() === `${resource}id`);
   const command = parent.command(verb).description(`${name} (${operation.kind === 'query' ? 'read' : 'appends a commit'})`);
@@ -84,6 +84,17 @@ async function send(cli: Cli, operation: string, payload: Record<string, unknown
   const commandId = cli.commandId;
   const body = commandId !== undefined && payload.commandId === undefined ? { ...payload, commandId } : payload;
   return cli.withNats(async (nc, config) => cli.printReply(await new NovanetClient(nc, config.prefix).request(scope, operation, body), format));
+}
+
+/**
+ * A payload's fields as flags: an object's, or for a union of objects (port.create: one port's
+ * fields, or `ports`) every option's, none of them required since each option needs only its own.
+ */
+function fieldsOf(schema: z.ZodType): Record<string, z.ZodType> {
+  if (schema instanceof z.ZodObject) return schema.shape as Record<string, z.ZodType>;
+  if (!(schema instanceof z.ZodUnion)) return {};
+  const options = (schema.options as z.ZodType[]).map(fieldsOf);
+  return Object.fromEntries(options.flatMap((fields) => Object.entries(fields)).map(([field, type]) => [field, type.optional()]));
 }
 
 const kebab = (field: string): string => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -4,6 +4,7 @@ import { nextVlan } from '../../projections/mod.js';
 import type { Subnet, View } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
 import { isUnicastMac, MacAddress, normalizeMac } from './mac.js';
+import type { PortClaims } from './port-claims.js';
 import { classOfVpc, requireCapability } from './vpc.js';
 
 /**
@@ -31,7 +32,7 @@ export type NicDecision =
   | { readonly vnicType?: undefined }
   | { readonly vnicType: 'baremetal'; readonly macAddress: string; readonly events: EventOf<'SubnetVlanAllocated'>[] };
 
-export function decideNic(view: View, subnet: Subnet, input: NicInput): NicDecision {
+export function decideNic(view: View, subnet: Subnet, input: NicInput, claims?: PortClaims): NicDecision {
   const vpc = view.vpcs.get(subnet.vpcId)!;
   if (input.vnicType !== 'baremetal') {
     if (input.interface !== undefined) {
@@ -56,12 +57,12 @@ export function decideNic(view: View, subnet: Subnet, input: NicInput): NicDecis
   if (!isUnicastMac(macAddress)) {
     throw new CommandError(ErrorCode.VALIDATION_FAILED, `interface ${input.interface} is not a unicast MAC address`, { field: 'interface' });
   }
-  if (view.macs.has(macAddress)) {
+  if (view.macs.has(macAddress) || claims?.macs.has(macAddress)) {
     throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `${macAddress} is already in use`, { macAddress });
   }
-  if (subnet.vlanId !== undefined) return { vnicType: 'baremetal', macAddress, events: [] };
+  if (subnet.vlanId !== undefined || claims?.subnetVlan(subnet.id) !== undefined) return { vnicType: 'baremetal', macAddress, events: [] };
   const cls = classOfVpc(view, vpc)!;
-  const vlanId = nextVlan(cls);
+  const vlanId = nextVlan(cls, claims?.classVlans(cls.id));
   if (vlanId === undefined) {
     const range = cls.baremetal!.vlanRange;
     throw new CommandError(ErrorCode.VLAN_EXHAUSTED, `network class ${cls.id} has no free VLAN left in ${range.first}-${range.last}`, { networkClassId: cls.id, vlanRange: range });

@@ -2,6 +2,7 @@ import type { Scope } from '../../events/mod.js';
 import { deviceKey, targetKey } from '../../projections/mod.js';
 import type { Port, View } from '../../projections/mod.js';
 import { CommandError, ErrorCode } from './errors.js';
+import type { PortClaims } from './port-claims.js';
 
 /**
  * The multi-NIC rules, checked wherever a port joins a device (port.create, port.attach):
@@ -18,7 +19,7 @@ export interface Joining {
 }
 
 /** Checks that the port may join the device and answers whether it is the device's primary. */
-export function joinDevice(view: View, scope: Scope, deviceId: string, port: Joining): boolean {
+export function joinDevice(view: View, scope: Scope, deviceId: string, port: Joining, claims?: PortClaims): boolean {
   const key = deviceKey(scope, deviceId);
   // Every port of the device is in one VPC, so any other one says which: O(1), not a copy of the set.
   let other: Port | undefined;
@@ -27,13 +28,16 @@ export function joinDevice(view: View, scope: Scope, deviceId: string, port: Joi
     other = view.ports.get(id);
     break;
   }
-  if (other && other.vpcId !== port.vpcId) {
-    throw new CommandError(ErrorCode.CONFLICT, `device "${deviceId}" has port ${other.id} in VPC ${other.vpcId}: a device's ports are in one VPC`, {
-      deviceId, portId: other.id, vpcId: other.vpcId,
+  // Earlier ports of the same command (port.create with `ports`) are on the device as if committed.
+  const claimed = claims?.device(key);
+  const sibling = other ?? (claimed && { id: claimed.portId, vpcId: claimed.vpcId });
+  if (sibling && sibling.vpcId !== port.vpcId) {
+    throw new CommandError(ErrorCode.CONFLICT, `device "${deviceId}" has port ${sibling.id} in VPC ${sibling.vpcId}: a device's ports are in one VPC`, {
+      deviceId, portId: sibling.id, vpcId: sibling.vpcId,
     });
   }
-  const primaryPortId = view.primaryPortOfDevice.get(key);
-  const primary = port.primary ?? other === undefined;
+  const primaryPortId = view.primaryPortOfDevice.get(key) ?? claimed?.primaryPortId;
+  const primary = port.primary ?? sibling === undefined;
   if (primary && primaryPortId !== undefined && primaryPortId !== port.portId) {
     throw new CommandError(ErrorCode.CONFLICT, `device "${deviceId}" already has primary port ${primaryPortId}`, { deviceId, portId: primaryPortId });
   }

@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import type { AllowedAddressPair, Scope } from '../../events/mod.js';
+import type { AllowedAddressPair, NovanetEvent, Scope } from '../../events/mod.js';
 import { childrenOf, deviceKey, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
-import { CommandError, ErrorCode, notFound } from './errors.js';
+import { CommandError, ErrorCode, isCommandError, notFound } from './errors.js';
 import { allocateIp, checkRequestedIp, formatCidr, intToIp, ipToInt, parseCidr } from './ipam.js';
 import { decideNic, NicFields } from './baremetal.js';
 import { allocateMac, isUnicastMac, MacAddress, normalizeMac } from './mac.js';
 import { atLeastOne, command, commandPayload, DeviceId, findInScope, query, queryPayload, ResourceId, ResourceName } from './operation.js';
+import type { Decision } from './operation.js';
+import { PortClaims } from './port-claims.js';
 import { joinDevice } from './port-device.js';
 import { portSecurityGroups, SecurityGroupIds } from './securitygroup.js';
 import { findSubnet } from './subnet.js';
@@ -41,7 +43,8 @@ const AllowedAddressPairs = z.array(z.strictObject({
   macAddress: MacInput.optional(),
 })).max(MAX_ALLOWED_ADDRESS_PAIRS);
 
-export const CreatePort = commandPayload({
+/** One port's fields, as `port.create` takes them alone or as each element of `ports`. */
+const PortSpec = {
   subnetId: ResourceId,
   name: ResourceName.optional(),
   deviceId: DeviceId.optional(),
@@ -53,13 +56,54 @@ export const CreatePort = commandPayload({
   /** Immutable. Absent: the device's first port is primary, later ones are not (a port without a device is). */
   primary: z.boolean().optional(),
   ...NicFields,
-});
+};
 
-function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideContext) {
+/** Neutron's bulk port create has no limit of its own; this one keeps a command's commit and reply within one NATS message. */
+export const MAX_PORTS_PER_COMMAND = 1000;
+
+/**
+ * One port, or many in one commit (Neutron's bulk create, `ports: [...]`): all or nothing,
+ * answered `{port}` or `{ports}` in the order given.
+ */
+const CreatePort = z.union([
+  commandPayload(PortSpec),
+  commandPayload({ ports: z.array(z.strictObject(PortSpec)).min(1).max(MAX_PORTS_PER_COMMAND) }),
+]);
+
+type PortInput = z.infer<z.ZodObject<typeof PortSpec>>;
+
+function createPorts(view: View, input: z.infer<typeof CreatePort>, ctx: DecideContext): Decision {
+  if (!('ports' in input)) return createPort(view, input, ctx, new PortClaims());
+  // Each port is decided by the one-port decider, on the view plus what the ports before it claimed.
+  const claims = new PortClaims();
+  const events: NovanetEvent[] = [];
+  const ports: unknown[] = [];
+  input.ports.forEach((one, index) => {
+    let decided;
+    try {
+      decided = createPort(view, one, ctx, claims);
+    } catch (err) {
+      throw atPort(err, index);
+    }
+    claims.fold(view, ctx.scope, decided.events);
+    events.push(...decided.events);
+    ports.push(decided.result.port);
+  });
+  return { events, result: { ports } };
+}
+
+/** A refusal of one port of a bulk command: the whole command's, naming the port by its index (a pair's own index becomes `pairIndex`). */
+function atPort(err: unknown, index: number): unknown {
+  if (!isCommandError(err)) return err;
+  const { index: pairIndex, ...details } = err.details ?? {};
+  return new CommandError(err.code, `ports[${index}]: ${err.message}`, { ...details, index, ...(pairIndex !== undefined && { pairIndex }) });
+}
+
+function createPort(view: View, input: PortInput, ctx: DecideContext, claims: PortClaims) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
-  const primary = input.deviceId !== undefined ? joinDevice(view, ctx.scope, input.deviceId, { vpcId: subnet.vpcId, primary: input.primary }) : input.primary ?? true;
-  const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress) : allocateIp(subnet);
-  const nic = decideNic(view, subnet, input);
+  const primary = input.deviceId !== undefined ? joinDevice(view, ctx.scope, input.deviceId, { vpcId: subnet.vpcId, primary: input.primary }, claims) : input.primary ?? true;
+  const ipAddress = input.ipAddress !== undefined ? checkRequestedIp(view, subnet, input.ipAddress, claims) : allocateIp(subnet, claims);
+  const nic = decideNic(view, subnet, input, claims);
   let macAddress: string;
   if (nic.vnicType === 'baremetal') {
     macAddress = nic.macAddress;
@@ -68,16 +112,16 @@ function createPort(view: View, input: z.infer<typeof CreatePort>, ctx: DecideCo
     if (!isUnicastMac(macAddress)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `${input.macAddress} is not a unicast MAC address`, { macAddress: input.macAddress });
     }
-    if (view.macs.has(macAddress)) {
+    if (view.macs.has(macAddress) || claims.macs.has(macAddress)) {
       throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `${macAddress} is already in use`, { macAddress });
     }
   } else {
-    macAddress = allocateMac(view, ctx);
+    macAddress = allocateMac(view, ctx, claims.macs);
   }
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, subnet.vpcId, input.securityGroupIds)
     : defaultSecurityGroups(view, subnet.vpcId);
-  const allowedAddressPairs = resolvePairs(view, subnet, input.allowedAddressPairs ?? [], { macAddress, ipAddress });
+  const allowedAddressPairs = resolvePairs(view, subnet, input.allowedAddressPairs ?? [], { macAddress, ipAddress }, claims);
   const port: PortFields = {
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
@@ -115,6 +159,7 @@ function defaultSecurityGroups(view: View, vpcId: string): string[] {
 function resolvePairs(
   view: View, subnet: Subnet, pairs: z.infer<typeof AllowedAddressPairs>,
   port: Pick<Port, 'macAddress' | 'ipAddress'> & { allowedAddressPairs?: readonly AllowedAddressPair[] },
+  claims?: PortClaims,
 ): AllowedAddressPair[] {
   const seen = new Set<string>();
   return pairs.map((pair, index) => {
@@ -139,7 +184,7 @@ function resolvePairs(
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}].macAddress ${macAddress} is not unicast`, { index });
     }
     const ownMac = macAddress === port.macAddress || (port.allowedAddressPairs ?? []).some((p) => p.macAddress === macAddress);
-    if (!ownMac && view.macs.has(macAddress)) {
+    if (!ownMac && (view.macs.has(macAddress) || claims?.macs.has(macAddress))) {
       throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${macAddress} is already in use`, { index, macAddress });
     }
     const key = `${macAddress} ${ipAddress}`;
@@ -229,7 +274,7 @@ export const ListPorts = queryPayload({
 });
 
 export const portOperations = {
-  'port.create': command(CreatePort, createPort),
+  'port.create': command(CreatePort, createPorts),
   'port.update': command(UpdatePort, updatePort),
   'port.delete': command(DeletePort, deletePort),
   'port.attach': command(AttachPort, attachPort),

@@ -108,13 +108,62 @@ export async function benchScale(env: BenchEnv): Promise<Row[]> {
     `new engine: first read answered ${fmt(restart.readMs)} ms, first new port Ready ${fmt(restart.readyMs)} ms after start`,
     `engine RSS after restart ${fmt(await rss(engine.daemon.pid) / 2 ** 20)} MiB`,
   ]);
+  phases.mark('bulk');
+  const bulk = await bulkCreation(env, client, [engine.daemon.pid, nb.pid, env.nats.pid]);
+  section(`scale: bulk creation, ${BULK_COMMANDS} commands of ${fmt(BULK_PORTS)} ports at once, on ${fmt(ports)} ports`, [
+    `command → every port Ready: ${fmt(bulk.rate)} ports/s; a command's median ${fmt(bulk.medianMs)} ms`,
+    `CPU a port: engine ${fmt(bulk.cpuMs)} ms, Northbound ovsdb-server ${fmt(bulk.nbCpuMs)} ms, nats-server ${fmt(bulk.natsCpuMs)} ms`,
+  ]);
   phases.mark('end');
   await engine.daemon.stop();
   await phases.write();
   if (process.env.NOVANET_BENCH_PROFILE !== undefined) {
     for (const name of ['engine-1', 'engine-2']) await copyFile(join(env.dir, `${name}.log`), join(process.env.NOVANET_BENCH_PROFILE, `${name}.log`));
   }
-  return rows(measured, rawRate, restart, sizes.at(-1)!);
+  return [...rows(measured, rawRate, restart, sizes.at(-1)!), {
+    name: `scale: bulk, ${BULK_COMMANDS} × ${fmt(BULK_PORTS)} ports → all Ready`, unit: 'ports/s', value: bulk.rate, baseline: rawRate,
+    ratio: bulk.rate / rawRate, reads: 'engine command → all Ready / raw NB, 256 a txn (goal ≥ 20,000 ports/s)',
+  }, {
+    name: 'scale: engine CPU a port, bulk vs one port a command', unit: 'ms', value: bulk.cpuMs, baseline: measured.at(-1)!.fillCpuMs,
+    ratio: bulk.cpuMs / measured.at(-1)!.fillCpuMs, reads: `in ${fmt(BULK_PORTS)}-port commands / in one-port commands (fill to the largest size)`,
+  }];
+}
+
+/** Bulk creation (issue 7, goal 6): this many port.create commands of BULK_PORTS ports each, all sent at once. */
+const BULK_COMMANDS = 10;
+const BULK_PORTS = 1000;
+
+interface Bulk {
+  /** Ports/s from the first command sent to every port of every command Ready. */
+  readonly rate: number;
+  readonly medianMs: number;
+  /** CPU (user + system) per port (ms): the engine's, the Northbound ovsdb-server's, nats-server's. */
+  readonly cpuMs: number;
+  readonly nbCpuMs: number;
+  readonly natsCpuMs: number;
+}
+
+/**
+ * Ten tenants of their own (a VPC with four /22 subnets each, so the cloud's other subnets
+ * keep their room), one command of 1,000 ports each, spread over its subnets.
+ */
+/** `pids`: the engine's, the Northbound's and nats-server's, whose CPU is counted. */
+async function bulkCreation(env: BenchEnv, client: NovanetClient, pids: readonly number[]): Promise<Bulk> {
+  const targets: PortTarget[] = [];
+  for (let t = 0; t < BULK_COMMANDS; t++) {
+    const scope: Scope = { org: 'scale-bulk', project: `tenant-${t}` };
+    const { result } = await client.call(scope, 'vpc.create', { name: 'bulk', cidr: `10.${100 + t}.0.0/16` });
+    const vpcId = (result.vpc as { id: string }).id;
+    for (let s = 0; s < SUBNETS_PER_TENANT; s++) {
+      const created = await client.call(scope, 'subnet.create', { vpcId, name: `bulk-${s}`, cidr: `10.${100 + t}.${s * 4}.0/22` });
+      targets.push({ scope, subnetId: (created.result.subnet as { id: string }).id });
+    }
+  }
+  const before = await Promise.all(pids.map(cpuMs));
+  const sent = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: BULK_COMMANDS, inFlight: BULK_COMMANDS, untilReady: true, portsPerCommand: BULK_PORTS });
+  const after = await Promise.all(pids.map(cpuMs));
+  const [cpu, nbCpu, natsCpu] = after.map((ms, i) => (ms - before[i]!) / (BULK_COMMANDS * BULK_PORTS)) as [number, number, number];
+  return { rate: perSecond(BULK_COMMANDS * BULK_PORTS, sent.totalMs), medianMs: median(sent.latencies), cpuMs: cpu, nbCpuMs: nbCpu, natsCpuMs: natsCpu };
 }
 
 function scaleSizes(): number[] {

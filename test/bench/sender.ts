@@ -27,6 +27,12 @@ export interface SendJob {
   readonly inFlight: number;
   /** A command counts as done when its port's status is Ready at or after the commit, not at the reply. */
   readonly untilReady: boolean;
+  /**
+   * Bulk: each command is one port.create with `ports`, this many, in the subnets of one
+   * tenant's targets (round-robin over them); commands cycle through the tenants. Done when
+   * every port of it is Ready.
+   */
+  readonly portsPerCommand?: number;
 }
 
 /** Per-command latencies (ms) and the wall time (ms) of the whole run. */
@@ -84,13 +90,25 @@ async function main(job: SendJob): Promise<Sent> {
       await ready?.wait((result.port as { id: string }).id, seq);
       return performance.now() - start;
     };
+    const byTenant = new Map<string, PortTarget[]>();
+    for (const t of job.targets) byTenant.set(`${t.scope.org}/${t.scope.project}`, [...byTenant.get(`${t.scope.org}/${t.scope.project}`) ?? [], t]);
+    const tenants = [...byTenant.values()];
+    const createPorts = async (perCommand: number): Promise<number> => {
+      const subnets = tenants[next++ % tenants.length]!;
+      const start = performance.now();
+      const ports = Array.from({ length: perCommand }, (_, i) => ({ subnetId: subnets[i % subnets.length]!.subnetId }));
+      const { seq, result } = await client.call(subnets[0]!.scope, 'port.create', { ports });
+      if (ready) await Promise.all((result.ports as { id: string }[]).map((p) => ready.wait(p.id, seq)));
+      return performance.now() - start;
+    };
+    const command = job.portsPerCommand === undefined ? createPort : () => createPorts(job.portsPerCommand!);
     const start = performance.now();
     const latencies: number[] = [];
     let sent = 0;
     const lane = async (): Promise<void> => {
       while (sent < job.count) {
         sent++;
-        latencies.push(await createPort());
+        latencies.push(await command());
       }
     };
     await Promise.all(Array.from({ length: Math.min(job.inFlight, job.count) }, lane));

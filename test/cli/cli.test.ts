@@ -104,6 +104,10 @@ test('cli - an unknown command, verb, option or resource kind prints usage and e
   t.regex(help, /Usage: novanet subnet create/);
   t.regex(help, /--vpc-id <value>\s+text \(required\)/);
   t.regex(help, /--host-routes <value>\s+JSON/);
+  // port.create is one port or `ports`: both forms' fields are flags, neither required.
+  const portHelp = await novanet('port', 'create', '--help');
+  t.regex(portHelp, /--subnet-id <value>\s+text\n/);
+  t.regex(portHelp, /--ports <value>\s+JSON/);
 });
 
 test('cli - --config reads a TOML file; flags and the environment win over it, and a bad file is one line and exit 1', async (t) => {

@@ -243,6 +243,15 @@ test('port.create - a bare-metal port takes its interface as MAC and draws the s
   given(...withHost).when(acme, 'port.create', { subnetId: id(3) }).thenSucceeds(t);
 });
 
+test('port.create ports - bare-metal hosts in one command: a subnet draws its VLAN once, two subnets draw two, a third finds the range used up', (t) => {
+  const host = (subnet: number, n: number) => ({ subnetId: id(subnet), vnicType: 'baremetal', interface: `52:54:00:00:00:0${n}`, securityGroupIds: [] });
+  const d = given(...bmTenant()).when(acme, 'port.create', { ports: [host(3, 1), host(3, 2), host(4, 3)] }).thenSucceeds(t);
+  t.deepEqual(d.events.flatMap((e) => e.type === 'SubnetVlanAllocated' ? [[e.data.subnetId, e.data.vlanId]] : []), [[id(3), 100], [id(4), 101]]);
+  const third = { scope: acme, events: [subnetCreated(5, 2, '10.0.3.0/24')] };
+  given(...bmTenant(), third).when(acme, 'port.create', { ports: [host(3, 1), host(4, 2), host(5, 3)] }).thenFails(t, 'VLAN_EXHAUSTED', { index: 2 });
+  given(...bmTenant()).when(acme, 'port.create', { ports: [host(3, 1), host(4, 1)] }).thenFails(t, 'MAC_ALREADY_ALLOCATED', { index: 1 });
+});
+
 test('port.create - VLAN_EXHAUSTED when the range is used up; a deleted subnet gives its VLAN back', (t) => {
   const vlans = { scope: acme, events: [{ type: 'SubnetVlanAllocated' as const, data: { subnetId: id(3), vlanId: 100 } }, { type: 'SubnetVlanAllocated' as const, data: { subnetId: id(4), vlanId: 101 } }, subnetCreated(5, 2, '10.0.3.0/24')] };
   const port = { subnetId: id(5), vnicType: 'baremetal', interface: HOST };

@@ -46,6 +46,8 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
     stack.client.call(scope, 'port.create', { subnetId: (s.result.subnet as { id: string }).id }))));
   await Promise.all(ports.slice(0, 4).map((p) => stack.client.call(scope, 'port.delete', { portId: (p.result.port as { id: string }).id })));
   await stack.client.call(scope, 'port.create', { subnetId: (subnets[0]!.result.subnet as { id: string }).id });
+  // A bulk command, into the addresses the deletes freed and past them.
+  await stack.client.call(scope, 'port.create', { ports: subnets.flatMap((s) => [0, 1, 2].map(() => ({ subnetId: (s.result.subnet as { id: string }).id }))) });
 
   const log = new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
   const rebuilt = initialView();
