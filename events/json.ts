@@ -1,10 +1,13 @@
 /** JSON text on the wire: decoding bytes that anyone may have sent, and comparing values. */
 
+/** Stateless between calls (no `stream` option), so one serves every message instead of one built per message. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The JSON value of UTF-8 bytes, or why they are not one. Never throws: garbage is normal input. */
 export function decodeJson(data: Uint8Array): { readonly value: unknown } | { readonly reason: 'not UTF-8' | 'not JSON' } {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(data);
+    text = utf8.decode(data);
   } catch {
     return { reason: 'not UTF-8' };
   }

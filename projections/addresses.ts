@@ -4,8 +4,20 @@
  */
 
 export function ipToInt(ip: string): number {
-  const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
-  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  // Digit by digit, without the split's array and strings: every fold of a port and every
+  // IPAM step calls this several times (5 % of the engine's restart in a profile at 30k ports).
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + c - 48;
+    }
+  }
+  return n * 256 + octet;
 }
 
 export function intToIp(n: number): string {

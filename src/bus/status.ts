@@ -12,6 +12,13 @@ const READ_STALL_MS = 5000;
 const DIRECT_GETS_IN_FLIGHT = 256;
 
 /**
+ * Statuses the read asks the server for at once: the client's default (100, asking again at
+ * 75 left) made a pull request every 25 statuses, ~2 s of a restart at 10k ports. Statuses
+ * are a few hundred bytes.
+ */
+const READ_BATCH = 1024;
+
+/**
  * Publishes statuses to the STATUS stream, all in flight at once. The stream keeps
  * the latest few per subject, so a late subscriber still gets each resource's state.
  */
@@ -37,7 +44,7 @@ export class StatusPublisher {
     const { state } = await this.jsm.streams.info(this.stream);
     if (state.messages === 0) return [];
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: this.subjects.statusWildcard });
-    const messages = await consumer.consume();
+    const messages = await consumer.consume({ max_messages: READ_BATCH });
     // Ends a read that stopped delivering (NATS away, the stream purged under it).
     const stall = setTimeout(() => { void messages.close(); }, READ_STALL_MS);
     const latest = new Map<string, StoredStatus>();

@@ -9,7 +9,7 @@ import { streamNames, subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
-import { EventLog } from '../bus/log.js';
+import { EventLog, shareRead } from '../bus/log.js';
 import { StatusPublisher } from '../bus/status.js';
 import { ensureStreams } from '../bus/streams.js';
 import { Lease } from '../bus/lease.js';
@@ -102,9 +102,14 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const intake = new Intake({
       log, config: { vpcPool: config.vpcPool }, retention: { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
     });
+    // One read of the log folds both views (reading and validating a commit costs as much as
+    // folding it), while ovsdb-server builds the reconciler's dump.
+    const head = await log.lastSeq();
+    const [intakeRecords, reconcilerRecords] = shareRead(log.read(1, head));
+    const reconcilerStarted = reconciler.start({ head, records: reconcilerRecords });
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
-      operator: operatorRequests({ intake, reconciler, subjects: subs }), version: PACKAGE_VERSION,
+      operator: operatorRequests({ intake, reconciler, reconcilerStarted, subjects: subs }), version: PACKAGE_VERSION,
     });
     // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
     const holder = `${hostname()}:${process.pid}`;
@@ -113,10 +118,19 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       onAcquired: (token) => reconciler.takeOver({ token, holder }),
       onLost: () => reconciler.standDown(),
     });
-    await reconciler.start();
-    await intake.start();
-    await lease.start();
-    await endpoint.start();
+    // Reads and commands are answered once the intake's view is folded, not after the
+    // reconciler's start; the lease waits for the reconciler alone (a takeover resyncs from
+    // its folded view and its Northbound cache).
+    const started = await Promise.allSettled([
+      intake.start({ head, records: intakeRecords }).then(() => endpoint.start()),
+      reconcilerStarted.then(() => lease.start()),
+    ]);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      // Whichever half started stops again before the connections close.
+      await Promise.allSettled([endpoint.stop(), intake.stop(), reconciler.stop(), lease.stop()]);
+      throw failed.reason;
+    }
     logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix, holder, writing: reconciler.writing }, 'novanet engine ready');
     const client = ovsdb;
     return {

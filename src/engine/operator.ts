@@ -35,19 +35,23 @@ export interface NorthboundPlan {
  * `digest` (its views' digests, for `novanet verify`), `plan` (what a command would append and
  * write to the Northbound, committing nothing) and `drift` (the reconciler's pending diff).
  */
-export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler; subjects: Subjects }): ReadonlyMap<string, OperatorHandler> {
-  const { intake, reconciler, subjects } = parts;
+export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler; reconcilerStarted: Promise<void>; subjects: Subjects }): ReadonlyMap<string, OperatorHandler> {
+  const { intake, reconciler, reconcilerStarted, subjects } = parts;
+  // The engine answers as soon as the intake is up; what involves the reconciler's view or its
+  // Northbound cache waits until it has folded the log and has the Northbound's dump.
   return new Map<string, OperatorHandler>([
-    ['digest', (payload) => {
+    ['digest', async (payload) => {
       const parsed = DigestRequest.safeParse(payload ?? {});
       if (!parsed.success) return invalid(parsed.error);
       const { view, part, bucket } = parsed.data;
+      if (view === 'reconciler') await reconcilerStarted;
       const answer = viewDigest(view === 'intake' ? intake.view : reconciler.renderedView, { ...(part !== undefined && { part }), ...(bucket !== undefined && { bucket }) });
       return { ok: true, seq: answer.seq, result: { ...answer } };
     }],
     ['plan', async (payload) => {
       const parsed = PlanRequest.safeParse(payload);
       if (!parsed.success) return invalid(parsed.error);
+      await reconcilerStarted;
       const { operation, org, project } = parsed.data;
       // The scope is the subject's, as for a real command: admission checks its names.
       const scope = org === PROVIDER ? PROVIDER_SCOPE : { org: org ?? 'default', project: project ?? 'default' };
@@ -62,7 +66,10 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
         return { ok: false, error: { code: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) } };
       }
     }],
-    ['drift', () => ({ ok: true, seq: reconciler.observedSeq, result: { northbound: summarize(reconciler.drift()) } })],
+    ['drift', async () => {
+      await reconcilerStarted;
+      return { ok: true, seq: reconciler.observedSeq, result: { northbound: summarize(reconciler.drift()) } };
+    }],
   ]);
 }
 

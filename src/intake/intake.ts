@@ -20,6 +20,18 @@ export interface CommitLog {
   append(commit: Commit, expectedLastSeq: number): Promise<number>;
 }
 
+/** The whole log up to `head` as one read: every record from sequence 1 through `head`, in order. */
+export interface LogRead {
+  readonly head: number;
+  readonly records: AsyncIterable<LogRecord>;
+}
+
+/** The log from its first record through its last one now. */
+async function readAll(log: Pick<CommitLog, 'lastSeq' | 'read'>): Promise<LogRead> {
+  const head = await log.lastSeq();
+  return { head, records: log.read(1, head) };
+}
+
 /** What the intake draws at the edge and writes into commits: time, ids, MAC candidates. */
 export interface Draws {
   now(): string;
@@ -119,8 +131,13 @@ export class Intake {
     return this.#view;
   }
 
-  async start(): Promise<void> {
-    await this.rebuild();
+  /**
+   * Folds the log, then takes requests. `read`, if given, is the log from its first sequence
+   * through `head`, read once for the intake and the reconciler (src/engine); without it the
+   * intake reads the log itself.
+   */
+  async start(read?: LogRead): Promise<void> {
+    await this.rebuild(read);
     this.running = this.run();
   }
 
@@ -341,13 +358,13 @@ export class Intake {
     for await (const record of this.opts.log.read(this.head + 1, last)) this.apply(record);
   }
 
-  private async rebuild(): Promise<void> {
+  private async rebuild(read?: LogRead): Promise<void> {
     this.#view = initialView();
     this.commands = initialCommandView(this.opts.retention);
     this.head = 0;
-    const last = await this.opts.log.lastSeq();
-    for await (const record of this.opts.log.read(1, last)) this.apply(record);
-    this.head = last;
+    const { head, records } = read ?? await readAll(this.opts.log);
+    for await (const record of records) this.apply(record);
+    this.head = head;
   }
 
   private context(scope: Scope, commandId: string): DecideContext {

@@ -54,6 +54,11 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
   for await (const record of log.read(1, await log.lastSeq())) if (!isQuarantined(record)) evolve(rebuilt, record);
   t.deepEqual(rebuilt, stack.engine.intake.view);
   t.is(rebuilt.seq, await log.lastSeq());
+
+  // A restart folds both views from one read of the log (src/engine): each gets all of it.
+  const restarted = await stack.restartEngine();
+  t.deepEqual(restarted.intake.view, rebuilt);
+  t.deepEqual(restarted.reconciler.renderedView, rebuilt);
 });
 
 test.serial('fencing - two engines writing to one log never allocate the same address twice', async (t) => {
