@@ -92,7 +92,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const reconciler = new Reconciler({
       source: log,
       ovsdb,
-      statusSink: new StatusPublisher(js, jsm, subs, streams.status),
+      statusSink: new StatusPublisher(nc, js, jsm, subs, streams.status, config.natsInboxPrefix),
       ownership: { owner: config.owner },
       logger: logger.child({ component: 'reconciler' }),
       resyncIntervalMs: config.resyncIntervalMs,

@@ -118,12 +118,25 @@ function parseWithBigIntegers(text: string, bigIntegers: ReadonlyMap<number, big
   }) as Json;
 }
 
-/** JSON.stringify that writes bigint as a JSON integer. */
+/**
+ * JSON.stringify that writes bigint as a JSON integer. The native JSON.stringify first: it
+ * throws on a bigint, which only integers beyond 2^53 are, and walking every value here cost
+ * 8 % of the engine's CPU in bulk creation (a 256-port transaction is ~1,000 operations).
+ */
 export function stringifyJson(value: Json): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    return stringifyWithBigIntegers(value);
+  }
+}
+
+function stringifyWithBigIntegers(value: Json): string {
   if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return `[${value.map(stringifyJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(stringifyWithBigIntegers).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const members = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyJson(v)}`);
+    const members = Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${stringifyWithBigIntegers(v)}`);
     return `{${members.join(',')}}`;
   }
   return JSON.stringify(value);

@@ -74,12 +74,12 @@ async function writeLog({ js, jsm }: Jet, prefix: string, history: History): Pro
 }
 
 /** From the reconciler's start (log folded, everything marked dirty) until all ports are in its cache. */
-async function reconcileBatched(env: BenchEnv, { js, jsm }: Jet, prefix: string, log: EventLog, nbName: string): Promise<number> {
+async function reconcileBatched(env: BenchEnv, { nc, js, jsm }: Jet, prefix: string, log: EventLog, nbName: string): Promise<number> {
   const nb = await freshNorthbound(env, nbName);
   const ovsdb = await OvsdbClient.connect({ remote: nb.remote });
   const closeOvsdb = env.cleanup.adopt(() => ovsdb.close());
   const reconciler = new Reconciler({
-    source: log, ovsdb, statusSink: new StatusPublisher(js, jsm, subjects(prefix), streamNames(prefix).status), ownership: own, logger: silent,
+    source: log, ovsdb, statusSink: new StatusPublisher(nc, js, jsm, subjects(prefix), streamNames(prefix).status), ownership: own, logger: silent,
     resyncIntervalMs: 3_600_000,
   });
   const stopReconciler = env.cleanup.adopt(() => reconciler.stop());

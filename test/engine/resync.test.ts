@@ -124,7 +124,7 @@ test.serial('resync - a commit is reconciled and its status published before the
   stack.engine.reconciler.standDown();
   const js = jetstream(stack.nc);
   const jsm = await jetstreamManager(stack.nc);
-  const publisher = new StatusPublisher(js, jsm, subjects('novanet'), statusStream);
+  const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
   let release!: () => void;
   const held = new Promise<void>((resolve) => { release = resolve; });
   let reads = 0;
