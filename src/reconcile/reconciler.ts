@@ -613,6 +613,8 @@ export class Reconciler {
   private rendered(batch: readonly Dirty[], view: View = this.view, dependencies = true): Rendered[] {
     const members = [...batch];
     const keys = new Set(members.map((d) => ownerKey(d.ref)));
+    // The batch's ports share a few parents: look each up in the cache once (every table's owner index).
+    const hasRows = new Map<string, boolean>();
     const out: Rendered[] = [];
     for (let i = 0; i < members.length; i++) {
       const dirty = members[i]!;
@@ -623,7 +625,12 @@ export class Reconciler {
       const joinable = resource?.rows.every((r) => r.referencedBy.every((ref) => this.opts.ovsdb.cache.get(ref.table, ref.uuid))) ?? true;
       for (const dep of resource?.dependsOn ?? []) {
         const key = ownerKey(dep);
-        if (keys.has(key) || (joinable && actualRows(this.opts.ovsdb.cache, dep, []).length > 0)) continue;
+        if (keys.has(key)) continue;
+        if (joinable) {
+          let has = hasRows.get(key);
+          if (has === undefined) hasRows.set(key, has = actualRows(this.opts.ovsdb.cache, dep, []).length > 0);
+          if (has) continue;
+        }
         const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);

@@ -124,16 +124,17 @@ const DROP = rowUuid.dropPortGroup(id(1));
 const GW_LRP = rowUuid.gatewayRouterPort(id(61));
 const FOREIGN = '99999999-0000-4000-8000-000000000001';
 
-/** An operation as one line; updates name the columns they set. */
-function step(op: Operation): string {
+/** An operation as lines, a mutate one a member it adds or removes; updates name the columns they set. */
+function step(op: Operation): string[] {
   const target = 'where' in op ? String(op.where[0]![2]) : op.op === 'insert' ? op.uuid : '';
   switch (op.op) {
-    case 'insert': return `insert ${op.table} ${target}`;
-    case 'update': return `update ${op.table} ${target} ${Object.keys(op.row).sort().join(',')}`;
-    case 'mutate': return op.mutations.map(([column, mutator, value]) => `mutate ${op.table} ${target} ${column} ${mutator} ${String(value)}`).join('; ');
-    case 'delete': return `delete ${op.table} ${target}`;
+    case 'insert': return [`insert ${op.table} ${target}`];
+    case 'update': return [`update ${op.table} ${target} ${Object.keys(op.row).sort().join(',')}`];
+    case 'mutate': return op.mutations.flatMap(([column, mutator, value]) =>
+      (Array.isArray(value) ? value : [value]).map((member) => `mutate ${op.table} ${target} ${column} ${mutator} ${String(member)}`));
+    case 'delete': return [`delete ${op.table} ${target}`];
     // The diff sends none of these; named so a new operation kind is a compile error here.
-    case 'select': case 'wait': case 'comment': return op.op;
+    case 'select': case 'wait': case 'comment': return [op.op];
     default: {
       const unhandled: never = op;
       return unhandled;
@@ -329,11 +330,13 @@ for (const c of cases) {
     const refs = union(earlier ? resourcesOf(earlier) : [], resourcesOf(view));
 
     const ops = pass(nb, view, refs);
-    t.deepEqual(ops.map(step).sort(), [...c.steps].sort());
+    t.deepEqual(ops.flatMap(step).sort(), [...c.steps].sort());
+    const linked = ops.flatMap((op) => (op.op === 'mutate' && op.mutations[0]![1] === 'insert' ? [`${op.table} ${String(op.where[0]![2])} ${op.mutations[0]![0]}`] : []));
+    t.deepEqual(linked, [...new Set(linked)], 'new references: one mutate a parent\'s column');
     assertOrdered(t, ops);
 
     await commit(nb, ops);
-    t.deepEqual(pass(nb, view, refs).map(step), [], 'committed, a second pass sends nothing');
+    t.deepEqual(pass(nb, view, refs).flatMap(step), [], 'committed, a second pass sends nothing');
     c.check?.(t, nb.client.cache);
     assertSameOwnedRows(t, view, ownedRows(nb.client.cache), await convergedRows(nb, view));
   });
@@ -392,7 +395,7 @@ test('diff - a whole topology from nothing, through changes, back to nothing: ea
     assertOrdered(t, ops);
     await commit(nb, ops);
 
-    t.deepEqual(pass(nb, view, refs).map(step), [], `${stage}: a second pass sends nothing`);
+    t.deepEqual(pass(nb, view, refs).flatMap(step), [], `${stage}: a second pass sends nothing`);
     assertSameOwnedRows(t, view, ownedRows(nb.client.cache), await convergedRows(fresh, view));
     // The index followed every monitor update; built from the rows as they are now, it says the same.
     const rebuilt = new ReferenceIndex(ownedByResource);
@@ -434,12 +437,12 @@ test('diff - the retired drop group of the installation: kept while a port is in
   const retired: RowOwner = { kind: 'default-deny', id: own.owner };
   const port: RowOwner = { kind: 'port', id: id(3) };
 
-  t.deepEqual(pass(nb, view, [retired]).map(step), [], 'the retired group stays: a port is in it');
-  t.deepEqual(pass(nb, view, [port]).map(step), [link('Port_Group', DROP, 'ports', id(3))], 'the port stays in it while its VPC\'s group is missing');
+  t.deepEqual(pass(nb, view, [retired]).flatMap(step), [], 'the retired group stays: a port is in it');
+  t.deepEqual(pass(nb, view, [port]).flatMap(step), [link('Port_Group', DROP, 'ports', id(3))], 'the port stays in it while its VPC\'s group is missing');
 
   const ops = pass(nb, view, [{ kind: 'vpc', id: id(1) }, port, retired]);
   const dropAcls = ['drop-from', 'drop-to', 'dhcp'].map((role) => rowUuid.dropAcl(id(1), role));
-  t.deepEqual(ops.map(step).sort(), [
+  t.deepEqual(ops.flatMap(step).sort(), [
     ins('Port_Group', DROP), ...dropAcls.map((acl) => ins('ACL', acl)), ...dropAcls.map((acl) => link('Port_Group', DROP, 'acls', acl)),
     link('Port_Group', DROP, 'ports', id(3)), unlink('Port_Group', LEGACY_DROP_GROUP, 'ports', id(3)),
     ...LEGACY_DROP_ACLS.map((acl) => unlink('Port_Group', LEGACY_DROP_GROUP, 'acls', acl)), del('Port_Group', LEGACY_DROP_GROUP),
@@ -448,5 +451,5 @@ test('diff - the retired drop group of the installation: kept while a port is in
   t.deepEqual(nb.client.cache.get('Port_Group', DROP)?.ports, [id(3)]);
   t.is(nb.client.cache.get('Port_Group', LEGACY_DROP_GROUP), undefined);
   t.true(LEGACY_DROP_ACLS.every((acl) => nb.client.cache.get('ACL', acl) === undefined), 'its ACLs collected with it');
-  t.deepEqual(pass(nb, view, [...resourcesOf(view), retired]).map(step), [], 'settled');
+  t.deepEqual(pass(nb, view, [...resourcesOf(view), retired]).flatMap(step), [], 'settled');
 });
