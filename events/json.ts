@@ -36,8 +36,14 @@ const byKey = ([a]: [string, unknown], [b]: [string, unknown]): number => (a < b
 /** Thrown out of plainCanonical where the value is not plain data; canonicalJson then takes the general path. */
 const NOT_PLAIN = Symbol('not plain');
 
-/** An array index: objects hold such keys first, in numeric order, so sorting them by text would differ from JSON.stringify's order. */
-const INDEX_KEY = /^(?:0|[1-9][0-9]*)$/;
+/**
+ * Objects hold array-index keys first, in numeric order, so sorting them as text would differ
+ * from the general path's order: a key starting with a digit takes that path.
+ */
+const startsWithDigit = (key: string): boolean => {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57;
+};
 
 /**
  * canonicalJson's text for plain data (objects of Object's prototype or none, arrays, strings,
@@ -67,7 +73,7 @@ function plainCanonical(value: unknown): string | undefined {
       if (proto !== Object.prototype && proto !== null) throw NOT_PLAIN;
       let text = '';
       for (const key of Object.keys(value).sort()) {
-        if (INDEX_KEY.test(key)) throw NOT_PLAIN;
+        if (startsWithDigit(key)) throw NOT_PLAIN;
         const member = plainCanonical((value as Record<string, unknown>)[key]);
         if (member !== undefined) text += `${text === '' ? '' : ','}${JSON.stringify(key)}:${member}`;
       }

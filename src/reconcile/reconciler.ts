@@ -172,6 +172,8 @@ export class Reconciler {
   private sweepResources: Iterator<{ ref: RowOwner; scope: Scope; seq: number }> | undefined;
   private sweepRows: Iterator<Row> | undefined;
   private readonly resyncSlice: number;
+  /** The last batch's statuses on their way to the stream (publish). */
+  private statusesInFlight: Promise<void> | undefined;
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
   private pass: Promise<void> | undefined;
@@ -564,6 +566,15 @@ export class Reconciler {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.serve();
+    } finally {
+      // A pass ends with its statuses stored (or their retry scheduled): idle() and stop() wait for them.
+      await this.statusesInFlight;
+    }
+  }
+
+  private async serve(): Promise<void> {
     while (this.servable() > 0 && this.opts.ovsdb.connected && this.writer) {
       // Let commits that arrive together land in one transaction, and commands run between
       // batches: a batch with nothing to write awaits no I/O, so a resync would hold the event
@@ -707,6 +718,11 @@ export class Reconciler {
     )), batch);
   }
 
+  /**
+   * Decides which statuses of a batch go out and sends them, then waits for the previous
+   * batch's: a batch's acknowledgements arrive while the next batch renders and transacts, and
+   * at most two batches' statuses are in flight (sent in order on one connection).
+   */
   private async publish(statuses: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
     const out: ResourceStatus[] = [];
     statuses.forEach((s, i) => {
@@ -721,7 +737,16 @@ export class Reconciler {
       if (s.phase === Phase.Deleted) this.published.delete(key);
       else this.published.set(key, digest);
     });
-    if (out.length === 0) return;
+    const previous = this.statusesInFlight;
+    if (out.length > 0) {
+      const sending = this.send(out, batch).finally(() => { if (this.statusesInFlight === sending) this.statusesInFlight = undefined; });
+      this.statusesInFlight = sending;
+    }
+    await previous;
+  }
+
+  /** Publishes statuses; those that do not reach the stream are marked again in 1 s. Never rejects. */
+  private async send(out: readonly ResourceStatus[], batch: readonly Dirty[]): Promise<void> {
     try {
       await this.opts.statusSink.publish(out);
     } catch (err) {
