@@ -79,7 +79,9 @@ function plainCanonical(value: unknown): string | undefined {
       }
       return `{${text}}`;
     }
-    default:
+    case 'bigint':
+    case 'function':
+    case 'symbol':
       // Functions and symbols are left out as JSON.stringify leaves them; a bigint throws there.
       throw NOT_PLAIN;
   }
