@@ -124,3 +124,29 @@ test('cache - secondary indexes cover rows already present and follow every chan
   t.throws(() => cache.addIndex('Logical_Switch', 'name', byName), { message: /already exists/ });
   t.throws(() => cache.addIndex('No_Such_Table', 'name', byName), { message: /unknown table "No_Such_Table"/ });
 });
+
+test('cache - empty sets and maps are one frozen value for every row; a modify of one changes only its row', (t) => {
+  const cache = new CacheImpl(schema);
+  cache.applyUpdate2({ Logical_Switch: { [A]: { insert: { name: 'a' } }, [B]: { insert: { name: 'b', ports: ['set', []] } } } }, columns);
+  const [a, b] = [cache.get('Logical_Switch', A)!, cache.get('Logical_Switch', B)!];
+  t.is(a['ports'], b['ports']);
+  t.is(a['external_ids'], b['external_ids']);
+  t.true(Object.isFrozen(a['ports']) && Object.isFrozen(a['other_config']));
+  cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { ports: ['uuid', P1], other_config: ['map', [['k', 'v']]] } } } }, columns);
+  t.deepEqual(cache.get('Logical_Switch', A)!['ports'], [P1]);
+  t.deepEqual(cache.get('Logical_Switch', A)!['other_config'], { k: 'v' });
+  t.deepEqual([cache.get('Logical_Switch', B)!['ports'], cache.get('Logical_Switch', B)!['other_config']], [[], {}]);
+});
+
+test('cache - a notification inserting a port and adding it to its switch, in either order, leaves both rows whole', (t) => {
+  const withPorts = new Map([...columns, ['Logical_Switch_Port', ['name', 'external_ids']]]);
+  for (const order of ['switch first', 'port first']) {
+    const cache = seeded();
+    const sw = { Logical_Switch: { [A]: { modify: { ports: ['uuid', P3] } } } };
+    const port = { Logical_Switch_Port: { [P3]: { insert: { name: 'p3', external_ids: ['map', [['owner', 'x']]] } } } };
+    const updates = cache.applyUpdate2(order === 'switch first' ? { ...sw, ...port } : { ...port, ...sw }, withPorts);
+    t.deepEqual(updates.map((u) => u.table), ['Logical_Switch_Port', 'Logical_Switch'], order);
+    t.deepEqual(cache.get('Logical_Switch', A)!['ports'], [P1, P2, P3], order);
+    t.deepEqual(cache.get('Logical_Switch_Port', P3), { _uuid: P3, name: 'p3', external_ids: { owner: 'x' } }, order);
+  }
+});
