@@ -81,7 +81,7 @@ export class CacheImpl implements Cache {
     const dump = new Map(entries(json, 'table-updates2'));
     const updates: RowUpdate[] = [];
     const dumped = new Map<string, Map<Uuid, Row>>();
-    for (const [table, cols] of columns) {
+    for (const table of columns.keys()) {
       const ts = tableSchema(this.#schema, table);
       const fresh = new Map<Uuid, Row>();
       for (const [uuid, change] of entries(dump.get(table) ?? {}, `${table} updates`)) {
