@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
-import type { CommitRecord, LogRecord, Scope } from '../../events/mod.js';
+import type { CommitRecord, LogRecord, QuarantinedRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
@@ -149,7 +149,8 @@ interface Rendered {
  * once another writer took over (WriterFence).
  */
 export class Reconciler {
-  private readonly view: View = initialView();
+  /** Replaced only at start, by a snapshot's. */
+  private view: View = initialView();
   /**
    * Resources to reconcile, in two queues: what commits, drift and dependencies marked is
    * served before what a full resync marked, so a command's resource never waits behind a
@@ -223,10 +224,20 @@ export class Reconciler {
   /**
    * Monitors the Northbound and folds the log, side by side (ovsdb-server builds its dump
    * while the log is read), then follows the log. `read`, if given, is the log from its first
-   * sequence through `head`, read once for the intake and the reconciler (src/engine).
+   * sequence through `head`, read once for the intake and the reconciler (src/engine), or
+   * the records after a snapshot's seq `from` the snapshot's view (this reconciler's own copy)
+   * and the messages through it that are not commits.
    */
-  async start(read?: { readonly head: number; readonly records: AsyncIterable<LogRecord> }): Promise<void> {
+  async start(read?: {
+    readonly head: number;
+    readonly records: AsyncIterable<LogRecord>;
+    readonly from?: { readonly view: View; readonly quarantined: readonly QuarantinedRecord[] };
+  }): Promise<void> {
     const { ovsdb, source } = this.opts;
+    if (read?.from) {
+      this.view = read.from.view;
+      for (const record of read.from.quarantined) this.quarantine.report(record);
+    }
     indexOwnedRows(ovsdb.cache, this.opts.ownership);
     this.disposers.push(ovsdb.onUpdate((updates) => {
       this.references.apply(updates);
