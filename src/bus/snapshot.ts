@@ -46,9 +46,38 @@ export function encodeSnapshot(state: SnapshotState, { seq, log }: SnapshotPoint
 }
 
 function tagged(this: unknown, _key: string, value: unknown): unknown {
-  if (value instanceof Map) return { $map: [...value] };
+  if (value instanceof Map) return table(value) ?? { $map: [...value] };
   if (value instanceof Set) return { $set: [...value] };
   return value;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof Set);
+
+/**
+ * A Map of records (a collection: ports by id) as a table, `{"$table": [shapes, rows]}`: each
+ * distinct list of field names once, and each entry a row `[key, shape, ...values]`. Field
+ * names repeated in every record were two thirds of a port's JSON, and parsing them most of
+ * the decode. Undefined for a Map with a value of another kind.
+ */
+function table(map: Map<unknown, unknown>): { $table: [string[][], unknown[][]] } | undefined {
+  const shapes: string[][] = [];
+  const shapeOf = new Map<string, number>();
+  const rows: unknown[][] = [];
+  for (const [key, record] of map) {
+    if (!isRecord(record)) return undefined;
+    const fields = Object.keys(record);
+    const name = fields.join(',');
+    let shape = shapeOf.get(name);
+    if (shape === undefined) {
+      shape = shapes.push(fields) - 1;
+      shapeOf.set(name, shape);
+    }
+    const row: unknown[] = [key, shape];
+    for (const field of fields) row.push(record[field]);
+    rows.push(row);
+  }
+  return { $table: [shapes, rows] };
 }
 
 /** The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead). */
@@ -85,6 +114,17 @@ function untag(value: unknown): unknown {
   }
   const object = value as Record<string, unknown>;
   if ('$map' in object) return new Map((object.$map as [unknown, unknown][]).map(([k, v]) => [k, untag(v)]));
+  if ('$table' in object) {
+    const [shapes, rows] = object.$table as [string[][], unknown[][]];
+    const map = new Map<unknown, Record<string, unknown>>();
+    for (const row of rows) {
+      const fields = shapes[row[1] as number]!;
+      const record: Record<string, unknown> = {};
+      for (let i = 0; i < fields.length; i++) record[fields[i]!] = untag(row[i + 2]);
+      map.set(row[0], record);
+    }
+    return map;
+  }
   if ('$set' in object) return new Set((object.$set as unknown[]).map(untag));
   for (const key in object) object[key] = untag(object[key]);
   return object;
