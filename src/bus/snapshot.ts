@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { QuarantinedRecord, Subjects } from '../../events/mod.js';
@@ -32,56 +33,30 @@ export interface Snapshot extends SnapshotState, SnapshotPoint {}
 
 const MAGIC = 'novanet-snapshot';
 
+/** What the body holds: the state, and which log it is a fold of. */
+interface Body extends SnapshotState {
+  readonly log: string;
+}
+
 /**
- * Encodes both views as JSON of their plain data, Maps as `{"$map": [[key, value], ...]}` and
- * Sets as `{"$set": [...]}` in insertion order (a view's order is part of it: lists are
- * oldest first), behind one header line: `novanet-snapshot <version> <seq> <sha256 of the body>`.
- * The views' own objects never have keys beginning with `$` (their keys are field names of
- * the code, never tenant data), so the tags are unambiguous.
+ * Encodes both views with V8's structured serialization (node:v8), behind one header line:
+ * `novanet-snapshot <version> <seq> <sha256 of the body>`. Chosen over JSON, measured at 30k
+ * ports (README "Restart"): it keeps Maps, Sets and their order, absent and undefined fields
+ * and shared objects exactly as the fold left them, with no tagging of its own, and encodes
+ * 5× and decodes 2× faster than JSON of the same data. Its format is backward compatible
+ * across Node versions; one this Node cannot read fails to decode, and the log is folded.
  */
 export function encodeSnapshot(state: SnapshotState, { seq, log }: SnapshotPoint): Uint8Array {
-  const body = Buffer.from(JSON.stringify({ log, view: state.view, commands: state.commands, quarantined: state.quarantined }, tagged));
+  const body = serialize({ log, view: state.view, commands: state.commands, quarantined: state.quarantined } satisfies Body);
   const header = Buffer.from(`${MAGIC} ${SNAPSHOT_VERSION} ${seq} ${createHash('sha256').update(body).digest('hex')}\n`);
   return Buffer.concat([header, body]);
 }
 
-function tagged(this: unknown, _key: string, value: unknown): unknown {
-  if (value instanceof Map) return table(value) ?? { $map: [...value] };
-  if (value instanceof Set) return { $set: [...value] };
-  return value;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Map) && !(value instanceof Set);
-
 /**
- * A Map of records (a collection: ports by id) as a table, `{"$table": [shapes, rows]}`: each
- * distinct list of field names once, and each entry a row `[key, shape, ...values]`. Field
- * names repeated in every record were two thirds of a port's JSON, and parsing them most of
- * the decode. Undefined for a Map with a value of another kind.
+ * The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead).
+ * `copy` decodes the checked body again: a second, unshared copy of the state.
  */
-function table(map: Map<unknown, unknown>): { $table: [string[][], unknown[][]] } | undefined {
-  const shapes: string[][] = [];
-  const shapeOf = new Map<string, number>();
-  const rows: unknown[][] = [];
-  for (const [key, record] of map) {
-    if (!isRecord(record)) return undefined;
-    const fields = Object.keys(record);
-    const name = fields.join(',');
-    let shape = shapeOf.get(name);
-    if (shape === undefined) {
-      shape = shapes.push(fields) - 1;
-      shapeOf.set(name, shape);
-    }
-    const row: unknown[] = [key, shape];
-    for (const field of fields) row.push(record[field]);
-    rows.push(row);
-  }
-  return { $table: [shapes, rows] };
-}
-
-/** The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead). */
-export function decodeSnapshot(bytes: Uint8Array): Snapshot | { readonly reason: string } {
+export function decodeSnapshot(bytes: Uint8Array): (Snapshot & { copy(): SnapshotState }) | { readonly reason: string } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = buffer.indexOf(0x0a);
   if (end < 0 || end > 200) return { reason: 'no snapshot header' };
@@ -90,11 +65,12 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | { readonly reason:
   if (version !== String(SNAPSHOT_VERSION)) return { reason: `codec version ${version}, this engine reads ${SNAPSHOT_VERSION}` };
   const body = buffer.subarray(end + 1);
   if (createHash('sha256').update(body).digest('hex') !== checksum) return { reason: 'checksum mismatch' };
-  let parsed: { log?: string; view?: View; commands?: CommandView; quarantined?: QuarantinedRecord[] };
+  const decode = (): Partial<Body> => deserialize(body) as Partial<Body>;
+  let parsed: Partial<Body>;
   try {
-    parsed = untag(JSON.parse(body.toString('utf8'))) as typeof parsed;
+    parsed = decode();
   } catch (err) {
-    return { reason: `body does not parse: ${String(err)}` };
+    return { reason: `body does not decode: ${String(err)}` };
   }
   const seq = Number(seqText);
   const { log, view, commands, quarantined } = parsed;
@@ -102,32 +78,7 @@ export function decodeSnapshot(bytes: Uint8Array): Snapshot | { readonly reason:
   if (typeof log !== 'string' || view === undefined || view.seq > seq || commands?.seq !== view.seq || !Array.isArray(quarantined)) {
     return { reason: 'body does not hold the views at the header\'s seq' };
   }
-  return { seq, log, view, commands, quarantined };
-}
-
-/** Turns the tags back into Maps and Sets, in place (the parsed JSON is ours alone). */
-function untag(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = untag(value[i]);
-    return value;
-  }
-  const object = value as Record<string, unknown>;
-  if ('$map' in object) return new Map((object.$map as [unknown, unknown][]).map(([k, v]) => [k, untag(v)]));
-  if ('$table' in object) {
-    const [shapes, rows] = object.$table as [string[][], unknown[][]];
-    const map = new Map<unknown, Record<string, unknown>>();
-    for (const row of rows) {
-      const fields = shapes[row[1] as number]!;
-      const record: Record<string, unknown> = {};
-      for (let i = 0; i < fields.length; i++) record[fields[i]!] = untag(row[i + 2]);
-      map.set(row[0], record);
-    }
-    return map;
-  }
-  if ('$set' in object) return new Set((object.$set as unknown[]).map(untag));
-  for (const key in object) object[key] = untag(object[key]);
-  return object;
+  return { seq, log, view, commands, quarantined, copy: () => decode() as Body };
 }
 
 /** Whether a snapshot's idempotency view was folded with `retention`: another one would keep other records. */
