@@ -45,6 +45,7 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string, repli
     // The newest snapshot's manifest and each of its chunks (src/bus/snapshot.ts): one message a subject.
     max_msgs_per_subject: 1,
     discard: DiscardPolicy.Old,
+    allow_direct: true,
   });
   return names;
 }

@@ -114,11 +114,17 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       ...(observers.intake && { observer: observers.intake }), ...(snapshots && { snapshots }),
     });
     // Both views start from the newest snapshot, if there is a sound one, and one read of the
-    // log after it folds both (reading and validating a commit costs as much as folding it),
-    // while ovsdb-server builds the reconciler's dump.
-    const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
-    const [intakeRecords, reconcilerRecords] = shareRead(log.read((snapshot?.intake.seq ?? 0) + 1, head));
-    const reconcilerStarted = reconciler.start({ head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler }) });
+    // log after it folds both (reading and validating a commit costs as much as folding it).
+    // The reconciler asks for its Northbound dump first: ovsdb-server builds it meanwhile.
+    const reading = (async () => {
+      const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
+      const [intakeRecords, reconcilerRecords] = shareRead(log.read((snapshot?.intake.seq ?? 0) + 1, head));
+      return { snapshot, intakeRecords, reconcilerRecords };
+    })();
+    const reconcilerStarted = reconciler.start(reading.then(({ snapshot, reconcilerRecords }) => ({ head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler }) })));
+    // Awaited below with the intake's start; until then a failure must not count as unhandled.
+    reconcilerStarted.catch(() => undefined);
+    const { snapshot, intakeRecords } = await reading;
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
       operator: operatorRequests({ intake, reconciler, reconcilerStarted, subjects: subs }), version: PACKAGE_VERSION,

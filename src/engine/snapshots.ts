@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommandRetention } from '../../projections/mod.js';
-import { decodeSnapshot, encodeSnapshot, sameRetention } from '../bus/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, NO_SNAPSHOT, sameRetention } from '../bus/snapshot.js';
 import type { Snapshot, SnapshotStore } from '../bus/snapshot.js';
 import type { IntakeSnapshots, IntakeState } from '../intake/intake.js';
 
@@ -57,8 +57,9 @@ export async function loadSnapshot(
   store: SnapshotStore, expected: { readonly head: number; readonly log: string; readonly retention: CommandRetention }, logger: Logger,
 ): Promise<{ readonly intake: Snapshot; readonly reconciler: Snapshot } | undefined> {
   const started = performance.now();
-  const fullFold = (reason: string, extra: Record<string, unknown> = {}) => {
-    logger.info({ reason, ...extra }, 'no snapshot loaded; folding the whole log');
+  // A snapshot that is there and refused is worth a warning; none at all is an ordinary first start.
+  const fullFold = (reason: string, extra: Record<string, unknown> = {}, level: 'info' | 'warn' = 'warn') => {
+    logger[level]({ reason, ...extra }, 'no snapshot loaded; folding the whole log');
     return undefined;
   };
   let stored;
@@ -67,7 +68,7 @@ export async function loadSnapshot(
   } catch (err) {
     return fullFold('reading the snapshot failed', { err });
   }
-  if ('reason' in stored) return fullFold(stored.reason);
+  if ('reason' in stored) return fullFold(stored.reason, {}, stored.reason === NO_SNAPSHOT ? 'info' : 'warn');
   const loadedMs = Math.round(performance.now() - started);
   const decoded = decodeSnapshot(stored.bytes);
   if ('reason' in decoded) return fullFold(decoded.reason, { seq: stored.seq });
