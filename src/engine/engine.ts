@@ -121,7 +121,13 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       const [intakeRecords, reconcilerRecords] = shareRead(log.read((snapshot?.intake.seq ?? 0) + 1, head));
       return { snapshot, intakeRecords, reconcilerRecords };
     })();
-    const reconcilerStarted = reconciler.start(reading.then(({ snapshot, reconcilerRecords }) => ({ head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler }) })));
+    let served: () => void = () => undefined;
+    const serving = new Promise<void>((resolve) => { served = resolve; });
+    const reconcilerStarted = reconciler.start(reading.then(async ({ snapshot, reconcilerRecords }) => {
+      // The reconciler's copy is decoded once reads are answered (at 100k ports ~1 s): reads do not wait for it.
+      if (snapshot) await serving;
+      return { head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler() }) };
+    }));
     // Awaited below with the intake's start; until then a failure must not count as unhandled.
     reconcilerStarted.catch(() => undefined);
     const { snapshot, intakeRecords } = await reading;
@@ -140,7 +146,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     // reconciler's start; the lease waits for the reconciler alone (a takeover resyncs from
     // its folded view and its Northbound cache).
     const started = await Promise.allSettled([
-      intake.start({ head, records: intakeRecords, ...(snapshot && { from: snapshot.intake }) }).then(() => endpoint.start()),
+      intake.start({ head, records: intakeRecords, ...(snapshot && { from: snapshot.intake }) }).then(() => endpoint.start()).finally(served),
       reconcilerStarted.then(() => lease.start()),
     ]);
     const failed = started.find((s) => s.status === 'rejected');
