@@ -96,11 +96,12 @@ type Manifest = z.infer<typeof Manifest>;
 /**
  * The newest snapshot on JetStream (the stream `<PREFIX>_SNAPSHOT`, src/bus/streams.ts): its
  * bytes in chunks under NATS's max payload, each on a subject of its own, then a manifest on
- * the head subject naming them. Read by direct gets, raw bytes (a message get's are base64 in
- * JSON: decoding them was 0.3 s of CPU at 30k ports); a replica behind the leader answers an
- * older manifest or no chunk, so at worst an older snapshot or none is loaded. The manifest is written last, so a snapshot cut off half-way
- * is never named; a manifest naming chunks that are gone or wrong fails the checksum. A cache
- * only: nothing reads it but an engine's start, which folds the whole log without it.
+ * the head subject naming them. The manifest is written last, so a snapshot cut off half-way
+ * is never named; a manifest naming chunks that are gone or wrong fails the checksum. Read by
+ * direct gets, raw bytes (a message get's are base64 in JSON: 0.3 s of CPU at 30k ports); a
+ * replica behind the leader answers an older manifest or no chunk, so at worst an older
+ * snapshot or none is loaded. A cache only: nothing reads it but an engine's start, which
+ * folds the whole log without it.
  */
 export class SnapshotStore {
   constructor(
