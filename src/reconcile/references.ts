@@ -17,6 +17,11 @@ export class ReferenceIndex {
     return [...(this.byTarget.get(uuid)?.values() ?? [])];
   }
 
+  /** Whether the owned row `ref` names holds `uuid` in its column: O(1), whatever the set's size. */
+  holds(ref: Reference, uuid: string): boolean {
+    return this.byTarget.get(uuid)?.has(`${ref.table}/${ref.uuid}/${ref.column}`) ?? false;
+  }
+
   apply(updates: readonly RowUpdate[]): void {
     for (const u of updates) {
       const columns = (Tables as Record<string, TableSpec>)[u.table]?.references;
