@@ -599,17 +599,7 @@ export class Reconciler {
       await new Promise((resolve) => setImmediate(resolve));
       const writer = this.writer;
       if (!writer || (!this.claimed && !await this.claim(writer))) return;
-      const batch: Dirty[] = [];
-      const queues = this.statusesCompared ? [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] as const : [[this.dirty, this.batchSize]] as const;
-      // Each queue has its own share: commits and drift never starve the resync queue (and the sweep).
-      for (const [queue, limit] of queues) {
-        let taken = 0;
-        for (const [key, d] of queue) {
-          if (taken++ >= limit) break;
-          batch.push(d);
-          queue.delete(key);
-        }
-      }
+      const batch = takeShares(this.statusesCompared ? [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] : [[this.dirty, this.batchSize]]);
       const started = performance.now();
       const work = this.rendered(batch);
       await this.reconcile(work);
@@ -804,6 +794,23 @@ class Pacer {
     await new Promise((resolve) => setImmediate(resolve));
     this.last = performance.now();
   }
+}
+
+/**
+ * The next batch: up to its share from each queue, taken out of it. Each queue has its own share,
+ * so commits and drift never starve the resync queue (nor the sweep, which waits for it).
+ */
+export function takeShares<T>(queues: readonly (readonly [Map<string, T>, number])[]): T[] {
+  const batch: T[] = [];
+  for (const [queue, share] of queues) {
+    let taken = 0;
+    for (const [key, item] of queue) {
+      if (taken++ >= share) break;
+      batch.push(item);
+      queue.delete(key);
+    }
+  }
+  return batch;
 }
 
 /**
