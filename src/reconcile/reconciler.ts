@@ -685,7 +685,7 @@ export class Reconciler {
       try {
         await this.opts.ovsdb.transact([...this.fence.guard(writer), ...ops]);
         this.opts.observer?.transaction('committed', took());
-        this.markMembersOfInserted(work);
+        this.markMembersOfInserted(work, ops);
       } catch (err) {
         if (this.fence.fencedOut(err)) {
           this.opts.observer?.transaction('fenced', took());
@@ -726,10 +726,11 @@ export class Reconciler {
    * A row its members join by their own referencedBy, (re)inserted (a VPC's drop group, a security
    * group's port group): its members in the view are marked to join it. O(the group), on an insert only.
    */
-  private markMembersOfInserted(work: readonly { dirty: Dirty; desired: readonly DesiredRow[]; actual: readonly { row: Row }[] }[]): void {
-    for (const { dirty, desired, actual } of work) {
+  private markMembersOfInserted(work: readonly { dirty: Dirty; desired: readonly DesiredRow[] }[], ops: readonly Operation[]): void {
+    const inserted = new Set(ops.flatMap((op) => (op.op === 'insert' && op.uuid !== undefined ? [op.uuid] : [])));
+    for (const { dirty, desired } of work) {
       for (const row of desired) {
-        if (actual.some((a) => a.row._uuid === row.uuid)) continue;
+        if (!inserted.has(row.uuid)) continue;
         for (const member of membersOf(this.view, dirty.ref, row)) {
           const scope = this.scopeOf(member);
           if (scope) this.mark(member, scope, 'drift');
