@@ -724,7 +724,9 @@ export class Reconciler {
 
   /**
    * A row its members join by their own referencedBy, (re)inserted (a VPC's drop group, a security
-   * group's port group): its members in the view are marked to join it. O(the group), on an insert only.
+   * group's port group): its members in the view are marked to join it. O(the group), on an insert only;
+   * in the resync queue, so a group of 100k ports never waits in front of a command (a member that
+   * drift or a commit marked stays where it is).
    */
   private markMembersOfInserted(work: readonly { dirty: Dirty; desired: readonly DesiredRow[] }[], ops: readonly Operation[]): void {
     const inserted = new Set(ops.flatMap((op) => (op.op === 'insert' && op.uuid !== undefined ? [op.uuid] : [])));
@@ -733,7 +735,7 @@ export class Reconciler {
         if (!inserted.has(row.uuid)) continue;
         for (const member of membersOf(this.view, dirty.ref, row)) {
           const scope = this.scopeOf(member);
-          if (scope) this.mark(member, scope, 'drift');
+          if (scope) this.mark(member, scope, 'resync');
         }
       }
     }
