@@ -14,11 +14,12 @@ export interface CommandAddress {
 
 /**
  * Stream names derive from the subject prefix, so several novanet installs can share one NATS;
- * `lease` is the KV bucket of the engines' writer lease (its stream is `KV_<lease>`).
+ * `lease` is the KV bucket of the engines' writer lease (its stream is `KV_<lease>`), `snapshot`
+ * the stream of the engines' snapshot of their views (a cache of the log's fold).
  */
-export function streamNames(prefix: string = DEFAULT_PREFIX): { readonly events: string; readonly status: string; readonly lease: string } {
+export function streamNames(prefix: string = DEFAULT_PREFIX): { readonly events: string; readonly status: string; readonly lease: string; readonly snapshot: string } {
   const base = prefix.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
-  return { events: `${base}_EVENTS`, status: `${base}_STATUS`, lease: `${base}_LEASE` };
+  return { events: `${base}_EVENTS`, status: `${base}_STATUS`, lease: `${base}_LEASE`, snapshot: `${base}_SNAPSHOT` };
 }
 
 /** The one place subject names are built and parsed: clients import it too. */
@@ -57,6 +58,14 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
       ? `${prefix}.status.${PROVIDER}.${kind}.${id}`
       : `${prefix}.status.${scope.org}.${scope.project}.${kind}.${id}`,
     statusWildcard: `${prefix}.status.>`,
+    /**
+     * The engines' snapshot of their views: `<prefix>.snapshot.head` names the newest one, whose
+     * bytes are in chunks `<prefix>.snapshot.<seq>.<n>` (the log's seq it was taken at).
+     */
+    snapshotHead: `${prefix}.snapshot.head`,
+    snapshotChunk: (seq: number, n: number) => `${prefix}.snapshot.${seq}.${n}`,
+    snapshotChunks: (seq: number) => `${prefix}.snapshot.${seq}.>`,
+    snapshotWildcard: `${prefix}.snapshot.>`,
     /** JetStream direct get of the latest message on a status subject: a plain subject, so NATS can scope it per tenant. */
     statusDirectGet: (statusSubject: string) => `$JS.API.DIRECT.GET.${streams.status}.${statusSubject}`,
     /** The resource a status subject is about; undefined for a subject of another shape. */

@@ -42,6 +42,12 @@ export class EventLog implements CommitLog {
     return info.state.last_seq;
   }
 
+  /** The stream's creation time: which log this is (one deleted and made again is another, whatever its seqs). */
+  async created(): Promise<string> {
+    const info = await this.jsm.streams.info(this.stream);
+    return info.created;
+  }
+
   /**
    * Appends one commit, on its scope's events subject, if and only if the stream's last
    * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.

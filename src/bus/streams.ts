@@ -9,7 +9,7 @@ export type StreamNames = ReturnType<typeof streamNames>;
 const STATUS_HISTORY = 5;
 
 /**
- * Creates the EVENTS and STATUS streams when missing. EVENTS is the
+ * Creates the EVENTS, STATUS and SNAPSHOT streams when missing. EVENTS is the
  * audit log: deny_delete and deny_purge make it append-only even for operators.
  */
 export async function ensureStreams(jsm: JetStreamManager, prefix: string, replicas: number): Promise<StreamNames> {
@@ -34,6 +34,17 @@ export async function ensureStreams(jsm: JetStreamManager, prefix: string, repli
     discard: DiscardPolicy.Old,
     // Clients read a resource's latest status with a direct get on its own subject: a
     // permission NATS can scope per tenant, unlike creating a consumer on the stream.
+    allow_direct: true,
+  });
+  await ensure(jsm, {
+    name: names.snapshot,
+    subjects: [subjects(prefix).snapshotWildcard],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: replicas,
+    // The newest snapshot's manifest and each of its chunks (src/bus/snapshot.ts): one message a subject.
+    max_msgs_per_subject: 1,
+    discard: DiscardPolicy.Old,
     allow_direct: true,
   });
   return names;

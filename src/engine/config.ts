@@ -87,6 +87,12 @@ export const EngineConfig = NatsSettings.extend({
    */
   idempotencyRetentionMs: z.coerce.number().int().min(1000).default(DEFAULT_COMMAND_RETENTION.ms),
   idempotencyRetentionCommands: z.coerce.number().int().min(1).default(DEFAULT_COMMAND_RETENTION.perScope),
+  /**
+   * A snapshot of the views every this many records of the log (src/bus/snapshot.ts), and at
+   * a graceful stop; a start loads the newest and folds only the log after it. 0: none taken
+   * or loaded (every start folds the whole log).
+   */
+  snapshotEvery: z.coerce.number().int().min(0).default(10_000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
@@ -131,6 +137,7 @@ export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   resyncSlice: 'NOVANET_RESYNC_SLICE',
   idempotencyRetentionMs: 'NOVANET_IDEMPOTENCY_RETENTION_MS',
   idempotencyRetentionCommands: 'NOVANET_IDEMPOTENCY_RETENTION_COMMANDS',
+  snapshotEvery: 'NOVANET_SNAPSHOT_EVERY',
   replicas: 'NOVANET_REPLICAS',
   logLevel: 'NOVANET_LOG_LEVEL',
   httpListen: 'NOVANET_HTTP_LISTEN',
@@ -153,6 +160,7 @@ export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
   resyncSlice: 'resync-slice',
   idempotencyRetentionMs: 'idempotency-retention-ms',
   idempotencyRetentionCommands: 'idempotency-retention-commands',
+  snapshotEvery: 'snapshot-every',
   logLevel: 'log-level',
   httpListen: 'http-listen',
 };

@@ -11,6 +11,7 @@ import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
 import { EventLog, shareRead } from '../bus/log.js';
 import { StatusPublisher } from '../bus/status.js';
+import { SnapshotStore } from '../bus/snapshot.js';
 import { ensureStreams } from '../bus/streams.js';
 import { Lease } from '../bus/lease.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
@@ -18,6 +19,7 @@ import { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import { natsOptions, ovnNbSsl } from './config.js';
 import { operatorRequests } from './operator.js';
+import { loadSnapshot, Snapshots } from './snapshots.js';
 import type { EngineConfig } from './config.js';
 
 /**
@@ -35,6 +37,8 @@ export interface Engine {
   readonly lease: Lease;
   readonly nc: NatsConnection;
   readonly ovsdb: OvsdbClient;
+  /** The seq of the snapshot both views started from; 0 when the whole log was folded. */
+  readonly startedFrom: number;
   /** The connections readiness depends on: false while one is lost (both reconnect by themselves). */
   connected(): { readonly nats: boolean; readonly northbound: boolean };
   /** The log's last sequence, or undefined when NATS does not tell within a second. */
@@ -99,14 +103,34 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       resyncSlice: config.resyncSlice,
       ...(observers.reconciler && { observer: observers.reconciler }),
     });
-    const intake = new Intake({
-      log, config: { vpcPool: config.vpcPool }, retention: { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands }, logger: logger.child({ component: 'intake' }), ...(observers.intake && { observer: observers.intake }),
-    });
-    // One read of the log folds both views (reading and validating a commit costs as much as
-    // folding it), while ovsdb-server builds the reconciler's dump.
+    const retention = { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands };
     const head = await log.lastSeq();
-    const [intakeRecords, reconcilerRecords] = shareRead(log.read(1, head));
-    const reconcilerStarted = reconciler.start({ head, records: reconcilerRecords });
+    const logCreated = await log.created();
+    const store = new SnapshotStore(nc, jsm, streams.snapshot, subs);
+    const snapshotLogger = logger.child({ component: 'snapshot' });
+    const snapshots = config.snapshotEvery > 0 ? new Snapshots(store, logCreated, config.snapshotEvery, snapshotLogger) : undefined;
+    const intake = new Intake({
+      log, config: { vpcPool: config.vpcPool }, retention, logger: logger.child({ component: 'intake' }),
+      ...(observers.intake && { observer: observers.intake }), ...(snapshots && { snapshots }),
+    });
+    // Both views start from the newest snapshot, if there is a sound one, and one read of the
+    // log after it folds both (reading and validating a commit costs as much as folding it).
+    // The reconciler asks for its Northbound dump first: ovsdb-server builds it meanwhile.
+    const reading = (async () => {
+      const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
+      const [intakeRecords, reconcilerRecords] = shareRead(log.read((snapshot?.intake.seq ?? 0) + 1, head));
+      return { snapshot, intakeRecords, reconcilerRecords };
+    })();
+    let served: () => void = () => undefined;
+    const serving = new Promise<void>((resolve) => { served = resolve; });
+    const reconcilerStarted = reconciler.start(reading.then(async ({ snapshot, reconcilerRecords }) => {
+      // The reconciler's copy is decoded once reads are answered (at 100k ports ~1 s): reads do not wait for it.
+      if (snapshot) await serving;
+      return { head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler() }) };
+    }));
+    // Awaited below with the intake's start; until then a failure must not count as unhandled.
+    reconcilerStarted.catch(() => undefined);
+    const { snapshot, intakeRecords } = await reading;
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
       operator: operatorRequests({ intake, reconciler, reconcilerStarted, subjects: subs }), version: PACKAGE_VERSION,
@@ -122,7 +146,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     // reconciler's start; the lease waits for the reconciler alone (a takeover resyncs from
     // its folded view and its Northbound cache).
     const started = await Promise.allSettled([
-      intake.start({ head, records: intakeRecords }).then(() => endpoint.start()),
+      intake.start({ head, records: intakeRecords, ...(snapshot && { from: snapshot.intake }) }).then(() => endpoint.start()).finally(served),
       reconcilerStarted.then(() => lease.start()),
     ]);
     const failed = started.find((s) => s.status === 'rejected');
@@ -134,7 +158,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix, holder, writing: reconciler.writing }, 'novanet engine ready');
     const client = ovsdb;
     return {
-      intake, endpoint, reconciler, lease, nc, ovsdb: client,
+      intake, endpoint, reconciler, lease, nc, ovsdb: client, startedFrom: snapshot?.intake.seq ?? 0,
       connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: client.connected }),
       async logHead() {
         let timer: NodeJS.Timeout | undefined;
@@ -144,7 +168,9 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       async stop(deadlineMs = STOP_DEADLINE_MS) {
         const graceful = (async () => {
           await endpoint.stop();
+          // The intake's stop takes a snapshot of what it folded since the last one.
           await intake.stop();
+          await snapshots?.flush();
           reconciler.standDown();
           await reconciler.stop();
           await lease.stop();

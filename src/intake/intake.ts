@@ -1,7 +1,7 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { canonicalJson, COMMIT_VERSION, isQuarantined } from '../../events/mod.js';
-import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, Reply, Scope } from '../../events/mod.js';
+import type { CommandAddress, Commit, CommitRecord, LogRecord, NovanetEvent, QuarantinedRecord, Reply, Scope } from '../../events/mod.js';
 import { acceptedSeq, evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { CommandRetention, CommandView, View } from '../../projections/mod.js';
 import { admit, CommandError, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../commands/mod.js';
@@ -20,10 +20,35 @@ export interface CommitLog {
   append(commit: Commit, expectedLastSeq: number): Promise<number>;
 }
 
-/** The whole log up to `head` as one read: every record from sequence 1 through `head`, in order. */
+/**
+ * The whole log up to `head` as one read: every record from sequence 1 through `head`, in
+ * order, or, `from` a snapshot of the state after the records through its seq, every record
+ * after it.
+ */
 export interface LogRead {
   readonly head: number;
   readonly records: AsyncIterable<LogRecord>;
+  readonly from?: IntakeState;
+}
+
+/** The intake's state when every record through `seq` is folded in and nothing more: what a snapshot holds. */
+export interface IntakeState {
+  readonly seq: number;
+  readonly view: View;
+  readonly commands: CommandView;
+  /** The log's messages through `seq` that are not commits. */
+  readonly quarantined: readonly QuarantinedRecord[];
+}
+
+/**
+ * Snapshots of the intake's state: `take` is called, synchronously, once at least `every`
+ * records were folded since the last one and no append is in flight (the state is then the
+ * log's fold through its head), and at `stop`. It must not keep the state past the call
+ * (the views go on changing) and says whether it took it (false: ask again later).
+ */
+export interface IntakeSnapshots {
+  readonly every: number;
+  take(state: IntakeState): boolean;
 }
 
 /** The log from its first record through its last one now. */
@@ -78,6 +103,7 @@ export interface IntakeOptions {
   readonly logger: Logger;
   readonly draws?: Draws;
   readonly observer?: IntakeObserver;
+  readonly snapshots?: IntakeSnapshots;
 }
 
 interface Job {
@@ -108,8 +134,14 @@ interface Job {
 export class Intake {
   #view: View = initialView();
   private commands: CommandView;
+  /** The log's messages folded past that are not commits (rare: garbage published past the intake). */
+  private quarantined: QuarantinedRecord[] = [];
   /** Sequence the next append expects as the log's last. */
   private head = 0;
+  /** The head at the last snapshot taken (or loaded). */
+  private snapshotSeq = 0;
+  /** A rebuild or catch-up is folding records: the view is between two heads. */
+  private folding = false;
   private readonly queue: Job[] = [];
   private wake: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -141,12 +173,20 @@ export class Intake {
     this.running = this.run();
   }
 
-  /** Answers what was submitted before, then stops. */
+  /** Answers what was submitted before, then stops, taking a snapshot of what it folded since the last one. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
     await this.running;
     await Promise.allSettled([...this.inFlight, ...this.readingBack]);
+    this.snapshot(1);
+  }
+
+  /** Offers the state to `snapshots` if it is the log's fold through the head and `every` records passed since the last. */
+  private snapshot(every: number): void {
+    const { snapshots } = this.opts;
+    if (!snapshots || this.head - this.snapshotSeq < every || this.inFlight.size > 0 || this.failed.length > 0 || this.folding) return;
+    if (snapshots.take({ seq: this.head, view: this.#view, commands: this.commands, quarantined: this.quarantined })) this.snapshotSeq = this.head;
   }
 
   /**
@@ -262,7 +302,10 @@ export class Intake {
       this.opts.logger.warn({ err, commandId: commit.commandId, expected }, 'append refused; the view will be rebuilt from the log');
       this.failed.push(job);
       this.wake?.();
-    }).finally(() => this.inFlight.delete(pending));
+    }).finally(() => {
+      this.inFlight.delete(pending);
+      if (this.opts.snapshots) this.snapshot(this.opts.snapshots.every);
+    });
     this.inFlight.add(pending);
   }
 
@@ -291,6 +334,8 @@ export class Intake {
     if (!isQuarantined(record)) {
       evolve(this.#view, record);
       evolveCommands(this.commands, record);
+    } else {
+      this.quarantined.push(record);
     }
     this.head = record.seq;
   }
@@ -355,15 +400,30 @@ export class Intake {
   private async catchUp(): Promise<void> {
     const last = await this.opts.log.lastSeq();
     if (last <= this.head) return;
-    for await (const record of this.opts.log.read(this.head + 1, last)) this.apply(record);
+    this.folding = true;
+    try {
+      for await (const record of this.opts.log.read(this.head + 1, last)) this.apply(record);
+    } finally {
+      this.folding = false;
+    }
   }
 
+  /** Folds the log from its first record, or from the snapshot `read` starts from. */
   private async rebuild(read?: LogRead): Promise<void> {
-    this.#view = initialView();
-    this.commands = initialCommandView(this.opts.retention);
-    this.head = 0;
+    const from = read?.from;
+    this.#view = from?.view ?? initialView();
+    this.commands = from?.commands ?? initialCommandView(this.opts.retention);
+    this.quarantined = [...from?.quarantined ?? []];
+    this.head = from?.seq ?? 0;
+    // A rebuild after a refused append leaves the stored snapshot as it was.
+    if (from) this.snapshotSeq = from.seq;
     const { head, records } = read ?? await readAll(this.opts.log);
-    for await (const record of records) this.apply(record);
+    this.folding = true;
+    try {
+      for await (const record of records) this.apply(record);
+    } finally {
+      this.folding = false;
+    }
     this.head = head;
   }
 

@@ -1,11 +1,16 @@
+import { setImmediate } from 'node:timers/promises';
 import { OvsdbError, OvsdbProtocolError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
 import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
+/**
+ * A key's rows: most keys (a resource's id) have one row in a table, held as it is; a second
+ * one makes it a Map. A one-entry Map a key cost ~0.15 KiB a port.
+ */
 interface Index {
   readonly key: (row: Row) => string | undefined;
-  readonly rows: Map<string, Map<Uuid, Row>>;
+  readonly rows: Map<string, Row | Map<Uuid, Row>>;
 }
 
 /** Monitored columns per table: update2 leaves out columns at their default, the cache fills them in. */
@@ -17,6 +22,7 @@ export class CacheImpl implements Cache {
   readonly #schema: DatabaseSchema;
   readonly #tables = new Map<string, Map<Uuid, Row>>();
   readonly #indexes = new Map<string, Map<string, Index>>();
+  readonly #strings = new Strings();
 
   constructor(schema: DatabaseSchema) {
     this.#schema = schema;
@@ -43,48 +49,78 @@ export class CacheImpl implements Cache {
   lookup(table: string, index: string, key: string): readonly Row[] {
     const idx = this.#indexes.get(table)?.get(index);
     if (!idx) throw new OvsdbError(`no index "${index}" on ${table}`);
-    return [...(idx.rows.get(key)?.values() ?? [])];
+    const rows = idx.rows.get(key);
+    if (rows === undefined) return [];
+    return rows instanceof Map ? [...rows.values()] : [rows];
   }
 
   /** Applies an update2 notification's table-updates2, in server order; returns what changed. */
   applyUpdate2(json: Json, columns: MonitoredColumns): RowUpdate[] {
     const updates: RowUpdate[] = [];
-    for (const [table, rows] of entries(json, 'table-updates2')) {
-      const ts = tableSchema(this.#schema, table);
-      for (const [uuid, change] of entries(rows, `${table} updates`)) {
-        const update = this.#decodeChange(ts, uuid, change, columns.get(table));
-        if (!update) continue;
-        this.#apply(update);
-        updates.push(update);
+    const tables = entries(json, 'table-updates2').map(([table, rows]) => [tableSchema(this.#schema, table), entries(rows, `${table} updates`)] as const);
+    // Inserts first (a notification names each row once, so the order between rows is free): a
+    // port's switch and groups gaining it in the same notification then share its UUID string.
+    for (const inserts of [true, false]) {
+      for (const [ts, rows] of tables) {
+        for (const [uuid, change] of rows) {
+          if (isInsert(change) !== inserts) continue;
+          const update = this.#decodeChange(ts, uuid, change, columns.get(ts.name));
+          if (!update) continue;
+          this.#apply(update);
+          updates.push(update);
+        }
       }
     }
     return updates;
   }
 
   /**
-   * Replaces the content of the given tables with a monitor reply's full dump and returns the
-   * difference (inserts, modifications, deletions), so derived state can follow a resync.
+   * Reads a monitor reply's full dump of the given tables, handing the event loop back every
+   * DUMP_SLICE rows (a dump of 30k ports is ~0.7 s of decoding and comparing), and resolves to
+   * the step that swaps it in: synchronous, O(the difference), returning the difference
+   * (inserts, modifications, deletions) so derived state can follow a resync. Until the swap
+   * the cache is as it was, never half of a dump; the caller must apply no update to these
+   * tables meanwhile (OvsdbClient holds the notifications that follow the dump until then).
    */
-  replace(json: Json, columns: MonitoredColumns): RowUpdate[] {
+  async readDump(json: Json, columns: MonitoredColumns): Promise<() => RowUpdate[]> {
     const dump = new Map(entries(json, 'table-updates2'));
-    const updates: RowUpdate[] = [];
-    for (const [table, cols] of columns) {
+    let rows = 0;
+    const dumped = new Map<string, Map<Uuid, Row>>();
+    for (const table of columns.keys()) {
       const ts = tableSchema(this.#schema, table);
       const fresh = new Map<Uuid, Row>();
       for (const [uuid, change] of entries(dump.get(table) ?? {}, `${table} updates`)) {
         const row = asObject(change, `${table} row ${uuid}`)['initial'];
-        if (row !== undefined) fresh.set(uuid, withDefaults(decodeRow(ts, row, uuid), ts, cols));
+        if (row !== undefined) fresh.set(uuid, decodeRow(ts, row, uuid));
+        if (++rows % DUMP_SLICE === 0) await setImmediate();
       }
+      dumped.set(table, fresh);
+    }
+    // Once every table is read: a reference takes the referenced row's own UUID string.
+    const canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? dumped.get(table)?.get(uuid)?._uuid ?? uuid : uuid);
+    for (const [table, fresh] of dumped) {
+      const ts = tableSchema(this.#schema, table);
+      for (const [uuid, row] of fresh) {
+        shareReferences(ts, row, canonical);
+        fresh.set(uuid, this.#compact(ts, row, columns.get(table)!));
+        if (++rows % DUMP_SLICE === 0) await setImmediate();
+      }
+    }
+    const updates: RowUpdate[] = [];
+    for (const [table, fresh] of dumped) {
       const current = this.table(table);
       for (const [uuid, row] of fresh) {
         const old = current.get(uuid);
         if (!old) updates.push({ table, uuid, new: row });
         else if (!sameRow(old, row)) updates.push({ table, uuid, old, new: row });
+        if (++rows % DUMP_SLICE === 0) await setImmediate();
       }
       for (const [uuid, old] of current) if (!fresh.has(uuid)) updates.push({ table, uuid, old });
     }
-    for (const update of updates) this.#apply(update);
-    return updates;
+    return () => {
+      for (const update of updates) this.#apply(update);
+      return updates;
+    };
   }
 
   #decodeChange(ts: TableSchema, uuid: Uuid, change: Json, cols: readonly string[] | undefined): RowUpdate | undefined {
@@ -93,16 +129,77 @@ export class CacheImpl implements Cache {
     const table = ts.name;
     const inserted = c['initial'] ?? c['insert'];
     if (inserted !== undefined) {
-      const row = withDefaults(decodeRow(ts, inserted, uuid), ts, cols ?? []);
+      const decoded = decodeRow(ts, inserted, uuid);
+      shareReferences(ts, decoded, this.#canonical);
+      const row = this.#compact(ts, decoded, cols ?? []);
       return old ? { table, uuid, old, new: row } : { table, uuid, new: row };
     }
     if (c['modify'] !== undefined) {
       // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.
       if (!old) throw new OvsdbProtocolError(`modify of unknown ${table} row ${uuid}`);
-      return applyModify(ts, old, decodeRow(ts, c['modify']));
+      const diff = decodeRow(ts, c['modify']);
+      shareReferences(ts, diff, this.#canonical);
+      return applyModify(ts, old, diff);
     }
     if ('delete' in c) return old ? { table, uuid, old } : undefined;
     throw new OvsdbProtocolError(`bad row update for ${table} row ${uuid}`);
+  }
+
+  /** A referenced row's own UUID string, where the cache holds it. */
+  readonly #canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? this.get(table, uuid)?._uuid ?? uuid : uuid);
+
+  /**
+   * A decoded row as the cache keeps it: every monitored column present (update2 leaves out
+   * those at their default), empty sets and maps one shared frozen value, and strings that
+   * recur across rows (owner marks, kinds, tenants, types, option values) one string each.
+   */
+  #compact(ts: TableSchema, row: Row, columns: readonly string[]): Row {
+    // A copy of the table's template, every monitored column at its default, then the row's
+    // values: every row of a table shares one hidden class with its properties in the object.
+    // Adding the defaults to a copy of the row gave each row a class of its own (~0.8 KiB a
+    // port), and adding every column to an empty object a dictionary (~0.9 KiB).
+    const out: Record<string, Value> = { ...this.#template(ts, columns) };
+    for (const column in row) out[column] = row[column]!;
+    // The row's own UUID is often also its name and its owner's id: one string for all three.
+    const own = (s: string): string => (s === row._uuid ? row._uuid : s);
+    const singles: string[] = [];
+    for (const [column, value] of Object.entries(out)) {
+      if (column === '_uuid') continue;
+      if (typeof value === 'string') out[column] = this.#strings.intern(ts.name, column, '', own(value));
+      else if (Array.isArray(value)) {
+        if (value.length === 0) out[column] = EMPTY_SET;
+        else if (value.length === 1 && typeof value[0] === 'string') {
+          // A port's addresses and port_security are the same "MAC IP": one string for both.
+          const atom = value[0];
+          const twin = singles.find((s) => s === atom);
+          if (twin === undefined) singles.push(atom);
+          else (value as Atom[])[0] = twin;
+          out[column] = this.#strings.single(ts.name, column, value as readonly string[]);
+        }
+      } else if (typeof value === 'object') {
+        const map = value as Record<string, Atom>;
+        let empty = true;
+        for (const key in map) {
+          empty = false;
+          const atom = map[key];
+          if (typeof atom === 'string') setKey(map, key, this.#strings.intern(ts.name, column, key, own(atom)));
+        }
+        if (empty) out[column] = EMPTY_MAP;
+      }
+    }
+    return out as Row;
+  }
+
+  /** Per table: its monitored columns, and an object with each at its default (built by `Object.fromEntries`, so it is not a dictionary). */
+  readonly #templates = new Map<string, { readonly columns: readonly string[]; readonly row: Readonly<Record<string, Value>> }>();
+
+  #template(ts: TableSchema, columns: readonly string[]): Readonly<Record<string, Value>> {
+    const known = this.#templates.get(ts.name);
+    if (known?.columns === columns) return known.row;
+    const shared = (value: Value): Value => (Array.isArray(value) && value.length === 0 ? EMPTY_SET : typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0 ? EMPTY_MAP : value);
+    const row = Object.fromEntries([['_uuid', ''], ...columns.map((c) => [c, shared(defaultValue(ts.columns.get(c)!))] as const)]);
+    this.#templates.set(ts.name, { columns, row });
+    return row;
   }
 
   #apply(update: RowUpdate): void {
@@ -117,6 +214,9 @@ export class CacheImpl implements Cache {
     else rows.delete(update.uuid);
   }
 }
+
+/** Rows of a dump read between two hand-backs of the event loop: ~5 ms at ~20 µs a row. */
+const DUMP_SLICE = 256;
 
 /**
  * A set this large is changed in place by a modify, in O(the change): a port group of thousands
@@ -264,12 +364,66 @@ function defineOld(old: Record<string, Value>, column: string, live: readonly At
   });
 }
 
-function withDefaults(row: Row, ts: TableSchema, columns: readonly string[]): Row {
-  const missing = columns.filter((c) => !(c in row));
-  if (missing.length === 0) return row;
-  const full: Record<string, Value> = { ...row };
-  for (const column of missing) full[column] = defaultValue(ts.columns.get(column)!);
-  return full as Row;
+const EMPTY_SET: readonly Atom[] = Object.freeze([]);
+const EMPTY_MAP: Readonly<Record<string, Atom>> = Object.freeze({});
+
+/** A slot's strings are shared until it has seen this many distinct ones: then they are ids, names, addresses. */
+const SHARED_STRINGS = 256;
+
+/**
+ * One string per distinct value of a column (a map column: of one of its keys), while the
+ * column's values recur: an owner mark or a kind is the same in 100k rows, a parsed copy each
+ * (~30 B) otherwise. A slot whose values turn out to be unique is given up, so the table stays small.
+ */
+class Strings {
+  readonly #slots = new Map<string, Map<string, Map<string, Map<string, string> | null>>>();
+  /** One-element sets that recur (a port's DHCP options): one frozen array each, as long as they recur. */
+  readonly #singles = new Map<string, Map<string, readonly string[]> | null>();
+
+  /** Never changed in place: only sets of IN_PLACE_AT elements are. */
+  single(table: string, column: string, set: readonly string[]): readonly string[] {
+    const slot = `${table}.${column}`;
+    let sets = this.#singles.get(slot);
+    if (sets === null) return set;
+    if (!sets) this.#singles.set(slot, (sets = new Map()));
+    const shared = sets.get(set[0]!);
+    if (shared) return shared;
+    if (sets.size >= SHARED_STRINGS) this.#singles.set(slot, null);
+    else sets.set(set[0]!, Object.freeze(set));
+    return set;
+  }
+
+  intern(table: string, column: string, key: string, value: string): string {
+    let columns = this.#slots.get(table);
+    if (!columns) this.#slots.set(table, (columns = new Map()));
+    let keys = columns.get(column);
+    if (!keys) columns.set(column, (keys = new Map()));
+    let values = keys.get(key);
+    if (values === null) return value;
+    if (!values) keys.set(key, (values = new Map()));
+    const shared = values.get(value);
+    if (shared !== undefined) return shared;
+    if (values.size >= SHARED_STRINGS) {
+      keys.set(key, null);
+      return value;
+    }
+    values.set(value, value);
+    return value;
+  }
+}
+
+function isInsert(change: Json): boolean {
+  return typeof change === 'object' && change !== null && !Array.isArray(change) && (change['initial'] !== undefined || change['insert'] !== undefined);
+}
+
+/** Each UUID in a reference set column (a switch's ports, a group's ports) becomes the referenced row's own string: one copy a UUID, not one a reference. */
+function shareReferences(ts: TableSchema, row: Row, canonical: (table: string, uuid: Atom) => Atom): void {
+  for (const [column, value] of Object.entries(row)) {
+    const refTable = ts.columns.get(column)?.key.refTable;
+    if (refTable === undefined || !Array.isArray(value) || value.length === 0) continue;
+    const atoms = value as Atom[];
+    for (let i = 0; i < atoms.length; i++) atoms[i] = canonical(refTable, atoms[i]!);
+  }
 }
 
 function sameRow(a: Row, b: Row): boolean {
@@ -293,17 +447,23 @@ function sameValue(a: Value, b: Value): boolean {
 function addToIndex(idx: Index, row: Row): void {
   const key = idx.key(row);
   if (key === undefined) return;
-  let rows = idx.rows.get(key);
-  if (!rows) idx.rows.set(key, (rows = new Map()));
-  rows.set(row._uuid, row);
+  const rows = idx.rows.get(key);
+  if (rows === undefined || (!(rows instanceof Map) && rows._uuid === row._uuid)) idx.rows.set(key, row);
+  else if (rows instanceof Map) rows.set(row._uuid, row);
+  else idx.rows.set(key, new Map([[rows._uuid, rows], [row._uuid, row]]));
 }
 
 function removeFromIndex(idx: Index, row: Row): void {
   const key = idx.key(row);
   if (key === undefined) return;
   const rows = idx.rows.get(key);
-  rows?.delete(row._uuid);
-  if (rows?.size === 0) idx.rows.delete(key);
+  if (rows === undefined) return;
+  if (!(rows instanceof Map)) {
+    if (rows._uuid === row._uuid) idx.rows.delete(key);
+    return;
+  }
+  rows.delete(row._uuid);
+  if (rows.size === 1) idx.rows.set(key, rows.values().next().value!);
 }
 
 function entries(json: Json | undefined, what: string): [string, Json][] {

@@ -60,6 +60,9 @@ export class OvsdbClient {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #nextMonitorId = 1;
   readonly #monitors = new Map<string, Monitor>();
+  /** Dumps being read in slices; while any is, notifications wait in #held, in arrival order. */
+  #dumpsRead = 0;
+  readonly #held: { conn: RpcConnection; method: string; params: Json }[] = [];
   readonly #updateListeners = new Set<(updates: readonly RowUpdate[]) => void>();
   readonly #connectionListeners = new Set<(state: ConnectionState) => void>();
 
@@ -202,7 +205,7 @@ export class OvsdbClient {
           }
           return;
         }
-        this.#onNotification(method, params);
+        this.#onNotification(conn, method, params);
       },
       onClose: (error) => this.#onClose(conn, error),
     });
@@ -232,14 +235,43 @@ export class OvsdbClient {
 
   #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
     // The reply replaces the monitored tables and yields the difference: an initial dump, or a resync.
-    return conn.request('monitor_cond', [this.#settings.database, id, monitor.request], (dump) =>
-      this.#emit(this.#cache!.replace(dump, monitor.columns)),
-    );
+    return conn.request('monitor_cond', [this.#settings.database, id, monitor.request], (dump) => this.#applyDump(conn, dump, monitor))
+      .then((applied) => applied);
   }
 
-  #onNotification(method: string, params: Json): void {
+  /**
+   * A dump is read in slices (a reconnect's at 30k ports held the event loop ~0.7 s), and the
+   * notifications that follow it are held meanwhile: the cache changes at once, to the dump, then
+   * to each notification in server order, so no reader sees half a dump. A dump read on a
+   * connection lost meanwhile is dropped with what it held: the reconnect's dump covers it.
+   */
+  async #applyDump(conn: RpcConnection, dump: Json, monitor: Monitor): Promise<void> {
+    this.#dumpsRead++;
+    let swap: (() => RowUpdate[]) | undefined;
+    try {
+      swap = await this.#cache!.readDump(dump, monitor.columns);
+    } finally {
+      this.#dumpsRead--;
+    }
+    if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
+    this.#emit(swap());
+    if (this.#dumpsRead > 0) return;
+    try {
+      for (const held of this.#held.splice(0)) if (held.conn === this.#conn) this.#onNotification(held.conn, held.method, held.params);
+    } catch (err) {
+      // As for a notification read off the socket: a malformed update drops the connection.
+      this.#settings.logger.warn({ err }, 'ovsdb: bad update; reconnecting');
+      await conn.close();
+    }
+  }
+
+  #onNotification(conn: RpcConnection, method: string, params: Json): void {
     if (method !== 'update2' || !Array.isArray(params)) {
       this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
+      return;
+    }
+    if (this.#dumpsRead > 0) {
+      this.#held.push({ conn, method, params });
       return;
     }
     const monitor = this.#monitors.get(String(params[0]));

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { isQuarantined, isResourceKind, Phase, PROVIDER_SCOPE, resourceOf, scopeKey } from '../../events/mod.js';
-import type { CommitRecord, LogRecord, Scope } from '../../events/mod.js';
+import type { CommitRecord, LogRecord, QuarantinedRecord, Scope } from '../../events/mod.js';
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
@@ -133,6 +133,17 @@ interface Rendered {
 }
 
 /**
+ * The log as the engine read it once for both views (src/engine): every record through
+ * `head`, or, `from` a snapshot's view (this reconciler's own copy) and the messages through
+ * its seq that are not commits, the records after it.
+ */
+export interface ReconcilerRead {
+  readonly head: number;
+  readonly records: AsyncIterable<LogRecord>;
+  readonly from?: { readonly view: View; readonly quarantined: readonly QuarantinedRecord[] };
+}
+
+/**
  * Converges the Northbound to the view folded from the log, level-based:
  * events and monitor updates only mark resources dirty; a pass computes the
  * desired rows of the dirty resources, diffs them against the monitored cache
@@ -153,7 +164,8 @@ interface Rendered {
  * once another writer took over (WriterFence).
  */
 export class Reconciler {
-  private readonly view: View = initialView();
+  /** Replaced only at start, by a snapshot's. */
+  private view: View = initialView();
   /**
    * Resources to reconcile, in two queues: what commits, drift and dependencies marked is
    * served before what a full resync marked, so a command's resource never waits behind a
@@ -226,10 +238,10 @@ export class Reconciler {
 
   /**
    * Monitors the Northbound and folds the log, side by side (ovsdb-server builds its dump
-   * while the log is read), then follows the log. `read`, if given, is the log from its first
-   * sequence through `head`, read once for the intake and the reconciler (src/engine).
+   * while the log is read), then follows the log. `reading`, if given, is the log read once
+   * for the intake and the reconciler (src/engine); without it the reconciler reads it itself.
    */
-  async start(read?: { readonly head: number; readonly records: AsyncIterable<LogRecord> }): Promise<void> {
+  async start(reading?: ReconcilerRead | Promise<ReconcilerRead>): Promise<void> {
     const { ovsdb, source } = this.opts;
     indexOwnedRows(ovsdb.cache, this.opts.ownership);
     this.disposers.push(ovsdb.onUpdate((updates) => {
@@ -237,9 +249,17 @@ export class Reconciler {
       this.onRowUpdates(updates);
     }));
     this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
+    // The monitor request goes out first: ovsdb-server builds its dump while a snapshot loads.
+    const monitored = ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => this.fence.start());
+    monitored.catch(() => undefined);
+    const read = await reading;
+    if (read?.from) {
+      this.view = read.from.view;
+      for (const record of read.from.quarantined) this.quarantine.report(record);
+    }
     const last = read?.head ?? await source.lastSeq();
     await Promise.all([
-      ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => this.fence.start()),
+      monitored,
       (async () => {
         for await (const record of read?.records ?? source.read(1, last)) this.fold(record, false);
       })(),

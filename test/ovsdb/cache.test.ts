@@ -80,13 +80,13 @@ test('cache - delete removes the row and reports it as old', (t) => {
   t.is(cache.table('Logical_Switch').size, 0);
 });
 
-test('cache - replace swaps in a fresh dump and reports the difference', (t) => {
+test('cache - a dump read is swapped in at once and reports the difference', async (t) => {
   const cache = seeded();
   cache.applyUpdate2({ Logical_Switch: { [B]: { insert: { name: 'b' } } } }, columns);
   const oldA = cache.get('Logical_Switch', A)!;
   const oldB = cache.get('Logical_Switch', B)!;
   const C = 'cccccccc-0000-0000-0000-000000000003';
-  const updates = cache.replace(
+  const swap = await cache.readDump(
     {
       Logical_Switch: {
         [B]: { initial: { name: 'b' } },
@@ -95,13 +95,15 @@ test('cache - replace swaps in a fresh dump and reports the difference', (t) => 
     },
     columns,
   );
+  t.is(cache.get('Logical_Switch', A), oldA, 'nothing changes before the swap');
+  const updates = swap();
   const sorted = [...updates].sort((x, y) => x.uuid.localeCompare(y.uuid));
   t.deepEqual(sorted, [
     { table: 'Logical_Switch', uuid: A, old: oldA },
     { table: 'Logical_Switch', uuid: C, new: { _uuid: C, name: 'c', ports: [], other_config: {}, external_ids: { owner: 'x' } } },
   ]);
   t.is(cache.get('Logical_Switch', B), oldB, 'an unchanged row keeps its identity');
-  const changed = cache.replace({ Logical_Switch: { [B]: { initial: { name: 'b2' } } } }, columns);
+  const changed = (await cache.readDump({ Logical_Switch: { [B]: { initial: { name: 'b2' } } } }, columns))();
   t.deepEqual(changed.map((u) => [u.uuid, u.old?.['name'], u.new?.['name']]).sort(), [
     [B, 'b', 'b2'],
     [C, 'c', undefined],
@@ -123,4 +125,47 @@ test('cache - secondary indexes cover rows already present and follow every chan
   t.throws(() => cache.lookup('Logical_Switch', 'nope', 'a'), { message: /no index "nope"/ });
   t.throws(() => cache.addIndex('Logical_Switch', 'name', byName), { message: /already exists/ });
   t.throws(() => cache.addIndex('No_Such_Table', 'name', byName), { message: /unknown table "No_Such_Table"/ });
+});
+
+test('cache - empty sets and maps are one frozen value for every row; a modify of one changes only its row', (t) => {
+  const cache = new CacheImpl(schema);
+  cache.applyUpdate2({ Logical_Switch: { [A]: { insert: { name: 'a' } }, [B]: { insert: { name: 'b', ports: ['set', []] } } } }, columns);
+  const [a, b] = [cache.get('Logical_Switch', A)!, cache.get('Logical_Switch', B)!];
+  t.is(a['ports'], b['ports']);
+  t.is(a['external_ids'], b['external_ids']);
+  t.true(Object.isFrozen(a['ports']) && Object.isFrozen(a['other_config']));
+  cache.applyUpdate2({ Logical_Switch: { [A]: { modify: { ports: ['uuid', P1], other_config: ['map', [['k', 'v']]] } } } }, columns);
+  t.deepEqual(cache.get('Logical_Switch', A)!['ports'], [P1]);
+  t.deepEqual(cache.get('Logical_Switch', A)!['other_config'], { k: 'v' });
+  t.deepEqual([cache.get('Logical_Switch', B)!['ports'], cache.get('Logical_Switch', B)!['other_config']], [[], {}]);
+});
+
+test('cache - a notification inserting a port and adding it to its switch, in either order, leaves both rows whole', (t) => {
+  const withPorts = new Map([...columns, ['Logical_Switch_Port', ['name', 'external_ids']]]);
+  for (const order of ['switch first', 'port first']) {
+    const cache = seeded();
+    const sw = { Logical_Switch: { [A]: { modify: { ports: ['uuid', P3] } } } };
+    const port = { Logical_Switch_Port: { [P3]: { insert: { name: 'p3', external_ids: ['map', [['owner', 'x']]] } } } };
+    const updates = cache.applyUpdate2(order === 'switch first' ? { ...sw, ...port } : { ...port, ...sw }, withPorts);
+    t.deepEqual(updates.map((u) => u.table), ['Logical_Switch_Port', 'Logical_Switch'], order);
+    t.deepEqual(cache.get('Logical_Switch', A)!['ports'], [P1, P2, P3], order);
+    t.deepEqual(cache.get('Logical_Switch_Port', P3), { _uuid: P3, name: 'p3', external_ids: { owner: 'x' } }, order);
+  }
+});
+
+test('cache - a large dump is read in slices that hand the event loop back, and changes nothing until swapped in', async (t) => {
+  const cache = seeded();
+  const rows = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`dddddddd-0000-0000-0000-${String(i).padStart(12, '0')}`, { initial: { name: `s${i}` } }]));
+  let turns = 0;
+  const turn = (): void => {
+    turns++;
+    if (turns < 1000) setImmediate(turn);
+  };
+  setImmediate(turn);
+  const swap = await cache.readDump({ Logical_Switch: rows }, columns);
+  t.true(turns >= 2, `the event loop turned ${turns} times while the dump was read`);
+  t.is(cache.table('Logical_Switch').size, 1);
+  const updates = swap();
+  t.is(updates.length, 2001, 'every dumped row inserted, the seeded one deleted');
+  t.is(cache.table('Logical_Switch').size, 2000);
 });

@@ -81,3 +81,26 @@ test('client - keeps retrying with backoff while the server stays away; close() 
   t.deepEqual(states, ['disconnected', 'connected', 'disconnected']);
   t.true(isOvsdbDisconnectedError(await t.throwsAsync(client.transact([]))));
 });
+
+test('client - a dump read in slices: the cache is before it or after it, never half of it, and a write that follows it is applied after it', async (t) => {
+  const nb = await startNb(t);
+  const writer = await connect(t, { remote: nb.remote });
+  const ROWS = 3000;
+  await writer.transact(Array.from({ length: ROWS }, (_, i) => ({ op: 'insert' as const, table: 'Logical_Switch', row: { name: `s${i}` } })));
+  const client = await connect(t, { remote: nb.remote });
+  const sizes = new Set<number>();
+  let watching = true;
+  const watch = (): void => {
+    sizes.add(client.cache.table('Logical_Switch').size);
+    if (watching) setImmediate(watch);
+  };
+  watch();
+  const monitored = client.monitor({ Logical_Switch: { columns: ['name'] } });
+  // Committed while the client reads the dump (or before it is built): either way, in the cache after it.
+  await writer.transact([{ op: 'insert', table: 'Logical_Switch', row: { name: 'late' } }]);
+  await monitored;
+  await waitFor(() => client.cache.table('Logical_Switch').size === ROWS + 1, 'the late row');
+  watching = false;
+  t.deepEqual([...sizes].filter((n) => n !== 0 && n !== ROWS && n !== ROWS + 1), []);
+  t.true(names(client.cache.table('Logical_Switch').values()).includes('late'));
+});

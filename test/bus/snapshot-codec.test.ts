@@ -1,0 +1,108 @@
+import test from 'ava';
+import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
+import { evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
+import type { CommandView, View } from '../../projections/mod.js';
+import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
+import type { Snapshot, SnapshotState } from '../../src/bus/snapshot.js';
+import { acme, commit, defaultGroupCreated, DEFAULT_GROUP, externalIpAllocated, globex, id, mac, outside, portCreated, provider, vpcWithSubnet } from '../support/decider.js';
+
+/**
+ * The snapshot codec (src/bus/snapshot.ts): decoding what was encoded after any prefix of a
+ * history with every kind of resource gives views deep-equal to the fold, and folding the
+ * rest of the history into the decoded views gives what folding all of it gives (nothing of
+ * the decoded views is shared where the fold's were not, nor the other way round).
+ */
+
+const dhcp = { enabled: true, leaseTime: 43200, dnsServers: [], ntpServers: [] };
+const builtIn = { vpcPrefixLength: 16, subnetPrefixLength: 24, defaultSubnet: true, natGateway: false };
+const baremetal = { physicalNetwork: 'physnet-bm', vlanRange: { first: 100, last: 101 }, chassis: [{ name: 'gw-1', priority: 10 }] };
+const lbCreated = (n: number, memberPortIds: string[]): EventOf<'LoadBalancerCreated'> => ({
+  type: 'LoadBalancerCreated',
+  data: { loadBalancerId: id(n), subnetId: id(2), name: `lb${n}`, vipAddress: `10.0.1.${n}`, protocol: 'tcp', listeners: [{ port: 80, targetPort: 80 }], memberPortIds },
+});
+const forwarded = (n: number, portId: string, externalPort: number): EventOf<'PortForwardCreated'> =>
+  ({ type: 'PortForwardCreated', data: { portForwardId: id(n), externalIpId: id(60), protocol: 'tcp', externalPort, portId, internalPort: 80 } });
+const bmPort = (n: number, subnet: number, ip: string, macAddress: string): NovanetEvent =>
+  ({ type: 'PortCreated', data: { portId: id(n), subnetId: id(subnet), macAddress, ipAddress: ip, securityGroupIds: [], primary: true, vnicType: 'baremetal' } });
+
+/** Every kind: provider networks, pools and classes (one bare metal), quotas, VPCs, subnets with a VLAN, ports on devices, groups, LBs, external IPs, NAT, forwards; updates and deletes. */
+const history: [Scope, NovanetEvent[]][] = [
+  [provider, [...outside().events]],
+  [provider, [{ type: 'NetworkClassCreated', data: { networkClassId: id(80), name: 'bm', description: '', defaults: builtIn, disableCapabilities: [], isDefault: false, baremetal } }]],
+  [provider, [{ type: 'QuotaSet', data: { tenant: acme, limits: { ports: 100, subnets: 5 } } }]],
+  [acme, [...vpcWithSubnet().events]],
+  [globex, [
+    { type: 'VpcCreated', data: { vpcId: id(20), name: 'main', cidr: '10.1.0.0/16' } }, defaultGroupCreated(id(20), 30),
+    { type: 'SubnetCreated', data: { subnetId: id(21), vpcId: id(20), name: 'app', cidr: '10.1.1.0/24', gatewayIp: '10.1.1.1', gatewayMac: mac(21), dhcp } },
+  ]],
+  [acme, [portCreated(3, '10.0.1.2', id(2), [DEFAULT_GROUP]), portCreated(4, '10.0.1.3'), portCreated(5, '10.0.1.4', id(2), [DEFAULT_GROUP])]],
+  [acme, [{ type: 'PortAttached', data: { portId: id(5), deviceId: 'vm' } }]],
+  [acme, [lbCreated(6, [id(3), id(4)]), lbCreated(7, [id(4)])]],
+  [acme, [externalIpAllocated(60, '203.0.113.10'), forwarded(62, id(3), 22), forwarded(63, id(3), 23)]],
+  [acme, [{ type: 'NatGatewayCreated', data: { natGatewayId: id(69), vpcId: id(1), externalIpId: id(60), gatewayMac: mac(69), releaseIpOnDelete: false } }]],
+  [acme, [
+    { type: 'VpcCreated', data: { vpcId: id(90), name: 'metal', cidr: '10.9.0.0/16', networkClassId: id(80), cidrFromPool: true } },
+    { type: 'SubnetCreated', data: { subnetId: id(91), vpcId: id(90), name: 'hosts', cidr: '10.9.1.0/24', gatewayIp: '10.9.1.1', gatewayMac: mac(91), dhcp } },
+    { type: 'SubnetVlanAllocated', data: { subnetId: id(91), vlanId: 100 } }, bmPort(92, 91, '10.9.1.2', '52:54:00:12:34:56'),
+  ]],
+  [globex, [portCreated(22, '10.1.1.2', id(21)), externalIpAllocated(65, '203.0.113.11')]],
+  [acme, [{ type: 'LoadBalancerMembersChanged', data: { loadBalancerId: id(6), memberPortIds: [id(4), id(5)] } }, { type: 'PortSecurityGroupsChanged', data: { portId: id(5), securityGroupIds: [] } }]],
+  [acme, [{ type: 'PortForwardDeleted', data: { portForwardId: id(62) } }, { type: 'PortDetached', data: { portId: id(5) } }]],
+  [acme, [{ type: 'LoadBalancerDeleted', data: { loadBalancerId: id(7) } }, { type: 'PortForwardDeleted', data: { portForwardId: id(63) } }, { type: 'PortDeleted', data: { portId: id(3) } }]],
+  [globex, [{ type: 'ExternalIpReleased', data: { externalIpId: id(65) } }]],
+  [acme, [portCreated(8, '10.0.1.2'), { type: 'PortAttached', data: { portId: id(8), deviceId: 'vm2' } }]],
+];
+const records: CommitRecord[] = history.map(([scope, events], i) => commit(i + 1, scope, events));
+
+function fold(upTo: number, view: View = initialView(), commands: CommandView = initialCommandView(), from = 0): { view: View; commands: CommandView } {
+  for (const record of records.slice(from, upTo)) {
+    evolve(view, record);
+    evolveCommands(commands, record);
+  }
+  return { view, commands };
+}
+
+const decoded = (bytes: Uint8Array): Snapshot & { copy(): SnapshotState } => {
+  const snapshot = decodeSnapshot(bytes);
+  if ('reason' in snapshot) throw new Error(snapshot.reason);
+  return snapshot;
+};
+
+test('snapshot codec - decoded views deep-equal the fold after every prefix of a history of every kind, and the rest folds into them as into the fold', (t) => {
+  const whole = fold(records.length);
+  t.true(whole.view.ports.size > 0 && whole.view.networkClasses.size > 0 && whole.view.natGateways.size > 0 && whole.view.quotas.size > 0);
+  for (let k = 0; k <= records.length; k++) {
+    const at = fold(k);
+    const quarantined = k > 2 ? [{ seq: 2, subject: 'novanet.evt.x', reason: 'garbage' }] : [];
+    const snapshot = decoded(encodeSnapshot({ ...at, quarantined }, { seq: k, log: 'log-1' }));
+    t.deepEqual(snapshot.view, at.view, `view after ${k}`);
+    t.deepEqual(snapshot.commands, at.commands, `commands after ${k}`);
+    t.deepEqual(snapshot.quarantined, quarantined);
+    t.is(snapshot.seq, k);
+    t.is(snapshot.log, 'log-1');
+    const tail = fold(records.length, snapshot.view, snapshot.commands, k);
+    t.deepEqual(tail.view, whole.view, `snapshot after ${k} plus the rest`);
+    t.deepEqual(tail.commands, whole.commands, `commands after ${k} plus the rest`);
+  }
+});
+
+test('snapshot codec - the second copy of a decoded snapshot folds on alone (the reconciler\'s)', (t) => {
+  const snapshot = decoded(encodeSnapshot({ ...fold(8), quarantined: [] }, { seq: 8, log: 'l' }));
+  const copy = snapshot.copy().view;
+  fold(records.length, snapshot.view, initialCommandView(), 8);
+  t.deepEqual(copy, fold(8).view, 'folding into one leaves the other as it was');
+  t.deepEqual(fold(records.length, copy, initialCommandView(), 8).view, fold(records.length).view);
+});
+
+test('snapshot codec - garbage, a changed byte, a cut-off body and another version are refused with a reason', (t) => {
+  const bytes = encodeSnapshot({ ...fold(records.length), quarantined: [] }, { seq: records.length, log: 'l' });
+  t.like(decodeSnapshot(new TextEncoder().encode('garbage')), { reason: 'no snapshot header' });
+  t.like(decodeSnapshot(new Uint8Array(0)), { reason: 'no snapshot header' });
+  const flipped = Uint8Array.from(bytes);
+  flipped[flipped.length - 10] = flipped[flipped.length - 10]! ^ 1;
+  t.like(decodeSnapshot(flipped), { reason: 'checksum mismatch' });
+  t.like(decodeSnapshot(bytes.subarray(0, bytes.length - 100)), { reason: 'checksum mismatch' });
+  const header = new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0x0a)));
+  const other = new TextEncoder().encode(header.replace(` ${SNAPSHOT_VERSION} `, ` ${SNAPSHOT_VERSION + 1} `));
+  t.regex((decodeSnapshot(Buffer.concat([other, bytes.subarray(bytes.indexOf(0x0a))])) as { reason: string }).reason, /codec version/);
+});
