@@ -24,9 +24,9 @@ export class ReferenceIndex {
     return this.byTarget.get(uuid) ?? [];
   }
 
-  /** Whether the owned row `ref` names holds `uuid` in its column: O(1), whatever the set's size. */
+  /** Whether the owned row `ref` names holds `uuid` in its column: O(its references), whatever the set's size. */
   holds(ref: Reference, uuid: string): boolean {
-    return this.byTarget.get(uuid)?.has(`${ref.table}/${ref.uuid}/${ref.column}`) ?? false;
+    return this.byTarget.get(uuid)?.some((r) => sameReference(r, ref)) ?? false;
   }
 
   apply(updates: readonly RowUpdate[]): void {
