@@ -244,7 +244,8 @@ const inPlace = new WeakMap<readonly Atom[], InPlaceSet>();
  * update2 "modify": a scalar takes the new value; a set's listed elements toggle (symmetric
  * difference); a map key that is absent is added, with the same value removed, else replaced.
  * The update's `old` shares the row's columns but those it changed; a large set changed in place
- * appears in it as it was, rebuilt from the set as it is now and the steps since, when read.
+ * (by this modify or a later one) appears in it as it was, rebuilt from the set as it is now and
+ * the steps since, when read.
  */
 function applyModify(ts: TableSchema, prev: Row, diff: Row): RowUpdate {
   const row: Record<string, Value> = { ...prev };
@@ -287,6 +288,11 @@ function applyModify(ts: TableSchema, prev: Row, diff: Row): RowUpdate {
         break;
       }
     }
+  }
+  // A large set this modify left alone is still changed in place by later ones: `old` keeps it as it is now.
+  for (const [column, value] of Object.entries(prev)) {
+    const state = !(column in diff) && Array.isArray(value) ? inPlace.get(value) : undefined;
+    if (state) defineOld(old, column, value as readonly Atom[], toggleInPlace(value as Atom[], state, []));
   }
   return { table: ts.name, uuid: prev._uuid, old: old as Row, new: row as Row, setChanges };
 }

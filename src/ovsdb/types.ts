@@ -39,7 +39,9 @@ export type OperationResult = { uuid?: Uuid; count?: number; rows?: Row[] };
 export interface RowUpdate {
   readonly table: string;
   readonly uuid: Uuid;
+  /** The row as it was: a snapshot, whenever it is read. */
   readonly old?: Row;
+  /** The row as the cache holds it: a large set in it is changed in place by later modifies, so read it when notified. */
   readonly new?: Row;
   /**
    * For an update2 modify: per set column it changed, the elements added and removed. A

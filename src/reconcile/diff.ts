@@ -27,6 +27,9 @@ export type Exists = (table: string, uuid: string) => boolean;
  * parent's column), then dropped references and deletions. Re-running on the result yields no operations.
  *
  * Memberships fail closed, so a port is never out of every drop group (its default deny):
+ * - a row is inserted only in a transaction where every row its referencedBy names is there
+ *   (in the Northbound, or inserted by this transaction); until then it waits, and its
+ *   resource is Pending (status.ts), rather than a port joining its switch but no drop group;
  * - a row leaves its old references only in a transaction where all its new ones are there
  *   (in the Northbound, or inserted by this transaction): a mutate of a missing row changes
  *   nothing, so otherwise it would leave its old groups and join none;
@@ -53,9 +56,16 @@ export function diff(resources: readonly ResourceDiffInput[], referencesTo: Refe
   const removals: (Operation | Orphans)[] = [];
   const inserted = new Set<string>();
   const actualOf = resources.map(({ actual }) => new Map(actual.map((a) => [a.row._uuid, a])));
+  const candidates: DesiredRow[] = [];
   resources.forEach(({ desired }, i) => {
-    for (const want of desired) if (!actualOf[i]!.has(want.uuid)) inserted.add(want.uuid);
+    for (const want of desired) if (!actualOf[i]!.has(want.uuid)) candidates.push(want);
   });
+  for (const want of candidates) inserted.add(want.uuid);
+  // Rows whose holders are missing are left out, until none is (a row left out may be another's holder).
+  const joinable = (want: DesiredRow) => want.referencedBy.every((ref) => inserted.has(ref.uuid) || exists(ref.table, ref.uuid));
+  for (let waiting = candidates.filter((want) => !joinable(want)); waiting.length > 0; waiting = candidates.filter((want) => inserted.has(want.uuid) && !joinable(want))) {
+    for (const want of waiting) inserted.delete(want.uuid);
+  }
   /** Per port group, the ports this transaction takes out of it. */
   const leaving = new Map<string, Set<string>>();
   const leave = (ref: Reference, uuid: string): Operation => {
@@ -70,6 +80,7 @@ export function diff(resources: readonly ResourceDiffInput[], referencesTo: Refe
     const actualByUuid = actualOf[i]!;
     for (const want of desired) {
       const have = actualByUuid.get(want.uuid);
+      if (!have && !inserted.has(want.uuid)) continue;
       if (!have) {
         (isRootTable(want.table) ? inserts : childInserts).push({ op: 'insert', table: want.table, uuid: want.uuid, row: { ...want.columns } });
       } else {
@@ -79,8 +90,7 @@ export function diff(resources: readonly ResourceDiffInput[], referencesTo: Refe
       const now = have ? referencesTo(want.uuid) : [];
       for (const ref of want.referencedBy) if (!now.some((r) => sameRef(r, ref))) link(ref, want.uuid);
       const dropped = now.filter((ref) => !want.referencedBy.some((r) => sameRef(r, ref)));
-      const joinable = () => want.referencedBy.every((ref) => inserted.has(ref.uuid) || exists(ref.table, ref.uuid));
-      if (dropped.length > 0 && joinable()) for (const ref of dropped) removals.push(leave(ref, want.uuid));
+      if (dropped.length > 0 && joinable(want)) for (const ref of dropped) removals.push(leave(ref, want.uuid));
     }
     const wanted = new Set(desired.map((d) => d.uuid));
     const gone = actual.filter(({ row }) => !wanted.has(row._uuid));

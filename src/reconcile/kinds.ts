@@ -30,6 +30,11 @@ export type Present = (row: DesiredRow) => Row | undefined;
 interface KindRows {
   desired(view: View, id: string, own: Ownership): DesiredResource | undefined;
   details(view: View, id: string, rows: readonly DesiredRow[], present: Present): Record<string, unknown>;
+  /**
+   * The resources whose rows join one of its rows by their own `referencedBy` (a group's
+   * members): when the reconciler (re)inserts that row, they are marked to join it again.
+   */
+  members?(view: View, id: string, row: DesiredRow): RowOwner[];
 }
 
 const none = () => ({});
@@ -70,6 +75,15 @@ export const rowKinds = {
         cidr: vpc.cidr, routes: vpc.routes.length, networkClassId: vpc.networkClassId ?? null, vpcScope: vpc.vpcScope ?? null,
         capabilities: capabilitiesOf(view, classOf(view, vpc.id)),
       } : {};
+    },
+    // Its drop group's members: its ports, and its bare-metal subnets' localnet ports.
+    members: (view, id, row) => {
+      if (row.role !== 'dropPortGroup') return [];
+      const subnets = [...view.vpcs.get(id)?.subnetIds ?? []].flatMap((s) => view.subnets.get(s) ?? []);
+      return subnets.flatMap((subnet) => [
+        ...(subnet.vlanId !== undefined ? [{ kind: 'subnet' as const, id: subnet.id }] : []),
+        ...[...subnet.portIds].map((p) => ({ kind: 'port' as const, id: p })),
+      ]);
     },
   },
   subnet: {
@@ -131,6 +145,7 @@ export const rowKinds = {
       const group = view.securityGroups.get(id);
       return group ? { vpcId: group.vpcId, aclCount: rows.filter((d) => d.table === 'ACL').length } : {};
     },
+    members: (view, id, row) => (row.role === 'portGroup' ? [...view.securityGroups.get(id)?.portIds ?? []].map((p) => ({ kind: 'port' as const, id: p })) : []),
   },
   externalnetwork: {
     desired: (view, id, own) => {
@@ -249,6 +264,12 @@ export const rowKinds = {
 /** The Northbound rows one owner should have; undefined once it is gone from the view. Pure. */
 export function desiredRows(view: View, owner: RowOwner, own: Ownership): DesiredResource | undefined {
   return rowKinds[owner.kind].desired(view, owner.id, own);
+}
+
+/** The resources that join `row`, one of the owner's rows: O(them). */
+export function membersOf(view: View, owner: RowOwner, row: DesiredRow): RowOwner[] {
+  const kind: KindRows = rowKinds[owner.kind];
+  return kind.members?.(view, owner.id, row) ?? [];
 }
 
 export function statusDetails(view: View, owner: RowOwner, rows: readonly DesiredRow[], present: Present): Record<string, unknown> {

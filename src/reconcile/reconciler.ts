@@ -4,21 +4,23 @@ import type { CommitRecord, LogRecord, QuarantinedRecord, Scope } from '../../ev
 import { allResources, evolve, initialView, scopeOf } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { isOvsdbEncodingError, isOvsdbSchemaError, isOvsdbTransactionError } from '../ovsdb/mod.js';
-import type { Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
+import type { Atom, Operation, OvsdbClient, OvsdbError, Row, RowUpdate } from '../ovsdb/mod.js';
 import { diff } from './diff.js';
 import { isRetiredKind, ownerKey } from './names.js';
 import type { Ownership, RowOwner } from './names.js';
 import { actualRows, indexOwnedRows, rowOwner } from './actual.js';
 import { ReferenceIndex } from './references.js';
 import { dependantsOf } from './affected.js';
-import { desiredRows } from './kinds.js';
+import { desiredRows, membersOf } from './kinds.js';
 import type { DesiredResource } from './desired.js';
+import type { DesiredRow } from './desired-row.js';
 import { WriterFence } from './fence.js';
 import type { Writer } from './fence.js';
 import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
 import { statusDigest, statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
-import { tableNames } from './tables/mod.js';
+import { Tables, tableNames } from './tables/mod.js';
+import type { TableSpec } from './tables/mod.js';
 
 /** Where the reconciler reads commits from (the event log). */
 export interface CommitSource {
@@ -120,6 +122,8 @@ interface Dirty {
   readonly ref: RowOwner;
   readonly scope: Scope;
   readonly reason: Reason;
+  /** A dependency brought into a batch: the key of the member it came with, which a split keeps it with. */
+  readonly unit?: string;
 }
 
 /** A batch member with its desired rows, rendered once for both the dependency check and the diff. */
@@ -558,12 +562,36 @@ export class Reconciler {
     let any = false;
     for (const u of updates) {
       if (this.expecting.has(u.uuid)) continue;
+      // A row's memberships are its own (referencedBy): the members a change added or removed are marked, not only the holder.
+      for (const member of this.membersChanged(u)) {
+        this.mark(member.ref, member.scope, 'drift');
+        any = true;
+      }
       const owned = (u.new && this.ownedResource(u.new)) ?? (u.old && this.ownedResource(u.old));
       if (!owned) continue;
       this.mark(owned.ref, owned.scope, 'drift');
       any = true;
     }
     if (any) this.schedule();
+  }
+
+  /**
+   * The owned rows an update put in or took out of the row's reference columns (a port group's
+   * ports, a switch's ports), with their resources: O(the change) for a modify, O(the sets) for
+   * an insert or a delete.
+   */
+  private *membersChanged(u: RowUpdate): Generator<Dirty> {
+    const columns = (Tables as Record<string, TableSpec>)[u.table]?.references ?? [];
+    for (const column of columns) {
+      const refTable = this.opts.ovsdb.schema.tables.get(u.table)?.columns.get(column)?.key.refTable;
+      if (!refTable) continue;
+      const change = u.setChanges ? u.setChanges[column] : symmetricDifference(u.old?.[column], u.new?.[column]);
+      for (const atom of [...change?.added ?? [], ...change?.removed ?? []]) {
+        const row = this.opts.ovsdb.cache.get(refTable, String(atom));
+        const owned = row && this.ownedResource(row);
+        if (owned) yield owned;
+      }
+    }
   }
 
   /** The resource an owned row belongs to; its scope is the view's, not what the row's marks (editable by hand) claim. */
@@ -602,15 +630,7 @@ export class Reconciler {
       await new Promise((resolve) => setImmediate(resolve));
       const writer = this.writer;
       if (!writer || (!this.claimed && !await this.claim(writer))) return;
-      const batch: Dirty[] = [];
-      const queues = this.statusesCompared ? [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] as const : [[this.dirty, this.batchSize]] as const;
-      for (const [queue, limit] of queues) {
-        for (const [key, d] of queue) {
-          if (batch.length >= limit) break;
-          batch.push(d);
-          queue.delete(key);
-        }
-      }
+      const batch = takeShares(this.statusesCompared ? [[this.dirty, this.batchSize], [this.resyncDirty, RESYNC_SLICE]] : [[this.dirty, this.batchSize]]);
       const started = performance.now();
       const work = this.rendered(batch);
       await this.reconcile(work);
@@ -665,7 +685,7 @@ export class Reconciler {
         const scope = this.scopeIn(view, dep);
         if (!scope) continue;
         keys.add(key);
-        members.push({ ref: dep, scope, reason: 'dependency' });
+        members.push({ ref: dep, scope, reason: 'dependency', unit: dirty.unit ?? ownerKey(dirty.ref) });
       }
     }
     return out;
@@ -703,6 +723,7 @@ export class Reconciler {
       try {
         await this.opts.ovsdb.transact([...this.fence.guard(writer), ...ops]);
         this.opts.observer?.transaction('committed', took());
+        this.markMembersOfInserted(work, ops);
       } catch (err) {
         if (this.fence.fencedOut(err)) {
           this.opts.observer?.transaction('fenced', took());
@@ -720,10 +741,9 @@ export class Reconciler {
         }
         if (batch.length > 1) {
           // One bad resource must not block the others: split until it stands alone (rendered
-          // again: commits may have been folded while the transaction was out).
-          const half = Math.ceil(batch.length / 2);
-          await this.reconcile(this.rendered(batch.slice(0, half), this.view, false));
-          await this.reconcile(this.rendered(batch.slice(half), this.view, false));
+          // again: commits may have been folded while the transaction was out). A dependency stays
+          // with what it came for while that splits the batch; then they are tried apart.
+          for (const half of splitBatch(batch)) await this.reconcile(this.rendered(half, this.view, false));
           return;
         }
         failure = err.message;
@@ -732,10 +752,31 @@ export class Reconciler {
         this.expecting.clear();
       }
     }
+    const cache = this.opts.ovsdb.cache;
     await this.publish(work.map((w) => statusOf(
       this.view, w.dirty.ref, w.dirty.scope, seq, w.resource,
-      (d) => this.opts.ovsdb.cache.get(d.table, d.uuid), failure,
+      (d) => cache.get(d.table, d.uuid), failure,
+      (ref, uuid) => (!cache.get(ref.table, ref.uuid) ? 'absent' : this.references.holds(ref, uuid) ? 'in' : 'out'),
     )), batch);
+  }
+
+  /**
+   * A row its members join by their own referencedBy, (re)inserted (a VPC's drop group, a security
+   * group's port group): its members in the view are marked to join it. O(the group), on an insert only;
+   * in the resync queue, so a group of 100k ports never waits in front of a command (a member that
+   * drift or a commit marked stays where it is).
+   */
+  private markMembersOfInserted(work: readonly { dirty: Dirty; desired: readonly DesiredRow[] }[], ops: readonly Operation[]): void {
+    const inserted = new Set(ops.flatMap((op) => (op.op === 'insert' && op.uuid !== undefined ? [op.uuid] : [])));
+    for (const { dirty, desired } of work) {
+      for (const row of desired) {
+        if (!inserted.has(row.uuid)) continue;
+        for (const member of membersOf(this.view, dirty.ref, row)) {
+          const scope = this.scopeOf(member);
+          if (scope) this.mark(member, scope, 'resync');
+        }
+      }
+    }
   }
 
   /**
@@ -808,6 +849,47 @@ class Pacer {
     await new Promise((resolve) => setImmediate(resolve));
     this.last = performance.now();
   }
+}
+
+/**
+ * The next batch: up to its share from each queue, taken out of it. Each queue has its own share,
+ * so commits and drift never starve the resync queue (nor the sweep, which waits for it).
+ */
+export function takeShares<T>(queues: readonly (readonly [Map<string, T>, number])[]): T[] {
+  const batch: T[] = [];
+  for (const [queue, share] of queues) {
+    let taken = 0;
+    for (const [key, item] of queue) {
+      if (taken++ >= share) break;
+      batch.push(item);
+      queue.delete(key);
+    }
+  }
+  return batch;
+}
+
+/**
+ * A refused batch in two: by units (a member with the dependencies it brought) while it has
+ * several, then a unit's resources apart.
+ */
+function splitBatch(batch: readonly Dirty[]): Dirty[][] {
+  const units = new Map<string, Dirty[]>();
+  for (const d of batch) {
+    const key = d.unit ?? ownerKey(d.ref);
+    const unit = units.get(key);
+    if (unit) unit.push(d);
+    else units.set(key, [d]);
+  }
+  const parts = units.size > 1 ? [...units.values()] : batch.map((d) => [{ ref: d.ref, scope: d.scope, reason: d.reason }]);
+  const half = Math.ceil(parts.length / 2);
+  return [parts.slice(0, half).flat(), parts.slice(half).flat()];
+}
+
+/** What a full value change added to a set and removed from it. */
+function symmetricDifference(before: unknown, after: unknown): { added: Atom[]; removed: Atom[] } {
+  const was = new Set<Atom>(Array.isArray(before) ? before : []);
+  const now = new Set<Atom>(Array.isArray(after) ? after : []);
+  return { added: [...now].filter((a) => !was.has(a)), removed: [...was].filter((a) => !now.has(a)) };
 }
 
 function refs(resource: RowOwner | undefined): RowOwner[] {

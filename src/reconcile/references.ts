@@ -24,6 +24,11 @@ export class ReferenceIndex {
     return this.byTarget.get(uuid) ?? [];
   }
 
+  /** Whether the owned row `ref` names holds `uuid` in its column: O(its references), whatever the set's size. */
+  holds(ref: Reference, uuid: string): boolean {
+    return this.byTarget.get(uuid)?.some((r) => sameReference(r, ref)) ?? false;
+  }
+
   apply(updates: readonly RowUpdate[]): void {
     for (const u of updates) {
       const columns = (Tables as Record<string, TableSpec>)[u.table]?.references;

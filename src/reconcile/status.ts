@@ -5,6 +5,7 @@ import type { View } from '../../projections/mod.js';
 import type { DesiredResource } from './desired.js';
 import { statusDetails } from './kinds.js';
 import type { Present } from './kinds.js';
+import type { DesiredRow, Reference } from './desired-row.js';
 import type { RowOwner } from './names.js';
 
 /** A status as the reconciler produces it: the wire's StatusMessage (events/status.ts) with its tenant as a scope. */
@@ -21,10 +22,14 @@ export interface ResourceStatus {
   readonly [field: string]: unknown;
 }
 
+/** Whether the row `ref` names holds a UUID in its column now; `absent` if there is no such row. */
+export type Membership = (ref: Reference, uuid: string) => 'in' | 'out' | 'absent';
+
 /**
  * The status of a resource after a reconcile pass. `present` tells which desired
  * rows the Northbound now holds: Ready means all of them, not just "the transaction
- * committed" (a row whose parent is missing is garbage-collected silently).
+ * committed" (a row whose parent is missing is garbage-collected silently), each in every
+ * row its referencedBy names (`membership`): a port outside its drop group has no default deny.
  */
 export function statusOf(
   view: View,
@@ -33,16 +38,37 @@ export function statusOf(
   observedSeq: number,
   desired: DesiredResource | undefined,
   present: Present,
-  failure?: string,
+  failure: string | undefined,
+  membership: Membership,
 ): ResourceStatus {
   const base = { kind: ref.kind, id: ref.id, scope, observedSeq };
   if (!desired) return { ...base, phase: Phase.Deleted };
   const ovn: Record<string, string> = {};
   for (const d of desired.rows) if (d.role !== undefined) ovn[d.role] = d.uuid;
   const missing = desired.rows.filter((d) => !present(d));
-  const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || missing.length > 0 ? Phase.Pending : Phase.Ready;
-  const message = failure ?? desired.pending ?? (missing.length > 0 ? `waiting for ${missing.map((m) => (m.role !== undefined ? `its ${m.role} (${m.table})` : m.table)).join(', ')} rows in the Northbound` : undefined);
+  // A row whose group is missing is not inserted (diff.ts): the group is what it waits for.
+  const waiting = membershipWait(desired.rows, membership, 'absent')
+    ?? (missing.length > 0 ? `waiting for ${missing.map(rowWords).join(', ')} rows in the Northbound` : membershipWait(desired.rows, membership, 'out'));
+  const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || waiting !== undefined ? Phase.Pending : Phase.Ready;
+  const message = failure ?? desired.pending ?? waiting;
   return { ...base, phase, ...(message !== undefined && { message }), ovn, ...statusDetails(view, ref, desired.rows, present) };
+}
+
+function rowWords(row: DesiredRow): string {
+  return row.role !== undefined ? `its ${row.role} (${row.table})` : row.table;
+}
+
+/** The first membership of the rows in that state, said: O(their referencedBy). */
+function membershipWait(rows: readonly DesiredRow[], membership: Membership, state: 'absent' | 'out'): string | undefined {
+  for (const row of rows) {
+    for (const ref of row.referencedBy) {
+      if (membership(ref, row.uuid) !== state) continue;
+      return state === 'absent'
+        ? `waiting for ${ref.table} ${ref.uuid}, which ${rowWords(row)} joins, in the Northbound`
+        : `waiting for ${rowWords(row)} to be in ${ref.table} ${ref.uuid} (${ref.column})`;
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -118,10 +118,10 @@ async function transactPerPort(env: BenchEnv, view: View, nbName: string): Promi
   return ms;
 }
 
-/** What the reconciler's diff sends for resources with no rows yet. */
+/** What the reconciler's diff sends for resources with no rows yet, the rows they join there (the infrastructure goes first). */
 export function insertOps(view: View, refs: readonly RowOwner[]): Operation[] {
   const work: ResourceDiffInput[] = refs.map((ref) => ({ desired: desiredRows(view, ref, own)?.rows ?? [], actual: [] }));
-  return diff(work, () => [], () => false);
+  return diff(work, () => [], () => true);
 }
 
 /** Waits (briefly) until the client's cache holds every port's LSP; throws if it never does. */

@@ -56,10 +56,10 @@ test('baremetal rows - the subnet is Pending, naming its localnet port, until th
   const { view } = history();
   const ref = { kind: 'subnet' as const, id: id(3) };
   const desired = desiredRows(view, ref, own);
-  const waiting = statusOf(view, ref, acme, 9, desired, (row) => (row.role === 'localnetPort' ? undefined : { _uuid: row.uuid }));
+  const waiting = statusOf(view, ref, acme, 9, desired, (row) => (row.role === 'localnetPort' ? undefined : { _uuid: row.uuid }), undefined, () => 'in');
   t.is(waiting.phase, 'Pending');
   t.regex(waiting.message ?? '', /localnetPort \(Logical_Switch_Port\)/);
-  t.like(statusOf(view, ref, acme, 9, desired, (row) => ({ _uuid: row.uuid })), { phase: 'Ready', vlanId: 100 });
+  t.like(statusOf(view, ref, acme, 9, desired, (row) => ({ _uuid: row.uuid }), undefined, () => 'in'), { phase: 'Ready', vlanId: 100 });
 });
 
 test('baremetal rows - a bare-metal port is an external port of its class\'s group, its group rules ACLs on the localnet port', (t) => {

@@ -453,3 +453,17 @@ test('diff - the retired drop group of the installation: kept while a port is in
   t.true(LEGACY_DROP_ACLS.every((acl) => nb.client.cache.get('ACL', acl) === undefined), 'its ACLs collected with it');
   t.deepEqual(pass(nb, view, [...resourcesOf(view), retired]).flatMap(step), [], 'settled');
 });
+
+test('diff - a switch port is inserted only with every group it joins: not while its VPC\'s drop group is missing', async (t) => {
+  const nb = await startNorthbound(t);
+  const { view } = given(...withPort);
+  const vpcRef: RowOwner = { kind: 'vpc', id: id(1) };
+  const port: RowOwner = { kind: 'port', id: id(3) };
+  await commit(nb, pass(nb, view, resourcesOf(view).filter((r) => r.kind !== 'port')));
+  await commit(nb, [{ op: 'delete', table: 'Port_Group', where: [['_uuid', '==', DROP]] }]);
+  t.deepEqual(pass(nb, view, [port]).flatMap(step), [], 'nothing: it would be on its switch in no drop group');
+  const ops = pass(nb, view, [port, vpcRef]).flatMap(step);
+  t.true(ops.includes(ins('Port_Group', DROP)) && ops.includes(ins('Logical_Switch_Port', id(3))) && ops.includes(link('Port_Group', DROP, 'ports', id(3))), 'with its group in the transaction it is');
+  await commit(nb, pass(nb, view, [port, vpcRef]));
+  t.deepEqual(nb.client.cache.get('Port_Group', DROP)?.ports, [id(3)]);
+});
