@@ -1,15 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import test from 'ava';
-import { pino } from 'pino';
 import { streamNames } from '../../events/mod.js';
-import { NovanetClient } from '../../src/bus/client.js';
-import { EngineConfig } from '../../src/engine/config.js';
-import { startEngine } from '../../src/engine/engine.js';
-import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
+import { startSmallPayloadEngine } from '../support/small-payload.js';
 import { eventually, nbRows, startStack, storedStatus } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -60,21 +52,8 @@ test('bulk - 1,000 ports in one command: one commit, a repeat answers the same, 
 });
 
 test('bulk - a commit larger than the NATS server carries is PAYLOAD_TOO_LARGE, appends nothing, and the engine goes on deciding', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'novanet-bulk-payload-'));
-  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
-  t.teardown(async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); });
   // Above the 64 KiB a request may have, below a 1,000-port commit (~720 KB).
-  const conf = join(dir, 'small.conf');
-  await writeFile(conf, 'jetstream { store_dir: js }\nmax_payload: 262144\n');
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), config: { file: conf } });
-  stops.push(() => nats.stop());
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  stops.push(() => northbound.stop());
-  const engine = await startEngine(EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, logLevel: 'silent' }), pino({ level: 'silent' }));
-  stops.push(() => engine.stop());
-  const nc = await connect({ servers: nats.url });
-  stops.push(() => nc.close());
-  const client = new NovanetClient(nc, 'novanet', 10_000);
+  const { nc, client } = await startSmallPayloadEngine(t, 262144, 10_000);
   const scope = { org: 'big', project: 'p1' };
   const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
   const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 's', cidr: '10.0.0.0/22' })).result.subnet as { id: string };

@@ -1,19 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import test from 'ava';
-import { pino } from 'pino';
 import fc from 'fast-check';
 import { subjects } from '../../events/mod.js';
 import { admit, ErrorCode, isCommandError, providerOperations, tenantOperations } from '../../src/commands/mod.js';
 import { streamNames } from '../../events/mod.js';
-import { NovanetClient } from '../../src/bus/client.js';
-import { EngineConfig } from '../../src/engine/config.js';
-import { startEngine } from '../../src/engine/engine.js';
-import { startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
+import { startSmallPayloadEngine } from '../support/small-payload.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -87,20 +79,7 @@ test.serial('hostile input - a lone surrogate in a committed name fails that res
 });
 
 test.serial('hostile input - a reply larger than NATS carries is answered INTERNAL and the engine goes on serving', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'novanet-payload-'));
-  const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
-  t.teardown(async () => { for (const stop of stops.reverse()) await stop().catch(() => undefined); });
-  const conf = join(dir, 'small.conf');
-  await writeFile(conf, 'jetstream { store_dir: js }\nmax_payload: 16384\n');
-  const nats = await startNatsServer({ dir: join(dir, 'nats'), config: { file: conf } });
-  stops.push(() => nats.stop());
-  const northbound = await startNorthbound({ dir: join(dir, 'ovn') });
-  stops.push(() => northbound.stop());
-  const engine = await startEngine(EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, logLevel: 'silent' }), pino({ level: 'silent' }));
-  stops.push(() => engine.stop());
-  const nc = await connect({ servers: nats.url });
-  stops.push(() => nc.close());
-  const client = new NovanetClient(nc, 'novanet', 5000);
+  const { client } = await startSmallPayloadEngine(t, 16384, 5000);
   const scope = { org: 'big', project: 'p1' };
   // Positive control: a list that fits is answered.
   await client.call(scope, 'vpc.create', { name: 'v0' });
