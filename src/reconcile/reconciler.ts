@@ -192,6 +192,12 @@ export class Reconciler {
   private statusesInFlight: Promise<void> | undefined;
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
+  /**
+   * The memberships the transaction in flight adds or drops (`holder/member`): a change to an
+   * expected holder's set is our own write only for those; any other member it gained or lost
+   * is someone else's edit, repaired like any drift.
+   */
+  private readonly expectingMembers = new Set<string>();
   private pass: Promise<void> | undefined;
   private follower: { stop(): Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -561,12 +567,16 @@ export class Reconciler {
     if (!this.folded) return;
     let any = false;
     for (const u of updates) {
-      if (this.expecting.has(u.uuid)) continue;
-      // A row's memberships are its own (referencedBy): the members a change added or removed are marked, not only the holder.
-      for (const member of this.membersChanged(u)) {
+      const ours = this.expecting.has(u.uuid);
+      // A row's memberships are its own (referencedBy): the members a change added or removed are marked,
+      // not only the holder. A row we insert holds what we wrote; a row we change may also carry someone
+      // else's edit, a transaction of its own, which arrives while ours is in flight.
+      const members = ours && !u.old ? [] : this.membersChanged(u, ours ? this.expectingMembers : undefined);
+      for (const member of members) {
         this.mark(member.ref, member.scope, 'drift');
         any = true;
       }
+      if (ours) continue;
       const owned = (u.new && this.ownedResource(u.new)) ?? (u.old && this.ownedResource(u.old));
       if (!owned) continue;
       this.mark(owned.ref, owned.scope, 'drift');
@@ -580,13 +590,14 @@ export class Reconciler {
    * ports, a switch's ports), with their resources: O(the change) for a modify, O(the sets) for
    * an insert or a delete.
    */
-  private *membersChanged(u: RowUpdate): Generator<Dirty> {
+  private *membersChanged(u: RowUpdate, ownWrites?: ReadonlySet<string>): Generator<Dirty> {
     const columns = (Tables as Record<string, TableSpec>)[u.table]?.references ?? [];
     for (const column of columns) {
       const refTable = this.opts.ovsdb.schema.tables.get(u.table)?.columns.get(column)?.key.refTable;
       if (!refTable) continue;
       const change = u.setChanges ? u.setChanges[column] : symmetricDifference(u.old?.[column], u.new?.[column]);
       for (const atom of [...change?.added ?? [], ...change?.removed ?? []]) {
+        if (ownWrites?.has(`${u.uuid}/${String(atom)}`)) continue;
         const row = this.opts.ovsdb.cache.get(refTable, String(atom));
         const owned = row && this.ownedResource(row);
         if (owned) yield owned;
@@ -718,6 +729,11 @@ export class Reconciler {
         }
         for (const a of w.actual) this.expecting.add(a.row._uuid);
       }
+      for (const op of ops) {
+        if (op.op !== 'mutate') continue;
+        const holder = op.where[0]?.[2];
+        for (const [, , members] of op.mutations) if (Array.isArray(members)) for (const m of members) this.expectingMembers.add(`${String(holder)}/${String(m)}`);
+      }
       const sent = performance.now();
       const took = () => (performance.now() - sent) / 1000;
       try {
@@ -750,6 +766,7 @@ export class Reconciler {
         this.opts.logger.error({ err, resource: ownerKey(batch[0]!.ref) }, 'Northbound refused the resource\'s rows');
       } finally {
         this.expecting.clear();
+        this.expectingMembers.clear();
       }
     }
     const cache = this.opts.ovsdb.cache;

@@ -82,3 +82,40 @@ test('security groups - a port taken out of its group, or put by hand in another
   t.deepEqual(members(mine.group), [mine.port], 'back in its own group');
   t.deepEqual(members(theirs.group), [theirs.port], 'out of the other tenant\'s');
 });
+
+test('drop groups - a port taken out of its drop group by hand while the group is in a transaction of ours is put back (no sweep)', async (t) => {
+  const stack = await startStack({ config: { resyncIntervalMs: 600_000 } });
+  t.teardown(() => stack.stop());
+  const { client } = stack;
+  const scope = { org: 'rv4', project: 'p' };
+  const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
+  const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 's' })).result.subnet as { id: string };
+  const first = await client.call(scope, 'port.create', { subnetId: subnet.id });
+  const p1 = (first.result.port as { id: string }).id;
+  await client.waitFor(scope, 'port', p1, (s) => s.phase === 'Ready' && s.observedSeq >= first.seq);
+  await stack.engine.reconciler.idle();
+  const watcher = await OvsdbClient.connect({ remote: stack.northbound.remote });
+  t.teardown(() => watcher.close());
+  await watcher.monitor({ Port_Group: {} });
+  const pgUuid = rowUuid.dropPortGroup(vpc.id);
+  const inGroup = (cache: { get(table: string, uuid: string): Record<string, unknown> | undefined }) => (cache.get('Port_Group', pgUuid)?.ports as string[]).includes(p1);
+  // The hand edit lands in the window of the engine's next transaction that joins a port to the
+  // group: the group's update then arrives while the group is one the engine expects to change.
+  const engineNb = stack.engine.ovsdb;
+  const transact = engineNb.transact.bind(engineNb);
+  let edited = false;
+  engineNb.transact = async (ops) => {
+    if (!edited && JSON.stringify(ops).includes(pgUuid)) {
+      edited = true;
+      await watcher.transact([{ op: 'mutate', table: 'Port_Group', where: [['_uuid', '==', pgUuid]], mutations: [['ports', 'delete', [p1]]] }]);
+      await eventually(() => !inGroup(engineNb.cache), 5000, 'the engine saw the hand edit');
+    }
+    return transact(ops);
+  };
+  const second = await client.call(scope, 'port.create', { subnetId: subnet.id });
+  const p2 = (second.result.port as { id: string }).id;
+  await client.waitFor(scope, 'port', p2, (s) => s.phase === 'Ready' && s.observedSeq >= second.seq);
+  t.true(edited, 'the hand edit ran inside the transaction window');
+  await eventually(() => inGroup(watcher.cache), 10_000, 'the port taken out is back in its drop group');
+  t.true(inGroup(watcher.cache));
+});
