@@ -2,7 +2,7 @@ import test from 'ava';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
 import { evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { CommandView, View } from '../../projections/mod.js';
-import { decodeSnapshot, encodeSnapshot, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, FOLD_DIGEST, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
 import type { Snapshot, SnapshotState } from '../../src/bus/snapshot.js';
 import { acme, commit, defaultGroupCreated, DEFAULT_GROUP, externalIpAllocated, globex, id, mac, outside, portCreated, provider, vpcWithSubnet } from '../support/decider.js';
 
@@ -94,7 +94,7 @@ test('snapshot codec - the second copy of a decoded snapshot folds on alone (the
   t.deepEqual(fold(records.length, copy, initialCommandView(), 8).view, fold(records.length).view);
 });
 
-test('snapshot codec - garbage, a changed byte, a cut-off body and another version are refused with a reason', (t) => {
+test('snapshot codec - garbage, a changed byte, a cut-off body, another version and another fold are refused with a reason', (t) => {
   const bytes = encodeSnapshot({ ...fold(records.length), quarantined: [] }, { seq: records.length, log: 'l' });
   t.like(decodeSnapshot(new TextEncoder().encode('garbage')), { reason: 'no snapshot header' });
   t.like(decodeSnapshot(new Uint8Array(0)), { reason: 'no snapshot header' });
@@ -105,4 +105,6 @@ test('snapshot codec - garbage, a changed byte, a cut-off body and another versi
   const header = new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0x0a)));
   const other = new TextEncoder().encode(header.replace(` ${SNAPSHOT_VERSION} `, ` ${SNAPSHOT_VERSION + 1} `));
   t.regex((decodeSnapshot(Buffer.concat([other, bytes.subarray(bytes.indexOf(0x0a))])) as { reason: string }).reason, /codec version/);
+  const otherFold = new TextEncoder().encode(header.replace(` ${FOLD_DIGEST} `, ' 0000000000000000 '));
+  t.regex((decodeSnapshot(Buffer.concat([otherFold, bytes.subarray(bytes.indexOf(0x0a))])) as { reason: string }).reason, /folded by other code/);
 });
