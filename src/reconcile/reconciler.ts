@@ -258,7 +258,12 @@ export class Reconciler {
     }));
     this.disposers.push(ovsdb.onConnection((state) => { if (state === 'connected') this.resync(); }));
     // The monitor request goes out first: ovsdb-server builds its dump while a snapshot loads.
-    const monitored = ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => this.fence.start());
+    const started = performance.now();
+    const since = () => Math.round(performance.now() - started);
+    const monitored = ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => {
+      this.opts.logger.info({ ms: since() }, 'the Northbound dump is in the cache');
+      return this.fence.start();
+    });
     monitored.catch(() => undefined);
     const read = await reading;
     if (read?.from) {
@@ -270,6 +275,7 @@ export class Reconciler {
       monitored,
       (async () => {
         for await (const record of read?.records ?? source.read(1, last)) this.fold(record, false);
+        this.opts.logger.info({ ms: since(), seq: this.view.seq }, 'the log is folded');
       })(),
     ]);
     this.folded = true;
@@ -401,7 +407,9 @@ export class Reconciler {
     const storedQuarantine = new Map<string, ResourceStatus | undefined>();
     try {
       try {
+        const reading = performance.now();
         const latest = await this.opts.statusSink.latest();
+        this.opts.logger.info({ statuses: latest.length, ms: Math.round(performance.now() - reading) }, 'the stored statuses are read');
         stored = new Map();
         let garbage = 0;
         for (const { kind, id, scope, status } of latest) {
