@@ -153,3 +153,43 @@ test.serial('resync - a commit is reconciled and its status published before the
   release();
   await eventually(async () => { await reconciler.idle(); return true; }, 10_000, 'the full resync done');
 });
+
+test.serial('resync - a commit folded while standing by is reconciled at takeover, before the stored statuses are read', async (t) => {
+  const observed = new Observed();
+  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, observed);
+  const scope = { org: 'standby', project: 'p1' };
+  const { subnetId } = await network(stack, scope, 1);
+  await stack.engine.reconciler.idle();
+  stack.engine.reconciler.standDown();
+  const js = jetstream(stack.nc);
+  const jsm = await jetstreamManager(stack.nc);
+  const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  let reads = 0;
+  const sink = {
+    publish: (statuses: Parameters<StatusPublisher['publish']>[0]) => publisher.publish(statuses),
+    latest: async (): Promise<StoredStatus[]> => { reads++; await held; return publisher.latest(); },
+    latestOf: (resources: Parameters<StatusPublisher['latestOf']>[0]) => publisher.latestOf(resources),
+  };
+  const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
+  t.teardown(() => ovsdb.close());
+  const reconciler = new Reconciler({
+    source: new EventLog(js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
+    ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
+  });
+  t.teardown(() => reconciler.stop());
+  await reconciler.start();
+
+  // Nobody writes: the commit is folded by the standby, and waits for it to take over.
+  const created = await stack.client.call(scope, 'port.create', { subnetId });
+  const portId = (created.result.port as { id: string }).id;
+  await eventually(() => reconciler.observedSeq >= created.seq, 10_000, 'the standby folded the commit');
+  reconciler.takeOver({ token: 1_000_000, holder: 'test' });
+  await eventually(() => reads === 1, 10_000, 'the full resync reading the stored statuses');
+  const ready = await stack.client.waitFor(scope, 'port', portId, (s) => s.phase === 'Ready' && s.observedSeq >= created.seq, 10_000);
+  t.like(ready, { id: portId });
+  t.is(reads, 1, 'the stored statuses are still being read');
+  release();
+  await eventually(async () => { await reconciler.idle(); return true; }, 10_000, 'the full resync done');
+});
