@@ -9,6 +9,7 @@ import { benchIntake } from './intake.bench.js';
 import { benchIpam } from './ipam.bench.js';
 import { benchParser } from './parser.bench.js';
 import { benchReconcile } from './reconcile.bench.js';
+import { benchRestart } from './restart.bench.js';
 import { benchScale } from './scale.bench.js';
 import { printTable } from './report.js';
 import type { Row } from './report.js';
@@ -21,6 +22,7 @@ const benchmarks: Readonly<Record<string, (env: () => Promise<BenchEnv>, cleanup
   reconcile: async (env) => benchReconcile(await env()),
   cni: (_, cleanup) => benchCni(cleanup),
   scale: async (env) => benchScale(await env()),
+  restart: async (env) => benchRestart(await env()),
 };
 
 /**
