@@ -54,8 +54,10 @@ export async function benchRestart(env: BenchEnv): Promise<Row[]> {
   }
 
   const results: { readMs: number; readyMs: number; cpuMs: number }[] = [];
+  // A log and a profile of their own for each run's rounds: a log file is appended to.
+  const run = new Date().toISOString().slice(11, 19).replaceAll(':', '');
   for (let round = 1; round <= rounds; round++) {
-    const name = `engine-r${round}`;
+    const name = `engine-${run}-r${round}`;
     const nbBefore = await cpuMs(nb.pid);
     const started = Date.now();
     const start = performance.now();
