@@ -5,6 +5,7 @@ import { readCommit } from '../../events/mod.js';
 import type { Commit, LogRecord, Subjects } from '../../events/mod.js';
 import { CommandError, ErrorCode } from '../commands/mod.js';
 import type { CommitLog } from '../intake/intake.js';
+import { TurnSends } from './turn-sends.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
 const FOLLOW_WATCHDOG_MS = 5000;
@@ -30,6 +31,8 @@ const EXPECTED_LAST_SEQUENCE = 'Nats-Expected-Last-Sequence';
  * the stream makes a read fail.
  */
 export class EventLog implements CommitLog {
+  private readonly sends = new TurnSends();
+
   constructor(
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
@@ -51,21 +54,21 @@ export class EventLog implements CommitLog {
   /**
    * Appends one commit, on its scope's events subject, if and only if the stream's last
    * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.
+   *
+   * Sent with the other appends of this turn of the event loop (`turnSends`): the intake
+   * decides one command a microtask, and the NATS client writes to its socket at the end of
+   * each microtask it published in, so every append was a write of its own.
    */
-  async append(commit: Commit, expectedLastSeq: number): Promise<number> {
+  append(commit: Commit, expectedLastSeq: number): Promise<number> {
     const data = JSON.stringify(commit);
-    try {
-      const ack = await this.js.publish(this.subjects.events(commit.scope), data, { expect: { lastSequence: expectedLastSeq } });
-      return ack.seq;
-    } catch (err) {
-      // The client refuses a message over the server's max_payload before sending it: no retry
-      // can succeed, so it is the command's refusal (a bulk port.create on a server set below 1 MiB).
-      if (err instanceof InvalidArgumentError && err.message.includes('max_payload')) {
-        const bytes = Buffer.byteLength(data);
-        throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
-      }
-      throw err;
-    }
+    return new Promise((resolve, reject) => {
+      this.sends.push(() => {
+        this.js.publish(this.subjects.events(commit.scope), data, { expect: { lastSequence: expectedLastSeq } }).then(
+          (ack) => resolve(ack.seq),
+          (err: unknown) => reject(appendRefusal(err, data)),
+        );
+      });
+    });
   }
 
   /** Reads records from `fromSeq` through `toSeq` (inclusive), then stops. */
@@ -174,6 +177,16 @@ export class EventLog implements CommitLog {
       clearInterval(watchdog);
     }
   }
+}
+
+/**
+ * The client refuses a message over the server's max_payload before sending it: no retry
+ * can succeed, so it is the command's refusal (a bulk port.create on a server set below 1 MiB).
+ */
+function appendRefusal(err: unknown, data: string): unknown {
+  if (!(err instanceof InvalidArgumentError && err.message.includes('max_payload'))) return err;
+  const bytes = Buffer.byteLength(data);
+  return new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
 }
 
 /** Where a follow is, shared by its successive consumers. */
