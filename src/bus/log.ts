@@ -1,10 +1,13 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { ClosedConnectionError, InvalidArgumentError } from '@nats-io/transport-node';
+import { ClosedConnectionError, headers as natsHeaders, InvalidArgumentError } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
 import type { Commit, LogRecord, Subjects } from '../../events/mod.js';
 import { CommandError, ErrorCode } from '../commands/mod.js';
 import type { CommitLog } from '../intake/intake.js';
+import { StreamAcks, StreamRefusal } from './stream-acks.js';
+import type { StreamMessage } from './stream-acks.js';
 import { TurnSends } from './turn-sends.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
@@ -31,14 +34,20 @@ const EXPECTED_LAST_SEQUENCE = 'Nats-Expected-Last-Sequence';
  * the stream makes a read fail.
  */
 export class EventLog implements CommitLog {
-  private readonly sends = new TurnSends();
+  private readonly acks: StreamAcks;
+  private readonly appends = new TurnSends<Append>((appends) => this.sendAppends(appends));
 
   constructor(
+    nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly stream: string,
     private readonly subjects: Subjects,
-  ) {}
+    /** The connection's inbox prefix, if it has one of its own (the engine's permissions). */
+    inboxPrefix?: string,
+  ) {
+    this.acks = new StreamAcks(nc, stream, inboxPrefix);
+  }
 
   async lastSeq(): Promise<number> {
     const info = await this.jsm.streams.info(this.stream);
@@ -55,19 +64,24 @@ export class EventLog implements CommitLog {
    * Appends one commit, on its scope's events subject, if and only if the stream's last
    * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.
    *
-   * Sent with the other appends of this turn of the event loop (`turnSends`): the intake
-   * decides one command a microtask, and the NATS client writes to its socket at the end of
-   * each microtask it published in, so every append was a write of its own.
+   * Sent with the other appends of this turn of the event loop (`TurnSends`), their
+   * acknowledgements checked together (`StreamAcks`): the intake decides one command a
+   * microtask, and the NATS client wrote to its socket after each microtask it published in.
    */
   append(commit: Commit, expectedLastSeq: number): Promise<number> {
     const data = JSON.stringify(commit);
     return new Promise((resolve, reject) => {
-      this.sends.push(() => {
-        this.js.publish(this.subjects.events(commit.scope), data, { expect: { lastSequence: expectedLastSeq } }).then(
-          (ack) => resolve(ack.seq),
-          (err: unknown) => reject(appendRefusal(err, data)),
-        );
-      });
+      const headers = natsHeaders();
+      headers.set(EXPECTED_LAST_SEQUENCE, String(expectedLastSeq));
+      this.appends.push({ subject: this.subjects.events(commit.scope), data, headers, resolve, reject });
+    });
+  }
+
+  /** One turn's appends, in the order they were made. */
+  private sendAppends(appends: readonly Append[]): void {
+    this.acks.send(appends, {
+      stored: (i, seq) => appends[i]!.resolve(seq),
+      failed: (i, err) => appends[i]!.reject(appendRefusal(err, appends[i]!.data, this.stream)),
     });
   }
 
@@ -179,11 +193,19 @@ export class EventLog implements CommitLog {
   }
 }
 
+/** An append waiting for the end of the turn. */
+interface Append extends StreamMessage {
+  resolve(seq: number): void;
+  reject(err: unknown): void;
+}
+
 /**
- * The client refuses a message over the server's max_payload before sending it: no retry
- * can succeed, so it is the command's refusal (a bulk port.create on a server set below 1 MiB).
+ * Why an append failed. The client refuses a message over the server's max_payload before
+ * sending it: no retry can succeed, so it is the command's refusal (a bulk port.create on a
+ * server set below 1 MiB). Anything else fails the append (the intake rebuilds its view).
  */
-function appendRefusal(err: unknown, data: string): unknown {
+function appendRefusal(err: unknown, data: string, stream: string): unknown {
+  if (err instanceof StreamRefusal) return new Error(`${stream} refused the append: ${err.reason}`);
   if (!(err instanceof InvalidArgumentError && err.message.includes('max_payload'))) return err;
   const bytes = Buffer.byteLength(data);
   return new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
