@@ -14,7 +14,7 @@ import { TurnSends } from './turn-sends.js';
 const FOLLOW_WATCHDOG_MS = 5000;
 
 /**
- * Messages a read asks the server for at once. The client's default (100, asking again at
+ * Messages a read (or the follow) asks the server for at once. The client's default (100, asking again at
  * 75 left) costs one pull request every 25 messages: at 30k commits that was ~1 s of socket
  * writes of the engine's restart. Bounded by count, so what waits in the client is at most
  * this many commits (~1 KiB each, at most NATS's max payload).
@@ -150,7 +150,7 @@ export class EventLog implements CommitLog {
   /** One consumer's life: until it ends, fails, stalls (the watchdog closes it) or the follow stops. */
   private async followOnce(state: FollowState, onRecord: (record: LogRecord) => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: state.next });
-    const messages = await consumer.consume();
+    const messages = await consumer.consume({ max_messages: READ_BATCH });
     state.close = async () => { await messages.close(); };
     if (state.stopped) {
       await messages.close();
