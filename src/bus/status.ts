@@ -51,10 +51,7 @@ export class StatusPublisher {
         if (failure === undefined) resolve();
         else reject(failure instanceof StreamRefusal ? new Error(`${this.stream} refused a status: ${failure.reason}`) : failure);
       };
-      this.acks.send(statuses.map(({ scope, ...status }) => ({
-        subject: this.subjects.status(scope, status.kind, status.id),
-        data: JSON.stringify({ ...status, org: scope.org, project: scope.project }),
-      })), {
+      this.acks.send(statuses.map((status) => ({ subject: this.subjects.status(status.scope, status.kind, status.id), data: wireText(status) })), {
         stored: settled,
         failed: (_, err) => {
           failure ??= err;
@@ -108,6 +105,15 @@ export class StatusPublisher {
     }
     return found;
   }
+}
+
+/** A status as the wire has it (events/status.ts): its tenant as `org` and `project`, after its other fields. */
+function wireText({ scope, ...status }: ResourceStatus): string {
+  // The rest is a copy of its own: the tenant is written into it, not into a second copy.
+  const wire: Record<string, unknown> = status;
+  wire.org = scope.org;
+  wire.project = scope.project;
+  return JSON.stringify(wire);
 }
 
 /** The wire's status as the reconciler produces it: its tenant as a scope. */
