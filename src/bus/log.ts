@@ -14,10 +14,10 @@ import { TurnSends } from './turn-sends.js';
 const FOLLOW_WATCHDOG_MS = 5000;
 
 /**
- * Messages a read (or the follow) asks the server for at once. The client's default (100, asking again at
- * 75 left) costs one pull request every 25 messages: at 30k commits that was ~1 s of socket
- * writes of the engine's restart. Bounded by count, so what waits in the client is at most
- * this many commits (~1 KiB each, at most NATS's max payload).
+ * Messages a read or the follow asks the server for at once. The client's default (100, asking
+ * again at 75 left) costs one pull request every 25 messages: at 30k commits that was ~1 s of
+ * socket writes of the engine's restart. Bounded by count, so what waits in the client is at
+ * most this many commits (~1 KiB each, at most NATS's max payload).
  */
 const READ_BATCH = 256;
 
@@ -69,8 +69,9 @@ export class EventLog implements CommitLog {
    * microtask, and the NATS client wrote to its socket after each microtask it published in.
    */
   append(commit: Commit, expectedLastSeq: number): Promise<number> {
-    const data = JSON.stringify(commit);
+    // In the executor: a commit that cannot be encoded rejects, as any failed append does.
     return new Promise((resolve, reject) => {
+      const data = JSON.stringify(commit);
       const headers = natsHeaders();
       headers.set(EXPECTED_LAST_SEQUENCE, String(expectedLastSeq));
       this.appends.push({ subject: this.subjects.events(commit.scope), data, headers, resolve, reject });
