@@ -105,7 +105,7 @@ async function fill(nats: NatsServer, nb: Northbound, client: NovanetClient, dir
   const engine = await engineProcess(nats, nb, dir, 'engine-fill', client);
   const jsm = await jetstreamManager(client.nc);
   const streams = await ensureStreams(jsm, prefix, 1);
-  const log = new EventLog(jetstream(client.nc), jsm, streams.events, subjects(prefix));
+  const log = new EventLog(client.nc, jetstream(client.nc), jsm, streams.events, subjects(prefix));
   const appended = performance.now();
   const head = await appendPipelined(log, history.records.map((r) => r.commit), await log.lastSeq());
   console.log(`restart bench: ${fmt(head)} commits appended in ${fmt(performance.now() - appended)} ms`);
