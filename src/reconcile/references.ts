@@ -15,7 +15,7 @@ import type { TableSpec } from './tables/mod.js';
  */
 export class ReferenceIndex {
   private readonly byTarget = new Map<string, readonly Reference[]>();
-  /** The shared `Reference` of each referencing row's column, by row UUID; dropped with the row. */
+  /** The shared `Reference` of each referencing row's column of several targets, by row UUID; dropped with the row. */
   private readonly shared = new Map<string, Reference[]>();
 
   constructor(private readonly owns: (row: Row) => boolean) {}
@@ -36,7 +36,7 @@ export class ReferenceIndex {
       const owned = u.old && this.owns(u.old);
       const stillOwned = u.setChanges && owned && this.owns(u.new!);
       for (const column of columns) {
-        const ref = this.reference(u.table, u.uuid, column);
+        const ref = this.reference(u.table, u.uuid, column, (u.new?.[column] as readonly unknown[] | undefined)?.length ?? 0);
         if (stillOwned) {
           // A modify of a row that stays owned: only the elements it changed.
           const change = u.setChanges![column];
@@ -54,12 +54,20 @@ export class ReferenceIndex {
     }
   }
 
-  private reference(table: string, uuid: string, column: string): Reference {
+  /**
+   * The row's column's `Reference`: shared once the column holds more than one target. A port's
+   * one DHCP options reference needs no entry of its own (an entry, an array and a Map slot a
+   * port were ~0.1 KiB); a column that grows from one target keeps that target's equal copy.
+   */
+  private reference(table: string, uuid: string, column: string, targets: number): Reference {
     let refs = this.shared.get(uuid);
+    const ref = refs?.find((r) => r.table === table && r.column === column);
+    if (ref) return ref;
+    const fresh = { table, uuid, column };
+    if (targets <= 1) return fresh;
     if (!refs) this.shared.set(uuid, (refs = []));
-    let ref = refs.find((r) => r.table === table && r.column === column);
-    if (!ref) refs.push((ref = { table, uuid, column }));
-    return ref;
+    refs.push(fresh);
+    return fresh;
   }
 
   // Arrays replaced, not grown: a pushed array keeps room for 16 more (~0.15 KiB a target).
