@@ -85,7 +85,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const jsm = await jetstreamManager(nc);
     const streams = await ensureStreams(jsm, config.prefix, config.replicas);
     const subs = subjects(config.prefix);
-    const log = new EventLog(js, jsm, streams.events, subs);
+    const log = new EventLog(nc, js, jsm, streams.events, subs, config.natsInboxPrefix);
 
     const ssl = ovnNbSsl(config);
     ovsdb = await OvsdbClient.connect({
