@@ -8,6 +8,7 @@ import type { Operation } from '../ovsdb/mod.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import type { EngineConfig } from './config.js';
 import type { DigestAnswer, DigestQuery } from './digest.js';
+import { errorData } from './reconciler-protocol.js';
 import type { CallName, ErrorData, FromReconciler, LoopLag, ReconcilerCall, ReconcilerCalls, ReconcilerStart, ReconcilerState, ReconcilerWorkerData } from './reconciler-protocol.js';
 
 /** pino's numeric levels, for the thread's lines. */
@@ -55,7 +56,8 @@ export class ReconcilerThread {
     this.died = new Promise((resolve) => { died = resolve; });
     let crash: Error | undefined;
     this.worker.on('message', (message: FromReconciler) => this.received(message));
-    this.worker.on('error', (err) => { crash = err; });
+    // An uncaught exception in the thread, as an Error of this thread (its name, message and stack).
+    this.worker.on('error', (err) => { crash = asError(errorData(err)); });
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         const why = crash ?? new Error(`the reconciler's thread exited (code ${code})`);

@@ -146,7 +146,7 @@ test.serial('plan --drift: the reconciler\'s pending diff against the Northbound
   const port = (await stack.client.call(scope, 'port.create', { subnetId: subnet.id })).result.port as { id: string; macAddress: string; ipAddress: string };
   await stack.engine.reconciler.idle();
   // The reconciler's view disagreeing with the Northbound (nothing marks the port dirty: no resync in this file).
-  const hook = reconcilerHook();
+  const hook = reconcilerHook(stack.config.natsUrl);
   t.teardown(() => hook.close());
   await hook.ask({ action: 'setPortAddress', portId: port.id, ipAddress: '10.0.0.251' });
   try {

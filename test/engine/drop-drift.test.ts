@@ -102,7 +102,7 @@ test('drop groups - a port taken out of its drop group by hand while the group i
   const inGroup = (row: Record<string, unknown> | undefined) => (row?.ports as string[]).includes(p1);
   // The hand edit lands in the window of the engine's next transaction that joins a port to the
   // group: the group's update then arrives while the group is one the engine expects to change.
-  const hook = reconcilerHook();
+  const hook = reconcilerHook(stack.config.natsUrl);
   t.teardown(() => hook.close());
   await hook.ask({ action: 'holdTransaction', containing: pgUuid });
   const held = hook.next('held');

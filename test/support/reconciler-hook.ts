@@ -6,7 +6,8 @@ import type { Operation } from '../../src/ovsdb/mod.js';
  * loaded there, and answers what the test asks over a BroadcastChannel (which reaches every
  * thread of the process). `reconcilerHook()` below is the test's side.
  */
-const CHANNEL = 'novanet-test-reconciler-hook';
+/** One channel a stack: tests of one file run side by side in one process, each with its own nats-server. */
+const channelOf = (natsUrl: string): string => `novanet-test-reconciler-hook ${natsUrl}`;
 
 /** What a test may ask the reconciler's thread. */
 export type HookRequest =
@@ -24,8 +25,8 @@ export type HookRequest =
 
 type Message = { readonly id: number; readonly request: HookRequest } | { readonly id: number; readonly reply: unknown } | { readonly event: 'held' | 'blocking' };
 
-export default function hook({ reconciler, ovsdb }: ReconcilerHookParts): void {
-  const channel = new BroadcastChannel(CHANNEL);
+export default function hook({ reconciler, ovsdb, config }: ReconcilerHookParts): void {
+  const channel = new BroadcastChannel(channelOf(config.natsUrl));
   // The hook must not keep the thread alive.
   (channel as unknown as { unref(): void }).unref();
   let release: (() => void) | undefined;
@@ -78,9 +79,9 @@ export default function hook({ reconciler, ovsdb }: ReconcilerHookParts): void {
 /** Where startEngine finds this module. */
 export const reconcilerHookModule = new URL(import.meta.url);
 
-/** The test's side of the hook: requests answered by the reconciler's thread, and its events. */
-export function reconcilerHook(): { ask(request: HookRequest): Promise<unknown>; next(event: 'held' | 'blocking'): Promise<void>; close(): void } {
-  const channel = new BroadcastChannel(CHANNEL);
+/** The test's side of the hook of the engine on `natsUrl`: requests answered by its reconciler's thread, and its events. */
+export function reconcilerHook(natsUrl: string): { ask(request: HookRequest): Promise<unknown>; next(event: 'held' | 'blocking'): Promise<void>; close(): void } {
+  const channel = new BroadcastChannel(channelOf(natsUrl));
   let nextId = 0;
   const waiting = new Map<number, (value: unknown) => void>();
   const events = new Map<string, (() => void)[]>();

@@ -5,6 +5,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { NovanetClient } from '../../src/bus/client.js';
 import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
@@ -38,7 +39,7 @@ export interface Stack {
 }
 
 /** `hooked`: the engine's reconciler thread loads test/support/reconciler-hook.ts (reconcilerHook() reaches it). */
-export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig>; observers?: EngineObservers; hooked?: boolean } = {}): Promise<Stack> {
+export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig>; observers?: EngineObservers; hooked?: boolean; logger?: Logger } = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-test-'));
   const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   const stopAll = async () => {
@@ -55,7 +56,7 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
       stops.push(() => chassis!.stop());
     }
     const config = EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, resyncIntervalMs: 2000, logLevel: 'silent', ...opts.config });
-    const logger = pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' });
+    const logger = opts.logger ?? pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' });
     const seams = opts.hooked ? { reconcilerHook: reconcilerHookModule } : {};
     let engine = await startEngine(config, logger, opts.observers, seams);
     stops.push(() => engine.stop());
