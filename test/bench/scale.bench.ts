@@ -56,7 +56,7 @@ interface AtSize {
  *
  * NOVANET_BENCH_SCALE=N adds a size (e.g. 100000); NOVANET_BENCH_RESYNC_MS sets the
  * engine's resync tick (the engine's default, 30 s, when unset); NOVANET_BENCH_PROFILE=DIR starts the
- * engines with --cpu-prof into DIR (one profile per engine process, written at its exit) and
+ * engines with --cpu-prof into DIR/<engine> (one profile per thread of the engine, written at its exit) and
  * --trace-gc into their logs, and writes DIR/phases.json (when each phase began, in the
  * profiles' clock) and copies the engines' logs there.
  */
@@ -260,7 +260,8 @@ async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: numbe
   const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
   // --trace-gc puts the heap after each collection into the engine's log, to tell live heap from RSS.
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, '--trace-gc'];
+  // One directory an engine: Node names each thread's profile (thread 0 the command path, 1 the reconciler); a fixed name would keep one.
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'];
   const nc = client ? undefined : await connect({ servers: env.nats.url });
   const metricsAt = `127.0.0.1:${await freePort()}`;
   const reader = client ?? new NovanetClient(nc!, prefix, 2000);
