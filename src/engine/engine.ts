@@ -5,7 +5,7 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { subjects } from '../../events/mod.js';
+import { streamNames, subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
@@ -92,20 +92,21 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
   })();
   let reconciler: ReconcilerThread | undefined;
   try {
+    // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
+    const holder = `${hostname()}:${process.pid}`;
+    // The thread loads its modules, connects to NATS and the Northbound and asks for the
+    // Northbound's dump while this one ensures the streams (it touches them only once started),
+    // reads the log's head and loads the snapshot.
+    const thread = new ReconcilerThread({
+      config, streams: streamNames(config.prefix), holder, leaseTtlMs: WRITER_LEASE_TTL_MS, logger,
+      ...(observers.reconciler && { observer: observers.reconciler }), ...(seams.reconcilerHook && { hook: seams.reconcilerHook }),
+    });
+    reconciler = thread;
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const streams = await ensureStreams(jsm, config.prefix, config.replicas);
     const subs = subjects(config.prefix);
     const log = new EventLog(js, jsm, streams.events, subs);
-    // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
-    const holder = `${hostname()}:${process.pid}`;
-    // The thread connects to NATS and the Northbound and asks for the Northbound's dump while
-    // this one reads the log's head and loads the snapshot.
-    const thread = new ReconcilerThread({
-      config, streams, holder, leaseTtlMs: WRITER_LEASE_TTL_MS, logger,
-      ...(observers.reconciler && { observer: observers.reconciler }), ...(seams.reconcilerHook && { hook: seams.reconcilerHook }),
-    });
-    reconciler = thread;
     const retention = { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands };
     const head = await log.lastSeq();
     const logCreated = await log.created();
