@@ -8,7 +8,6 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TransferListItem } from 'node:worker_threads';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
@@ -27,7 +26,7 @@ import type { FromReconciler, ReconcilerCall, ReconcilerCalls, ReconcilerHook, R
 
 const port = parentPort!;
 const data = workerData as ReconcilerWorkerData;
-const send = (message: FromReconciler, transfer?: TransferListItem[]) => port.postMessage(message, transfer);
+const send = (message: FromReconciler) => port.postMessage(message);
 
 // The engine's logger writes every line (one mechanism, one destination): this one only formats them.
 const logger = pino({ level: data.logLevel, base: undefined, timestamp: false }, { write: (line: string) => send({ type: 'log', line }) });
