@@ -1,19 +1,23 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
-import { ClosedConnectionError, InvalidArgumentError } from '@nats-io/transport-node';
+import { ClosedConnectionError, headers as natsHeaders, InvalidArgumentError } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { readCommit } from '../../events/mod.js';
 import type { Commit, LogRecord, Subjects } from '../../events/mod.js';
 import { CommandError, ErrorCode } from '../commands/mod.js';
 import type { CommitLog } from '../intake/intake.js';
+import { StreamAcks, StreamRefusal } from './stream-acks.js';
+import type { StreamMessage } from './stream-acks.js';
+import { TurnSends } from './turn-sends.js';
 
 /** How often a follower that got nothing new checks whether the log moved on without it. */
 const FOLLOW_WATCHDOG_MS = 5000;
 
 /**
- * Messages a read asks the server for at once. The client's default (100, asking again at
- * 75 left) costs one pull request every 25 messages: at 30k commits that was ~1 s of socket
- * writes of the engine's restart. Bounded by count, so what waits in the client is at most
- * this many commits (~1 KiB each, at most NATS's max payload).
+ * Messages a read or the follow asks the server for at once. The client's default (100, asking
+ * again at 75 left) costs one pull request every 25 messages: at 30k commits that was ~1 s of
+ * socket writes of the engine's restart. Bounded by count, so what waits in the client is at
+ * most this many commits (~1 KiB each, at most NATS's max payload).
  */
 const READ_BATCH = 256;
 
@@ -30,12 +34,20 @@ const EXPECTED_LAST_SEQUENCE = 'Nats-Expected-Last-Sequence';
  * the stream makes a read fail.
  */
 export class EventLog implements CommitLog {
+  private readonly acks: StreamAcks;
+  private readonly appends = new TurnSends<Append>((appends) => this.sendAppends(appends));
+
   constructor(
+    nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     readonly stream: string,
     private readonly subjects: Subjects,
-  ) {}
+    /** The connection's inbox prefix, if it has one of its own (the engine's permissions). */
+    inboxPrefix?: string,
+  ) {
+    this.acks = new StreamAcks(nc, stream, inboxPrefix);
+  }
 
   async lastSeq(): Promise<number> {
     const info = await this.jsm.streams.info(this.stream);
@@ -51,21 +63,27 @@ export class EventLog implements CommitLog {
   /**
    * Appends one commit, on its scope's events subject, if and only if the stream's last
    * sequence is `expectedLastSeq` (write fencing). Resolves with the commit's sequence.
+   *
+   * Sent with the other appends of this turn of the event loop (`TurnSends`), their
+   * acknowledgements checked together (`StreamAcks`): the intake decides one command a
+   * microtask, and the NATS client wrote to its socket after each microtask it published in.
    */
-  async append(commit: Commit, expectedLastSeq: number): Promise<number> {
-    const data = JSON.stringify(commit);
-    try {
-      const ack = await this.js.publish(this.subjects.events(commit.scope), data, { expect: { lastSequence: expectedLastSeq } });
-      return ack.seq;
-    } catch (err) {
-      // The client refuses a message over the server's max_payload before sending it: no retry
-      // can succeed, so it is the command's refusal (a bulk port.create on a server set below 1 MiB).
-      if (err instanceof InvalidArgumentError && err.message.includes('max_payload')) {
-        const bytes = Buffer.byteLength(data);
-        throw new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
-      }
-      throw err;
-    }
+  append(commit: Commit, expectedLastSeq: number): Promise<number> {
+    // In the executor: a commit that cannot be encoded rejects, as any failed append does.
+    return new Promise((resolve, reject) => {
+      const data = JSON.stringify(commit);
+      const headers = natsHeaders();
+      headers.set(EXPECTED_LAST_SEQUENCE, String(expectedLastSeq));
+      this.appends.push({ subject: this.subjects.events(commit.scope), data, headers, resolve, reject });
+    });
+  }
+
+  /** One turn's appends, in the order they were made. */
+  private sendAppends(appends: readonly Append[]): void {
+    this.acks.send(appends, {
+      stored: (i, seq) => appends[i]!.resolve(seq),
+      failed: (i, err) => appends[i]!.reject(appendRefusal(err, appends[i]!.data, this.stream)),
+    });
   }
 
   /** Reads records from `fromSeq` through `toSeq` (inclusive), then stops. */
@@ -133,7 +151,7 @@ export class EventLog implements CommitLog {
   /** One consumer's life: until it ends, fails, stalls (the watchdog closes it) or the follow stops. */
   private async followOnce(state: FollowState, onRecord: (record: LogRecord) => Promise<void> | void, onError: (err: unknown) => void): Promise<void> {
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: state.next });
-    const messages = await consumer.consume();
+    const messages = await consumer.consume({ max_messages: READ_BATCH });
     state.close = async () => { await messages.close(); };
     if (state.stopped) {
       await messages.close();
@@ -174,6 +192,24 @@ export class EventLog implements CommitLog {
       clearInterval(watchdog);
     }
   }
+}
+
+/** An append waiting for the end of the turn. */
+interface Append extends StreamMessage {
+  resolve(seq: number): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Why an append failed. The client refuses a message over the server's max_payload before
+ * sending it: no retry can succeed, so it is the command's refusal (a bulk port.create on a
+ * server set below 1 MiB). Anything else fails the append (the intake rebuilds its view).
+ */
+function appendRefusal(err: unknown, data: string, stream: string): unknown {
+  if (err instanceof StreamRefusal) return new Error(`${stream} refused the append: ${err.reason}`);
+  if (!(err instanceof InvalidArgumentError && err.message.includes('max_payload'))) return err;
+  const bytes = Buffer.byteLength(data);
+  return new CommandError(ErrorCode.PAYLOAD_TOO_LARGE, `the command's commit is ${bytes} bytes, more than the NATS server carries (max_payload)`, { commitBytes: bytes });
 }
 
 /** Where a follow is, shared by its successive consumers. */

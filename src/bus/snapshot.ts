@@ -67,7 +67,21 @@ interface Body extends SnapshotState {
 export function encodeSnapshot(state: SnapshotState, { seq, log }: SnapshotPoint): Uint8Array {
   const body = serialize({ log, view: state.view, commands: state.commands, quarantined: state.quarantined } satisfies Body);
   const header = Buffer.from(`${MAGIC} ${SNAPSHOT_VERSION} ${FOLD_DIGEST} ${seq} ${createHash('sha256').update(body).digest('hex')}\n`);
-  return Buffer.concat([header, body]);
+  const bytes = Buffer.concat([header, body]);
+  releaseBytes(body);
+  return bytes;
+}
+
+/**
+ * Frees the memory of bytes nobody reads any more now, by detaching their buffer: otherwise a
+ * buffer that outlived a few young-generation collections (a snapshot while it is stored) is
+ * freed only at the next full collection. At 30k ports the engine's RSS held ~1.5 KiB a port
+ * of snapshot buffers between full collections (README "Scale"). A buffer shared with others
+ * (Node's pool for small ones) is left alone.
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength || !(bytes.buffer instanceof ArrayBuffer)) return;
+  structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
 }
 
 /** The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead). */

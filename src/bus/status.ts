@@ -1,11 +1,11 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import { createInbox } from '@nats-io/transport-node';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { decodeJson, readStatus } from '../../events/mod.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { readStatus } from '../../events/mod.js';
 import type { StatusMessage, Subjects } from '../../events/mod.js';
 import type { StatusTarget, StoredStatus } from '../reconcile/reconciler.js';
 import type { ResourceStatus } from '../reconcile/status.js';
+import { StreamAcks, StreamRefusal } from './stream-acks.js';
 
 /** How long reading the stored statuses waits for the next message before it gives up. */
 const READ_STALL_MS = 5000;
@@ -20,87 +20,45 @@ const DIRECT_GETS_IN_FLIGHT = 256;
  */
 const READ_BATCH = 1024;
 
-/** How long a batch of statuses waits for every stream acknowledgement (the JetStream client's default for one). */
-const ACK_TIMEOUT_MS = 5000;
-
-/** A batch of statuses in flight: the acknowledgements still awaited, and how it ends. */
-interface Batch {
-  awaited: number;
-  refused: string | undefined;
-  readonly done: (err?: Error) => void;
-}
-
 /**
  * Publishes statuses to the STATUS stream, all in flight at once. The stream keeps
  * the latest few per subject, so a late subscriber still gets each resource's state.
- *
- * A batch is sent as plain publishes whose replies (the stream's acknowledgements) come to
- * one subscription of this publisher, checked together under one timer: `js.publish` is a
- * request a status, with its own timer, promise race and an Error built at each reply
- * (~10 % of the engine's CPU in bulk creation, test/bench's scale scenario). What it
- * promises is the same: it resolves once the stream stored every status, and rejects
- * (the reconciler publishes them again) if any was refused or not acknowledged in time.
+ * A batch's acknowledgements are checked together (`StreamAcks`): it resolves once the stream
+ * stored every status, and rejects (the reconciler publishes them again) if any was refused
+ * or not acknowledged in time.
  */
 export class StatusPublisher {
-  /** Replies come to `<inbox>.<batch>.<index>`, under the connection's inbox prefix (what its permissions let it subscribe to). */
-  private readonly inbox: string;
-  /** The subscription the acknowledgements come to: opened at the first batch, for the connection's life (it resubscribes after a reconnect). */
-  private acks: Subscription | undefined;
-  private readonly batches = new Map<string, Batch>();
-  private nextBatch = 0;
+  private readonly acks: StreamAcks;
 
   constructor(
-    private readonly nc: NatsConnection,
+    nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
     private readonly subjects: Subjects,
     readonly stream: string,
     inboxPrefix?: string,
   ) {
-    this.inbox = createInbox(inboxPrefix);
+    this.acks = new StreamAcks(nc, stream, inboxPrefix);
   }
 
   publish(statuses: readonly ResourceStatus[]): Promise<void> {
     if (statuses.length === 0) return Promise.resolve();
-    if (!this.acks) {
-      this.acks = this.nc.subscribe(`${this.inbox}.*.*`, { callback: (err, msg) => { if (!err) this.acknowledged(msg); } });
-      // Closed: no acknowledgement will come.
-      void this.nc.closed().then(() => { for (const batch of this.batches.values()) batch.done(new Error(`the NATS connection closed before ${this.stream} acknowledged the statuses`)); });
-    }
-    const id = String(this.nextBatch++);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => batch.done(new Error(`${batch.awaited} of ${statuses.length} statuses not acknowledged by ${this.stream} within ${ACK_TIMEOUT_MS} ms`)), ACK_TIMEOUT_MS);
-      const batch: Batch = {
-        awaited: statuses.length,
-        refused: undefined,
-        done: (err) => {
-          clearTimeout(timer);
-          this.batches.delete(id);
-          if (err) reject(err);
-          else resolve();
-        },
+      let awaited = statuses.length;
+      let failure: unknown;
+      const settled = () => {
+        if (--awaited > 0) return;
+        if (failure === undefined) resolve();
+        else reject(failure instanceof StreamRefusal ? new Error(`${this.stream} refused a status: ${failure.reason}`) : failure);
       };
-      this.batches.set(id, batch);
-      try {
-        statuses.forEach(({ scope, ...status }, i) => {
-          this.nc.publish(this.subjects.status(scope, status.kind, status.id), JSON.stringify({ ...status, org: scope.org, project: scope.project }), { reply: `${this.inbox}.${id}.${i}` });
-        });
-      } catch (err) {
-        // Closed or draining: nothing more of the batch is sent; what was sent may still be stored.
-        batch.done(err as Error);
-      }
+      this.acks.send(statuses.map((status) => ({ subject: this.subjects.status(status.scope, status.kind, status.id), data: wireText(status) })), {
+        stored: settled,
+        failed: (_, err) => {
+          failure ??= err;
+          settled();
+        },
+      });
     });
-  }
-
-  /** One acknowledgement (or refusal) of a status of a batch. */
-  private acknowledged(msg: Msg): void {
-    const id = msg.subject.slice(this.inbox.length + 1, msg.subject.lastIndexOf('.'));
-    const batch = this.batches.get(id);
-    if (!batch) return;
-    const refusal = ackRefusal(msg);
-    if (refusal !== undefined) batch.refused ??= refusal;
-    if (--batch.awaited > 0) return;
-    batch.done(batch.refused === undefined ? undefined : new Error(`${this.stream} refused a status: ${batch.refused}`));
   }
 
   /**
@@ -149,20 +107,18 @@ export class StatusPublisher {
   }
 }
 
+/** A status as the wire has it (events/status.ts): its tenant as `org` and `project`, after its other fields. */
+function wireText({ scope, ...status }: ResourceStatus): string {
+  // The rest is a copy of its own: the tenant is written into it, not into a second copy.
+  const wire: Record<string, unknown> = status;
+  wire.org = scope.org;
+  wire.project = scope.project;
+  return JSON.stringify(wire);
+}
+
 /** The wire's status as the reconciler produces it: its tenant as a scope. */
 function resourceStatus(message: StatusMessage | undefined): ResourceStatus | undefined {
   if (!message) return undefined;
   const { org, project, ...status } = message;
   return { ...status, scope: { org, project } };
-}
-
-/** Why the stream did not store a status, from its reply; undefined for an acknowledgement. */
-function ackRefusal(msg: Msg): string | undefined {
-  // No stream listens on the subject: the server answers with an empty 503.
-  if (msg.data.length === 0) return msg.headers?.code === 503 ? 'no stream takes the subject' : 'an empty reply';
-  const reply = decodeJson(msg.data);
-  if ('reason' in reply || typeof reply.value !== 'object' || reply.value === null) return 'a reply that is not JSON';
-  const { stream, error } = reply.value as { stream?: unknown; error?: { description?: unknown } };
-  if (error !== undefined) return typeof error.description === 'string' ? error.description : 'an error';
-  return typeof stream === 'string' && stream !== '' ? undefined : 'a reply that is not an acknowledgement';
 }

@@ -116,7 +116,7 @@ export const auditCommands: CliCommand = (program, cli) => {
 };
 
 export async function eventLog(nc: NatsConnection, config: EngineConfig): Promise<EventLog> {
-  return new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events, subjects(config.prefix));
+  return new EventLog(nc, jetstream(nc), await jetstreamManager(nc), streamNames(config.prefix).events, subjects(config.prefix));
 }
 
 /** Where a replay stops: after a sequence, or after the last commit at or before a time. */

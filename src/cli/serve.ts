@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { startEngine, STOP_DEADLINE_MS } from '../engine/engine.js';
@@ -42,6 +43,8 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
     return { ready: reasons.length === 0, reasons };
   });
   if (http) logger.info({ metrics: `http://${http.address}/metrics` }, 'novanet http endpoints listening: /metrics, /health, /ready');
+  // Read by V8 at each full collection, so setting it now bounds the heap from the start's fold on.
+  if (config.heapGrowingPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowingPercent}`);
   try {
     engine = await startEngine(config, logger, { intake: metrics.intake, reconciler: metrics.reconciler });
   } catch (err) {

@@ -94,6 +94,13 @@ export const EngineConfig = NatsSettings.extend({
    */
   snapshotEvery: z.coerce.number().int().min(0).default(10_000),
   replicas: z.coerce.number().int().min(1).max(5).default(1),
+  /**
+   * How far V8 lets the old space grow past the live heap before its next full collection, in
+   * percent (its `--heap-growing-percent`), set by `serve` at start; 0: V8's own choice, which
+   * let it grow to 2–3× the live heap. At 30k ports 20 gave 3.4 KiB of RSS a port instead of
+   * 7.5, for ~18 % more engine CPU a port (README "Scale").
+   */
+  heapGrowingPercent: z.coerce.number().int().min(0).max(300).default(20),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
    * Where /metrics, /health and /ready are answered: `<host>:<port>` (port 0: any free one) or
@@ -139,6 +146,7 @@ export const ENV: Readonly<Record<keyof EngineConfig, string>> = {
   idempotencyRetentionCommands: 'NOVANET_IDEMPOTENCY_RETENTION_COMMANDS',
   snapshotEvery: 'NOVANET_SNAPSHOT_EVERY',
   replicas: 'NOVANET_REPLICAS',
+  heapGrowingPercent: 'NOVANET_HEAP_GROWING_PERCENT',
   logLevel: 'NOVANET_LOG_LEVEL',
   httpListen: 'NOVANET_HTTP_LISTEN',
 };
@@ -161,6 +169,7 @@ export const FLAGS: Readonly<Partial<Record<keyof EngineConfig, string>>> = {
   idempotencyRetentionMs: 'idempotency-retention-ms',
   idempotencyRetentionCommands: 'idempotency-retention-commands',
   snapshotEvery: 'snapshot-every',
+  heapGrowingPercent: 'heap-growing-percent',
   logLevel: 'log-level',
   httpListen: 'http-listen',
 };

@@ -13,7 +13,7 @@ import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
-import { decodeSnapshot } from '../bus/snapshot.js';
+import { decodeSnapshot, releaseBytes } from '../bus/snapshot.js';
 import { StatusPublisher } from '../bus/status.js';
 import { Lease } from '../bus/lease.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
@@ -74,7 +74,7 @@ async function build() {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const subs = subjects(config.prefix);
-    const log = new EventLog(js, jsm, data.streams.events, subs);
+    const log = new EventLog(nc, js, jsm, data.streams.events, subs, config.natsInboxPrefix);
     const ssl = ovnNbSsl(config);
     ovsdb = await OvsdbClient.connect({
       remote: config.ovnNb, database: 'OVN_Northbound', ...(ssl && { ssl }), logger: logger.child({ component: 'ovsdb' }),
@@ -126,6 +126,8 @@ async function build() {
 /** The log from the engine's snapshot (decoded here: its bytes were moved to this thread) through the head, read by this thread's own consumer. */
 function reading(log: EventLog, { head, snapshot }: ReconcilerStart): ReconcilerRead {
   const decoded = snapshot && decodeSnapshot(snapshot);
+  // Nothing reads them after the decode: freed now, not at the next full collection.
+  if (snapshot) releaseBytes(snapshot);
   // The engine decoded and checked the same bytes before handing them over.
   if (decoded && 'reason' in decoded) throw new Error(`the snapshot handed to the reconciler does not decode: ${decoded.reason}`);
   return {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CommandRetention } from '../../projections/mod.js';
-import { decodeSnapshot, encodeSnapshot, NO_SNAPSHOT, sameRetention } from '../bus/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, NO_SNAPSHOT, releaseBytes, sameRetention } from '../bus/snapshot.js';
 import type { Snapshot, SnapshotStore } from '../bus/snapshot.js';
 import type { IntakeSnapshots, IntakeState } from '../intake/intake.js';
 
@@ -32,7 +32,11 @@ export class Snapshots implements IntakeSnapshots {
       this.waiting = false;
       const saveStarted = performance.now();
       await this.store.save(state.seq, bytes).then(
-        () => this.logger.info({ seq: state.seq, bytes: bytes.byteLength, encodeMs, saveMs: Math.round(performance.now() - saveStarted) }, 'snapshot of the views stored'),
+        () => {
+          this.logger.info({ seq: state.seq, bytes: bytes.byteLength, encodeMs, saveMs: Math.round(performance.now() - saveStarted) }, 'snapshot of the views stored');
+          // Only once every chunk is acknowledged: until then the NATS client may still hold some of it to write.
+          releaseBytes(bytes);
+        },
         (err: unknown) => this.logger.warn({ err, seq: state.seq }, 'storing a snapshot of the views failed; the next start folds more of the log'),
       );
     };

@@ -162,19 +162,18 @@ export class CacheImpl implements Cache {
     for (const column in row) out[column] = row[column]!;
     // The row's own UUID is often also its name and its owner's id: one string for all three.
     const own = (s: string): string => (s === row._uuid ? row._uuid : s);
-    const singles: string[] = [];
+    const singles: (readonly string[])[] = [];
     for (const [column, value] of Object.entries(out)) {
       if (column === '_uuid') continue;
       if (typeof value === 'string') out[column] = this.#strings.intern(ts.name, column, '', own(value));
       else if (Array.isArray(value)) {
         if (value.length === 0) out[column] = EMPTY_SET;
         else if (value.length === 1 && typeof value[0] === 'string') {
-          // A port's addresses and port_security are the same "MAC IP": one string for both.
-          const atom = value[0];
-          const twin = singles.find((s) => s === atom);
-          if (twin === undefined) singles.push(atom);
-          else (value as Atom[])[0] = twin;
-          out[column] = this.#strings.single(ts.name, column, value as readonly string[]);
+          // A port's addresses and port_security are the same "MAC IP": one array for both
+          // (a one-element set is never changed in place, IN_PLACE_AT).
+          const twin = singles.find((s) => s[0] === value[0]);
+          if (twin === undefined) singles.push((out[column] = this.#strings.single(ts.name, column, value as readonly string[])) as readonly string[]);
+          else out[column] = twin;
         }
       } else if (typeof value === 'object') {
         const map = value as Record<string, Atom>;
@@ -184,7 +183,7 @@ export class CacheImpl implements Cache {
           const atom = map[key];
           if (typeof atom === 'string') setKey(map, key, this.#strings.intern(ts.name, column, key, own(atom)));
         }
-        if (empty) out[column] = EMPTY_MAP;
+        out[column] = empty ? EMPTY_MAP : this.#strings.map(ts.name, column, map);
       }
     }
     return out as Row;
@@ -379,6 +378,7 @@ class Strings {
   readonly #slots = new Map<string, Map<string, Map<string, Map<string, string> | null>>>();
   /** One-element sets that recur (a port's DHCP options): one frozen array each, as long as they recur. */
   readonly #singles = new Map<string, Map<string, readonly string[]> | null>();
+  readonly #maps = new Map<string, Map<string, Readonly<Record<string, Atom>>> | null>();
 
   /** Never changed in place: only sets of IN_PLACE_AT elements are. */
   single(table: string, column: string, set: readonly string[]): readonly string[] {
@@ -391,6 +391,23 @@ class Strings {
     if (sets.size >= SHARED_STRINGS) this.#singles.set(slot, null);
     else sets.set(set[0]!, Object.freeze(set));
     return set;
+  }
+
+  /**
+   * Maps that recur whole (a port's `options` while it is unattached): one frozen object each,
+   * as long as they recur; a modify builds a new map, never changes this one.
+   */
+  map(table: string, column: string, map: Readonly<Record<string, Atom>>): Readonly<Record<string, Atom>> {
+    const slot = `${table}.${column}`;
+    let maps = this.#maps.get(slot);
+    if (maps === null) return map;
+    if (!maps) this.#maps.set(slot, (maps = new Map()));
+    const key = JSON.stringify(map);
+    const shared = maps.get(key);
+    if (shared) return shared;
+    if (maps.size >= SHARED_STRINGS) this.#maps.set(slot, null);
+    else maps.set(key, Object.freeze(map));
+    return map;
   }
 
   intern(table: string, column: string, key: string, value: string): string {

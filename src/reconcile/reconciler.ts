@@ -17,7 +17,7 @@ import type { DesiredRow } from './desired-row.js';
 import { WriterFence } from './fence.js';
 import type { Writer } from './fence.js';
 import { QUARANTINE_KIND, QuarantineReport } from './quarantine.js';
-import { statusDigest, statusOf } from './status.js';
+import { PublishedDigests, statusDigest, statusOf } from './status.js';
 import type { ResourceStatus } from './status.js';
 import { Tables, tableNames } from './tables/mod.js';
 import type { TableSpec } from './tables/mod.js';
@@ -179,7 +179,7 @@ export class Reconciler {
    * The digest of the last status published (or found stored) per resource (statusDigest):
    * what a pass compares a non-event status with. A digest, not the status: ~0.7 KiB a port less.
    */
-  private readonly published = new Map<string, string>();
+  private readonly published = new PublishedDigests();
   /** The full resync in progress (reading the stored statuses and marking), and when it began. */
   private resyncing: Promise<void> | undefined;
   private resyncStarted: number | undefined;
@@ -427,7 +427,7 @@ export class Reconciler {
       for (const { ref, scope, seq } of allResources(this.view)) {
         const key = ownerKey(ref);
         inView.add(key);
-        if (stored) this.adoptStored(key, seq, publishedMeanwhile, stored.get(`${scopeKey(scope)}/${key}`)?.status);
+        if (stored) this.adoptStored(ref, seq, publishedMeanwhile, stored.get(`${scopeKey(scope)}/${key}`)?.status);
         if (pace.due()) await pace.yield();
       }
       for (const [, { ref, scope, status }] of stored ?? []) {
@@ -464,10 +464,10 @@ export class Reconciler {
    * reconciler published since the read began. One older than the resource's last commit
    * misses that commit's status (a kill before it was published): it is published again.
    */
-  private adoptStored(key: string, seq: number, publishedMeanwhile: ReadonlySet<string>, status: ResourceStatus | undefined): void {
-    if (publishedMeanwhile.has(key)) return;
-    if (status && status.observedSeq >= seq) this.published.set(key, statusDigest(status));
-    else this.published.delete(key);
+  private adoptStored(ref: RowOwner, seq: number, publishedMeanwhile: ReadonlySet<string>, status: ResourceStatus | undefined): void {
+    if (publishedMeanwhile.has(ownerKey(ref))) return;
+    if (status && status.observedSeq >= seq) this.published.set(ref.kind, ref.id, statusDigest(status));
+    else this.published.delete(ref.kind, ref.id);
   }
 
   /** The full resync's marks have all been through a pass: report how long it took. */
@@ -511,7 +511,7 @@ export class Reconciler {
       this.reads.delete(publishedMeanwhile);
     }
     if (this.stopped || !this.writer) return;
-    slice.forEach(({ ref, seq }, i) => { if (stored) this.adoptStored(ownerKey(ref), seq, publishedMeanwhile, stored[i]); });
+    slice.forEach(({ ref, seq }, i) => { if (stored) this.adoptStored(ref, seq, publishedMeanwhile, stored[i]); });
     for (const { ref, scope } of slice) this.mark(ref, scope, 'resync');
     this.opts.observer?.sweep(slice.length, rows);
     this.schedule();
@@ -813,12 +813,12 @@ export class Reconciler {
       if (isRetiredKind(s.kind)) return;
       const key = `${s.kind}/${s.id}`;
       const digest = statusDigest(s);
-      if (batch[i]!.reason === 'event' || this.published.get(key) !== digest) {
+      if (batch[i]!.reason === 'event' || this.published.get(s.kind, s.id) !== digest) {
         out.push(s);
         for (const read of this.reads) read.add(key);
       }
-      if (s.phase === Phase.Deleted) this.published.delete(key);
-      else this.published.set(key, digest);
+      if (s.phase === Phase.Deleted) this.published.delete(s.kind, s.id);
+      else this.published.set(s.kind, s.id, digest);
     });
     const previous = this.statusesInFlight;
     if (out.length > 0) {
@@ -837,7 +837,7 @@ export class Reconciler {
       // publish it again shortly rather than at the next full resync.
       this.opts.logger.warn({ err, count: out.length }, 'publishing statuses failed; retrying in 1 s');
       this.opts.observer?.statusPublishFailed(out.length);
-      for (const s of out) this.published.delete(`${s.kind}/${s.id}`);
+      for (const s of out) this.published.delete(s.kind, s.id);
       if (this.stopped) return;
       for (const d of batch) if (out.some((s) => s.kind === d.ref.kind && s.id === d.ref.id)) this.statusRetries.set(ownerKey(d.ref), d);
       this.statusRetry ??= setTimeout(() => {

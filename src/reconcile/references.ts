@@ -15,7 +15,7 @@ import type { TableSpec } from './tables/mod.js';
  */
 export class ReferenceIndex {
   private readonly byTarget = new Map<string, readonly Reference[]>();
-  /** The shared `Reference` of each referencing row's column, by row UUID; dropped with the row. */
+  /** The shared `Reference` of each referencing row's column of several targets, by row UUID; dropped with the row. */
   private readonly shared = new Map<string, Reference[]>();
 
   constructor(private readonly owns: (row: Row) => boolean) {}
@@ -36,7 +36,7 @@ export class ReferenceIndex {
       const owned = u.old && this.owns(u.old);
       const stillOwned = u.setChanges && owned && this.owns(u.new!);
       for (const column of columns) {
-        const ref = this.reference(u.table, u.uuid, column);
+        const ref = this.reference(u.table, u.uuid, column, (u.new?.[column] as readonly unknown[] | undefined)?.length ?? 0);
         if (stillOwned) {
           // A modify of a row that stays owned: only the elements it changed.
           const change = u.setChanges![column];
@@ -54,26 +54,37 @@ export class ReferenceIndex {
     }
   }
 
-  private reference(table: string, uuid: string, column: string): Reference {
+  /**
+   * The row's column's `Reference`: shared once the column holds more than one target. A port's
+   * one DHCP options reference needs no entry of its own (an entry, an array and a Map slot a
+   * port were ~0.1 KiB); a column that grows from one target keeps that target's equal copy.
+   */
+  private reference(table: string, uuid: string, column: string, targets: number): Reference {
     let refs = this.shared.get(uuid);
+    const ref = refs?.find((r) => r.table === table && r.column === column);
+    if (ref) return ref;
+    const fresh = { table, uuid, column };
+    if (targets <= 1) return fresh;
     if (!refs) this.shared.set(uuid, (refs = []));
-    let ref = refs.find((r) => r.table === table && r.column === column);
-    if (!ref) refs.push((ref = { table, uuid, column }));
-    return ref;
+    refs.push(fresh);
+    return fresh;
   }
 
-  // Arrays replaced, not grown: a pushed array keeps room for 16 more (~0.15 KiB a target).
+  // Arrays replaced, not grown, and by `concat` and `slice`, which allocate exactly what they
+  // hold: a pushed array keeps room for 16 more, and so does one built by spread (`[...refs,
+  // ref]`) or `filter` (a port's three references then took 20 slots: ~0.14 KiB a port).
   private add(target: string, ref: Reference): void {
     const refs = this.byTarget.get(target);
     if (!refs) this.byTarget.set(target, [ref]);
-    else if (!refs.some((r) => sameReference(r, ref))) this.byTarget.set(target, [...refs, ref]);
+    else if (!refs.some((r) => sameReference(r, ref))) this.byTarget.set(target, refs.concat(ref));
   }
 
   private remove(target: string, ref: Reference): void {
     const refs = this.byTarget.get(target);
-    if (!refs?.some((r) => sameReference(r, ref))) return;
-    if (refs.length === 1) this.byTarget.delete(target);
-    else this.byTarget.set(target, refs.filter((r) => !sameReference(r, ref)));
+    const at = refs?.findIndex((r) => sameReference(r, ref)) ?? -1;
+    if (at < 0) return;
+    if (refs!.length === 1) this.byTarget.delete(target);
+    else this.byTarget.set(target, refs!.slice(0, at).concat(refs!.slice(at + 1)));
   }
 }
 

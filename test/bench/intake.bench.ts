@@ -76,7 +76,7 @@ async function runningEngine(env: BenchEnv): Promise<Target> {
 async function intakeAlone(env: BenchEnv): Promise<Target> {
   const { nc, js, jsm } = await connectJetStream(env);
   const prefix = 'benchintake';
-  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
+  const log = new EventLog(nc, js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
   const intake = new Intake({ log, config: DEFAULT_DECIDE_CONFIG, logger: silent });
   const endpoint = new CommandEndpoint({ nc, intake, subjects: subjects(prefix), prefix, logger: silent, replyPrefixes: DEFAULT_REPLY_PREFIXES, adminReplyPrefixes: DEFAULT_ADMIN_REPLY_PREFIXES });
   await intake.start();
@@ -134,9 +134,9 @@ async function subnets(client: NovanetClient, cidrs: readonly string[]): Promise
  * against up to 256 in flight with chained expected sequences, as the intake sends them.
  */
 async function benchAppends(env: BenchEnv): Promise<Row> {
-  const { js, jsm } = await connectJetStream(env);
+  const { nc, js, jsm } = await connectJetStream(env);
   const prefix = 'benchlog';
-  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
+  const log = new EventLog(nc, js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
   const commit = samplePortCommit();
   let head = await log.lastSeq();
 

@@ -67,8 +67,8 @@ export async function benchReconcile(env: BenchEnv): Promise<Row> {
 }
 
 /** Appends the history's commits to a fresh stream, pipelined like the intake does. */
-async function writeLog({ js, jsm }: Jet, prefix: string, history: History): Promise<EventLog> {
-  const log = new EventLog(js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
+async function writeLog({ nc, js, jsm }: Jet, prefix: string, history: History): Promise<EventLog> {
+  const log = new EventLog(nc, js, jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
   await appendPipelined(log, history.records.map((r) => r.commit), 0);
   return log;
 }

@@ -270,7 +270,8 @@ async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: numbe
       name,
       argv: [process.execPath, ...nodeFlags, cli, 'serve', '--nats', env.nats.url, '--ovn-nb', nb.remote, '--prefix', prefix,
         '--resync-interval-ms', String(resyncMs), '--http-listen', metricsAt, '--log-level', 'warn'],
-      env: process.env,
+      // As deploy/systemd/novanet.env runs it: glibc gives freed large buffers back.
+      env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
       logPath: join(env.dir, `${name}.log`),
       ready: (signal) => answersReads(reader, signal),
       readyTimeoutMs: 600_000,

@@ -2,7 +2,7 @@ import test from 'ava';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
 import { evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { CommandView, View } from '../../projections/mod.js';
-import { decodeSnapshot, encodeSnapshot, FOLD_DIGEST, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, FOLD_DIGEST, releaseBytes, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
 import type { Snapshot } from '../../src/bus/snapshot.js';
 import { acme, commit, defaultGroupCreated, DEFAULT_GROUP, externalIpAllocated, globex, id, mac, outside, portCreated, provider, vpcWithSubnet } from '../support/decider.js';
 
@@ -108,4 +108,16 @@ test('snapshot codec - garbage, a changed byte, a cut-off body, another version 
   t.regex((decodeSnapshot(Buffer.concat([other, bytes.subarray(bytes.indexOf(0x0a))])) as { reason: string }).reason, /codec version/);
   const otherFold = new TextEncoder().encode(header.replace(` ${FOLD_DIGEST} `, ' 0000000000000000 '));
   t.regex((decodeSnapshot(Buffer.concat([otherFold, bytes.subarray(bytes.indexOf(0x0a))])) as { reason: string }).reason, /folded by other code/);
+});
+
+test('snapshot codec - released bytes give their memory back at once; bytes in a buffer shared with others are left alone', (t) => {
+  const bytes = encodeSnapshot({ ...fold(8), quarantined: [] }, { seq: 8, log: 'l' });
+  t.false('reason' in decodeSnapshot(bytes));
+  releaseBytes(bytes);
+  t.is(bytes.byteLength, 0);
+  const pooled = Buffer.from('a small buffer in Node\'s pool');
+  const neighbour = Buffer.from('its neighbour');
+  releaseBytes(pooled);
+  t.is(pooled.toString(), 'a small buffer in Node\'s pool');
+  t.is(neighbour.toString(), 'its neighbour');
 });

@@ -93,7 +93,7 @@ test('serve - SIGTERM amid a stream of commands: the commands taken are answered
   const replies = await Promise.all(sent);
   const [code] = await exited;
   t.is(code, 0);
-  const log = new EventLog(jetstream(nc), await jetstreamManager(nc), streamNames().events, subjects());
+  const log = new EventLog(nc, jetstream(nc), await jetstreamManager(nc), streamNames().events, subjects());
   const committed = new Map<string, number>();
   for await (const record of log.read(1, await log.lastSeq())) if ('commit' in record) committed.set(record.commit.commandId, record.seq);
   const answered = replies.flatMap((r, i) => (r?.ok ? [[`c-${i}`, r.seq] as const] : []));

@@ -49,7 +49,7 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
   // A bulk command, into the addresses the deletes freed and past them.
   await stack.client.call(scope, 'port.create', { ports: subnets.flatMap((s) => [0, 1, 2].map(() => ({ subnetId: (s.result.subnet as { id: string }).id }))) });
 
-  const log = new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
+  const log = new EventLog(stack.nc, jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
   const rebuilt = initialView();
   for await (const record of log.read(1, await log.lastSeq())) if (!isQuarantined(record)) evolve(rebuilt, record);
   t.deepEqual(rebuilt, stack.engine.intake.view);

@@ -1,7 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import test from 'ava';
 import { subjects } from '../../events/mod.js';
+import type { Commit } from '../../events/mod.js';
 import { EventLog } from '../../src/bus/log.js';
+import { ensureStreams } from '../../src/bus/streams.js';
 import { streamNames } from '../../events/mod.js';
 import { startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
@@ -11,7 +13,7 @@ test.before(async () => { stack = await startStack(); });
 test.after.always(async () => { await stack?.stop(); });
 
 async function eventLog(): Promise<EventLog> {
-  return new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
+  return new EventLog(stack.nc, jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
 }
 
 test.serial('log - follow delivers every commit once, in order, then the new ones; stop() returns at once', async (t) => {
@@ -50,4 +52,22 @@ test.serial('log - readAt reads one record by its sequence, as read() does; noth
   t.deepEqual(await log.readAt(seq), streamed[0]);
   t.like(await log.readAt(seq), { seq, commit: { scope, operation: 'vpc.create' } });
   t.is(await log.readAt(await log.lastSeq() + 1), undefined);
+});
+
+test.serial('log - appends made together land in order; one expecting a stale last sequence is refused with the server\'s reason, the ones after it too', async (t) => {
+  const prefix = 'fenced';
+  const jsm = await jetstreamManager(stack.nc);
+  const log = new EventLog(stack.nc, jetstream(stack.nc), jsm, (await ensureStreams(jsm, prefix, 1)).events, subjects(prefix));
+  const commit = (n: number): Commit => ({
+    v: 1, commandId: `c${n}`, scope: { org: 'o', project: 'p' }, operation: 'vpc.create', at: new Date(0).toISOString(), request: { commandId: `c${n}` }, result: {}, events: [],
+  });
+  // One turn: chained expectations, as the intake pipelines them.
+  t.deepEqual(await Promise.all([log.append(commit(1), 0), log.append(commit(2), 1), log.append(commit(3), 2)]), [1, 2, 3]);
+  const [stale, after] = await Promise.allSettled([log.append(commit(4), 1), log.append(commit(5), 4)]);
+  t.is(stale.status, 'rejected');
+  t.regex(String((stale as PromiseRejectedResult).reason), /refused the append: wrong last sequence/);
+  t.is(after.status, 'rejected');
+  t.is(await log.lastSeq(), 3);
+  t.is(await log.append(commit(4), 3), 4);
+  t.like(await log.readAt(4), { seq: 4, commit: { commandId: 'c4' } });
 });

@@ -137,7 +137,7 @@ test.serial('resync - a commit is reconciled and its status published before the
   const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
   t.teardown(() => ovsdb.close());
   const reconciler = new Reconciler({
-    source: new EventLog(js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
+    source: new EventLog(stack.nc, js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
     ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
   });
   t.teardown(() => reconciler.stop());

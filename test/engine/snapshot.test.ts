@@ -24,7 +24,7 @@ test.after.always(async () => { await stack?.stop(); });
 
 const scope: Scope = { org: 'snap', project: 'p1' };
 const store = async () => new SnapshotStore(stack.nc, await jetstreamManager(stack.nc), streamNames('novanet').snapshot, subjects('novanet'));
-const eventLog = async () => new EventLog(jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
+const eventLog = async () => new EventLog(stack.nc, jetstream(stack.nc), await jetstreamManager(stack.nc), streamNames('novanet').events, subjects('novanet'));
 
 /** Both views folded from the whole log, as a start without a snapshot folds them. */
 async function fullFold(retention = { ms: stack.config.idempotencyRetentionMs, perScope: stack.config.idempotencyRetentionCommands }): Promise<{ view: View; commands: CommandView }> {
