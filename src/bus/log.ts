@@ -230,63 +230,6 @@ class CommitFailed extends Error {
 }
 
 /**
- * One read handed to two readers, each getting every record in order: the engine's start
- * folds the log into the intake's and the reconciler's views from one read, since reading
- * and validating a commit costs as much as folding it. A record is kept until both readers
- * still reading have taken it, so readers folding side by side hold a few records between
- * them. A reader that stops early stops counting; the read is closed once neither reads. A
- * failed read fails both.
- */
-export function shareRead<T>(records: AsyncIterable<T>): readonly [AsyncIterable<T>, AsyncIterable<T>] {
-  const source = records[Symbol.asyncIterator]();
-  /** Records read and not yet taken by every reader; `buffer[0]` is record number `base`. */
-  let buffer: T[] = [];
-  let base = 0;
-  let end: { readonly failed?: { readonly err: unknown } } | undefined;
-  let pulling: Promise<void> | undefined;
-  const positions = [0, 0];
-  const reading = new Set([0, 1]);
-  const trim = () => {
-    if (reading.size === 0) return;
-    const taken = Math.min(...[...reading].map((r) => positions[r]!)) - base;
-    // Dropped a chunk at a time: a reader running ahead must not cost a copy a record.
-    if (taken === buffer.length || taken >= 1024) {
-      buffer = buffer.slice(taken);
-      base += taken;
-    }
-  };
-  const pull = () => pulling ??= source.next().then(
-    (next) => {
-      if (next.done === true) end = {};
-      else buffer.push(next.value);
-    },
-    (err: unknown) => { end = { failed: { err } }; },
-  ).finally(() => { pulling = undefined; });
-  const leave = async (reader: number): Promise<IteratorResult<T>> => {
-    if (reading.delete(reader)) {
-      if (reading.size === 0) await source.return?.();
-      else trim();
-    }
-    return { done: true, value: undefined };
-  };
-  const next = async (reader: number): Promise<IteratorResult<T>> => {
-    while (positions[reader]! >= base + buffer.length && !end) await pull();
-    if (positions[reader]! >= base + buffer.length) {
-      await leave(reader);
-      if (end?.failed) throw end.failed.err;
-      return { done: true, value: undefined };
-    }
-    const value = buffer[positions[reader]!++ - base]!;
-    trim();
-    return { done: false, value };
-  };
-  const reader = (r: number): AsyncIterable<T> => ({
-    [Symbol.asyncIterator]: () => ({ next: () => next(r), return: () => leave(r) }),
-  });
-  return [reader(0), reader(1)];
-}
-
-/**
  * A stored message as readers get it. Every legitimate append is fenced (`append`), so a
  * commit stored without the fencing header, or with one that does not name the sequence
  * before it, was published past the intake and is quarantined like any other garbage.

@@ -84,11 +84,8 @@ export function releaseBytes(bytes: Uint8Array): void {
   structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
 }
 
-/**
- * The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead).
- * `copy` decodes the checked body again: a second, unshared copy of the state.
- */
-export function decodeSnapshot(bytes: Uint8Array): (Snapshot & { copy(): SnapshotState }) | { readonly reason: string } {
+/** The snapshot in `bytes`, or why it cannot be used (the caller folds the whole log instead). */
+export function decodeSnapshot(bytes: Uint8Array): Snapshot | { readonly reason: string } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = buffer.indexOf(0x0a);
   if (end < 0 || end > 200) return { reason: 'no snapshot header' };
@@ -98,10 +95,9 @@ export function decodeSnapshot(bytes: Uint8Array): (Snapshot & { copy(): Snapsho
   if (fold !== FOLD_DIGEST) return { reason: `folded by other code (fold ${fold}, this engine's ${FOLD_DIGEST})` };
   const body = buffer.subarray(end + 1);
   if (createHash('sha256').update(body).digest('hex') !== checksum) return { reason: 'checksum mismatch' };
-  const decode = (): Partial<Body> => deserialize(body) as Partial<Body>;
   let parsed: Partial<Body>;
   try {
-    parsed = decode();
+    parsed = deserialize(body) as Partial<Body>;
   } catch (err) {
     return { reason: `body does not decode: ${String(err)}` };
   }
@@ -111,7 +107,7 @@ export function decodeSnapshot(bytes: Uint8Array): (Snapshot & { copy(): Snapsho
   if (typeof log !== 'string' || view === undefined || view.seq > seq || commands?.seq !== view.seq || !Array.isArray(quarantined)) {
     return { reason: 'body does not hold the views at the header\'s seq' };
   }
-  return { seq, log, view, commands, quarantined, copy: () => decode() as Body };
+  return { seq, log, view, commands, quarantined };
 }
 
 /** Whether a snapshot's idempotency view was folded with `retention`: another one would keep other records. */

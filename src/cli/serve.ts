@@ -38,8 +38,8 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
   const http = listen === 'off' ? undefined : await startHttp(listen, metrics, () => {
     if (stopping) return { ready: false, reasons: ['stopping'] };
     if (!engine) return { ready: false, reasons: ['starting: folding the log'] };
-    const { nats, northbound } = engine.connected();
-    const reasons = [...(nats ? [] : ['NATS not connected']), ...(northbound ? [] : ['OVN Northbound not connected'])];
+    const { nats, northbound, reconciler } = engine.connected();
+    const reasons = [...(nats ? [] : ['NATS not connected']), ...(northbound ? [] : ['OVN Northbound not connected']), ...(reconciler ? [] : ['the reconciler\'s thread died'])];
     return { ready: reasons.length === 0, reasons };
   });
   if (http) logger.info({ metrics: `http://${http.address}/metrics` }, 'novanet http endpoints listening: /metrics, /health, /ready');
@@ -52,7 +52,10 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
     throw err;
   }
   const started = engine;
-  metrics.attach({ view: () => started.intake.view, logHead: () => started.logHead(), reconciledSeq: () => started.reconciler.observedSeq });
+  metrics.attach({
+    view: () => started.intake.view, logHead: () => started.logHead(),
+    reconciledSeq: () => started.reconciler.observedSeq, reconcilerLoopLag: () => started.reconciler.loopLag(),
+  });
   return {
     engine: started, metrics, http,
     async stop() {
@@ -67,12 +70,15 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
 /**
  * Runs an engine until a signal, then stops it within 5 s whatever NATS and the Northbound
  * do: the engine's own deadline closes its connections, and a second signal (or the engine
- * not returning by then) ends the process at once. The exit code says how it ended.
+ * not returning by then) ends the process at once. The exit code says how it ended. If the
+ * reconciler's thread dies the engine stops as for a signal and the process exits failed
+ * (1): an engine that answers commands and reconciles nothing must not run on unnoticed, so
+ * its supervisor (systemd's Restart=on-failure) starts a fresh one.
  */
 export async function runEngine(config: EngineConfig): Promise<number> {
   const signal = interrupted();
   const observed = await startObservedEngine(config);
-  await signal;
+  const died = await Promise.race([signal.then(() => false), observed.engine.reconcilerDied.then(() => true)]);
   // The last resort: the process ends by 5 s even if closing the connections itself hangs.
   const hardStop = setTimeout(() => process.exit(ExitCode.forcedStop), STOP_DEADLINE_MS + 900);
   hardStop.unref();
@@ -80,6 +86,7 @@ export async function runEngine(config: EngineConfig): Promise<number> {
   const outcome = await observed.stop();
   clearTimeout(hardStop);
   // Cut-off work may still hold timers or sockets: a forced stop ends the process now.
+  if (died) process.exit(ExitCode.failed);
   if (outcome === 'forced') process.exit(ExitCode.forcedStop);
   return ExitCode.ok;
 }

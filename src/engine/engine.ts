@@ -9,16 +9,13 @@ import { streamNames, subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
-import { EventLog, shareRead } from '../bus/log.js';
-import { StatusPublisher } from '../bus/status.js';
+import { EventLog } from '../bus/log.js';
 import { SnapshotStore } from '../bus/snapshot.js';
 import { ensureStreams } from '../bus/streams.js';
-import { Lease } from '../bus/lease.js';
-import { OvsdbClient } from '../ovsdb/mod.js';
-import { Reconciler } from '../reconcile/reconciler.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
-import { natsOptions, ovnNbSsl } from './config.js';
+import { natsOptions } from './config.js';
 import { operatorRequests } from './operator.js';
+import { ReconcilerThread } from './reconciler-thread.js';
 import { loadSnapshot, Snapshots } from './snapshots.js';
 import type { EngineConfig } from './config.js';
 
@@ -28,19 +25,25 @@ import type { EngineConfig } from './config.js';
  */
 const WRITER_LEASE_TTL_MS = 3000;
 
-/** The composition root: wires the NATS and OVSDB adapters to the intake and the reconciler. */
+/**
+ * The composition root: the command path (NATS, the intake, the command endpoint, snapshots) on
+ * this thread, the reconciler (its own NATS connection, log follow, OVSDB client, statuses and
+ * the writer lease) on a thread of its own, reached through `reconciler` (README "Scale").
+ */
 export interface Engine {
   readonly intake: Intake;
   readonly endpoint: CommandEndpoint;
-  readonly reconciler: Reconciler;
-  /** The writer lease: which engine of those sharing the log reconciles. */
-  readonly lease: Lease;
+  readonly reconciler: ReconcilerThread;
   readonly nc: NatsConnection;
-  readonly ovsdb: OvsdbClient;
   /** The seq of the snapshot both views started from; 0 when the whole log was folded. */
   readonly startedFrom: number;
-  /** The connections readiness depends on: false while one is lost (both reconnect by themselves). */
-  connected(): { readonly nats: boolean; readonly northbound: boolean };
+  /**
+   * What readiness depends on: false while a connection is lost (both reconnect by themselves),
+   * and `reconciler` false for good once its thread died (the engine cannot go on without it).
+   */
+  connected(): { readonly nats: boolean; readonly northbound: boolean; readonly reconciler: boolean };
+  /** Resolves with why if the reconciler's thread died (then the process should end and be restarted). */
+  readonly reconcilerDied: Promise<Error>;
   /** The log's last sequence, or undefined when NATS does not tell within a second. */
   logHead(): Promise<number | undefined>;
   /**
@@ -57,10 +60,18 @@ export interface Engine {
 /** The service version `nats micro info` shows: the package's (dist/src/engine → the package root). */
 const PACKAGE_VERSION = (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 
-/** Who watches the engine work (metrics): the intake's and the reconciler's observers. */
+/** Who watches the engine work (metrics): the intake's and the reconciler's observers (the latter's events come from its thread). */
 export interface EngineObservers {
   readonly intake?: IntakeObserver;
   readonly reconciler?: ReconcilerObserver;
+}
+
+/**
+ * Where tests reach into the running engine. `reconcilerHook`: a module the reconciler's thread
+ * imports and whose default export (ReconcilerHook) it calls with its parts before it starts.
+ */
+export interface EngineSeams {
+  readonly reconcilerHook?: URL;
 }
 
 /** How a stop ended: everything drained, or cut off at the deadline. */
@@ -69,7 +80,7 @@ export type StopOutcome = 'clean' | 'forced';
 /** What the engine gives a stop before it closes its connections regardless. */
 export const STOP_DEADLINE_MS = 4000;
 
-export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel }), observers: EngineObservers = {}): Promise<Engine> {
+export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel }), observers: EngineObservers = {}, seams: EngineSeams = {}): Promise<Engine> {
   // Stack traces for every request's error object cost ~5% of engine CPU (test/bench): off.
   const nc = await connect({ ...natsOptions(config, 'novanet-engine'), maxReconnectAttempts: -1, noAsyncTraces: true });
   let natsConnected = true;
@@ -79,30 +90,23 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       else if (status.type === 'reconnect') natsConnected = true;
     }
   })();
-  let ovsdb: OvsdbClient | undefined;
+  let reconciler: ReconcilerThread | undefined;
   try {
+    // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
+    const holder = `${hostname()}:${process.pid}`;
+    // The thread loads its modules, connects to NATS and the Northbound and asks for the
+    // Northbound's dump while this one ensures the streams (it touches them only once started),
+    // reads the log's head and loads the snapshot.
+    const thread = new ReconcilerThread({
+      config, streams: streamNames(config.prefix), holder, leaseTtlMs: WRITER_LEASE_TTL_MS, logger,
+      ...(observers.reconciler && { observer: observers.reconciler }), ...(seams.reconcilerHook && { hook: seams.reconcilerHook }),
+    });
+    reconciler = thread;
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const streams = await ensureStreams(jsm, config.prefix, config.replicas);
     const subs = subjects(config.prefix);
     const log = new EventLog(nc, js, jsm, streams.events, subs, config.natsInboxPrefix);
-
-    const ssl = ovnNbSsl(config);
-    ovsdb = await OvsdbClient.connect({
-      remote: config.ovnNb, database: 'OVN_Northbound', ...(ssl && { ssl }), logger: logger.child({ component: 'ovsdb' }),
-      // A clustered Northbound elects a new leader within a couple of seconds: look for it at least every second.
-      reconnectDelayMs: { min: 100, max: 1000 },
-    });
-    const reconciler = new Reconciler({
-      source: log,
-      ovsdb,
-      statusSink: new StatusPublisher(nc, js, jsm, subs, streams.status, config.natsInboxPrefix),
-      ownership: { owner: config.owner },
-      logger: logger.child({ component: 'reconciler' }),
-      resyncIntervalMs: config.resyncIntervalMs,
-      resyncSlice: config.resyncSlice,
-      ...(observers.reconciler && { observer: observers.reconciler }),
-    });
     const retention = { ms: config.idempotencyRetentionMs, perScope: config.idempotencyRetentionCommands };
     const head = await log.lastSeq();
     const logCreated = await log.created();
@@ -113,53 +117,36 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       log, config: { vpcPool: config.vpcPool }, retention, logger: logger.child({ component: 'intake' }),
       ...(observers.intake && { observer: observers.intake }), ...(snapshots && { snapshots }),
     });
-    // Both views start from the newest snapshot, if there is a sound one, and one read of the
-    // log after it folds both (reading and validating a commit costs as much as folding it).
-    // The reconciler asks for its Northbound dump first: ovsdb-server builds it meanwhile.
-    const reading = (async () => {
-      const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
-      const [intakeRecords, reconcilerRecords] = shareRead(log.read((snapshot?.intake.seq ?? 0) + 1, head));
-      return { snapshot, intakeRecords, reconcilerRecords };
-    })();
-    let served: () => void = () => undefined;
-    const serving = new Promise<void>((resolve) => { served = resolve; });
-    const reconcilerStarted = reconciler.start(reading.then(async ({ snapshot, reconcilerRecords }) => {
-      // The reconciler's copy is decoded once reads are answered (at 100k ports ~1 s): reads do not wait for it.
-      if (snapshot) await serving;
-      return { head, records: reconcilerRecords, ...(snapshot && { from: snapshot.reconciler() }) };
-    }));
+    // Both views start from the newest snapshot, if there is a sound one: this thread decodes the
+    // intake's copy, the reconciler's thread its own from the same bytes (moved to it, not copied),
+    // and each reads the log after it with a consumer of its own.
+    const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
+    const intakeFrom = snapshot?.intake;
+    const reconcilerStarted = thread.start({ head, ...(snapshot && { snapshot: snapshot.bytes }) });
     // Awaited below with the intake's start; until then a failure must not count as unhandled.
     reconcilerStarted.catch(() => undefined);
-    const { snapshot, intakeRecords } = await reading;
     const endpoint = new CommandEndpoint({
       nc, intake, subjects: subs, prefix: config.prefix, logger: logger.child({ component: 'intake' }), replyPrefixes: config.replyPrefixes, adminReplyPrefixes: config.adminReplyPrefixes,
-      operator: operatorRequests({ intake, reconciler, reconcilerStarted, subjects: subs }), version: PACKAGE_VERSION,
-    });
-    // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
-    const holder = `${hostname()}:${process.pid}`;
-    const lease = new Lease(nc, {
-      bucket: streamNames(config.prefix).lease, holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
-      onAcquired: (token) => reconciler.takeOver({ token, holder }),
-      onLost: () => reconciler.standDown(),
+      operator: operatorRequests({ intake, reconciler: thread, reconcilerStarted, subjects: subs }), version: PACKAGE_VERSION,
     });
     // Reads and commands are answered once the intake's view is folded, not after the
-    // reconciler's start; the lease waits for the reconciler alone (a takeover resyncs from
-    // its folded view and its Northbound cache).
+    // reconciler's start (which ends with the writer lease taken or left to another engine).
     const started = await Promise.allSettled([
-      intake.start({ head, records: intakeRecords, ...(snapshot && { from: snapshot.intake }) }).then(() => endpoint.start()).finally(served),
-      reconcilerStarted.then(() => lease.start()),
+      intake.start({ head, records: log.read((intakeFrom?.seq ?? 0) + 1, head), ...(intakeFrom && { from: intakeFrom }) }).then(() => endpoint.start()),
+      reconcilerStarted,
     ]);
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       // Whichever half started stops again before the connections close.
-      await Promise.allSettled([endpoint.stop(), intake.stop(), reconciler.stop(), lease.stop()]);
+      await Promise.allSettled([endpoint.stop(), intake.stop()]);
       throw failed.reason;
     }
-    logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix, holder, writing: reconciler.writing }, 'novanet engine ready');
-    const client = ovsdb;
+    logger.info({ nats: config.natsUrl, ovnNb: config.ovnNb, prefix: config.prefix, holder, writing: thread.writing }, 'novanet engine ready');
+    let reconcilerAlive = true;
+    void thread.died.then(() => { reconcilerAlive = false; });
     return {
-      intake, endpoint, reconciler, lease, nc, ovsdb: client, startedFrom: snapshot?.intake.seq ?? 0,
-      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: client.connected }),
+      intake, endpoint, reconciler: thread, nc, startedFrom: intakeFrom?.seq ?? 0, reconcilerDied: thread.died,
+      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: thread.northbound.connected, reconciler: reconcilerAlive }),
       async logHead() {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 1000); });
@@ -171,10 +158,8 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
           // The intake's stop takes a snapshot of what it folded since the last one.
           await intake.stop();
           await snapshots?.flush();
-          reconciler.standDown();
-          await reconciler.stop();
-          await lease.stop();
-          await client.close();
+          // The reconciler stands down, finishes its pass, releases the lease and closes its connections.
+          await thread.stop();
           await nc.drain();
           return 'clean' as const;
         })().catch((err: unknown) => {
@@ -185,11 +170,10 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
         const deadline = new Promise<'forced'>((resolve) => { timer = setTimeout(() => resolve('forced'), deadlineMs); });
         const outcome = await Promise.race([graceful, deadline]).finally(() => clearTimeout(timer));
         if (outcome === 'forced') {
-          // Whatever still waits on NATS or the Northbound fails now and gives up (both know they are stopping).
-          // The lease stops renewing (it expires by itself: a standby takes over), the reconciler writes no more.
-          reconciler.standDown();
-          await Promise.allSettled([client.close(), nc.close()]);
-          await lease.stop().catch(() => undefined);
+          // Whatever still waits on NATS fails now and gives up (it knows it is stopping). The
+          // reconciler's thread ends at once: it writes no more, its connections close with it and
+          // its lease, renewed no more, expires by itself (a standby takes over).
+          await Promise.allSettled([thread.terminate(), nc.close()]);
           logger.warn({ deadlineMs }, 'novanet engine stopped at its deadline: connections closed with work in flight (left for the log)');
         } else {
           logger.info('novanet engine stopped');
@@ -199,7 +183,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     };
   } catch (err) {
     // A start that fails half-way (NATS without JetStream yet, OVSDB away) leaves nothing open.
-    await ovsdb?.close();
+    await reconciler?.terminate();
     await nc.close();
     throw err;
   }

@@ -5,8 +5,8 @@ import type { OperatorHandler } from '../bus/command-endpoint.js';
 import { isCommandError } from '../commands/mod.js';
 import type { Intake } from '../intake/intake.js';
 import type { Operation } from '../ovsdb/mod.js';
-import type { Reconciler } from '../reconcile/reconciler.js';
 import { viewDigest } from './digest.js';
+import type { ReconcilerThread } from './reconciler-thread.js';
 
 const DigestRequest = z.strictObject({
   view: z.enum(['intake', 'reconciler']).default('intake'),
@@ -35,7 +35,7 @@ export interface NorthboundPlan {
  * `digest` (its views' digests, for `novanet verify`), `plan` (what a command would append and
  * write to the Northbound, committing nothing) and `drift` (the reconciler's pending diff).
  */
-export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler; reconcilerStarted: Promise<void>; subjects: Subjects }): ReadonlyMap<string, OperatorHandler> {
+export function operatorRequests(parts: { intake: Intake; reconciler: ReconcilerThread; reconcilerStarted: Promise<void>; subjects: Subjects }): ReadonlyMap<string, OperatorHandler> {
   const { intake, reconciler, reconcilerStarted, subjects } = parts;
   // The engine answers as soon as the intake is up; what involves the reconciler's view or its
   // Northbound cache waits until it has folded the log and has the Northbound's dump.
@@ -44,8 +44,9 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
       const parsed = DigestRequest.safeParse(payload ?? {});
       if (!parsed.success) return invalid(parsed.error);
       const { view, part, bucket } = parsed.data;
-      if (view === 'reconciler') await reconcilerStarted;
-      const answer = viewDigest(view === 'intake' ? intake.view : reconciler.renderedView, { ...(part !== undefined && { part }), ...(bucket !== undefined && { bucket }) });
+      const query = { ...(part !== undefined && { part }), ...(bucket !== undefined && { bucket }) };
+      // The reconciler's view is digested in its thread: only the answer crosses.
+      const answer = view === 'intake' ? viewDigest(intake.view, query) : await reconcilerStarted.then(() => reconciler.digest(query));
       return { ok: true, seq: answer.seq, result: { ...answer } };
     }],
     ['plan', async (payload) => {
@@ -58,8 +59,8 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
       const address = subjects.parseCommand(subjects.command(scope, operation))!;
       try {
         const { commit, expectedSeq, repeatOf } = await intake.preview(address, new TextEncoder().encode(JSON.stringify(parsed.data.payload)));
-        // The reconciler's own render and diff, on a copy of the view the command was decided on.
-        const northbound = summarize(repeatOf === undefined ? reconciler.plan(structuredClone(intake.view), { seq: expectedSeq, commit }) : []);
+        // The reconciler's own render and diff, on a copy of the view the command was decided on (the message's).
+        const northbound = summarize(repeatOf === undefined ? await reconciler.plan(intake.view, { seq: expectedSeq, commit }) : []);
         return { ok: true, seq: expectedSeq, result: { commit, ...(repeatOf !== undefined && { repeatOf }), northbound } };
       } catch (err) {
         if (!isCommandError(err)) throw err;
@@ -68,7 +69,8 @@ export function operatorRequests(parts: { intake: Intake; reconciler: Reconciler
     }],
     ['drift', async () => {
       await reconcilerStarted;
-      return { ok: true, seq: reconciler.observedSeq, result: { northbound: summarize(reconciler.drift()) } };
+      const drift = await reconciler.drift();
+      return { ok: true, seq: reconciler.observedSeq, result: { northbound: summarize(drift) } };
     }],
   ]);
 }

@@ -55,12 +55,12 @@ export class Snapshots implements IntakeSnapshots {
 /**
  * The newest stored snapshot, if it is one of this log (`log`, at most `head`) and of this
  * codec and idempotency retention; anything else is logged with why and gives undefined (the
- * caller folds the whole log: a snapshot is only a cache). Each view gets its own copy: the
- * reconciler's is decoded when it asks, so the intake need not wait for it.
+ * caller folds the whole log: a snapshot is only a cache). The intake's view is decoded here;
+ * `bytes` are what the reconciler's thread decodes its own copy from.
  */
 export async function loadSnapshot(
   store: SnapshotStore, expected: { readonly head: number; readonly log: string; readonly retention: CommandRetention }, logger: Logger,
-): Promise<{ readonly intake: Snapshot; reconciler(): Snapshot } | undefined> {
+): Promise<{ readonly intake: Snapshot; readonly bytes: Uint8Array } | undefined> {
   const started = performance.now();
   // A snapshot that is there and refused is worth a warning; none at all is an ordinary first start.
   const fullFold = (reason: string, extra: Record<string, unknown> = {}, level: 'info' | 'warn' = 'warn') => {
@@ -82,9 +82,5 @@ export async function loadSnapshot(
   if (decoded.seq > expected.head) return fullFold(`the snapshot is at seq ${decoded.seq}, past the log's last ${expected.head}`);
   if (!sameRetention(decoded.commands, expected.retention)) return fullFold('the snapshot was taken with another idempotency retention', { seq: decoded.seq });
   logger.info({ seq: decoded.seq, head: expected.head, bytes: stored.bytes.byteLength, loadedMs, decodedMs: Math.round(performance.now() - started) - loadedMs }, 'snapshot of the views loaded; folding the log after it');
-  return {
-    intake: decoded,
-    // Decoding again costs less than a structured clone (a serialization more).
-    reconciler: () => ({ ...decoded, ...decoded.copy() }),
-  };
+  return { intake: decoded, bytes: stored.bytes };
 }

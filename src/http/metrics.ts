@@ -11,6 +11,11 @@ export interface MetricsSource {
   logHead(): Promise<number | undefined>;
   /** The sequence of the last commit the reconciler folded. */
   reconciledSeq(): number;
+  /**
+   * The reconciler's own event loop (it runs on a thread of its own): its delay since the last
+   * scrape, in seconds; it answers once that loop turns, so a scrape waits at most as long as a command to the reconciler would.
+   */
+  reconcilerLoopLag(): Promise<{ readonly p50: number; readonly p99: number; readonly max: number }>;
 }
 
 /** Latency buckets in seconds: a commit takes about a millisecond, a resync of a big cloud seconds. */
@@ -35,6 +40,7 @@ export class Metrics {
   private readonly resyncSeconds: Histogram;
   private readonly swept: Counter<'what'>;
   private readonly statusFailures: Counter;
+  private readonly writer: Gauge;
 
   constructor() {
     const registers = [this.registry];
@@ -76,6 +82,18 @@ export class Metrics {
         if (head !== undefined && self.source) this.set(Math.max(0, head - self.source.reconciledSeq()));
       },
     });
+    new Gauge({
+      name: 'novanet_reconciler_eventloop_lag_seconds', labelNames: ['quantile'], registers,
+      help: 'the reconciler thread\'s event-loop delay since the last scrape (nodejs_eventloop_lag_* are the command path\'s: the main thread\'s)',
+      async collect(this: Gauge<'quantile'>) {
+        const lag = await self.source?.reconcilerLoopLag().catch(() => undefined);
+        if (!lag) return;
+        this.set({ quantile: '0.5' }, lag.p50);
+        this.set({ quantile: '0.99' }, lag.p99);
+        this.set({ quantile: '1' }, lag.max);
+      },
+    });
+    this.writer = new Gauge({ name: 'novanet_reconciler_writing', help: '1 while this engine\'s reconciler is the writer (holds the writer lease), else 0', registers });
     new Gauge({ name: 'novanet_reconciled_seq', help: 'the last commit the reconciler folded', registers, collect(this: Gauge) { if (self.source) this.set(self.source.reconciledSeq()); } });
   }
 
@@ -104,5 +122,6 @@ export class Metrics {
       this.swept.inc({ what: 'rows' }, rows);
     },
     statusPublishFailed: (count) => this.statusFailures.inc(count),
+    writing: (writing) => this.writer.set(writing ? 1 : 0),
   };
 }

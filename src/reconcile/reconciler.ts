@@ -71,6 +71,8 @@ export interface ReconcilerObserver {
   sweep(resources: number, rows: number): void;
   /** Statuses that could not be published (retried in 1 s). */
   statusPublishFailed(count: number): void;
+  /** This reconciler became the writer (took over), or stopped being it (stood down, fenced out). */
+  writing(writing: boolean): void;
 }
 
 export interface ReconcilerOptions {
@@ -299,6 +301,7 @@ export class Reconciler {
   takeOver(writer: Writer): void {
     this.writer = writer;
     this.claimed = false;
+    this.opts.observer?.writing(true);
     this.resync();
     // Commits folded while standing by (at start: those that came while the dump was read) are
     // served now, not once the resync has read and compared every stored status (~3 s at 100k ports).
@@ -307,7 +310,9 @@ export class Reconciler {
 
   /** No more transactions or statuses from now on (the lease was lost or released); a transaction in flight ends as it may. */
   standDown(): void {
+    if (this.writer === undefined) return;
     this.writer = undefined;
+    this.opts.observer?.writing(false);
   }
 
   /** Whether this reconciler is the writer now. */

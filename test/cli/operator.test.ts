@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { streamNames } from '../../events/mod.js';
+import { reconcilerHook } from '../support/reconciler-hook.js';
 import { nbRows, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
 
@@ -13,7 +14,7 @@ type Failed = Error & { code: number; stdout: string; stderr: string };
 
 // Statuses and rows are checked by hand here: no periodic resync may repair what a test breaks on purpose.
 let stack: Stack;
-test.before(async () => { stack = await startStack({ config: { resyncIntervalMs: 3_600_000 } }); });
+test.before(async () => { stack = await startStack({ config: { resyncIntervalMs: 3_600_000 }, hooked: true }); });
 test.after.always(async () => { await stack?.stop(); });
 
 async function novanet(...args: string[]): Promise<string> {
@@ -145,8 +146,9 @@ test.serial('plan --drift: the reconciler\'s pending diff against the Northbound
   const port = (await stack.client.call(scope, 'port.create', { subnetId: subnet.id })).result.port as { id: string; macAddress: string; ipAddress: string };
   await stack.engine.reconciler.idle();
   // The reconciler's view disagreeing with the Northbound (nothing marks the port dirty: no resync in this file).
-  const held = stack.engine.reconciler.renderedView.ports.get(port.id)! as { ipAddress: string };
-  held.ipAddress = '10.0.0.251';
+  const hook = reconcilerHook(stack.config.natsUrl);
+  t.teardown(() => hook.close());
+  await hook.ask({ action: 'setPortAddress', portId: port.id, ipAddress: '10.0.0.251' });
   try {
     const drift = await json('plan', '--drift');
     const lsp = drift.result.northbound.update.find((u: { table: string; uuid: string }) => u.table === 'Logical_Switch_Port');
@@ -154,7 +156,7 @@ test.serial('plan --drift: the reconciler\'s pending diff against the Northbound
     const [row] = await nbRows(stack.northbound, 'Logical_Switch_Port', ['addresses'], [`name=${port.id}`]);
     t.is(row!.addresses, `${port.macAddress} ${port.ipAddress}`, 'not applied');
   } finally {
-    held.ipAddress = port.ipAddress;
+    await hook.ask({ action: 'setPortAddress', portId: port.id, ipAddress: port.ipAddress });
   }
   t.regex(await novanet('-o', 'table', 'plan', '--drift'), /Northbound: no change/);
 });

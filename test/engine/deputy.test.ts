@@ -33,7 +33,7 @@ test('deputy - a request whose reply subject is not an inbox is dropped, and the
   while (engine.reconciler.observedSeq < engine.intake.view.seq) await sleep(20);
   await engine.reconciler.idle();
   // The restricted user may do all the engine does: a resync reads the stored statuses too.
-  engine.reconciler.resync();
+  await engine.reconciler.resync();
   await engine.reconciler.idle();
   t.deepEqual(warnings.filter((w) => w.msg.startsWith('reading the stored statuses failed')), []);
 

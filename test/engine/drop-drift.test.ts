@@ -1,6 +1,7 @@
 import test from 'ava';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import { rowUuid } from '../../src/reconcile/names.js';
+import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
 
 test('drop groups - a hand-deleted VPC drop group comes back with its ports (drift path, no sweep)', async (t) => {
@@ -84,7 +85,7 @@ test('security groups - a port taken out of its group, or put by hand in another
 });
 
 test('drop groups - a port taken out of its drop group by hand while the group is in a transaction of ours is put back (no sweep)', async (t) => {
-  const stack = await startStack({ config: { resyncIntervalMs: 600_000 } });
+  const stack = await startStack({ config: { resyncIntervalMs: 600_000 }, hooked: true });
   t.teardown(() => stack.stop());
   const { client } = stack;
   const scope = { org: 'rv4', project: 'p' };
@@ -98,24 +99,20 @@ test('drop groups - a port taken out of its drop group by hand while the group i
   t.teardown(() => watcher.close());
   await watcher.monitor({ Port_Group: {} });
   const pgUuid = rowUuid.dropPortGroup(vpc.id);
-  const inGroup = (cache: { get(table: string, uuid: string): Record<string, unknown> | undefined }) => (cache.get('Port_Group', pgUuid)?.ports as string[]).includes(p1);
+  const inGroup = (row: Record<string, unknown> | undefined) => (row?.ports as string[]).includes(p1);
   // The hand edit lands in the window of the engine's next transaction that joins a port to the
   // group: the group's update then arrives while the group is one the engine expects to change.
-  const engineNb = stack.engine.ovsdb;
-  const transact = engineNb.transact.bind(engineNb);
-  let edited = false;
-  engineNb.transact = async (ops) => {
-    if (!edited && JSON.stringify(ops).includes(pgUuid)) {
-      edited = true;
-      await watcher.transact([{ op: 'mutate', table: 'Port_Group', where: [['_uuid', '==', pgUuid]], mutations: [['ports', 'delete', [p1]]] }]);
-      await eventually(() => !inGroup(engineNb.cache), 5000, 'the engine saw the hand edit');
-    }
-    return transact(ops);
-  };
+  const hook = reconcilerHook(stack.config.natsUrl);
+  t.teardown(() => hook.close());
+  await hook.ask({ action: 'holdTransaction', containing: pgUuid });
+  const held = hook.next('held');
   const second = await client.call(scope, 'port.create', { subnetId: subnet.id });
+  await held;
+  await watcher.transact([{ op: 'mutate', table: 'Port_Group', where: [['_uuid', '==', pgUuid]], mutations: [['ports', 'delete', [p1]]] }]);
+  await eventually(async () => !inGroup(await hook.ask({ action: 'cacheRow', table: 'Port_Group', uuid: pgUuid }) as Record<string, unknown>), 5000, 'the engine saw the hand edit');
+  await hook.ask({ action: 'release' });
   const p2 = (second.result.port as { id: string }).id;
   await client.waitFor(scope, 'port', p2, (s) => s.phase === 'Ready' && s.observedSeq >= second.seq);
-  t.true(edited, 'the hand edit ran inside the transaction window');
-  await eventually(() => inGroup(watcher.cache), 10_000, 'the port taken out is back in its drop group');
-  t.true(inGroup(watcher.cache));
+  await eventually(() => inGroup(watcher.cache.get('Port_Group', pgUuid)), 10_000, 'the port taken out is back in its drop group');
+  t.true(inGroup(watcher.cache.get('Port_Group', pgUuid)));
 });

@@ -59,7 +59,7 @@ test.serial('hostile input - a lone surrogate in a committed name fails that res
 
   // … so a privileged writer puts it in the log behind the intake's back, fenced like the intake would.
   const states: string[] = [];
-  t.teardown(stack.engine.ovsdb.onConnection((s) => states.push(s)));
+  t.teardown(stack.engine.reconciler.onNorthboundConnection((s) => states.push(s)));
   const groupId = randomUUID();
   const commit = {
     v: 1, commandId: 'evil-sg', scope: evil, operation: 'securitygroup.create', at: new Date().toISOString(), request: {}, result: {},

@@ -95,7 +95,7 @@ test.serial('hostile log - garbage on EVENTS is quarantined and reported, garbag
   for (const net of nets) await serves(t, net, 'before the garbage');
   const beforeGarbage = await stack.client.waitFor(acme, 'port', acmeNet.portId, (s) => s.phase === 'Ready');
   t.is(beforeGarbage.id, acmeNet.portId, 'a watch of the port delivers its stored status');
-  t.is(stack.engine.reconciler.quarantine.count, 0);
+  t.is(stack.engine.reconciler.quarantined, 0);
   t.false((await auditLog()).some((line) => 'quarantined' in line), 'a clean log has no quarantined lines');
 
   // Round 1, then acme commands first: its append expects a stale last sequence, is refused,
@@ -103,7 +103,7 @@ test.serial('hostile log - garbage on EVENTS is quarantined and reported, garbag
   const notJson = await storeRaw('novanet.evt.acme.web', 'not json');
   const notUtf8 = await storeRaw('novanet.evt.globex.shop', new Uint8Array([0xff, 0xfe, 0x7b, 0x7d]));
   const notCommit = await storeRaw('novanet.evt.acme.web', JSON.stringify({ hello: 'world' }));
-  await eventually(() => stack.engine.reconciler.quarantine.count === 3, 10_000, 'the follower past round 1');
+  await eventually(() => stack.engine.reconciler.quarantined === 3, 10_000, 'the follower past round 1');
   await serves(t, acmeNet, 'after garbage round 1 (rebuild)');
   await serves(t, globexNet, 'after garbage round 1');
 
@@ -137,7 +137,7 @@ test.serial('hostile log - garbage on EVENTS is quarantined and reported, garbag
   await eventually(() => operatorSees.length >= expected.size, 10_000, 'the quarantine statuses');
   t.deepEqual(operatorSees.map((s) => s.observedSeq).sort((a, b) => a - b), [...expected.keys()], 'one status per quarantined message, seen on the wildcard');
   for (const seq of expected.keys()) checkQuarantine(operatorSees.find((s) => s.observedSeq === seq), seq, `live status of ${seq}`);
-  t.is(stack.engine.reconciler.quarantine.count, expected.size);
+  t.is(stack.engine.reconciler.quarantined, expected.size);
 
   // The forged commit decided nothing: not in the views, not in OVN, its commandId is free.
   const acmeVpcs = () => stack.client.call(acme, 'vpc.list').then((r) => (r.result.vpcs as { id: string }[]).map((v) => v.id));
@@ -171,7 +171,7 @@ test.serial('hostile log - garbage on EVENTS is quarantined and reported, garbag
   const seenBeforeRestart = operatorSees.length;
   await stack.restartEngine();
   for (const net of nets) await serves(t, net, 'after a restart');
-  t.is(stack.engine.reconciler.quarantine.count, expected.size);
+  t.is(stack.engine.reconciler.quarantined, expected.size);
   await stack.engine.reconciler.idle();
   t.is(operatorSees.length, seenBeforeRestart, 'a restart republishes no quarantine status');
   for (const seq of expected.keys()) {

@@ -58,7 +58,7 @@ test.serial('replay - the view rebuilt from the log deep-equals the live view', 
   // A restart folds both views from one read of the log (src/engine): each gets all of it.
   const restarted = await stack.restartEngine();
   t.deepEqual(restarted.intake.view, rebuilt);
-  t.deepEqual(restarted.reconciler.renderedView, rebuilt);
+  t.deepEqual(await restarted.reconciler.renderedView(), rebuilt);
 });
 
 test.serial('fencing - two engines writing to one log never allocate the same address twice', async (t) => {

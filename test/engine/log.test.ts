@@ -1,8 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import test from 'ava';
 import { subjects } from '../../events/mod.js';
-import type { Commit, LogRecord } from '../../events/mod.js';
-import { EventLog, shareRead } from '../../src/bus/log.js';
+import type { Commit } from '../../events/mod.js';
+import { EventLog } from '../../src/bus/log.js';
 import { ensureStreams } from '../../src/bus/streams.js';
 import { streamNames } from '../../events/mod.js';
 import { startStack } from '../support/stack.js';
@@ -41,41 +41,6 @@ test.serial('log - a commit the follower cannot process ends the follow instead 
   await t.throwsAsync(following.done, { message: 'cannot fold this' });
   t.is(calls, 1);
   await following.stop();
-});
-
-test.serial('log - one read shared by two readers gives each every record in order, across read batches; a reader that stops early does not stop the other', async (t) => {
-  const scope = { org: 'shared', project: 'p1' };
-  // More than one server batch (READ_BATCH), so the shared read spans several pull requests.
-  const vpc = (await stack.client.call(scope, 'vpc.create', { name: 'shared' })).result.vpc as { id: string };
-  await Promise.all(Array.from({ length: 300 }, (_, i) => stack.client.call(scope, 'securitygroup.create', { vpcId: vpc.id, name: `s${i}` })));
-  const log = await eventLog();
-  const last = await log.lastSeq();
-  const [a, b] = shareRead(log.read(1, last));
-  const seqs = async (records: AsyncIterable<LogRecord>, stopAt = Infinity) => {
-    const seen: number[] = [];
-    for await (const record of records) {
-      seen.push(record.seq);
-      if (seen.length >= stopAt) break;
-    }
-    return seen;
-  };
-  const [all, some] = await Promise.all([seqs(a), seqs(b, 10)]);
-  t.deepEqual(all, Array.from({ length: last }, (_, i) => i + 1));
-  t.deepEqual(some, all.slice(0, 10));
-});
-
-test('log - a shared read that fails fails both readers, also the one that reaches the failure later', async (t) => {
-  async function* failing(): AsyncGenerator<number> {
-    yield 1;
-    throw new Error('the log went away');
-  }
-  const [a, b] = shareRead(failing());
-  const first: number[] = [];
-  await t.throwsAsync(async () => { for await (const n of a) first.push(n); }, { message: 'the log went away' });
-  const second: number[] = [];
-  await t.throwsAsync(async () => { for await (const n of b) second.push(n); }, { message: 'the log went away' });
-  t.deepEqual(first, [1]);
-  t.deepEqual(second, [1]);
 });
 
 test.serial('log - readAt reads one record by its sequence, as read() does; nothing past the end', async (t) => {

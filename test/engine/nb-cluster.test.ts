@@ -25,7 +25,7 @@ test('nb cluster - the engine writes to the raft leader of a 3-member Northbound
   const engine = await startEngine(config, pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' }));
   stops.push(() => engine.stop());
   const leader = await cluster.leader();
-  t.is(engine.ovsdb.remote, leader.remote, 'the engine talks to the leader');
+  t.is(engine.reconciler.northbound.remote, leader.remote, 'the engine talks to the leader');
 
   const nc = await connect({ servers: nats.url });
   stops.push(() => nc.close());
@@ -63,7 +63,7 @@ test('nb cluster - the engine writes to the raft leader of a 3-member Northbound
   const lsps = JSON.parse(await cluster.nbctl('--format=json', '--columns=name', 'find', 'Logical_Switch_Port', 'external_ids:novanet\\:kind=port')) as { data: [string][] };
   const names = new Set(lsps.data.map(([name]) => name));
   t.deepEqual(load.acked.filter((p) => !names.has(p.id)).map((p) => p.id), [], 'every acknowledged port is in the Northbound');
-  t.is(engine.ovsdb.remote, newLeader.remote, 'the engine followed the new leader');
+  t.is(engine.reconciler.northbound.remote, newLeader.remote, 'the engine followed the new leader');
 
   t.log(`leader nb${leader.index + 1} killed; nb${newLeader.index + 1} leads; ${load.acked.length} ports acknowledged (${afterKill.length} after the kill, the first ${firstAckedAfter} ms after it)`);
   t.log(`ports acknowledged before the kill all Ready ${readyAfterKill} ms after it; ports acknowledged after it Ready at most ${latencyAfterKill} ms after their reply`);

@@ -212,7 +212,7 @@ test.serial('reconcile - rows changed or deleted by hand are restored; re-runnin
   await watcher.monitor(Object.fromEntries(tableNames.map((name) => [name, {}])));
   let writes = 0;
   watcher.onUpdate((updates) => { writes += updates.length; });
-  stack.engine.reconciler.resync();
+  await stack.engine.reconciler.resync();
   await stack.engine.reconciler.idle();
   await new Promise((r) => setTimeout(r, 2500));
   t.is(writes, 0);

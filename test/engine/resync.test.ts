@@ -31,6 +31,7 @@ class Observed implements ReconcilerObserver {
   resync(): void { this.resyncs++; }
   sweep(resources: number, rows: number): void { this.sweeps.push({ resources, rows }); }
   statusPublishFailed(): void {}
+  writing(): void {}
 }
 
 async function stackFor(t: ExecutionContext, config: Partial<EngineConfig>, observed: Observed): Promise<Stack> {
@@ -121,7 +122,7 @@ test.serial('resync - a commit is reconciled and its status published before the
   await stack.engine.reconciler.idle();
   // The engine's reconciler stops writing; a second one takes over the same log and Northbound
   // with a newer token, its read of the stored statuses held until the test lets it go.
-  stack.engine.reconciler.standDown();
+  await stack.engine.reconciler.standDown();
   const js = jetstream(stack.nc);
   const jsm = await jetstreamManager(stack.nc);
   const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
@@ -160,7 +161,7 @@ test.serial('resync - a commit folded while standing by is reconciled at takeove
   const scope = { org: 'standby', project: 'p1' };
   const { subnetId } = await network(stack, scope, 1);
   await stack.engine.reconciler.idle();
-  stack.engine.reconciler.standDown();
+  await stack.engine.reconciler.standDown();
   const js = jetstream(stack.nc);
   const jsm = await jetstreamManager(stack.nc);
   const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);

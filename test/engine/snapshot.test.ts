@@ -45,7 +45,7 @@ const commandsOf = (engine: Engine): CommandView => (engine.intake as unknown as
 async function assertFolded(t: ExecutionContext, engine: Engine, what: string): Promise<void> {
   const full = await fullFold();
   t.deepEqual(engine.intake.view, full.view, `${what}: the intake's view`);
-  t.deepEqual(engine.reconciler.renderedView, full.view, `${what}: the reconciler's view`);
+  t.deepEqual(await engine.reconciler.renderedView(), full.view, `${what}: the reconciler's view`);
   t.deepEqual(commandsOf(engine), full.commands, `${what}: the idempotency view`);
 }
 

@@ -73,7 +73,7 @@ test.serial('statuses - a purged, garbled or wrong latest status is repaired by 
   // A resource gone from the view has nothing for the sweep to walk: the stream is read whole
   // at a full resync (start, takeover, Northbound reconnect), here asked for by hand.
   t.like(await latest(stack, scope, 'port', deleted), { phase: 'Ready' }, 'the sweep leaves a status of a resource it does not know');
-  stack.engine.reconciler.resync();
+  await stack.engine.reconciler.resync();
   await eventually(async () => (await latest(stack, scope, 'port', deleted))?.phase === 'Deleted', 10_000, 'the deleted port reported Deleted again');
   t.like(await latest(stack, scope, 'port', purged), { ipAddress: '10.0.0.2', ovn: { logicalSwitchPort: purged } });
 

@@ -5,6 +5,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { NovanetClient } from '../../src/bus/client.js';
 import { EngineConfig } from '../../src/engine/config.js';
 import { startEngine } from '../../src/engine/engine.js';
@@ -14,6 +15,7 @@ import type { Chassis, Namespace, NatsServer, Northbound, RunningChassis } from 
 import { PROVIDER_SCOPE, readStatus, subjects } from '../../events/mod.js';
 import type { Scope, StatusMessage } from '../../events/mod.js';
 import { streamNames } from '../../events/mod.js';
+import { reconcilerHookModule } from './reconciler-hook.js';
 
 /**
  * A real stack for one test file: nats-server with JetStream, an OVN Northbound
@@ -36,7 +38,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig>; observers?: EngineObservers } = {}): Promise<Stack> {
+/** `hooked`: the engine's reconciler thread loads test/support/reconciler-hook.ts (reconcilerHook() reaches it). */
+export async function startStack(opts: { chassis?: boolean; config?: Partial<EngineConfig>; observers?: EngineObservers; hooked?: boolean; logger?: Logger } = {}): Promise<Stack> {
   const dir = await mkdtemp(join(tmpdir(), 'novanet-test-'));
   const stops: (() => Promise<unknown>)[] = [() => rm(dir, { recursive: true, force: true })];
   const stopAll = async () => {
@@ -53,8 +56,9 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
       stops.push(() => chassis!.stop());
     }
     const config = EngineConfig.parse({ natsUrl: nats.url, ovnNb: northbound.remote, resyncIntervalMs: 2000, logLevel: 'silent', ...opts.config });
-    const logger = pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' });
-    let engine = await startEngine(config, logger, opts.observers);
+    const logger = opts.logger ?? pino({ level: process.env.NOVANET_TEST_LOG ?? 'silent' });
+    const seams = opts.hooked ? { reconcilerHook: reconcilerHookModule } : {};
+    let engine = await startEngine(config, logger, opts.observers, seams);
     stops.push(() => engine.stop());
     const nc = await connect({ servers: nats.url });
     stops.push(() => nc.close());
@@ -65,7 +69,7 @@ export async function startStack(opts: { chassis?: boolean; config?: Partial<Eng
       async restartEngine(meanwhile) {
         await stack.engine.stop();
         await meanwhile?.();
-        engine = await startEngine(config, logger, opts.observers);
+        engine = await startEngine(config, logger, opts.observers, seams);
         stack.engine = engine;
         return engine;
       },

@@ -1,0 +1,100 @@
+import type { CommitRecord } from '../../events/mod.js';
+import type { View } from '../../projections/mod.js';
+import type { StreamNames } from '../bus/streams.js';
+import type { Operation, OvsdbClient } from '../ovsdb/mod.js';
+import type { Reconciler, ReconcilerObserver } from '../reconcile/reconciler.js';
+import type { EngineConfig } from './config.js';
+import type { DigestAnswer, DigestQuery } from './digest.js';
+
+/**
+ * The messages between the engine (main thread) and the reconciler's thread
+ * (reconciler-worker.ts): one postMessage each, structured-cloned, in order on one port.
+ * Both sides are this package's code, so the messages are typed, not validated.
+ */
+
+/** What the reconciler's thread is started with (workerData): plain data, no closures. */
+export interface ReconcilerWorkerData {
+  readonly config: EngineConfig;
+  readonly streams: StreamNames;
+  /** The engine's logger's level: the thread's lines go to the engine's logger (ReconcilerLog). */
+  readonly logLevel: string;
+  /** Who holds the writer lease when this engine does. */
+  readonly holder: string;
+  readonly leaseTtlMs: number;
+  /** The engine has a reconciler observer: forward its events. */
+  readonly observe: boolean;
+  /** A module whose default export (ReconcilerHook) the thread calls once its parts are built (tests). */
+  readonly hook?: string;
+}
+
+/** Where the reconciler starts: the log's head the engine read, and the snapshot it loaded (its bytes, moved to the thread). */
+export interface ReconcilerStart {
+  readonly head: number;
+  readonly snapshot?: Uint8Array;
+}
+
+/** The event loop's delay in the reconciler's thread since the last ask (perf_hooks.monitorEventLoopDelay), in seconds. */
+export interface LoopLag {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** What the reconciler's thread answers: each a request with its reply (a promise on the engine's side). */
+export interface ReconcilerCalls {
+  /** Folds the log from the snapshot, then follows it and takes the writer lease; resolves once it does. */
+  start(read: ReconcilerStart): void;
+  idle(): void;
+  resync(): void;
+  standDown(): void;
+  plan(view: View, record: CommitRecord): Operation[];
+  drift(): Operation[];
+  digest(query: DigestQuery): DigestAnswer;
+  renderedView(): View;
+  loopLag(): LoopLag;
+  /** Stops the reconciler, releases the lease and closes its connections. */
+  stop(): void;
+}
+
+export type CallName = keyof ReconcilerCalls;
+
+export type ReconcilerCall = { [K in CallName]: { readonly type: 'call'; readonly id: number; readonly call: K; readonly args: Parameters<ReconcilerCalls[K]> } }[CallName];
+
+/** The reconciler's state the engine reads synchronously (readiness, metrics, tests), sent whenever it changes. */
+export interface ReconcilerState {
+  readonly observedSeq: number;
+  readonly writing: boolean;
+  /** Records of the log that are not commits (QuarantineReport). */
+  readonly quarantined: number;
+  readonly northbound: { readonly connected: boolean; readonly remote: string | undefined };
+}
+
+/** An Error across the boundary: its name and message (and stack, for the log). */
+export interface ErrorData {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export type ObservedEvent = { [K in keyof ReconcilerObserver]: { readonly type: 'observed'; readonly event: K; readonly args: Parameters<ReconcilerObserver[K]> } }[keyof ReconcilerObserver];
+
+export type FromReconciler =
+  | { readonly type: 'reply'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'failed'; readonly id: number; readonly error: ErrorData }
+  | { readonly type: 'state'; readonly state: ReconcilerState }
+  | { readonly type: 'connection'; readonly state: 'connected' | 'disconnected' }
+  | { readonly type: 'log'; readonly line: string }
+  | ObservedEvent;
+
+/** The parts a test hook may reach into, in the reconciler's thread. */
+export interface ReconcilerHookParts {
+  readonly reconciler: Reconciler;
+  readonly ovsdb: OvsdbClient;
+  readonly config: EngineConfig;
+}
+
+export type ReconcilerHook = (parts: ReconcilerHookParts) => void | Promise<void>;
+
+export function errorData(err: unknown): ErrorData {
+  return err instanceof Error ? { name: err.name, message: err.message, ...(err.stack !== undefined && { stack: err.stack }) } : { name: 'Error', message: String(err) };
+}

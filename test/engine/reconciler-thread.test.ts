@@ -1,0 +1,75 @@
+import { performance } from 'node:perf_hooks';
+import test from 'ava';
+import { pino } from 'pino';
+import { reconcilerHook } from '../support/reconciler-hook.js';
+import { eventually, startStack } from '../support/stack.js';
+
+// The reconciler runs on a thread of its own (src/engine/reconciler-thread.ts): these show what
+// that buys and what the engine does when that thread fails.
+
+test('reconciler thread - while the reconciler\'s loop is held for 2 s, commands are answered at once; their ports are Ready after', async (t) => {
+  const stack = await startStack({ hooked: true, config: { resyncIntervalMs: 600_000 } });
+  t.teardown(() => stack.stop());
+  const hook = reconcilerHook(stack.config.natsUrl);
+  t.teardown(() => hook.close());
+  const { client } = stack;
+  const scope = { org: 'busy', project: 'p1' };
+  const vpc = (await client.call(scope, 'vpc.create', { name: 'v' })).result.vpc as { id: string };
+  const subnet = (await client.call(scope, 'subnet.create', { vpcId: vpc.id, name: 's' })).result.subnet as { id: string };
+  await client.waitFor(scope, 'subnet', subnet.id, (s) => s.phase === 'Ready');
+
+  const blocking = hook.next('blocking');
+  const started = performance.now();
+  const held = hook.ask({ action: 'block', ms: 2000 }).then(() => performance.now());
+  await blocking;
+  const answered: { id: string; seq: number; ms: number }[] = [];
+  for (let i = 0; i < 10; i++) {
+    const sent = performance.now();
+    const reply = await client.call(scope, i % 2 === 0 ? 'port.create' : 'port.list', i % 2 === 0 ? { subnetId: subnet.id } : {});
+    if (i % 2 === 0) answered.push({ id: (reply.result.port as { id: string }).id, seq: reply.seq, ms: performance.now() - sent });
+    else answered.push({ id: '', seq: 0, ms: performance.now() - sent });
+  }
+  const commandsDone = performance.now();
+  const released = await held;
+  t.true(released - started >= 2000, 'the reconciler\'s loop was held');
+  t.true(commandsDone < released, 'every command was answered while it was held');
+  const slowest = Math.max(...answered.map((a) => a.ms));
+  t.log(`10 commands answered in ${Math.round(commandsDone - started)} ms of the reconciler's 2 s hold; the slowest took ${Math.round(slowest)} ms`);
+  t.true(slowest < 500, `no command waited for the reconciler (slowest ${Math.round(slowest)} ms)`);
+  for (const port of answered.filter((a) => a.id !== '')) {
+    await client.waitFor(scope, 'port', port.id, (s) => s.phase === 'Ready' && s.observedSeq >= port.seq);
+  }
+});
+
+test('reconciler thread - an error thrown for a request comes back as an Error with its name and message', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.stop());
+  // A record that is no commit: the fold in the thread throws on it.
+  const err = await t.throwsAsync(stack.engine.reconciler.plan(stack.engine.intake.view, { seq: 1, commit: {} as never }));
+  t.is(err?.name, 'TypeError');
+  t.regex(err?.message ?? '', /Cannot read properties of undefined/);
+  // The thread goes on.
+  await stack.engine.reconciler.idle();
+  t.true(stack.engine.connected().reconciler);
+});
+
+test('reconciler thread - a thread that dies is logged as fatal and fails readiness; requests reject with why; the engine still stops', async (t) => {
+  const lines: { level: number; msg: string; err?: { message: string } }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { level: number; msg: string }); } });
+  const stack = await startStack({ hooked: true, logger });
+  t.teardown(() => stack.stop());
+  const hook = reconcilerHook(stack.config.natsUrl);
+  t.teardown(() => hook.close());
+  await stack.engine.reconciler.idle();
+  t.true(stack.engine.connected().reconciler);
+
+  await hook.ask({ action: 'crash', message: 'the reconciler broke' });
+  const why = await stack.engine.reconcilerDied;
+  t.is(why.message, 'the reconciler broke');
+  t.false(stack.engine.connected().reconciler, 'readiness fails');
+  await eventually(() => lines.some((l) => l.level === 60 && l.err?.message === 'the reconciler broke'), 5000, 'the fatal line');
+  await t.throwsAsync(stack.engine.reconciler.idle(), { message: 'the reconciler broke' });
+  // The command path still answers; the engine stops in time.
+  t.deepEqual((await stack.client.call({ org: 'dead', project: 'p1' }, 'vpc.list', {})).result.vpcs, []);
+  t.is(await stack.engine.stop(), 'clean');
+});
