@@ -66,13 +66,16 @@ export class StatusPublisher {
    * called: one ordered consumer delivering the last message per subject, so the read
    * costs O(resources), not O(history). Messages published meanwhile may be included.
    */
-  async latest(): Promise<StoredStatus[]> {
+  async latest(signal?: AbortSignal): Promise<StoredStatus[]> {
     const { state } = await this.jsm.streams.info(this.stream);
     if (state.messages === 0) return [];
+    signal?.throwIfAborted();
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: this.subjects.statusWildcard });
     const messages = await consumer.consume({ max_messages: READ_BATCH });
-    // Ends a read that stopped delivering (NATS away, the stream purged under it).
+    // Ends a read that stopped delivering (NATS away, the stream purged under it), or that is no longer wanted.
     const stall = setTimeout(() => { void messages.close(); }, READ_STALL_MS);
+    const abandon = () => { void messages.close(); };
+    signal?.addEventListener('abort', abandon, { once: true });
     const latest = new Map<string, StoredStatus>();
     let complete = false;
     try {
@@ -88,6 +91,7 @@ export class StatusPublisher {
       }
     } finally {
       clearTimeout(stall);
+      signal?.removeEventListener('abort', abandon);
       await messages.close();
     }
     if (!complete) throw new Error(`reading the latest statuses of ${this.stream} stopped before its sequence ${state.last_seq}`);

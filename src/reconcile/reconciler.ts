@@ -47,8 +47,8 @@ export interface StatusTarget {
 /** Where statuses go (the STATUS stream). */
 export interface StatusSink {
   publish(statuses: readonly ResourceStatus[]): Promise<void>;
-  /** The latest stored message of every status subject, as the stream holds them when called. */
-  latest(): Promise<readonly StoredStatus[]>;
+  /** The latest stored message of every status subject, as the stream holds them when called; rejects once `signal` aborts. */
+  latest(signal?: AbortSignal): Promise<readonly StoredStatus[]>;
   /** The latest stored status of each resource, in their order: undefined where there is none or it is not a status. */
   latestOf(resources: readonly StatusTarget[]): Promise<readonly (ResourceStatus | undefined)[]>;
 }
@@ -207,6 +207,8 @@ export class Reconciler {
   private readonly statusRetries = new Map<string, Dirty>();
   private statusRetry: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Aborted by `stop()`: ends a full resync's read of the stored statuses. */
+  private readonly stopping = new AbortController();
   /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
   private folded = false;
   /**
@@ -322,6 +324,8 @@ export class Reconciler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // A full resync's read of every stored status (~3 s at 100k ports) is not waited for: it writes nothing.
+    this.stopping.abort();
     clearInterval(this.timer);
     for (const dispose of this.disposers) dispose();
     await this.follower?.stop();
@@ -416,7 +420,7 @@ export class Reconciler {
     try {
       try {
         const reading = performance.now();
-        const latest = await this.opts.statusSink.latest();
+        const latest = await this.opts.statusSink.latest(this.stopping.signal);
         this.opts.logger.info({ statuses: latest.length, ms: Math.round(performance.now() - reading) }, 'the stored statuses are read');
         stored = new Map();
         let garbage = 0;
@@ -427,10 +431,11 @@ export class Reconciler {
           if (!isResourceKind(kind)) continue;
           const ref = { kind, id };
           stored.set(`${scopeKey(scope)}/${ownerKey(ref)}`, { ref, scope, status });
-          if (pace.due()) await pace.yield();
+          if (pace.due() && await this.yieldedStopped(pace)) return;
         }
         if (garbage > 0) this.opts.logger.warn({ garbage }, 'latest stored statuses that are not statuses; those of resources are replaced');
       } catch (err) {
+        if (this.stopped) return;
         this.opts.logger.warn({ err }, 'reading the stored statuses failed; this resync compares with what it published itself');
       }
       this.quarantine.repair(storedQuarantine);
@@ -439,13 +444,13 @@ export class Reconciler {
         const key = ownerKey(ref);
         inView.add(key);
         if (stored) this.adoptStored(ref, seq, publishedMeanwhile, stored.get(`${scopeKey(scope)}/${key}`)?.status);
-        if (pace.due()) await pace.yield();
+        if (pace.due() && await this.yieldedStopped(pace)) return;
       }
       for (const [, { ref, scope, status }] of stored ?? []) {
         const key = ownerKey(ref);
         // Gone from the view but not reported Deleted: the pass finds no desired rows and publishes Deleted.
         if (!inView.has(key) && !publishedMeanwhile.has(key) && status?.phase !== Phase.Deleted) this.mark(ref, scope, 'resync');
-        if (pace.due()) await pace.yield();
+        if (pace.due() && await this.yieldedStopped(pace)) return;
       }
     } finally {
       this.reads.delete(publishedMeanwhile);
@@ -456,11 +461,16 @@ export class Reconciler {
       this.mark(ref, scope, 'resync');
       if (pace.due()) {
         this.schedule();
-        await pace.yield();
-        if (this.stopped) return;
+        if (await this.yieldedStopped(pace)) return;
       }
     }
     this.schedule();
+  }
+
+  /** Hands the event loop back; true if the reconciler was stopped meanwhile (a resync's loops end then). */
+  private async yieldedStopped(pace: Pacer): Promise<boolean> {
+    await pace.yield();
+    return this.stopped;
   }
 
   /** A stored-status read begins: what is published from now on is newer than what it reads. */

@@ -194,3 +194,38 @@ test.serial('resync - a commit folded while standing by is reconciled at takeove
   release();
   await eventually(async () => { await reconciler.idle(); return true; }, 10_000, 'the full resync done');
 });
+
+test.serial('resync - a stop does not wait for a full resync\'s read of the stored statuses (at 100k ports ~3 s, past the stop\'s deadline)', async (t) => {
+  const observed = new Observed();
+  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, observed);
+  await network(stack, { org: 'stopping', project: 'p1' }, 1);
+  await stack.engine.reconciler.idle();
+  await stack.engine.reconciler.standDown();
+  const js = jetstream(stack.nc);
+  const jsm = await jetstreamManager(stack.nc);
+  const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
+  let reads = 0;
+  let abandoned = false;
+  const sink = {
+    publish: (statuses: Parameters<StatusPublisher['publish']>[0]) => publisher.publish(statuses),
+    // A read that lasts until it is abandoned.
+    latest: (signal?: AbortSignal): Promise<StoredStatus[]> => {
+      reads++;
+      return new Promise((_, reject) => signal?.addEventListener('abort', () => { abandoned = true; reject(new Error('abandoned')); }));
+    },
+    latestOf: (resources: Parameters<StatusPublisher['latestOf']>[0]) => publisher.latestOf(resources),
+  };
+  const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
+  t.teardown(() => ovsdb.close());
+  const reconciler = new Reconciler({
+    source: new EventLog(stack.nc, js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
+    ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
+  });
+  await reconciler.start();
+  reconciler.takeOver({ token: 1_000_000, holder: 'test' });
+  await eventually(() => reads === 1, 10_000, 'the full resync reading the stored statuses');
+  const started = performance.now();
+  await reconciler.stop();
+  t.true(abandoned, 'the read was abandoned');
+  t.true(performance.now() - started < 1000, `stopped in ${Math.round(performance.now() - started)} ms`);
+});
