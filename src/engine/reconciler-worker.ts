@@ -83,8 +83,9 @@ async function build() {
     });
     const client = ovsdb;
     client.onConnection((state) => {
+      // The state first: whoever the engine tells of the change reads the state as of it (readiness).
+      flushState();
       send({ type: 'connection', state });
-      stateChanged();
     });
     // Every record followed may move the state the engine mirrors (observedSeq, quarantined).
     const source: CommitSource = {

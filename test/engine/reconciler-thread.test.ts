@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { pino } from 'pino';
+import { startNorthbound } from '../../src/sandbox/mod.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
 
@@ -72,4 +73,20 @@ test('reconciler thread - a thread that dies is logged as fatal and fails readin
   // The command path still answers; the engine stops in time.
   t.deepEqual((await stack.client.call({ org: 'dead', project: 'p1' }, 'vpc.list', {})).result.vpcs, []);
   t.is(await stack.engine.stop(), 'clean');
+});
+
+test('reconciler thread - when told the Northbound session dropped or came back, the engine\'s readiness already says so', async (t) => {
+  const stack = await startStack({ config: { resyncIntervalMs: 600_000 } });
+  t.teardown(() => stack.stop());
+  await stack.engine.reconciler.idle();
+  // What a listener reads at each event: `connected()` is what /ready answers from.
+  const seen: { event: string; northbound: boolean }[] = [];
+  t.teardown(stack.engine.reconciler.onNorthboundConnection((event) => seen.push({ event, northbound: stack.engine.connected().northbound })));
+  const { dir } = stack.northbound;
+  await stack.northbound.stop();
+  await eventually(() => seen.length >= 1, 10_000, 'the drop told');
+  const northbound = await startNorthbound({ dir });
+  t.teardown(() => northbound.stop());
+  await eventually(() => seen.length >= 2, 20_000, 'the reconnect told');
+  t.deepEqual(seen, [{ event: 'disconnected', northbound: false }, { event: 'connected', northbound: true }]);
 });
