@@ -38,8 +38,11 @@ export async function startObservedEngine(config: EngineConfig, logger: Logger =
   const http = listen === 'off' ? undefined : await startHttp(listen, metrics, () => {
     if (stopping) return { ready: false, reasons: ['stopping'] };
     if (!engine) return { ready: false, reasons: ['starting: folding the log'] };
-    const { nats, northbound, reconciler } = engine.connected();
-    const reasons = [...(nats ? [] : ['NATS not connected']), ...(northbound ? [] : ['OVN Northbound not connected']), ...(reconciler ? [] : ['the reconciler\'s thread died'])];
+    const { nats, northbound, reconciler, reconcilerResponsive } = engine.connected();
+    const reasons = [
+      ...(nats ? [] : ['NATS not connected']), ...(northbound ? [] : ['OVN Northbound not connected']),
+      ...(reconciler ? [] : ['the reconciler\'s thread died']), ...(reconciler && !reconcilerResponsive ? ['the reconciler\'s thread is not responding'] : []),
+    ];
     return { ready: reasons.length === 0, reasons };
   });
   if (http) logger.info({ metrics: `http://${http.address}/metrics` }, 'novanet http endpoints listening: /metrics, /health, /ready');

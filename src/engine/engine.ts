@@ -39,9 +39,10 @@ export interface Engine {
   readonly startedFrom: number;
   /**
    * What readiness depends on: false while a connection is lost (both reconnect by themselves),
-   * and `reconciler` false for good once its thread died (the engine cannot go on without it).
+   * `reconciler` false for good once its thread died (the engine cannot go on without it), and
+   * `reconcilerResponsive` false while that thread has not been heard of for UNRESPONSIVE_MS.
    */
-  connected(): { readonly nats: boolean; readonly northbound: boolean; readonly reconciler: boolean };
+  connected(): { readonly nats: boolean; readonly northbound: boolean; readonly reconciler: boolean; readonly reconcilerResponsive: boolean };
   /** Resolves with why if the reconciler's thread died (then the process should end and be restarted). */
   readonly reconcilerDied: Promise<Error>;
   /** The log's last sequence, or undefined when NATS does not tell within a second. */
@@ -146,7 +147,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     void thread.died.then(() => { reconcilerAlive = false; });
     return {
       intake, endpoint, reconciler: thread, nc, startedFrom: intakeFrom?.seq ?? 0, reconcilerDied: thread.died,
-      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: thread.northbound.connected, reconciler: reconcilerAlive }),
+      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: thread.northbound.connected, reconciler: reconcilerAlive, reconcilerResponsive: thread.responsive }),
       async logHead() {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 1000); });

@@ -78,8 +78,18 @@ export interface ErrorData {
 
 export type ObservedEvent = { [K in keyof ReconcilerObserver]: { readonly type: 'observed'; readonly event: K; readonly args: Parameters<ReconcilerObserver[K]> } }[keyof ReconcilerObserver];
 
+/** How often the reconciler's thread says it is alive, whatever it is doing between its turns. */
+export const HEARTBEAT_MS = 1000;
+
+/**
+ * How long the engine waits for a word from the reconciler's thread before it counts it as not
+ * responding (readiness fails): at 100k ports its loop's longest hold is ~2 s (the Northbound's dump).
+ */
+export const UNRESPONSIVE_MS = 10_000;
+
 export type FromReconciler =
   | { readonly type: 'reply'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'heartbeat' }
   | { readonly type: 'failed'; readonly id: number; readonly error: ErrorData }
   | { readonly type: 'state'; readonly state: ReconcilerState }
   | { readonly type: 'connection'; readonly state: 'connected' | 'disconnected' }

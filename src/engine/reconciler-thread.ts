@@ -8,7 +8,7 @@ import type { Operation } from '../ovsdb/mod.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import type { EngineConfig } from './config.js';
 import type { DigestAnswer, DigestQuery } from './digest.js';
-import { errorData } from './reconciler-protocol.js';
+import { errorData, UNRESPONSIVE_MS } from './reconciler-protocol.js';
 import type { CallName, ErrorData, FromReconciler, LoopLag, ReconcilerCall, ReconcilerCalls, ReconcilerStart, ReconcilerState, ReconcilerWorkerData } from './reconciler-protocol.js';
 
 /** pino's numeric levels, for the thread's lines. */
@@ -41,6 +41,8 @@ export class ReconcilerThread {
   private readonly connectionListeners = new Set<(state: 'connected' | 'disconnected') => void>();
   private stopping = false;
   private exit: Error | undefined;
+  /** When the thread last sent anything (a heartbeat at least every HEARTBEAT_MS while its loop turns). */
+  private lastHeard = performance.now();
   /** Resolves with why, if the thread ended by anything but `stop()` (it crashed, or was cut off). */
   readonly died: Promise<Error>;
   private readonly exited: Promise<void>;
@@ -91,6 +93,11 @@ export class ReconcilerThread {
   /** The reconciler's Northbound session: connected (every monitor in place), and to which remote. */
   get northbound(): ReconcilerState['northbound'] {
     return this.state.northbound;
+  }
+
+  /** False once the thread has sent nothing for UNRESPONSIVE_MS: its loop is held (wedged, or a stall far past any measured). */
+  get responsive(): boolean {
+    return performance.now() - this.lastHeard < UNRESPONSIVE_MS;
   }
 
   /** Told each time the reconciler's Northbound session connects or drops. */
@@ -176,7 +183,10 @@ export class ReconcilerThread {
   }
 
   private received(message: FromReconciler): void {
+    this.lastHeard = performance.now();
     switch (message.type) {
+      case 'heartbeat':
+        return;
       case 'reply':
         this.settle(message.id)?.resolve(message.value);
         return;

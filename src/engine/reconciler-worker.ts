@@ -21,7 +21,7 @@ import { Reconciler } from '../reconcile/reconciler.js';
 import type { CommitSource, ReconcilerObserver, ReconcilerRead } from '../reconcile/reconciler.js';
 import { natsOptions, ovnNbSsl } from './config.js';
 import { viewDigest } from './digest.js';
-import { errorData } from './reconciler-protocol.js';
+import { errorData, HEARTBEAT_MS } from './reconciler-protocol.js';
 import type { FromReconciler, ReconcilerCall, ReconcilerCalls, ReconcilerHook, ReconcilerStart, ReconcilerState, ReconcilerWorkerData } from './reconciler-protocol.js';
 
 const port = parentPort!;
@@ -32,6 +32,8 @@ const send = (message: FromReconciler) => port.postMessage(message);
 const logger = pino({ level: data.logLevel, base: undefined, timestamp: false }, { write: (line: string) => send({ type: 'log', line }) });
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
+// A wedged loop sends none: the engine's readiness says so (ReconcilerThread.responsive).
+setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
 
 let lastState: ReconcilerState | undefined;
 let stateQueued = false;

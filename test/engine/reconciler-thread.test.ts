@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { pino } from 'pino';
 import { startNorthbound } from '../../src/sandbox/mod.js';
+import { UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
 
@@ -89,4 +90,21 @@ test('reconciler thread - when told the Northbound session dropped or came back,
   t.teardown(() => northbound.stop());
   await eventually(() => seen.length >= 2, 20_000, 'the reconnect told');
   t.deepEqual(seen, [{ event: 'disconnected', northbound: false }, { event: 'connected', northbound: true }]);
+});
+
+test('reconciler thread - a thread whose loop is held past UNRESPONSIVE_MS fails readiness until it turns again', async (t) => {
+  t.timeout(UNRESPONSIVE_MS + 30_000);
+  const stack = await startStack({ hooked: true });
+  t.teardown(() => stack.stop());
+  const hook = reconcilerHook(stack.config.natsUrl);
+  t.teardown(() => hook.close());
+  await stack.engine.reconciler.idle();
+  t.true(stack.engine.connected().reconcilerResponsive, 'responsive before');
+  const blocking = hook.next('blocking');
+  const held = hook.ask({ action: 'block', ms: UNRESPONSIVE_MS + 2000 });
+  await blocking;
+  await eventually(() => !stack.engine.connected().reconcilerResponsive, UNRESPONSIVE_MS + 1500, 'readiness failing while the loop is held');
+  t.true(stack.engine.connected().reconciler, 'not counted as dead');
+  await held;
+  await eventually(() => stack.engine.connected().reconcilerResponsive, 5000, 'responsive again');
 });
