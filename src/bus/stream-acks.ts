@@ -53,7 +53,7 @@ export class StreamAcks {
 
   constructor(
     private readonly nc: NatsConnection,
-    /** What a timeout or a closed connection names as the stream. */
+    /** The stream the messages go to: an acknowledgement names it, and a timeout or a closed connection does. */
     private readonly stream: string,
     inboxPrefix?: string,
   ) {
@@ -102,7 +102,7 @@ export class StreamAcks {
     const index = Number(msg.subject.slice(dot + 1));
     const batch = this.batches.get(id);
     if (!batch?.awaited.delete(index)) return;
-    const ack = readAck(msg);
+    const ack = readAck(msg, this.stream);
     if (typeof ack === 'number') batch.outcome.stored(index, ack);
     else batch.outcome.failed(index, new StreamRefusal(ack));
     if (batch.awaited.size === 0) this.end(id);
@@ -123,13 +123,16 @@ export class StreamAcks {
   }
 }
 
-/** The sequence a stream stored a message at, from its reply, or why it did not store it. */
-function readAck(msg: Msg): number | string {
+/**
+ * The sequence `stream` stored a message at, from its reply, or why it did not store it. A reply
+ * naming another stream is not taken as stored: only that stream's word counts.
+ */
+function readAck(msg: Msg, stream: string): number | string {
   // No stream listens on the subject: the server answers with an empty 503.
   if (msg.data.length === 0) return msg.headers?.code === 503 ? 'no stream takes the subject' : 'an empty reply';
   const reply = decodeJson(msg.data);
   if ('reason' in reply || typeof reply.value !== 'object' || reply.value === null) return 'a reply that is not JSON';
-  const { stream, seq, error } = reply.value as { stream?: unknown; seq?: unknown; error?: { description?: unknown } };
+  const { stream: by, seq, error } = reply.value as { stream?: unknown; seq?: unknown; error?: { description?: unknown } };
   if (error !== undefined) return typeof error.description === 'string' ? error.description : 'an error';
-  return typeof stream === 'string' && stream !== '' && typeof seq === 'number' ? seq : 'a reply that is not an acknowledgement';
+  return by === stream && typeof seq === 'number' ? seq : 'a reply that is not an acknowledgement of the stream';
 }
