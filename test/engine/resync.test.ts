@@ -114,24 +114,19 @@ test.serial('resync - a Northbound reconnect resyncs everything: a row changed a
   t.is(observed.sweeps.length, 0, 'no sweep ran');
 });
 
-test.serial('resync - a commit is reconciled and its status published before the stored statuses are read', async (t) => {
-  const observed = new Observed();
-  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, observed);
-  const scope = { org: 'first', project: 'p1' };
-  const { subnetId } = await network(stack, scope, 1);
+/**
+ * The engine's reconciler stands down and a second one follows the same log and Northbound (it
+ * takes over with a newer token when the test says), its read of the stored statuses `latest`.
+ */
+async function secondReconciler(t: ExecutionContext, stack: Stack, latest: (publisher: StatusPublisher, signal?: AbortSignal) => Promise<StoredStatus[]>): Promise<Reconciler> {
   await stack.engine.reconciler.idle();
-  // The engine's reconciler stops writing; a second one takes over the same log and Northbound
-  // with a newer token, its read of the stored statuses held until the test lets it go.
   await stack.engine.reconciler.standDown();
   const js = jetstream(stack.nc);
   const jsm = await jetstreamManager(stack.nc);
   const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => { release = resolve; });
-  let reads = 0;
   const sink = {
     publish: (statuses: Parameters<StatusPublisher['publish']>[0]) => publisher.publish(statuses),
-    latest: async (): Promise<StoredStatus[]> => { reads++; await held; return publisher.latest(); },
+    latest: (signal?: AbortSignal) => latest(publisher, signal),
     latestOf: (resources: Parameters<StatusPublisher['latestOf']>[0]) => publisher.latestOf(resources),
   };
   const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
@@ -140,10 +135,27 @@ test.serial('resync - a commit is reconciled and its status published before the
     source: new EventLog(stack.nc, js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
     ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
   });
-  t.teardown(() => reconciler.stop());
   await reconciler.start();
+  return reconciler;
+}
+
+/** A read of the stored statuses held until `release`; `reads` counts those begun. */
+function heldRead() {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const read = { reads: 0, release: () => release(), latest: async (publisher: StatusPublisher) => { read.reads++; await held; return publisher.latest(); } };
+  return read;
+}
+
+test.serial('resync - a commit is reconciled and its status published before the stored statuses are read', async (t) => {
+  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, new Observed());
+  const scope = { org: 'first', project: 'p1' };
+  const { subnetId } = await network(stack, scope, 1);
+  const read = heldRead();
+  const reconciler = await secondReconciler(t, stack, read.latest);
+  t.teardown(() => reconciler.stop());
   reconciler.takeOver({ token: 1_000_000, holder: 'test' });
-  await eventually(() => reads === 1, 10_000, 'the full resync reading the stored statuses');
+  await eventually(() => read.reads === 1, 10_000, 'the full resync reading the stored statuses');
 
   const created = await stack.client.call(scope, 'port.create', { subnetId });
   const portId = (created.result.port as { id: string }).id;
@@ -151,77 +163,41 @@ test.serial('resync - a commit is reconciled and its status published before the
   t.like(ready, { id: portId });
   t.is(reconciler.observedSeq, created.seq, 'the second reconciler folded the commit');
   t.is((await nbRows(stack.northbound, 'Logical_Switch_Port', ['name'], [`name=${portId}`])).length, 1, 'its rows written by the second reconciler');
-  release();
+  read.release();
   await eventually(async () => { await reconciler.idle(); return true; }, 10_000, 'the full resync done');
 });
 
 test.serial('resync - a commit folded while standing by is reconciled at takeover, before the stored statuses are read', async (t) => {
-  const observed = new Observed();
-  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, observed);
+  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, new Observed());
   const scope = { org: 'standby', project: 'p1' };
   const { subnetId } = await network(stack, scope, 1);
-  await stack.engine.reconciler.idle();
-  await stack.engine.reconciler.standDown();
-  const js = jetstream(stack.nc);
-  const jsm = await jetstreamManager(stack.nc);
-  const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
-  let release!: () => void;
-  const held = new Promise<void>((resolve) => { release = resolve; });
-  let reads = 0;
-  const sink = {
-    publish: (statuses: Parameters<StatusPublisher['publish']>[0]) => publisher.publish(statuses),
-    latest: async (): Promise<StoredStatus[]> => { reads++; await held; return publisher.latest(); },
-    latestOf: (resources: Parameters<StatusPublisher['latestOf']>[0]) => publisher.latestOf(resources),
-  };
-  const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
-  t.teardown(() => ovsdb.close());
-  const reconciler = new Reconciler({
-    source: new EventLog(stack.nc, js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
-    ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
-  });
+  const read = heldRead();
+  const reconciler = await secondReconciler(t, stack, read.latest);
   t.teardown(() => reconciler.stop());
-  await reconciler.start();
 
   // Nobody writes: the commit is folded by the standby, and waits for it to take over.
   const created = await stack.client.call(scope, 'port.create', { subnetId });
   const portId = (created.result.port as { id: string }).id;
   await eventually(() => reconciler.observedSeq >= created.seq, 10_000, 'the standby folded the commit');
   reconciler.takeOver({ token: 1_000_000, holder: 'test' });
-  await eventually(() => reads === 1, 10_000, 'the full resync reading the stored statuses');
+  await eventually(() => read.reads === 1, 10_000, 'the full resync reading the stored statuses');
   const ready = await stack.client.waitFor(scope, 'port', portId, (s) => s.phase === 'Ready' && s.observedSeq >= created.seq, 10_000);
   t.like(ready, { id: portId });
-  t.is(reads, 1, 'the stored statuses are still being read');
-  release();
+  t.is(read.reads, 1, 'the stored statuses are still being read');
+  read.release();
   await eventually(async () => { await reconciler.idle(); return true; }, 10_000, 'the full resync done');
 });
 
 test.serial('resync - a stop does not wait for a full resync\'s read of the stored statuses (at 100k ports ~3 s, past the stop\'s deadline)', async (t) => {
-  const observed = new Observed();
-  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, observed);
+  const stack = await stackFor(t, { resyncIntervalMs: 3_600_000 }, new Observed());
   await network(stack, { org: 'stopping', project: 'p1' }, 1);
-  await stack.engine.reconciler.idle();
-  await stack.engine.reconciler.standDown();
-  const js = jetstream(stack.nc);
-  const jsm = await jetstreamManager(stack.nc);
-  const publisher = new StatusPublisher(stack.nc, js, jsm, subjects('novanet'), statusStream);
   let reads = 0;
   let abandoned = false;
-  const sink = {
-    publish: (statuses: Parameters<StatusPublisher['publish']>[0]) => publisher.publish(statuses),
-    // A read that lasts until it is abandoned.
-    latest: (signal?: AbortSignal): Promise<StoredStatus[]> => {
-      reads++;
-      return new Promise((_, reject) => signal?.addEventListener('abort', () => { abandoned = true; reject(new Error('abandoned')); }));
-    },
-    latestOf: (resources: Parameters<StatusPublisher['latestOf']>[0]) => publisher.latestOf(resources),
-  };
-  const ovsdb = await OvsdbClient.connect({ remote: stack.northbound.remote });
-  t.teardown(() => ovsdb.close());
-  const reconciler = new Reconciler({
-    source: new EventLog(stack.nc, js, jsm, streamNames('novanet').events, subjects('novanet')), ovsdb, statusSink: sink,
-    ownership: { owner: 'novanet' }, logger: pino({ level: 'silent' }), resyncIntervalMs: 3_600_000,
+  // A read that lasts until it is abandoned.
+  const reconciler = await secondReconciler(t, stack, (_, signal) => {
+    reads++;
+    return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => { abandoned = true; reject(new Error('abandoned')); }));
   });
-  await reconciler.start();
   reconciler.takeOver({ token: 1_000_000, holder: 'test' });
   await eventually(() => reads === 1, 10_000, 'the full resync reading the stored statuses');
   const started = performance.now();
