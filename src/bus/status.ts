@@ -73,9 +73,9 @@ export class StatusPublisher {
     const consumer = await this.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.LastPerSubject, filter_subjects: this.subjects.statusWildcard });
     const messages = await consumer.consume({ max_messages: READ_BATCH });
     // Ends a read that stopped delivering (NATS away, the stream purged under it), or that is no longer wanted.
-    const stall = setTimeout(() => { void messages.close(); }, READ_STALL_MS);
-    const abandon = () => { void messages.close(); };
-    signal?.addEventListener('abort', abandon, { once: true });
+    const end = () => { void messages.close(); };
+    const stall = setTimeout(end, READ_STALL_MS);
+    signal?.addEventListener('abort', end, { once: true });
     const latest = new Map<string, StoredStatus>();
     let complete = false;
     try {
@@ -91,7 +91,7 @@ export class StatusPublisher {
       }
     } finally {
       clearTimeout(stall);
-      signal?.removeEventListener('abort', abandon);
+      signal?.removeEventListener('abort', end);
       await messages.close();
     }
     if (!complete) throw new Error(`reading the latest statuses of ${this.stream} stopped before its sequence ${state.last_seq}`);

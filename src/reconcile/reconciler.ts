@@ -206,9 +206,11 @@ export class Reconciler {
   /** Resources whose status did not reach NATS, and the timer that marks them dirty again. */
   private readonly statusRetries = new Map<string, Dirty>();
   private statusRetry: NodeJS.Timeout | undefined;
-  private stopped = false;
-  /** Aborted by `stop()`: ends a full resync's read of the stored statuses. */
+  /** Aborted by `stop()`: nothing more is scheduled, and a full resync's read of the stored statuses ends. */
   private readonly stopping = new AbortController();
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
   /** No pass before the log is folded: the initial Northbound dump marks rows dirty that a partial view would delete. */
   private folded = false;
   /**
@@ -323,7 +325,6 @@ export class Reconciler {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
     // A full resync's read of every stored status (~3 s at 100k ports) is not waited for: it writes nothing.
     this.stopping.abort();
     clearInterval(this.timer);
