@@ -275,7 +275,10 @@ async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: numbe
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
   // --trace-gc puts the heap after each collection into the engine's log, to tell live heap from RSS.
   // One directory an engine: Node names each thread's profile (thread 0 the command path, 1 the reconciler); a fixed name would keep one.
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'];
+  const nodeFlags = [
+    ...profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'],
+    ...(process.env.NOVANET_BENCH_ENGINE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+  ];
   const nc = client ? undefined : await connect({ servers: env.nats.url });
   const metricsAt = `127.0.0.1:${await freePort()}`;
   const reader = client ?? new NovanetClient(nc!, prefix, 2000);
