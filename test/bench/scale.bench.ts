@@ -419,40 +419,49 @@ async function cpuMs(pid: number | string): Promise<number> {
 
 /**
  * What the engine process has used: CPU (ms) of its main thread (the command path), of its
- * reconciler's thread (by its name) and of all its other threads (V8's GC helpers, libuv's
- * pool), and its write syscalls and the bytes they wrote (sockets: it writes no files).
+ * reconciler's thread (by its name) and of all its other threads (V8's background threads: GC
+ * marking and sweeping, compilation; libuv's pool), and the write syscalls and the bytes they
+ * wrote (sockets: it writes no files) of the command path's thread and the reconciler's.
  */
 interface EngineUsage {
   readonly mainMs: number;
   readonly reconcilerMs: number;
   readonly otherMs: number;
-  readonly writes: number;
-  readonly bytes: number;
+  readonly mainWrites: number;
+  readonly mainBytes: number;
+  readonly reconcilerWrites: number;
+  readonly reconcilerBytes: number;
 }
 
 async function engineUsage(pid: number): Promise<EngineUsage> {
-  let mainMs = 0;
-  let reconcilerMs = 0;
-  let otherMs = 0;
+  const usage = { mainMs: 0, reconcilerMs: 0, otherMs: 0, mainWrites: 0, mainBytes: 0, reconcilerWrites: 0, reconcilerBytes: 0 };
   for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const task = `/proc/${pid}/task/${tid}`;
     // A thread may end between the listing and the read (a GC helper, a pool thread).
-    const [comm, ms] = await Promise.all([readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8'), cpuMs(`${pid}/task/${tid}`)]).catch(() => ['', 0] as const);
-    if (tid === String(pid)) mainMs += ms;
-    else if (comm.trim() === RECONCILER_THREAD_NAME) reconcilerMs += ms;
-    else otherMs += ms;
+    const [comm, ms, io] = await Promise.all([readFile(`${task}/comm`, 'utf8'), cpuMs(`${pid}/task/${tid}`), readFile(`${task}/io`, 'utf8')]).catch(() => ['', 0, ''] as const);
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    if (tid === String(pid)) {
+      usage.mainMs += ms;
+      usage.mainWrites += field('syscw');
+      usage.mainBytes += field('wchar');
+    } else if (comm.trim() === RECONCILER_THREAD_NAME) {
+      usage.reconcilerMs += ms;
+      usage.reconcilerWrites += field('syscw');
+      usage.reconcilerBytes += field('wchar');
+    } else {
+      usage.otherMs += ms;
+    }
   }
-  const io = await readFile(`/proc/${pid}/io`, 'utf8');
-  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? Number.NaN);
-  return { mainMs, reconcilerMs, otherMs, writes: field('syscw'), bytes: field('wchar') };
+  return usage;
 }
 
 function perPort(before: EngineUsage, after: EngineUsage, ports: number): EngineUsage {
-  const a = (key: keyof EngineUsage) => (after[key] - before[key]) / ports;
-  return { mainMs: a('mainMs'), reconcilerMs: a('reconcilerMs'), otherMs: a('otherMs'), writes: a('writes'), bytes: a('bytes') };
+  return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, (value - before[key as keyof EngineUsage]) / ports])) as unknown as EngineUsage;
 }
 
 function usageWords(u: EngineUsage): string {
-  return `CPU of the command path's thread ${fmt(u.mainMs)} ms, the reconciler's ${fmt(u.reconcilerMs)} ms, the other threads' (GC helpers, libuv) ${fmt(u.otherMs)} ms; ${fmt(u.writes)} write syscalls, ${fmt(u.bytes)} bytes written`;
+  return `CPU of the command path's thread ${fmt(u.mainMs)} ms, the reconciler's ${fmt(u.reconcilerMs)} ms, the other threads' (V8's GC and compiler, libuv) ${fmt(u.otherMs)} ms; `
+    + `written by the command path ${fmt(u.mainWrites)} write syscalls, ${fmt(u.mainBytes)} bytes, by the reconciler ${fmt(u.reconcilerWrites)}, ${fmt(u.reconcilerBytes)} bytes`;
 }
 
 /** Share of one core a process used over the next `ms`. */
