@@ -188,10 +188,10 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
         const outcome = await Promise.race([graceful, deadline]).finally(() => clearTimeout(timer));
         if (outcome === 'forced') {
           // Whatever still waits on NATS fails now and gives up (it knows it is stopping). The
-          // reconciler's thread ends at once: it writes no more and its connections close with
-          // it; the lease is released if NATS still answers, or expires by itself.
-          await Promise.allSettled([thread.terminate(), writerLease.stop()]);
-          await nc.close();
+          // reconciler's thread ends at once: it writes no more, its connections close with it and
+          // the lease, renewed no more, expires by itself (NATS may be what did not answer).
+          await Promise.allSettled([thread.terminate(), nc.close()]);
+          await writerLease.stop();
           logger.warn({ deadlineMs }, 'novanet engine stopped at its deadline: connections closed with work in flight (left for the log)');
         } else {
           logger.info('novanet engine stopped');
