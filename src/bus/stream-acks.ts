@@ -129,8 +129,8 @@ export class StreamAcks {
 /**
  * The sequence of an acknowledgement that is exactly `{"stream":"<stream>", "seq":<digits>}` (the
  * space optional), as nats-server writes a stored message's (no domain, not a duplicate), read off
- * its bytes: a port is two acknowledgements (its commit's and its status's), and decoding each as
- * JSON was ~1 % of the engine's CPU. Undefined for any other reply, which readAck reads.
+ * its bytes: a port is two acknowledgements (its commit's and its status's), ~0.1 µs each read so
+ * against ~0.6 µs decoded as JSON. Undefined for any other reply, which readAck reads.
  */
 export function plainAckSeq(data: Uint8Array, stream: Uint8Array): number | undefined {
   let at = 0;
