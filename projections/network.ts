@@ -9,6 +9,8 @@ import { freeVlan, useVlan } from './network-class.js';
 import type { NetworkClassState } from './network-class.js';
 import { freeMac, useMac } from './macs.js';
 import type { MacUse } from './macs.js';
+import { commitTime } from './times.js';
+import type { CommitTime } from './times.js';
 
 /**
  * The network family of the view: VPCs, subnets with their IPAM, ports, security
@@ -83,8 +85,10 @@ export interface Port {
   /** Immutable: the primary port of a device gets the default route and the device's external IP. */
   readonly primary: boolean;
   readonly macAddress: string;
-  readonly ipAddress: string;
-  readonly createdAt: string;
+  /** Its address as a number (projections/addresses.ts; `intToIp` gives the text): a small integer costs no heap, the text ~32 B a view. */
+  readonly ip: number;
+  /** The `at` of the commit that created it. */
+  readonly created: CommitTime;
   seq: number;
   securityGroupIds: readonly string[];
   allowedAddressPairs: readonly AllowedAddressPair[];
@@ -230,14 +234,12 @@ function inRange(subnet: Subnet, ip: number): boolean {
 }
 
 /** Records an address as taken and keeps `nextFree` the lowest free one. */
-function allocate(subnet: Subnet, address: string, holderId: string): void {
-  const ip = ipToInt(address);
+function allocate(subnet: Subnet, ip: number, holderId: string): void {
   subnet.allocated.set(ip, holderId);
   if (ip === subnet.nextFree) subnet.nextFree = lowestFreeFrom(subnet, ip + 1);
 }
 
-function release(subnet: Subnet, address: string): void {
-  const ip = ipToInt(address);
+function release(subnet: Subnet, ip: number): void {
   subnet.allocated.delete(ip);
   if (ip < subnet.nextFree && !isTaken(subnet, ip)) subnet.nextFree = ip;
 }
@@ -369,7 +371,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
         id: d.portId, scope: sameScope(subnet.scope, commit.scope) ? subnet.scope : commit.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
         ...(d.name !== undefined && { name: d.name }),
         ...(d.deviceId !== undefined && { deviceId: d.deviceId }),
-        primary, macAddress: d.macAddress, ipAddress: d.ipAddress, createdAt: commit.at, seq,
+        primary, macAddress: d.macAddress, ip: ipToInt(d.ipAddress), created: commitTime(commit.at), seq,
         securityGroupIds: groupList(view, d.securityGroupIds),
         allowedAddressPairs: d.allowedAddressPairs?.length ? d.allowedAddressPairs : NO_PAIRS,
         ...(d.vnicType !== undefined && { vnicType: d.vnicType }),
@@ -380,7 +382,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       joinGroups(view, port, port.securityGroupIds, true);
-      allocate(subnet, d.ipAddress, d.portId);
+      allocate(subnet, port.ip, d.portId);
       useMac(view, d.macAddress);
       return;
     }
@@ -393,7 +395,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       subnet?.portIds.delete(port.id);
       if (subnet && !port.primary) subnet.secondaryPorts--;
       if (subnet) {
-        release(subnet, port.ipAddress);
+        release(subnet, port.ip);
         indexPairs(view, subnet, port, port.allowedAddressPairs, false);
       }
       freeMac(view, port.macAddress);
@@ -444,7 +446,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
         id: d.loadBalancerId, scope: commit.scope, vpcId: subnet.vpcId, subnetId: d.subnetId, name: d.name, vipAddress: d.vipAddress,
         protocol: d.protocol, listeners: d.listeners, memberPortIds: d.memberPortIds, ...(d.endpoint && { endpoint: d.endpoint }), createdAt: commit.at, seq,
       });
-      allocate(subnet, d.vipAddress, d.loadBalancerId);
+      allocate(subnet, ipToInt(d.vipAddress), d.loadBalancerId);
       view.vpcs.get(subnet.vpcId)?.loadBalancerIds.add(d.loadBalancerId);
       indexMembers(view, { id: d.loadBalancerId, memberPortIds: d.memberPortIds }, true);
       if (d.endpoint) view.endpointLoadBalancer.set(endpointKey(commit.scope, d.endpoint), d.loadBalancerId);
@@ -467,7 +469,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       indexMembers(view, lb, false);
       if (lb.endpoint && view.endpointLoadBalancer.get(endpointKey(lb.scope, lb.endpoint)) === lb.id) view.endpointLoadBalancer.delete(endpointKey(lb.scope, lb.endpoint));
       const subnet = view.subnets.get(lb.subnetId);
-      if (subnet) release(subnet, lb.vipAddress);
+      if (subnet) release(subnet, ipToInt(lb.vipAddress));
       return;
     }
     case 'SecurityGroupCreated': {

@@ -1,5 +1,5 @@
 import { sameScope } from '../../events/mod.js';
-import { capabilitiesOf } from '../../projections/mod.js';
+import { capabilitiesOf, intToIp } from '../../projections/mod.js';
 import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
@@ -126,7 +126,7 @@ export const rowKinds = {
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
       return {
-        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
+        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: intToIp(port.ip), macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
         deviceId: port.deviceId ?? null, primary: port.primary, bound,
         vnicType: port.vnicType ?? 'normal', ...(port.vnicType === 'baremetal' && { vlanId: view.subnets.get(port.subnetId)?.vlanId ?? null }),
       };
