@@ -52,10 +52,10 @@ export interface Subnet {
   dhcp: DhcpSettings;
   readonly createdAt: string;
   seq: number;
-  readonly portIds: Set<string>;
   /**
    * Allocated addresses, as numbers (projections/addresses.ts): ip -> the id of what holds
-   * it, a port or a load balancer's VIP.
+   * it, a port or a load balancer's VIP. Its ports are the ones here (`subnetPortIds`): a set
+   * of them beside it was ~26 B a port in each view (heap snapshot at 10k ports).
    */
   readonly allocated: Map<number, string>;
   /**
@@ -254,6 +254,13 @@ export function lowestFreeFrom(subnet: Subnet, start: number): number {
   return ip;
 }
 
+/** The subnet's ports, in the order they were created: O(the subnet's addresses). */
+export function subnetPortIds(view: Pick<NetworkState, 'ports'>, subnet: Subnet): string[] {
+  const ids: string[] = [];
+  for (const holder of subnet.allocated.values()) if (view.ports.get(holder)?.subnetId === subnet.id) ids.push(holder);
+  return ids;
+}
+
 /** The network family's kinds, each with its collection (view.ts joins every family's). */
 export const networkCollections = {
   vpc: (state: NetworkState) => state.vpcs,
@@ -325,7 +332,7 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.subnets.set(d.subnetId, {
         id: d.subnetId, scope: commit.scope, vpcId: d.vpcId, name: d.name, cidr: d.cidr,
         gatewayIp: d.gatewayIp, gatewayMac: d.gatewayMac, dhcp: d.dhcp, createdAt: commit.at, seq,
-        portIds: new Set(), allocated: new Map(), nextFree: 0, pairHolders: new Map(), secondaryPorts: 0,
+        allocated: new Map(), nextFree: 0, pairHolders: new Map(), secondaryPorts: 0,
       });
       const created = view.subnets.get(d.subnetId)!;
       created.nextFree = lowestFreeFrom(created, cidrBounds(d.cidr).first + 1);
@@ -379,7 +386,6 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.ports.set(d.portId, port);
       indexDevice(view, port, true);
       if (!primary) subnet.secondaryPorts++;
-      subnet.portIds.add(d.portId);
       indexPairs(view, subnet, { id: d.portId, macAddress: d.macAddress }, d.allowedAddressPairs ?? [], true);
       joinGroups(view, port, port.securityGroupIds, true);
       allocate(subnet, port.ip, d.portId);
@@ -392,7 +398,6 @@ export function evolveNetwork(view: NetworkState & MacUse & NetworkClassState, e
       view.ports.delete(port.id);
       indexDevice(view, port, false);
       const subnet = view.subnets.get(port.subnetId);
-      subnet?.portIds.delete(port.id);
       if (subnet && !port.primary) subnet.secondaryPorts--;
       if (subnet) {
         release(subnet, port.ip);

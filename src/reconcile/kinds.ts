@@ -1,5 +1,5 @@
 import { sameScope } from '../../events/mod.js';
-import { capabilitiesOf, intToIp } from '../../projections/mod.js';
+import { capabilitiesOf, intToIp, subnetPortIds } from '../../projections/mod.js';
 import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
@@ -82,7 +82,7 @@ export const rowKinds = {
       const subnets = [...view.vpcs.get(id)?.subnetIds ?? []].flatMap((s) => view.subnets.get(s) ?? []);
       return subnets.flatMap((subnet) => [
         ...(subnet.vlanId !== undefined ? [{ kind: 'subnet' as const, id: subnet.id }] : []),
-        ...[...subnet.portIds].map((p) => ({ kind: 'port' as const, id: p })),
+        ...subnetPortIds(view, subnet).map((p) => ({ kind: 'port' as const, id: p })),
       ]);
     },
   },

@@ -59,7 +59,7 @@ test.serial('history, at and diff: a resource\'s commits, the view after a commi
 
   const changes = (await json('diff', String(subnetCommit.seq), String(created.seq), ...tenant)).changes as { change: string; kind: string; id: string; fields?: string[] }[];
   t.deepEqual(changes.map((c) => [c.change, c.kind]).sort(), [['changed', 'securitygroup'], ['changed', 'subnet'], ['created', 'port']]);
-  t.true(changes.find((c) => c.kind === 'subnet')!.fields!.includes('portIds'));
+  t.true(changes.find((c) => c.kind === 'subnet')!.fields!.includes('allocated'));
   const overall = (await json('diff', String(vpcCommit.seq), String(deleted.seq), ...tenant)).changes as { change: string; kind: string }[];
   t.false(overall.some((c) => c.kind === 'port'), 'created and deleted in between: no change');
 
