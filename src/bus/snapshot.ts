@@ -11,8 +11,9 @@ import { isStreamNotFound } from './errors.js';
 /**
  * The codec's version: a snapshot of another version is not loaded (the log is folded in
  * full), so a change of the views' shapes or of this encoding bumps it and needs no migration.
+ * 2: a port's address and creation time as numbers (`ip`, `created`), no port set on subnets.
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** What a snapshot holds: both views' state after the log's commits through `view.seq`. */
 export interface SnapshotState {
