@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
-import { evolve, evolveCommands, initialCommandView, initialView, intToIp, ipToInt } from '../../projections/mod.js';
+import { evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
 import type { CommandView, View } from '../../projections/mod.js';
 import { decodeSnapshot, encodeSnapshot, FOLD_DIGEST, releaseBytes, SNAPSHOT_VERSION } from '../../src/bus/snapshot.js';
 import type { Snapshot } from '../../src/bus/snapshot.js';
