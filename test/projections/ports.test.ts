@@ -27,6 +27,20 @@ test('port view - the commit time is kept as ms only when they give the text bac
   for (const text of ['2026-01-01T00:00:00.123Z', '1970-01-01T00:00:00.000Z', '2026-01-01T00:00:00Z', 'not a time']) t.is(commitTimeText(commitTime(text)), text);
 });
 
+test('port view - a time kept as ms reads back as toISOString gives it: leap days, ends of years, 1970 to 9999 and beyond', (t) => {
+  const edges = [0, 1, 999, 1000, Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(2024, 11, 31, 23, 59, 59, 999), 253_402_300_799_999, 253_402_300_800_000, -1, Date.UTC(1969, 11, 31)];
+  // A fixed sequence (a linear congruential generator) over the four-digit years.
+  let seed = 7;
+  const spread = Array.from({ length: 20_000 }, () => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return Math.floor((seed / 2 ** 32) * 253_402_300_800_000);
+  });
+  for (const ms of [...edges, ...spread]) {
+    if (commitTimeText(ms) !== new Date(ms).toISOString()) t.fail(`${ms}: ${commitTimeText(ms)}, toISOString ${new Date(ms).toISOString()}`);
+  }
+  t.pass();
+});
+
 test('port view - a read answers the address as dotted text and createdAt as the commit\'s own text, in ms or not', (t) => {
   const { events } = vpcWithSubnet();
   const view = folded([
