@@ -2,9 +2,9 @@ import { CacheImpl } from './cache.js';
 import type { MonitoredColumns } from './cache.js';
 import { RpcConnection, openSocket } from './connection.js';
 import { OvsdbDisconnectedError, OvsdbError } from './errors.js';
-import type { Json } from './json-stream.js';
+import type { Json, RowSink } from './json-stream.js';
 import { decodeResults, encodeMonitorRequests, encodeOperation } from './operations.js';
-import { parseSchema } from './schema.js';
+import { asObject, parseSchema, tableSchema } from './schema.js';
 import type {
   Cache,
   ConnectionState,
@@ -33,8 +33,14 @@ interface Settings {
   readonly logger: Logger;
 }
 
+/**
+ * One `monitor()`: a monitor_cond a table, each under an id of its own, sent together, referenced
+ * tables first. ovsdb-server reads the next request only once its reply to the last is sent, so
+ * it composes a table's rows while the tables before it are read here; the dump is swapped in
+ * once all are read.
+ */
 interface Monitor {
-  readonly request: Json;
+  readonly requests: readonly { readonly id: string; readonly json: Json }[];
   readonly columns: MonitoredColumns;
 }
 
@@ -121,14 +127,14 @@ export class OvsdbClient {
       }
     }
     const conn = this.#requireConnection();
-    const id = `m${this.#nextMonitorId++}`;
-    const monitor: Monitor = { request: json, columns };
-    // Registered before the reply: notifications for it may follow the reply within the same chunk.
-    this.#monitors.set(id, monitor);
+    const requests = referencedFirst(this.schema, [...columns.keys()]).map((table) => ({ id: `m${this.#nextMonitorId++}`, json: { [table]: json[table]! } }));
+    const monitor: Monitor = { requests, columns };
+    // Registered before the replies: notifications for them may follow a reply within the same chunk.
+    for (const { id } of requests) this.#monitors.set(id, monitor);
     try {
-      await this.#startMonitor(conn, id, monitor);
+      await this.#startMonitor(conn, monitor);
     } catch (err) {
-      this.#monitors.delete(id);
+      for (const { id } of requests) this.#monitors.delete(id);
       throw err;
     }
   }
@@ -233,23 +239,37 @@ export class OvsdbClient {
     return this.#conn ? this.#settings.remotes[this.#remoteIndex] : undefined;
   }
 
-  #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
-    // The reply replaces the monitored tables and yields the difference: an initial dump, or a resync.
-    return conn.request('monitor_cond', [this.#settings.database, id, monitor.request], (dump) => this.#applyDump(conn, dump, monitor))
-      .then((applied) => applied);
-  }
-
   /**
-   * A dump is read in slices (a reconnect's at 30k ports held the event loop ~0.7 s), and the
-   * notifications that follow it are held meanwhile: the cache changes at once, to the dump, then
-   * to each notification in server order, so no reader sees half a dump. A dump read on a
-   * connection lost meanwhile is dropped with what it held: the reconnect's dump covers it.
+   * Reads a monitor's dump, each row decoded as its bytes are read (a 100k-port reply parsed
+   * whole was a 60 MB tree promoted, then collected, before it was read), while the notifications
+   * that follow any of its replies are held: the cache changes at once, to the dump, then to each
+   * notification in server order, so no reader sees half a dump. A dump read on a connection lost
+   * meanwhile is dropped with what it held: the reconnect's dump covers it.
    */
-  async #applyDump(conn: RpcConnection, dump: Json, monitor: Monitor): Promise<void> {
+  async #startMonitor(conn: RpcConnection, monitor: Monitor): Promise<void> {
+    const reader = this.#cache!.readDump(monitor.columns);
+    // A row that does not decode fails its request, not the connection (the parser would drop it).
+    let failure: { readonly error: unknown } | undefined;
+    const rows: RowSink = (table, uuid, change) => {
+      if (failure) return;
+      try {
+        reader.row(table, uuid, change);
+      } catch (error) {
+        failure = { error };
+      }
+    };
+    // The reply's rows came through `rows` as they were read; only another server's come here.
+    const rest = (result: Json): void => {
+      for (const [table, updates] of Object.entries(asObject(result, 'table-updates2'))) {
+        for (const [uuid, change] of Object.entries(asObject(updates, `${table} updates`))) rows(table, uuid, change);
+      }
+      if (failure) throw failure.error;
+    };
     this.#dumpsRead++;
-    let swap: (() => RowUpdate[]) | undefined;
+    let swap: () => RowUpdate[];
     try {
-      swap = await this.#cache!.readDump(dump, monitor.columns);
+      await Promise.all(monitor.requests.map(({ id, json }) => conn.request('monitor_cond', [this.#settings.database, id, json], rest, rows)));
+      swap = await reader.done();
     } finally {
       this.#dumpsRead--;
     }
@@ -296,7 +316,7 @@ export class OvsdbClient {
     this.#reconnecting = true;
     try {
       const conn = await this.#open();
-      for (const [id, monitor] of this.#monitors) await this.#startMonitor(conn, id, monitor);
+      for (const monitor of new Set(this.#monitors.values())) await this.#startMonitor(conn, monitor);
       if (this.#conn !== conn) throw new OvsdbDisconnectedError('connection lost while resynchronizing');
       this.#settings.logger.info({ remote: this.remote }, 'ovsdb: reconnected');
       this.#setConnected(true);
@@ -336,6 +356,28 @@ export class OvsdbClient {
       this.#settings.logger.error({ err }, 'ovsdb: listener threw');
     }
   }
+}
+
+/**
+ * The tables in an order where a table comes after the tables its reference sets refer to (but
+ * for a cycle): a dump's references then take the referenced rows' own UUID strings, read already
+ * (CacheImpl.readDump), and the largest tables, referenced by the others, are composed first.
+ */
+function referencedFirst(schema: DatabaseSchema, tables: readonly string[]): string[] {
+  const wanted = new Set(tables);
+  const ordered: string[] = [];
+  const seen = new Set<string>();
+  const visit = (table: string): void => {
+    if (seen.has(table)) return;
+    seen.add(table);
+    for (const type of tableSchema(schema, table).columns.values()) {
+      const referenced = type.key.refTable;
+      if (referenced !== undefined && wanted.has(referenced)) visit(referenced);
+    }
+    ordered.push(table);
+  };
+  for (const table of tables) visit(table);
+  return ordered;
 }
 
 /**
