@@ -274,29 +274,40 @@ export class OvsdbClient {
       this.#dumpsRead--;
     }
     if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
-    this.#emit(swap());
-    if (this.#dumpsRead > 0) return;
+    const updates = swap();
+    if (this.#dumpsRead > 0) return this.#emit(updates);
+    // The notifications that followed the replies are applied in the same step, and listeners told
+    // of it all at once: a table's dump may be older than the next table's (the port added between
+    // them is in its switch's dump and in a notification of the ports), the cache with them is not.
     try {
-      for (const held of this.#held.splice(0)) if (held.conn === this.#conn) this.#onNotification(held.conn, held.method, held.params);
+      for (const held of this.#held.splice(0)) {
+        if (held.conn === this.#conn) for (const update of this.#updatesOf(held.method, held.params)) updates.push(update);
+      }
     } catch (err) {
       // As for a notification read off the socket: a malformed update drops the connection.
       this.#settings.logger.warn({ err }, 'ovsdb: bad update; reconnecting');
       await conn.close();
+    } finally {
+      this.#emit(updates);
     }
   }
 
   #onNotification(conn: RpcConnection, method: string, params: Json): void {
-    if (method !== 'update2' || !Array.isArray(params)) {
-      this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
-      return;
-    }
     if (this.#dumpsRead > 0) {
       this.#held.push({ conn, method, params });
       return;
     }
-    const monitor = this.#monitors.get(String(params[0]));
     // A throw here (a malformed update) drops the connection; the reconnect resyncs the cache.
-    if (monitor) this.#emit(this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns));
+    this.#emit(this.#updatesOf(method, params));
+  }
+
+  #updatesOf(method: string, params: Json): RowUpdate[] {
+    if (method !== 'update2' || !Array.isArray(params)) {
+      this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
+      return [];
+    }
+    const monitor = this.#monitors.get(String(params[0]));
+    return monitor ? this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns) : [];
   }
 
   #onClose(conn: RpcConnection, error: Error | undefined): void {
