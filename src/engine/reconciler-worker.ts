@@ -32,6 +32,10 @@ const send = (message: FromReconciler) => port.postMessage(message);
 const logger = pino({ level: data.logLevel, base: undefined, timestamp: false }, { write: (line: string) => send({ type: 'log', line }) });
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
+// The longest the start held this thread's loop (the Northbound's dump, the snapshot's decode):
+// logged once started, as the writer lease is renewed on this loop.
+const startStalls = monitorEventLoopDelay({ resolution: 10 });
+startStalls.enable();
 // A wedged loop sends none: the engine's readiness says so (ReconcilerThread.responsive).
 setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
 
@@ -150,6 +154,8 @@ const calls: Handlers = {
     const { running, lease } = await parts;
     await running;
     await lease.start();
+    startStalls.disable();
+    logger.info({ longestStallMs: Math.round(startStalls.max / 1e6) }, 'the reconciler started');
   },
   idle: async () => (await parts).reconciler.idle(),
   resync: async () => (await parts).reconciler.resync(),
