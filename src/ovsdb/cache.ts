@@ -82,8 +82,8 @@ export class CacheImpl implements Cache {
 
   /**
    * Reads a monitor reply's full dump of the given tables a row at a time, as OvsdbClient hands
-   * each over while the reply streams in (each row is decoded and compacted at once: nothing of
-   * the reply outlives its row). `done` compares what was read with the cache, handing the event
+   * each over while the reply streams in (a row is decoded and compacted at once: nothing of the
+   * reply outlives its row). `done` compares what was read with the cache, handing the event
    * loop back every DUMP_SLICE rows, and resolves to the step that swaps it in: synchronous,
    * O(the difference), returning the difference (inserts, modifications, deletions) so derived
    * state can follow a resync. Until the swap the cache is as it was, never half of a dump; the
@@ -92,9 +92,11 @@ export class CacheImpl implements Cache {
    */
   readDump(columns: MonitoredColumns): DumpReader {
     const dumped = new Map<string, Map<Uuid, Row>>([...columns.keys()].map((table) => [tableSchema(this.#schema, table).name, new Map()]));
-    // A reference takes the referenced row's own UUID string: of a row read already (OvsdbClient
-    // asks for referenced tables first), else of the cache's.
-    const canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? (dumped.get(table)?.get(uuid) ?? this.get(table, uuid))?._uuid ?? uuid : uuid);
+    // A row whose reference sets point into this dump (a switch's ports) waits until it is read:
+    // a reference then takes the referenced row's own UUID string. Those are few rows.
+    const referring = new Set([...dumped.keys()].filter((table) => [...tableSchema(this.#schema, table).columns.values()].some((type) => type.key.refTable !== undefined && dumped.has(type.key.refTable))));
+    const waiting: [TableSchema, Row][] = [];
+    const canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? dumped.get(table)?.get(uuid)?._uuid ?? uuid : uuid);
     const row = (table: string, uuid: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
@@ -102,10 +104,19 @@ export class CacheImpl implements Cache {
       if (initial === undefined) return;
       const ts = tableSchema(this.#schema, table);
       const decoded = decodeRow(ts, initial, uuid);
-      shareReferences(ts, decoded, canonical);
-      fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
+      if (referring.has(table)) waiting.push([ts, decoded]);
+      else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
     };
-    return { row, done: () => this.#compare(dumped) };
+    const done = async (): Promise<() => RowUpdate[]> => {
+      // A row each turn of the event loop: a port group's thousands of references are ~5 ms.
+      for (const [ts, decoded] of waiting.splice(0)) {
+        shareReferences(ts, decoded, canonical);
+        dumped.get(ts.name)!.set(decoded._uuid, this.#compact(ts, decoded, columns.get(ts.name)!));
+        await setImmediate();
+      }
+      return this.#compare(dumped);
+    };
+    return { row, done };
   }
 
   async #compare(dumped: ReadonlyMap<string, ReadonlyMap<Uuid, Row>>): Promise<() => RowUpdate[]> {

@@ -4,7 +4,7 @@ import { RpcConnection, openSocket } from './connection.js';
 import { OvsdbDisconnectedError, OvsdbError } from './errors.js';
 import type { Json, RowSink } from './json-stream.js';
 import { decodeResults, encodeMonitorRequests, encodeOperation } from './operations.js';
-import { asObject, parseSchema, tableSchema } from './schema.js';
+import { asObject, parseSchema } from './schema.js';
 import type {
   Cache,
   ConnectionState,
@@ -33,14 +33,8 @@ interface Settings {
   readonly logger: Logger;
 }
 
-/**
- * One `monitor()`: a monitor_cond a table, each under an id of its own, sent together, referenced
- * tables first. ovsdb-server reads the next request only once its reply to the last is sent, so
- * it composes a table's rows while the tables before it are read here; the dump is swapped in
- * once all are read.
- */
 interface Monitor {
-  readonly requests: readonly { readonly id: string; readonly json: Json }[];
+  readonly request: Json;
   readonly columns: MonitoredColumns;
 }
 
@@ -127,14 +121,14 @@ export class OvsdbClient {
       }
     }
     const conn = this.#requireConnection();
-    const requests = referencedFirst(this.schema, [...columns.keys()]).map((table) => ({ id: `m${this.#nextMonitorId++}`, json: { [table]: json[table]! } }));
-    const monitor: Monitor = { requests, columns };
-    // Registered before the replies: notifications for them may follow a reply within the same chunk.
-    for (const { id } of requests) this.#monitors.set(id, monitor);
+    const id = `m${this.#nextMonitorId++}`;
+    const monitor: Monitor = { request: json, columns };
+    // Registered before the reply: notifications for it may follow the reply within the same chunk.
+    this.#monitors.set(id, monitor);
     try {
-      await this.#startMonitor(conn, monitor);
+      await this.#startMonitor(conn, id, monitor);
     } catch (err) {
-      for (const { id } of requests) this.#monitors.delete(id);
+      this.#monitors.delete(id);
       throw err;
     }
   }
@@ -242,11 +236,13 @@ export class OvsdbClient {
   /**
    * Reads a monitor's dump, each row decoded as its bytes are read (a 100k-port reply parsed
    * whole was a 60 MB tree promoted, then collected, before it was read), while the notifications
-   * that follow any of its replies are held: the cache changes at once, to the dump, then to each
-   * notification in server order, so no reader sees half a dump. A dump read on a connection lost
-   * meanwhile is dropped with what it held: the reconnect's dump covers it.
+   * that follow it are held: the cache changes at once, to the dump and the notifications, in
+   * server order, so no reader sees half a dump. A dump read on a connection lost meanwhile is
+   * dropped with what it held: the reconnect's dump covers it. (One request a table would let
+   * ovsdb-server compose a table while the last is read, but it would also split each
+   * transaction's update2 into one a table, and a reader could see half a transaction.)
    */
-  async #startMonitor(conn: RpcConnection, monitor: Monitor): Promise<void> {
+  async #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
     const reader = this.#cache!.readDump(monitor.columns);
     // A row that does not decode fails its request, not the connection (the parser would drop it).
     let failure: { readonly error: unknown } | undefined;
@@ -268,7 +264,7 @@ export class OvsdbClient {
     this.#dumpsRead++;
     let swap: () => RowUpdate[];
     try {
-      await Promise.all(monitor.requests.map(({ id, json }) => conn.request('monitor_cond', [this.#settings.database, id, json], rest, rows)));
+      await conn.request('monitor_cond', [this.#settings.database, id, monitor.request], rest, rows);
       swap = await reader.done();
     } finally {
       this.#dumpsRead--;
@@ -276,9 +272,8 @@ export class OvsdbClient {
     if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
     const updates = swap();
     if (this.#dumpsRead > 0) return this.#emit(updates);
-    // The notifications that followed the replies are applied in the same step, and listeners told
-    // of it all at once: a table's dump may be older than the next table's (the port added between
-    // them is in its switch's dump and in a notification of the ports), the cache with them is not.
+    // The notifications that followed the reply are applied in the same step, and listeners told of
+    // it all at once: of the cache as the server has it now, never of a dump that is behind it.
     try {
       for (const held of this.#held.splice(0)) {
         if (held.conn === this.#conn) for (const update of this.#updatesOf(held.method, held.params)) updates.push(update);
@@ -327,7 +322,7 @@ export class OvsdbClient {
     this.#reconnecting = true;
     try {
       const conn = await this.#open();
-      for (const monitor of new Set(this.#monitors.values())) await this.#startMonitor(conn, monitor);
+      for (const [id, monitor] of this.#monitors) await this.#startMonitor(conn, id, monitor);
       if (this.#conn !== conn) throw new OvsdbDisconnectedError('connection lost while resynchronizing');
       this.#settings.logger.info({ remote: this.remote }, 'ovsdb: reconnected');
       this.#setConnected(true);
@@ -367,28 +362,6 @@ export class OvsdbClient {
       this.#settings.logger.error({ err }, 'ovsdb: listener threw');
     }
   }
-}
-
-/**
- * The tables in an order where a table comes after the tables its reference sets refer to (but
- * for a cycle): a dump's references then take the referenced rows' own UUID strings, read already
- * (CacheImpl.readDump), and the largest tables, referenced by the others, are composed first.
- */
-function referencedFirst(schema: DatabaseSchema, tables: readonly string[]): string[] {
-  const wanted = new Set(tables);
-  const ordered: string[] = [];
-  const seen = new Set<string>();
-  const visit = (table: string): void => {
-    if (seen.has(table)) return;
-    seen.add(table);
-    for (const type of tableSchema(schema, table).columns.values()) {
-      const referenced = type.key.refTable;
-      if (referenced !== undefined && wanted.has(referenced)) visit(referenced);
-    }
-    ordered.push(table);
-  };
-  for (const table of tables) visit(table);
-  return ordered;
 }
 
 /**

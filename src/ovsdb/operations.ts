@@ -123,7 +123,7 @@ function decodeResult(schema: DatabaseSchema, op: Operation, r: { [key: string]:
 export function encodeMonitorRequests(
   schema: DatabaseSchema,
   tables: Readonly<Record<string, MonitorRequest>>,
-): { json: Readonly<Record<string, Json>>; columns: MonitoredColumns } {
+): { json: Json; columns: MonitoredColumns } {
   const json: { [table: string]: Json } = {};
   const columns = new Map<string, readonly string[]>();
   for (const [table, request] of Object.entries(tables)) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
-import { JsonStreamParser, OvsdbClient, stringifyJson } from '../../src/ovsdb/mod.js';
+import { JsonStreamParser, OvsdbClient } from '../../src/ovsdb/mod.js';
 import type { Json, OvsdbClientOptions } from '../../src/ovsdb/mod.js';
 import { startNorthbound } from '../../src/sandbox/mod.js';
 import type { Northbound } from '../../src/sandbox/mod.js';
@@ -110,17 +110,17 @@ function canConnect(port: number): Promise<boolean> {
 /**
  * A unix-socket relay between clients and a Northbound that controls what crosses it: the
  * server's bytes are written on in pieces of `pieceBytes` (each its own write, a turn of the
- * event loop apart, so the client reads them apart), held while `held`, and the connection is cut
- * once `cutAfter` more server bytes were written on (then unset); each client message waits for
- * `beforeRequest` before it is sent on. `replied` holds the ids of the replies read from the server.
+ * event loop apart, so the client reads them apart), held while `held` (set once `holdAfter` more
+ * bytes were written on), and the connection is cut once `cutAfter` more were (both then unset).
+ * `notifications` counts the update2 notifications read from the server.
  */
 export interface Relay {
   readonly remote: string;
   pieceBytes: number;
   held: boolean;
+  holdAfter: number | undefined;
   cutAfter: number | undefined;
-  beforeRequest: ((message: Json) => Promise<void> | void) | undefined;
-  readonly replied: Set<number>;
+  readonly notifications: number;
   /** Connections made through it so far. */
   readonly connections: number;
   /** Cuts every connection now. */
@@ -131,13 +131,16 @@ export async function startRelay(t: ExecutionContext, nb: NbServer): Promise<Rel
   const path = join(nb.dir, 'relay.sock');
   const sockets = new Set<net.Socket>();
   let connections = 0;
+  let notifications = 0;
   const relay: Relay = {
     remote: `unix:${path}`,
     pieceBytes: Infinity,
     held: false,
+    holdAfter: undefined,
     cutAfter: undefined,
-    beforeRequest: undefined,
-    replied: new Set(),
+    get notifications() {
+      return notifications;
+    },
     get connections() {
       return connections;
     },
@@ -152,17 +155,9 @@ export async function startRelay(t: ExecutionContext, nb: NbServer): Promise<Rel
       client.destroy();
       upstream.destroy();
     };
-    let requests = Promise.resolve();
-    const parser = new JsonStreamParser((message) => {
-      requests = requests.then(async () => {
-        await relay.beforeRequest?.(message);
-        upstream.write(stringifyJson(message));
-      });
-    });
-    client.on('data', (bytes: Buffer) => parser.push(bytes));
+    client.on('data', (bytes: Buffer) => upstream.write(bytes));
     const replies = new JsonStreamParser((message) => {
-      const { id } = message as { id?: Json };
-      if (typeof id === 'number') relay.replied.add(id);
+      if ((message as { method?: Json }).method === 'update2') notifications++;
     });
     let forwarding = Promise.resolve();
     upstream.on('data', (bytes: Buffer) => {
@@ -171,8 +166,12 @@ export async function startRelay(t: ExecutionContext, nb: NbServer): Promise<Rel
         for (let at = 0; at < bytes.length;) {
           while (relay.held && !client.destroyed) await new Promise((resolve) => setTimeout(resolve, 5));
           if (client.destroyed) return;
-          const end = Math.min(bytes.length, at + relay.pieceBytes, at + (relay.cutAfter ?? Infinity));
+          const end = Math.min(bytes.length, at + relay.pieceBytes, at + (relay.cutAfter ?? Infinity), at + (relay.holdAfter ?? Infinity));
           client.write(bytes.subarray(at, end));
+          if (relay.holdAfter !== undefined && (relay.holdAfter -= end - at) === 0) {
+            relay.holdAfter = undefined;
+            relay.held = true;
+          }
           if (relay.cutAfter !== undefined && (relay.cutAfter -= end - at) === 0) {
             relay.cutAfter = undefined;
             return close();
