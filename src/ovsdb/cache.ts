@@ -92,11 +92,18 @@ export class CacheImpl implements Cache {
    */
   readDump(columns: MonitoredColumns): DumpReader {
     const dumped = new Map<string, Map<Uuid, Row>>([...columns.keys()].map((table) => [tableSchema(this.#schema, table).name, new Map()]));
-    // A row whose reference sets point into this dump (a switch's ports) waits until it is read:
-    // a reference then takes the referenced row's own UUID string. Those are few rows.
-    const referring = new Set([...dumped.keys()].filter((table) => [...tableSchema(this.#schema, table).columns.values()].some((type) => type.key.refTable !== undefined && dumped.has(type.key.refTable))));
+    // A reference takes the referenced row's own UUID string. A row that refers to rows not read
+    // yet (a switch before its ports: ovsdb-server sends the tables in alphabetical order) waits
+    // for the end of the dump; those are few.
+    let missed = false;
+    const canonical = (table: string, uuid: Atom): Atom => {
+      const rows = dumped.get(table);
+      if (typeof uuid !== 'string' || !rows) return uuid;
+      const referenced = rows.get(uuid);
+      if (!referenced) missed = true;
+      return referenced?._uuid ?? uuid;
+    };
     const waiting: [TableSchema, Row][] = [];
-    const canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? dumped.get(table)?.get(uuid)?._uuid ?? uuid : uuid);
     const row = (table: string, uuid: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
@@ -104,11 +111,13 @@ export class CacheImpl implements Cache {
       if (initial === undefined) return;
       const ts = tableSchema(this.#schema, table);
       const decoded = decodeRow(ts, initial, uuid);
-      if (referring.has(table)) waiting.push([ts, decoded]);
+      missed = false;
+      shareReferences(ts, decoded, canonical);
+      if (missed) waiting.push([ts, decoded]);
       else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
     };
     const done = async (): Promise<() => RowUpdate[]> => {
-      // A row each turn of the event loop: a port group's thousands of references are ~5 ms.
+      // A row each turn of the event loop: a switch's thousand references are a few ms.
       for (const [ts, decoded] of waiting.splice(0)) {
         shareReferences(ts, decoded, canonical);
         dumped.get(ts.name)!.set(decoded._uuid, this.#compact(ts, decoded, columns.get(ts.name)!));
