@@ -38,6 +38,10 @@ const send = (message: FromReconciler) => port.postMessage(message);
 const logger = pino({ level: data.logLevel, base: undefined, timestamp: false }, { write: (line: string) => send({ type: 'log', line }) });
 const lag = monitorEventLoopDelay({ resolution: 10 });
 lag.enable();
+// The longest the start held this thread's loop (the Northbound's dump, the snapshot's decode),
+// logged once started: a stall delays the heartbeats the engine renews the writer lease on.
+const startStalls = monitorEventLoopDelay({ resolution: 10 });
+startStalls.enable();
 // A wedged loop sends none: the engine's readiness says so (ReconcilerThread.responsive).
 setInterval(() => send({ type: 'heartbeat' }), HEARTBEAT_MS).unref();
 
@@ -149,6 +153,8 @@ const calls: Handlers = {
   async start(read) {
     begin(read);
     await (await parts).running;
+    startStalls.disable();
+    logger.info({ longestStallMs: Math.round(startStalls.max / 1e6) }, 'the reconciler started');
   },
   idle: async () => (await parts).reconciler.idle(),
   resync: async () => (await parts).reconciler.resync(),

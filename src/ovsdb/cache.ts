@@ -16,6 +16,12 @@ interface Index {
 /** Monitored columns per table: update2 leaves out columns at their default, the cache fills them in. */
 export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
 
+/** A dump being read (CacheImpl.readDump): its row updates in server order, then `done`. */
+export interface DumpReader {
+  row(table: string, uuid: Uuid, change: Json): void;
+  done(): Promise<() => RowUpdate[]>;
+}
+
 const EMPTY: ReadonlyMap<Uuid, Row> = new Map();
 
 export class CacheImpl implements Cache {
@@ -75,37 +81,55 @@ export class CacheImpl implements Cache {
   }
 
   /**
-   * Reads a monitor reply's full dump of the given tables, handing the event loop back every
-   * DUMP_SLICE rows (a dump of 30k ports is ~0.7 s of decoding and comparing), and resolves to
-   * the step that swaps it in: synchronous, O(the difference), returning the difference
-   * (inserts, modifications, deletions) so derived state can follow a resync. Until the swap
-   * the cache is as it was, never half of a dump; the caller must apply no update to these
-   * tables meanwhile (OvsdbClient holds the notifications that follow the dump until then).
+   * Reads a monitor reply's full dump of the given tables a row at a time, as OvsdbClient hands
+   * each over while the reply streams in (a row is decoded and compacted at once: nothing of the
+   * reply outlives its row). `done` compares what was read with the cache, handing the event
+   * loop back every DUMP_SLICE rows, and resolves to the step that swaps it in: synchronous,
+   * O(the difference), returning the difference (inserts, modifications, deletions) so derived
+   * state can follow a resync. Until the swap the cache is as it was, never half of a dump; the
+   * caller must apply no update to these tables meanwhile (OvsdbClient holds the notifications
+   * that follow the dump until then).
    */
-  async readDump(json: Json, columns: MonitoredColumns): Promise<() => RowUpdate[]> {
-    const dump = new Map(entries(json, 'table-updates2'));
+  readDump(columns: MonitoredColumns): DumpReader {
+    const dumped = new Map<string, Map<Uuid, Row>>([...columns.keys()].map((table) => [tableSchema(this.#schema, table).name, new Map()]));
+    // A reference takes the referenced row's own UUID string. A row that refers to rows not read
+    // yet (a switch before its ports: ovsdb-server sends the tables in alphabetical order) waits
+    // for the end of the dump; those are few.
+    let missed = false;
+    const canonical = (table: string, uuid: Atom): Atom => {
+      const rows = dumped.get(table);
+      if (typeof uuid !== 'string' || !rows) return uuid;
+      const referenced = rows.get(uuid);
+      if (!referenced) missed = true;
+      return referenced?._uuid ?? uuid;
+    };
+    const waiting: [TableSchema, Row][] = [];
+    const row = (table: string, uuid: Uuid, change: Json): void => {
+      const fresh = dumped.get(table);
+      if (!fresh) return;
+      const initial = asObject(change, `${table} row ${uuid}`)['initial'];
+      if (initial === undefined) return;
+      const ts = tableSchema(this.#schema, table);
+      const decoded = decodeRow(ts, initial, uuid);
+      missed = false;
+      shareReferences(ts, decoded, canonical);
+      if (missed) waiting.push([ts, decoded]);
+      else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
+    };
+    const done = async (): Promise<() => RowUpdate[]> => {
+      // A row each turn of the event loop: a switch's thousand references are a few ms.
+      for (const [ts, decoded] of waiting.splice(0)) {
+        shareReferences(ts, decoded, canonical);
+        dumped.get(ts.name)!.set(decoded._uuid, this.#compact(ts, decoded, columns.get(ts.name)!));
+        await setImmediate();
+      }
+      return this.#compare(dumped);
+    };
+    return { row, done };
+  }
+
+  async #compare(dumped: ReadonlyMap<string, ReadonlyMap<Uuid, Row>>): Promise<() => RowUpdate[]> {
     let rows = 0;
-    const dumped = new Map<string, Map<Uuid, Row>>();
-    for (const table of columns.keys()) {
-      const ts = tableSchema(this.#schema, table);
-      const fresh = new Map<Uuid, Row>();
-      for (const [uuid, change] of entries(dump.get(table) ?? {}, `${table} updates`)) {
-        const row = asObject(change, `${table} row ${uuid}`)['initial'];
-        if (row !== undefined) fresh.set(uuid, decodeRow(ts, row, uuid));
-        if (++rows % DUMP_SLICE === 0) await setImmediate();
-      }
-      dumped.set(table, fresh);
-    }
-    // Once every table is read: a reference takes the referenced row's own UUID string.
-    const canonical = (table: string, uuid: Atom): Atom => (typeof uuid === 'string' ? dumped.get(table)?.get(uuid)?._uuid ?? uuid : uuid);
-    for (const [table, fresh] of dumped) {
-      const ts = tableSchema(this.#schema, table);
-      for (const [uuid, row] of fresh) {
-        shareReferences(ts, row, canonical);
-        fresh.set(uuid, this.#compact(ts, row, columns.get(table)!));
-        if (++rows % DUMP_SLICE === 0) await setImmediate();
-      }
-    }
     const updates: RowUpdate[] = [];
     for (const [table, fresh] of dumped) {
       const current = this.table(table);
@@ -217,7 +241,7 @@ export class CacheImpl implements Cache {
   }
 }
 
-/** Rows of a dump read between two hand-backs of the event loop: ~5 ms at ~20 µs a row. */
+/** Rows of a dump compared between two hand-backs of the event loop. */
 const DUMP_SLICE = 256;
 
 /**

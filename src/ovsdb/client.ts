@@ -2,9 +2,9 @@ import { CacheImpl } from './cache.js';
 import type { MonitoredColumns } from './cache.js';
 import { RpcConnection, openSocket } from './connection.js';
 import { OvsdbDisconnectedError, OvsdbError } from './errors.js';
-import type { Json } from './json-stream.js';
+import type { Json, RowSink } from './json-stream.js';
 import { decodeResults, encodeMonitorRequests, encodeOperation } from './operations.js';
-import { parseSchema } from './schema.js';
+import { asObject, parseSchema } from './schema.js';
 import type {
   Cache,
   ConnectionState,
@@ -233,50 +233,76 @@ export class OvsdbClient {
     return this.#conn ? this.#settings.remotes[this.#remoteIndex] : undefined;
   }
 
-  #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
-    // The reply replaces the monitored tables and yields the difference: an initial dump, or a resync.
-    return conn.request('monitor_cond', [this.#settings.database, id, monitor.request], (dump) => this.#applyDump(conn, dump, monitor))
-      .then((applied) => applied);
-  }
-
   /**
-   * A dump is read in slices (a reconnect's at 30k ports held the event loop ~0.7 s), and the
-   * notifications that follow it are held meanwhile: the cache changes at once, to the dump, then
-   * to each notification in server order, so no reader sees half a dump. A dump read on a
-   * connection lost meanwhile is dropped with what it held: the reconnect's dump covers it.
+   * Reads a monitor's dump, each row decoded as its bytes are read (a 100k-port reply parsed
+   * whole was a 60 MB tree promoted, then collected, before it was read), while the notifications
+   * that follow it are held: the cache changes at once, to the dump and the notifications, in
+   * server order, so no reader sees half a dump. A dump read on a connection lost meanwhile is
+   * dropped with what it held: the reconnect's dump covers it. (One request a table would let
+   * ovsdb-server compose a table while the last is read, but it would also split each
+   * transaction's update2 into one a table, and a reader could see half a transaction.)
    */
-  async #applyDump(conn: RpcConnection, dump: Json, monitor: Monitor): Promise<void> {
+  async #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
+    const reader = this.#cache!.readDump(monitor.columns);
+    // A row that does not decode fails its request, not the connection (the parser would drop it).
+    let failure: { readonly error: unknown } | undefined;
+    const rows: RowSink = (table, uuid, change) => {
+      if (failure) return;
+      try {
+        reader.row(table, uuid, change);
+      } catch (error) {
+        failure = { error };
+      }
+    };
+    // The reply's rows came through `rows` as they were read; only another server's come here.
+    const rest = (result: Json): void => {
+      for (const [table, updates] of Object.entries(asObject(result, 'table-updates2'))) {
+        for (const [uuid, change] of Object.entries(asObject(updates, `${table} updates`))) rows(table, uuid, change);
+      }
+      if (failure) throw failure.error;
+    };
     this.#dumpsRead++;
-    let swap: (() => RowUpdate[]) | undefined;
+    let swap: () => RowUpdate[];
     try {
-      swap = await this.#cache!.readDump(dump, monitor.columns);
+      await conn.request('monitor_cond', [this.#settings.database, id, monitor.request], rest, rows);
+      swap = await reader.done();
     } finally {
       this.#dumpsRead--;
     }
     if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
-    this.#emit(swap());
-    if (this.#dumpsRead > 0) return;
+    const updates = swap();
+    if (this.#dumpsRead > 0) return this.#emit(updates);
+    // The notifications that followed the reply are applied in the same step, and listeners told of
+    // it all at once: of the cache as the server has it now, never of a dump that is behind it.
     try {
-      for (const held of this.#held.splice(0)) if (held.conn === this.#conn) this.#onNotification(held.conn, held.method, held.params);
+      for (const held of this.#held.splice(0)) {
+        if (held.conn === this.#conn) for (const update of this.#updatesOf(held.method, held.params)) updates.push(update);
+      }
     } catch (err) {
       // As for a notification read off the socket: a malformed update drops the connection.
       this.#settings.logger.warn({ err }, 'ovsdb: bad update; reconnecting');
       await conn.close();
+    } finally {
+      this.#emit(updates);
     }
   }
 
   #onNotification(conn: RpcConnection, method: string, params: Json): void {
-    if (method !== 'update2' || !Array.isArray(params)) {
-      this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
-      return;
-    }
     if (this.#dumpsRead > 0) {
       this.#held.push({ conn, method, params });
       return;
     }
-    const monitor = this.#monitors.get(String(params[0]));
     // A throw here (a malformed update) drops the connection; the reconnect resyncs the cache.
-    if (monitor) this.#emit(this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns));
+    this.#emit(this.#updatesOf(method, params));
+  }
+
+  #updatesOf(method: string, params: Json): RowUpdate[] {
+    if (method !== 'update2' || !Array.isArray(params)) {
+      this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
+      return [];
+    }
+    const monitor = this.#monitors.get(String(params[0]));
+    return monitor ? this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns) : [];
   }
 
   #onClose(conn: RpcConnection, error: Error | undefined): void {

@@ -30,7 +30,8 @@ const SUBNETS_PER_TENANT = 4;
  * log lines by milliseconds since its start. NOVANET_BENCH_RESTART_PORTS (10,000),
  * NOVANET_BENCH_RESTART_ROUNDS (3); NOVANET_BENCH_RESTART_DIR keeps NATS's store and the
  * Northbound there, so a later run at the same size skips the fill; NOVANET_BENCH_PROFILE=DIR
- * runs each engine with --cpu-prof and --trace-gc into DIR.
+ * runs each engine with --cpu-prof into DIR/<engine> (one profile per thread, named by Node
+ * with the thread's id: 0 the command path, 1 the reconciler) and --trace-gc.
  */
 export async function benchRestart(env: BenchEnv): Promise<Row[]> {
   const ports = Number(process.env.NOVANET_BENCH_RESTART_PORTS ?? 10_000);
@@ -121,7 +122,8 @@ async function fill(nats: NatsServer, nb: Northbound, client: NovanetClient, dir
 async function engineProcess(nats: NatsServer, nb: Northbound, dir: string, name: string, client: NovanetClient): Promise<{ pid: number; stop(): Promise<void> }> {
   const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`, '--trace-gc'];
+  // No --cpu-prof-name: every thread would write that one file, the last to exit overwriting the others.
+  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'];
   const daemon = await startDaemon({
     name,
     argv: [process.execPath, ...nodeFlags, cli, 'serve', '--nats', nats.url, '--ovn-nb', nb.remote, '--prefix', prefix, '--log-level', 'info'],

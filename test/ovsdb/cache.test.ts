@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { CacheImpl } from '../../src/ovsdb/cache.js';
 import { parseSchema } from '../../src/ovsdb/mod.js';
-import type { Json, Row } from '../../src/ovsdb/mod.js';
+import type { Json, Row, RowUpdate } from '../../src/ovsdb/mod.js';
 import { NB_SCHEMA } from './fixture.js';
 
 const schema = parseSchema(JSON.parse(readFileSync(NB_SCHEMA, 'utf8')) as Json);
@@ -12,6 +12,13 @@ const B = 'bbbbbbbb-0000-0000-0000-000000000002';
 const P1 = '11111111-0000-0000-0000-000000000001';
 const P2 = '22222222-0000-0000-0000-000000000002';
 const P3 = '33333333-0000-0000-0000-000000000003';
+
+/** A monitor reply's table updates read as OvsdbClient reads them: a row at a time, then compared. */
+function readDump(cache: CacheImpl, tables: Record<string, Record<string, Json>>, monitored: typeof columns): Promise<() => RowUpdate[]> {
+  const reader = cache.readDump(monitored);
+  for (const [table, rows] of Object.entries(tables)) for (const [uuid, change] of Object.entries(rows)) reader.row(table, uuid, change);
+  return reader.done();
+}
 
 function seeded(): CacheImpl {
   const cache = new CacheImpl(schema);
@@ -86,7 +93,8 @@ test('cache - a dump read is swapped in at once and reports the difference', asy
   const oldA = cache.get('Logical_Switch', A)!;
   const oldB = cache.get('Logical_Switch', B)!;
   const C = 'cccccccc-0000-0000-0000-000000000003';
-  const swap = await cache.readDump(
+  const swap = await readDump(
+    cache,
     {
       Logical_Switch: {
         [B]: { initial: { name: 'b' } },
@@ -103,7 +111,7 @@ test('cache - a dump read is swapped in at once and reports the difference', asy
     { table: 'Logical_Switch', uuid: C, new: { _uuid: C, name: 'c', ports: [], other_config: {}, external_ids: { owner: 'x' } } },
   ]);
   t.is(cache.get('Logical_Switch', B), oldB, 'an unchanged row keeps its identity');
-  const changed = (await cache.readDump({ Logical_Switch: { [B]: { initial: { name: 'b2' } } } }, columns))();
+  const changed = (await readDump(cache, { Logical_Switch: { [B]: { initial: { name: 'b2' } } } }, columns))();
   t.deepEqual(changed.map((u) => [u.uuid, u.old?.['name'], u.new?.['name']]).sort(), [
     [B, 'b', 'b2'],
     [C, 'c', undefined],
@@ -153,7 +161,7 @@ test('cache - a notification inserting a port and adding it to its switch, in ei
   }
 });
 
-test('cache - a large dump is read in slices that hand the event loop back, and changes nothing until swapped in', async (t) => {
+test('cache - a large dump is compared in slices that hand the event loop back, and changes nothing until swapped in', async (t) => {
   const cache = seeded();
   const rows = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`dddddddd-0000-0000-0000-${String(i).padStart(12, '0')}`, { initial: { name: `s${i}` } }]));
   let turns = 0;
@@ -162,7 +170,7 @@ test('cache - a large dump is read in slices that hand the event loop back, and 
     if (turns < 1000) setImmediate(turn);
   };
   setImmediate(turn);
-  const swap = await cache.readDump({ Logical_Switch: rows }, columns);
+  const swap = await readDump(cache, { Logical_Switch: rows }, columns);
   t.true(turns >= 2, `the event loop turned ${turns} times while the dump was read`);
   t.is(cache.table('Logical_Switch').size, 1);
   const updates = swap();

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ExecutionContext } from 'ava';
-import { OvsdbClient } from '../../src/ovsdb/mod.js';
-import type { OvsdbClientOptions } from '../../src/ovsdb/mod.js';
+import { JsonStreamParser, OvsdbClient } from '../../src/ovsdb/mod.js';
+import type { Json, OvsdbClientOptions } from '../../src/ovsdb/mod.js';
 import { startNorthbound } from '../../src/sandbox/mod.js';
 import type { Northbound } from '../../src/sandbox/mod.js';
 
@@ -105,4 +105,95 @@ function canConnect(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/**
+ * A unix-socket relay between clients and a Northbound that controls what crosses it: the
+ * server's bytes are written on in pieces of `pieceBytes` (each its own write, a turn of the
+ * event loop apart, so the client reads them apart), held while `held` (set once `holdAfter` more
+ * bytes were written on), and the connection is cut once `cutAfter` more were (both then unset).
+ * `notifications` counts the update2 notifications read from the server.
+ */
+export interface Relay {
+  readonly remote: string;
+  pieceBytes: number;
+  held: boolean;
+  holdAfter: number | undefined;
+  cutAfter: number | undefined;
+  readonly notifications: number;
+  /** Connections made through it so far. */
+  readonly connections: number;
+  /** Cuts every connection now. */
+  cut(): void;
+}
+
+export async function startRelay(t: ExecutionContext, nb: NbServer): Promise<Relay> {
+  const path = join(nb.dir, 'relay.sock');
+  const sockets = new Set<net.Socket>();
+  let connections = 0;
+  let notifications = 0;
+  const relay: Relay = {
+    remote: `unix:${path}`,
+    pieceBytes: Infinity,
+    held: false,
+    holdAfter: undefined,
+    cutAfter: undefined,
+    get notifications() {
+      return notifications;
+    },
+    get connections() {
+      return connections;
+    },
+    cut: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  };
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.createConnection({ path: nb.remote.slice('unix:'.length) });
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (bytes: Buffer) => upstream.write(bytes));
+    const replies = new JsonStreamParser((message) => {
+      if ((message as { method?: Json }).method === 'update2') notifications++;
+    });
+    let forwarding = Promise.resolve();
+    upstream.on('data', (bytes: Buffer) => {
+      replies.push(bytes);
+      forwarding = forwarding.then(async () => {
+        for (let at = 0; at < bytes.length;) {
+          while (relay.held && !client.destroyed) await new Promise((resolve) => setTimeout(resolve, 5));
+          if (client.destroyed) return;
+          const end = Math.min(bytes.length, at + relay.pieceBytes, at + (relay.cutAfter ?? Infinity), at + (relay.holdAfter ?? Infinity));
+          client.write(bytes.subarray(at, end));
+          if (relay.holdAfter !== undefined && (relay.holdAfter -= end - at) === 0) {
+            relay.holdAfter = undefined;
+            relay.held = true;
+          }
+          if (relay.cutAfter !== undefined && (relay.cutAfter -= end - at) === 0) {
+            relay.cutAfter = undefined;
+            return close();
+          }
+          at = end;
+          if (relay.pieceBytes !== Infinity) await new Promise((resolve) => setImmediate(resolve));
+        }
+      });
+    });
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', close);
+      socket.on('close', () => {
+        sockets.delete(socket);
+        close();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  t.teardown(async () => {
+    relay.cut();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return relay;
 }

@@ -95,3 +95,51 @@ test('json-stream - bytes that are not a JSON text are a protocol error', (t) =>
   const invalid = new JsonStreamParser(() => {});
   t.true(isOvsdbProtocolError(t.throws(() => invalid.push(Buffer.from('{"a" 1}')))));
 });
+
+/** What a parser whose sink takes reply `streamed`'s rows hands out: rows and messages, in order. */
+function streamChunks(chunks: Buffer[], streamed = 7): [string, ...Json[]][] {
+  const out: [string, ...Json[]][] = [];
+  const parser = new JsonStreamParser((m) => out.push(['message', m]), (id) => (id === streamed ? (table, uuid, change) => out.push(['row', table, uuid, change]) : undefined));
+  for (const chunk of chunks) parser.push(chunk);
+  return out;
+}
+
+const monitorReply = [
+  '{"id":7,"result":{"A":{"u1":{"initial":{"n":9007199254740993,"s":"x}{\\"][","m":["map",[["k",1.5]]]}},"u2":{"initial":{}}},',
+  ' "B" : { } , "C ü😀":{"u3":{"initial":{"big":["set",[-9223372036854775808,3]]}}}},"error":null}',
+  '{"id":null,"method":"update2","params":["m",{"A":{"u1":{"modify":{"n":12345678901234567890}}}}]}',
+  '{"id":8,"result":{"A":{"u9":{"initial":{}}}},"error":null}',
+].join('\n');
+const streamedMessages: [string, ...Json[]][] = [
+  ['row', 'A', 'u1', { initial: { n: 9007199254740993n, s: 'x}{"][', m: ['map', [['k', 1.5]]] } }],
+  ['row', 'A', 'u2', { initial: {} }],
+  ['row', 'C ü😀', 'u3', { initial: { big: ['set', [-9223372036854775808n, 3]] } }],
+  ['message', { id: 7, result: {}, error: null }],
+  ['message', { id: null, method: 'update2', params: ['m', { A: { u1: { modify: { n: 12345678901234567890n } } } }] }],
+  ['message', { id: 8, result: { A: { u9: { initial: {} } } }, error: null }],
+];
+
+test('json-stream - a monitor reply streams its rows one at a time, bigints included, at every split into three chunks', (t) => {
+  const buf = Buffer.from(monitorReply);
+  t.deepEqual(streamChunks([buf]), streamedMessages);
+  const text = (v: unknown): string => JSON.stringify(v, (_key, x: unknown) => (typeof x === 'bigint' ? `${x}n` : x));
+  const expected = text(streamedMessages);
+  let failures = 0;
+  for (let i = 0; i <= buf.length; i++) {
+    for (let j = i; j <= buf.length; j++) {
+      if (text(streamChunks([buf.subarray(0, i), buf.subarray(i, j), buf.subarray(j)])) !== expected) failures++;
+    }
+  }
+  t.is(failures, 0);
+});
+
+test('json-stream - a reply that does not begin with its id comes out whole', (t) => {
+  const reply = { result: { A: { u1: { initial: { n: 1 } } } }, error: null, id: 7 };
+  t.deepEqual(streamChunks([Buffer.from(JSON.stringify(reply))]), [['message', reply]]);
+});
+
+test('json-stream - a streamed reply that is not table updates is a protocol error', (t) => {
+  for (const bad of ['{"id":7,"result":{"A":5}}', '{"id":7,"result":{"A":{"u":"x"}}}', '{"id":7,"result":{"A" {}}}', '{"id":7,"result":{"A":{},}}', '{"id":7,"result":{,"A":{}}}', '{"id":7,"result":{"A":{"u":{"initial":{}]}}}']) {
+    t.true(isOvsdbProtocolError(t.throws(() => streamChunks([Buffer.from(bad)]))), bad);
+  }
+});
