@@ -17,6 +17,7 @@ export class ReferenceIndex {
   private readonly byTarget = new Map<string, readonly Reference[]>();
   /** The shared `Reference` of each referencing row's column of several targets, by row UUID; dropped with the row. */
   private readonly shared = new Map<string, Reference[]>();
+  private readonly lists = new ReferenceLists();
 
   constructor(private readonly owns: (row: Row) => boolean) {}
 
@@ -75,8 +76,8 @@ export class ReferenceIndex {
   // ref]`) or `filter` (a port's three references then took 20 slots: ~0.14 KiB a port).
   private add(target: string, ref: Reference): void {
     const refs = this.byTarget.get(target);
-    if (!refs) this.byTarget.set(target, [ref]);
-    else if (!refs.some((r) => sameReference(r, ref))) this.byTarget.set(target, refs.concat(ref));
+    if (!refs) this.byTarget.set(target, this.one([ref]));
+    else if (!refs.some((r) => sameReference(r, ref))) this.byTarget.set(target, this.one(refs.concat(ref)));
   }
 
   private remove(target: string, ref: Reference): void {
@@ -84,7 +85,39 @@ export class ReferenceIndex {
     const at = refs?.findIndex((r) => sameReference(r, ref)) ?? -1;
     if (at < 0) return;
     if (refs!.length === 1) this.byTarget.delete(target);
-    else this.byTarget.set(target, refs!.slice(0, at).concat(refs!.slice(at + 1)));
+    else this.byTarget.set(target, this.one(refs!.slice(0, at).concat(refs!.slice(at + 1))));
+  }
+
+  /** The one list equal to `refs`, if every reference in it is shared (a port's own DHCP options reference is not). */
+  private one(refs: Reference[]): readonly Reference[] {
+    return refs.length <= SHARED_LIST && refs.every((r) => this.shared.get(r.uuid)?.includes(r)) ? this.lists.one(refs) : refs;
+  }
+}
+
+/** Lists this long or shorter are shared: a port is in its switch and a group or two. */
+const SHARED_LIST = 8;
+
+interface ListNode {
+  list?: readonly Reference[];
+  readonly next: WeakMap<Reference, ListNode>;
+}
+
+/**
+ * One frozen array for each list of shared references in the same order: every port of a
+ * switch in the same groups is referenced by the same three (an array each was ~72 B a port).
+ * A trie by the references themselves, weakly: a list goes with any row it names.
+ */
+class ReferenceLists {
+  private readonly root: ListNode = { next: new WeakMap() };
+
+  one(refs: Reference[]): readonly Reference[] {
+    let node = this.root;
+    for (const ref of refs) {
+      let next = node.next.get(ref);
+      if (!next) node.next.set(ref, (next = { next: new WeakMap() }));
+      node = next;
+    }
+    return (node.list ??= Object.freeze(refs));
   }
 }
 
