@@ -473,26 +473,34 @@ class Strings {
  * keys in every port); a column whose key lists do not recur is given up.
  */
 class MapLayouts {
-  readonly #slots = new Map<string, Map<string, ((map: Readonly<Record<string, Atom>>) => Record<string, Atom>) | undefined> | null>();
+  /** By table, then column: the key lists seen with their copiers, or null once given up. */
+  readonly #slots = new Map<string, Map<string, MapLayout[] | null>>();
 
   laidOut(table: string, column: string, map: Readonly<Record<string, Atom>>): Readonly<Record<string, Atom>> {
     const keys = Object.keys(map);
     // An object built key by key (the decoded map) has room for four in itself already.
     if (keys.length <= 4) return map;
-    const slot = `${table}.${column}`;
-    let copiers = this.#slots.get(slot);
-    if (copiers === null) return map;
-    if (!copiers) this.#slots.set(slot, (copiers = new Map()));
-    const list = JSON.stringify(keys);
-    if (!copiers.has(list)) {
-      if (copiers.size >= MAP_LAYOUTS) {
-        this.#slots.set(slot, null);
+    let columns = this.#slots.get(table);
+    if (!columns) this.#slots.set(table, (columns = new Map()));
+    let layouts = columns.get(column);
+    if (layouts === null) return map;
+    if (!layouts) columns.set(column, (layouts = []));
+    // Keys from the JSON parser are internalised strings: comparing them is comparing pointers.
+    let layout = layouts.find((l) => l.keys.length === keys.length && l.keys.every((k, i) => k === keys[i]));
+    if (!layout) {
+      if (layouts.length >= MAP_LAYOUTS) {
+        columns.set(column, null);
         return map;
       }
-      copiers.set(list, copier<Atom>(keys));
+      layouts.push((layout = { keys, copy: copier<Atom>(keys) }));
     }
-    return copiers.get(list)?.(map) ?? map;
+    return layout.copy?.(map) ?? map;
   }
+}
+
+interface MapLayout {
+  readonly keys: readonly string[];
+  readonly copy: ((map: Readonly<Record<string, Atom>>) => Record<string, Atom>) | undefined;
 }
 
 /** Key lists of one map column laid out before it is given up: each is a compiled function. */
