@@ -18,6 +18,11 @@ export interface LeaseOptions {
   readonly replicas: number;
   readonly logger: Logger;
   /**
+   * Whether this engine may hold the lease now (its reconciler's loop turns): while false it
+   * neither acquires nor renews, so a lease it holds runs out and a standby takes over.
+   */
+  eligible(): boolean;
+  /**
    * This engine holds the lease from now on. `token` is the revision it was acquired at: it grows
    * with every acquisition by anyone, so a later holder's token is always greater (a fencing token).
    */
@@ -81,6 +86,8 @@ export class Lease {
   }
 
   async #attempt(): Promise<void> {
+    // A held lease is left to its expiry timer, which ends it as a failed renewal would.
+    if (!this.opts.eligible()) return;
     const kv = this.#kv!;
     const sentAt = performance.now();
     try {

@@ -10,6 +10,7 @@ import { CommandEndpoint } from '../bus/command-endpoint.js';
 import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
 import { EventLog } from '../bus/log.js';
+import { Lease } from '../bus/lease.js';
 import { SnapshotStore } from '../bus/snapshot.js';
 import { ensureStreams } from '../bus/streams.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
@@ -26,9 +27,9 @@ import type { EngineConfig } from './config.js';
 const WRITER_LEASE_TTL_MS = 3000;
 
 /**
- * The composition root: the command path (NATS, the intake, the command endpoint, snapshots) on
- * this thread, the reconciler (its own NATS connection, log follow, OVSDB client, statuses and
- * the writer lease) on a thread of its own, reached through `reconciler` (README "Scale").
+ * The composition root: the command path (NATS, the intake, the command endpoint, snapshots) and
+ * the writer lease on this thread, the reconciler (its own NATS connection, log follow, OVSDB
+ * client and statuses) on a thread of its own, reached through `reconciler` (README "Scale").
  */
 export interface Engine {
   readonly intake: Intake;
@@ -92,6 +93,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     }
   })();
   let reconciler: ReconcilerThread | undefined;
+  let lease: Lease | undefined;
   try {
     // Every engine serves commands; the lease holder alone reconciles, the others stand by warm.
     const holder = `${hostname()}:${process.pid}`;
@@ -99,7 +101,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     // Northbound's dump while this one ensures the streams (it touches them only once started),
     // reads the log's head and loads the snapshot.
     const thread = new ReconcilerThread({
-      config, streams: streamNames(config.prefix), holder, leaseTtlMs: WRITER_LEASE_TTL_MS, logger,
+      config, streams: streamNames(config.prefix), logger,
       ...(observers.reconciler && { observer: observers.reconciler }), ...(seams.reconcilerHook && { hook: seams.reconcilerHook }),
     });
     reconciler = thread;
@@ -123,7 +125,19 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     // and each reads the log after it with a consumer of its own.
     const snapshot = snapshots && await loadSnapshot(store, { head, log: logCreated, retention }, snapshotLogger);
     const intakeFrom = snapshot?.intake;
-    const reconcilerStarted = thread.start({ head, ...(snapshot && { snapshot: snapshot.bytes }) });
+    // Held on this loop, whose turns are short, not on the reconciler's, which the Northbound's
+    // dump or a large collection holds for seconds (longer than the lease's margin); a thread
+    // that stops turning for UNRESPONSIVE_MS lets the lease run out to a standby. The
+    // Northbound's fence keeps a writer told too late from interleaving with the next one.
+    const writerLease = new Lease(nc, {
+      bucket: streams.lease, holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
+      eligible: () => thread.responsive,
+      // A call rejects only once the thread has ended, which `died` reports.
+      onAcquired: (token) => { thread.takeOver({ token, holder }).catch(() => undefined); },
+      onLost: () => { thread.standDown().catch(() => undefined); },
+    });
+    lease = writerLease;
+    const reconcilerStarted = thread.start({ head, ...(snapshot && { snapshot: snapshot.bytes }) }).then(() => writerLease.start());
     // Awaited below with the intake's start; until then a failure must not count as unhandled.
     reconcilerStarted.catch(() => undefined);
     const endpoint = new CommandEndpoint({
@@ -159,8 +173,10 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
           // The intake's stop takes a snapshot of what it folded since the last one.
           await intake.stop();
           await snapshots?.flush();
-          // The reconciler stands down, finishes its pass, releases the lease and closes its connections.
+          // The reconciler stands down, finishes its pass and closes its connections; then the
+          // lease is released, so a standby takes over without waiting for it to run out.
           await thread.stop();
+          await writerLease.stop();
           await nc.drain();
           return 'clean' as const;
         })().catch((err: unknown) => {
@@ -173,8 +189,9 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
         if (outcome === 'forced') {
           // Whatever still waits on NATS fails now and gives up (it knows it is stopping). The
           // reconciler's thread ends at once: it writes no more, its connections close with it and
-          // its lease, renewed no more, expires by itself (a standby takes over).
+          // the lease, renewed no more, expires by itself (NATS may be what did not answer).
           await Promise.allSettled([thread.terminate(), nc.close()]);
+          await writerLease.stop();
           logger.warn({ deadlineMs }, 'novanet engine stopped at its deadline: connections closed with work in flight (left for the log)');
         } else {
           logger.info('novanet engine stopped');
@@ -183,7 +200,9 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
       },
     };
   } catch (err) {
-    // A start that fails half-way (NATS without JetStream yet, OVSDB away) leaves nothing open.
+    // A start that fails half-way (NATS without JetStream yet, OVSDB away) leaves nothing open,
+    // and a lease it took is released.
+    await lease?.stop();
     await reconciler?.terminate();
     await nc.close();
     throw err;

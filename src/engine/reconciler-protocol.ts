@@ -2,6 +2,7 @@ import type { CommitRecord } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { StreamNames } from '../bus/streams.js';
 import type { Operation, OvsdbClient } from '../ovsdb/mod.js';
+import type { Writer } from '../reconcile/fence.js';
 import type { Reconciler, ReconcilerObserver } from '../reconcile/reconciler.js';
 import type { EngineConfig } from './config.js';
 import type { DigestAnswer, DigestQuery } from './digest.js';
@@ -18,9 +19,6 @@ export interface ReconcilerWorkerData {
   readonly streams: StreamNames;
   /** The engine's logger's level: the thread's lines go to the engine's logger (ReconcilerLog). */
   readonly logLevel: string;
-  /** Who holds the writer lease when this engine does. */
-  readonly holder: string;
-  readonly leaseTtlMs: number;
   /** The engine has a reconciler observer: forward its events. */
   readonly observe: boolean;
   /** A module whose default export (ReconcilerHook) the thread calls once its parts are built (tests). */
@@ -42,17 +40,19 @@ export interface LoopLag {
 
 /** What the reconciler's thread answers: each a request with its reply (a promise on the engine's side). */
 export interface ReconcilerCalls {
-  /** Folds the log from the snapshot, then follows it and takes the writer lease; resolves once it does. */
+  /** Folds the log from the snapshot and follows it; resolves once it is folded (and the Northbound's dump read). */
   start(read: ReconcilerStart): void;
   idle(): void;
   resync(): void;
+  /** The engine acquired the writer lease: write the Northbound as `writer`. */
+  takeOver(writer: Writer): void;
   standDown(): void;
   plan(view: View, record: CommitRecord): Operation[];
   drift(): Operation[];
   digest(query: DigestQuery): DigestAnswer;
   renderedView(): View;
   loopLag(): LoopLag;
-  /** Stops the reconciler, releases the lease and closes its connections. */
+  /** Stops the reconciler and closes its connections. */
   stop(): void;
 }
 
@@ -83,7 +83,8 @@ export const HEARTBEAT_MS = 1000;
 
 /**
  * How long the engine waits for a word from the reconciler's thread before it counts it as not
- * responding (readiness fails): at 100k ports its loop's longest hold is ~2 s (the Northbound's dump).
+ * responding (readiness fails, and the engine lets the writer lease run out): at 100k ports its
+ * loop's longest hold is ~2 s (the Northbound's dump).
  */
 export const UNRESPONSIVE_MS = 10_000;
 

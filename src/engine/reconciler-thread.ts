@@ -5,6 +5,7 @@ import type { CommitRecord } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import type { StreamNames } from '../bus/streams.js';
 import type { Operation } from '../ovsdb/mod.js';
+import type { Writer } from '../reconcile/fence.js';
 import type { ReconcilerObserver } from '../reconcile/reconciler.js';
 import type { EngineConfig } from './config.js';
 import type { DigestAnswer, DigestQuery } from './digest.js';
@@ -17,8 +18,6 @@ const LEVELS: Readonly<Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'err
 export interface ReconcilerThreadOptions {
   readonly config: EngineConfig;
   readonly streams: StreamNames;
-  readonly holder: string;
-  readonly leaseTtlMs: number;
   readonly logger: Logger;
   readonly observer?: ReconcilerObserver;
   /** A module the thread loads and calls with its parts once they are built (ReconcilerHook; tests). */
@@ -49,7 +48,7 @@ export class ReconcilerThread {
 
   constructor(private readonly opts: ReconcilerThreadOptions) {
     const data: ReconcilerWorkerData = {
-      config: opts.config, streams: opts.streams, logLevel: opts.logger.level, holder: opts.holder, leaseTtlMs: opts.leaseTtlMs,
+      config: opts.config, streams: opts.streams, logLevel: opts.logger.level,
       observe: opts.observer !== undefined, ...(opts.hook && { hook: opts.hook.href }),
     };
     // Built next to this file (dist/src/engine): tsc compiles both.
@@ -106,7 +105,7 @@ export class ReconcilerThread {
     return () => this.connectionListeners.delete(listener);
   }
 
-  /** Folds the log from `read` (a snapshot's bytes are moved to the thread), follows it and takes part in the writer lease. */
+  /** Folds the log from `read` (a snapshot's bytes are moved to the thread) and follows it. */
   start(read: ReconcilerStart): Promise<void> {
     const bytes = read.snapshot;
     // Moved, not copied, when the bytes are a buffer of their own (SnapshotStore.load's are).
@@ -122,6 +121,11 @@ export class ReconcilerThread {
   /** A full resync (by hand). */
   resync(): Promise<void> {
     return this.call('resync', []);
+  }
+
+  /** The engine acquired the writer lease: the reconciler writes the Northbound as `writer` from now on. */
+  takeOver(writer: Writer): Promise<void> {
+    return this.call('takeOver', [writer]);
   }
 
   /** No more transactions or statuses from this reconciler (until the lease is acquired again). */
@@ -154,7 +158,7 @@ export class ReconcilerThread {
     return this.call('loopLag', []);
   }
 
-  /** Stops the reconciler, releases the writer lease, closes its connections; then the thread ends. */
+  /** Stops the reconciler and closes its connections; then the thread ends. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.exit) return;
@@ -166,7 +170,7 @@ export class ReconcilerThread {
     }
   }
 
-  /** Ends the thread now, whatever it is doing: its connections close with it, the lease expires by itself. */
+  /** Ends the thread now, whatever it is doing: its connections close with it. */
   async terminate(): Promise<void> {
     this.stopping = true;
     await this.worker.terminate();

@@ -1,9 +1,9 @@
 /**
  * The reconciler's thread (node:worker_threads): its own NATS connection, event log and follow,
- * status publisher, OVSDB client with its monitor cache, writer lease and Reconciler, on an
- * event loop and a heap of their own, so that a full resync, the Northbound's dump or a GC of
- * the reconciler's heap never delays a command on the engine's loop, and a burst of commands
- * never delays a lease renewal. The engine (reconciler-thread.ts) starts it with plain data
+ * status publisher, OVSDB client with its monitor cache and Reconciler, on an event loop and a
+ * heap of their own, so that a full resync, the Northbound's dump or a GC of the reconciler's
+ * heap never delays a command on the engine's loop. The writer lease is the engine's (it tells
+ * this thread when it takes over and stands down), so a stall here does not cost it. The engine (reconciler-thread.ts) starts it with plain data
  * (ReconcilerWorkerData) and talks to it by the messages of reconciler-protocol.ts.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,7 +15,6 @@ import { subjects } from '../../events/mod.js';
 import { EventLog } from '../bus/log.js';
 import { decodeSnapshot, releaseBytes } from '../bus/snapshot.js';
 import { StatusPublisher } from '../bus/status.js';
-import { Lease } from '../bus/lease.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { CommitSource, ReconcilerObserver, ReconcilerRead } from '../reconcile/reconciler.js';
@@ -110,15 +109,10 @@ async function build() {
       observedSeq: reconciler.observedSeq, writing: reconciler.writing, quarantined: reconciler.quarantine.count,
       northbound: { connected: client.connected, remote: client.remote },
     });
-    const lease = new Lease(nc, {
-      bucket: data.streams.lease, holder: data.holder, ttlMs: data.leaseTtlMs, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
-      onAcquired: (token) => reconciler.takeOver({ token, holder: data.holder }),
-      onLost: () => reconciler.standDown(),
-    });
     if (data.hook !== undefined) await ((await import(data.hook)) as { default: ReconcilerHook }).default({ reconciler, ovsdb, config });
     const running = reconciler.start(started.then((read) => reading(log, read)));
     running.catch(() => undefined);
-    return { nc, ovsdb: client, reconciler, lease, running };
+    return { nc, ovsdb: client, reconciler, running };
   } catch (err) {
     await ovsdb?.close();
     await nc.close();
@@ -147,12 +141,11 @@ type Handlers = { [K in keyof ReconcilerCalls]: (...args: Parameters<ReconcilerC
 const calls: Handlers = {
   async start(read) {
     begin(read);
-    const { running, lease } = await parts;
-    await running;
-    await lease.start();
+    await (await parts).running;
   },
   idle: async () => (await parts).reconciler.idle(),
   resync: async () => (await parts).reconciler.resync(),
+  takeOver: async (writer) => (await parts).reconciler.takeOver(writer),
   standDown: async () => (await parts).reconciler.standDown(),
   plan: async (view, record) => (await parts).reconciler.plan(view, record),
   drift: async () => (await parts).reconciler.drift(),
@@ -164,10 +157,9 @@ const calls: Handlers = {
     return answer;
   },
   async stop() {
-    const { reconciler, lease, ovsdb, nc } = await parts;
+    const { reconciler, ovsdb, nc } = await parts;
     reconciler.standDown();
     await reconciler.stop();
-    await lease.stop();
     await ovsdb.close();
     await nc.drain();
   },

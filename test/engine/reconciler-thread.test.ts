@@ -3,6 +3,7 @@ import test from 'ava';
 import { pino } from 'pino';
 import { startNorthbound } from '../../src/sandbox/mod.js';
 import { UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
+import { leaseHolder } from '../support/processes.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
 
@@ -92,19 +93,30 @@ test('reconciler thread - when told the Northbound session dropped or came back,
   t.deepEqual(seen, [{ event: 'disconnected', northbound: false }, { event: 'connected', northbound: true }]);
 });
 
-test('reconciler thread - a thread whose loop is held past UNRESPONSIVE_MS fails readiness until it turns again', async (t) => {
+test('reconciler thread - a loop held longer than the lease\'s TTL keeps the lease; held past UNRESPONSIVE_MS it fails readiness and lets the lease run out, and takes it again once it turns', async (t) => {
   t.timeout(UNRESPONSIVE_MS + 30_000);
   const stack = await startStack({ hooked: true });
   t.teardown(() => stack.stop());
   const hook = reconcilerHook(stack.config.natsUrl);
   t.teardown(() => hook.close());
   await stack.engine.reconciler.idle();
+  const holder = await leaseHolder(stack.nc);
+  t.truthy(holder, 'the lone engine holds the lease');
+  t.true(stack.engine.reconciler.writing, 'and writes');
   t.true(stack.engine.connected().reconcilerResponsive, 'responsive before');
   const blocking = hook.next('blocking');
-  const held = hook.ask({ action: 'block', ms: UNRESPONSIVE_MS + 2000 });
+  // Held past UNRESPONSIVE_MS by more than the lease's TTL, so that the lease runs out meanwhile.
+  const held = hook.ask({ action: 'block', ms: UNRESPONSIVE_MS + 6000 });
   await blocking;
+  const blockedAt = performance.now();
+  // Past the lease's TTL (3 s) and its renewal margin, as the Northbound's dump holds the loop at 100k ports.
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  t.is(await leaseHolder(stack.nc), holder, 'still held 5 s into the hold');
   await eventually(() => !stack.engine.connected().reconcilerResponsive, UNRESPONSIVE_MS + 1500, 'readiness failing while the loop is held');
   t.true(stack.engine.connected().reconciler, 'not counted as dead');
+  await eventually(async () => await leaseHolder(stack.nc) === undefined, 5000, 'the lease run out');
+  t.true(performance.now() - blockedAt >= UNRESPONSIVE_MS, 'only once the thread counts as not responding');
   await held;
   await eventually(() => stack.engine.connected().reconcilerResponsive, 5000, 'responsive again');
+  await eventually(async () => await leaseHolder(stack.nc) === holder && stack.engine.reconciler.writing, 5000, 'the lease taken again, and writing');
 });
