@@ -21,13 +21,15 @@ export function ipToInt(ip: string): number {
 }
 
 export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** First and last address of a CIDR (network and broadcast). */
 export function cidrBounds(cidr: string): { first: number; last: number } {
-  const [ip = '', prefix = '32'] = cidr.split('/');
-  const size = 2 ** (32 - Number(prefix));
-  const first = ipToInt(ip) - (ipToInt(ip) % size);
+  // Without split's array and strings: IPAM asks for a subnet's bounds at every address it hands out or folds.
+  const slash = cidr.indexOf('/');
+  const ip = ipToInt(slash < 0 ? cidr : cidr.slice(0, slash));
+  const size = 2 ** (32 - (slash < 0 ? 32 : Number(cidr.slice(slash + 1))));
+  const first = ip - (ip % size);
   return { first, last: first + size - 1 };
 }

@@ -7,3 +7,4 @@ export * from './view.js';
 export * from './network-class.js';
 export * from './blocks.js';
 export * from './children.js';
+export * from './times.js';

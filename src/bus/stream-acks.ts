@@ -50,6 +50,8 @@ export class StreamAcks {
   private acks: Subscription | undefined;
   private readonly batches = new Map<string, Batch>();
   private nextBatch = 0;
+  /** How the stream's plain acknowledgement begins, as bytes, up to its sequence's key: most are read without JSON (plainAckSeq). */
+  private readonly ackPrefix: Uint8Array;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -58,6 +60,7 @@ export class StreamAcks {
     inboxPrefix?: string,
   ) {
     this.inbox = createInbox(inboxPrefix);
+    this.ackPrefix = new TextEncoder().encode(`{"stream":${JSON.stringify(stream)},`);
   }
 
   /** Sends every message now, in order; `outcome` hears of each within ACK_TIMEOUT_MS. Never throws. */
@@ -102,7 +105,7 @@ export class StreamAcks {
     const index = Number(msg.subject.slice(dot + 1));
     const batch = this.batches.get(id);
     if (!batch?.awaited.delete(index)) return;
-    const ack = readAck(msg, this.stream);
+    const ack = plainAckSeq(msg.data, this.ackPrefix) ?? readAck(msg, this.stream);
     if (typeof ack === 'number') batch.outcome.stored(index, ack);
     else batch.outcome.failed(index, new StreamRefusal(ack));
     if (batch.awaited.size === 0) this.end(id);
@@ -122,6 +125,31 @@ export class StreamAcks {
     this.batches.delete(id);
   }
 }
+
+/**
+ * The sequence of an acknowledgement that is exactly `{"stream":"<stream>", "seq":<digits>}` (the
+ * space optional), as nats-server writes a stored message's (no domain, not a duplicate), read off
+ * its bytes: a port is two acknowledgements (its commit's and its status's), ~0.1 µs each read so
+ * against ~0.6 µs decoded as JSON. Undefined for any other reply, which readAck reads.
+ */
+export function plainAckSeq(data: Uint8Array, stream: Uint8Array): number | undefined {
+  let at = 0;
+  for (; at < stream.length; at++) if (data[at] !== stream[at]) return undefined;
+  if (data[at] === 0x20) at++;
+  for (let i = 0; i < SEQ_KEY.length; i++, at++) if (data[at] !== SEQ_KEY[i]) return undefined;
+  const end = data.length - 1;
+  // At least one digit, at most 15 (a safe integer), no leading zero (not JSON), then the closing brace.
+  if (end - at < 1 || end - at > 15 || data[end] !== 0x7d || (data[at] === 0x30 && end - at > 1)) return undefined;
+  let seq = 0;
+  for (; at < end; at++) {
+    const digit = data[at]! - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    seq = seq * 10 + digit;
+  }
+  return seq;
+}
+
+const SEQ_KEY = new TextEncoder().encode('"seq":');
 
 /**
  * The sequence `stream` stored a message at, from its reply, or why it did not store it. A reply

@@ -2,8 +2,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { canonicalJson, isQuarantined, isResourceKind, kinds, PROVIDER, resourceOf, streamNames, subjects } from '../../events/mod.js';
 import type { CommitRecord, LogRecord, ResourceKind } from '../../events/mod.js';
-import { collections, evolve, initialView, plain, viewEntries } from '../../projections/mod.js';
-import type { View } from '../../projections/mod.js';
+import { collections, commitTimeText, evolve, initialView, intToIp, plain, viewEntries } from '../../projections/mod.js';
+import type { Port, View } from '../../projections/mod.js';
 import { EventLog } from '../bus/log.js';
 import type { EngineConfig } from '../engine/config.js';
 import { CliError, ExitCode, interrupted, sequenceArgument, UsageError } from './cli.js';
@@ -79,7 +79,8 @@ export const auditCommands: CliCommand = (program, cli) => {
         if (resource) {
           const found = (collections[resource.kind as ResourceKind](view) as ReadonlyMap<string, unknown>).get(resource.id);
           if (!found) throw new CliError('NOT_FOUND', `${resource.kind}/${resource.id} did not exist at seq ${view.seq}`, { seq: view.seq });
-          printResult({ [resource.kind]: plain(found) }, format, { seq: view.seq, [resource.kind]: plain(found) });
+          const shown = resource.kind === 'port' ? portAsShown(found as Port) : plain(found);
+          printResult({ [resource.kind]: shown }, format, { seq: view.seq, [resource.kind]: shown });
           return ExitCode.ok;
         }
         const resources = tenantResources(view, filter);
@@ -121,6 +122,12 @@ export async function eventLog(nc: NatsConnection, config: EngineConfig): Promis
 
 /** Where a replay stops: after a sequence, or after the last commit at or before a time. */
 type Point = { readonly seq: number } | { readonly time: string };
+
+/** A port as `at` shows it: the view's fields, its address and creation time as the text the log has (the view keeps numbers). */
+function portAsShown(port: Port): unknown {
+  const { ip, created, ...fields } = port;
+  return { ...plain(fields) as Record<string, unknown>, ipAddress: intToIp(ip), createdAt: commitTimeText(created) };
+}
 
 function parsePoint(point: string): Point {
   if (/^\d+$/.test(point)) return { seq: sequenceArgument(point, 'a point of the log') };

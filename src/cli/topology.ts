@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { sameScope } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
+import { intToIp, subnetPortIds } from '../../projections/mod.js';
 import type { View } from '../../projections/mod.js';
 import { attachmentBinding } from '../reconcile/desired.js';
 import { eventLog, replay } from './audit.js';
@@ -37,9 +38,9 @@ export function topologyDot(view: View, scope: Scope): string {
       if (!subnet) continue;
       lines.push(`  subgraph ${q(`cluster_subnet_${subnet.id}`)} {`, `    label=${q(`subnet ${subnet.name} ${subnet.cidr}`)}; style=dashed;`);
       node(`subnet/${subnet.id}`, [`switch ${subnet.name}`, subnet.id, subnet.cidr], 'shape=ellipse');
-      for (const portId of subnet.portIds) {
+      for (const portId of subnetPortIds(view, subnet)) {
         const port = view.ports.get(portId);
-        if (port) node(`port/${port.id}`, [`port ${port.name ?? short(port.id)}`, port.id, port.ipAddress, port.macAddress, ...(port.deviceId ? [`device ${port.deviceId}`] : [])], 'shape=box');
+        if (port) node(`port/${port.id}`, [`port ${port.name ?? short(port.id)}`, port.id, intToIp(port.ip), port.macAddress, ...(port.deviceId ? [`device ${port.deviceId}`] : [])], 'shape=box');
       }
       for (const lb of mine(view.loadBalancers).filter((l) => l.subnetId === subnet.id)) {
         node(`loadbalancer/${lb.id}`, [`load balancer ${lb.name}`, lb.id, `${lb.protocol} ${lb.vipAddress}:${lb.listeners.map((l) => l.port).join(',')}`], 'shape=invtrapezium');
@@ -51,7 +52,7 @@ export function topologyDot(view: View, scope: Scope): string {
       const subnet = view.subnets.get(subnetId);
       if (!subnet) continue;
       edge(`vpc/${vpc.id}`, `subnet/${subnet.id}`, subnet.gatewayIp);
-      for (const portId of subnet.portIds) edge(`subnet/${subnet.id}`, `port/${portId}`);
+      for (const portId of subnetPortIds(view, subnet)) edge(`subnet/${subnet.id}`, `port/${portId}`);
     }
   }
   for (const lb of mine(view.loadBalancers)) for (const member of lb.memberPortIds) edge(`loadbalancer/${lb.id}`, `port/${member}`, 'member');

@@ -49,10 +49,31 @@ export const query = <S extends z.ZodType>(schema: S, run: QueryOperation<S>['qu
  */
 function wellFormed<S extends z.ZodType>(schema: S): S {
   return schema.superRefine((value, ctx) => {
+    if (!hasMalformedString(value)) return;
     for (const path of malformedStrings(value, [])) {
       ctx.addIssue({ code: 'custom', path, message: 'not well-formed Unicode (a lone surrogate)' });
     }
   });
+}
+
+/**
+ * Whether any string in the value is malformed, walked without building a path a value (every
+ * payload is walked, and a 1,000-port command has ~2,000 strings): the paths only for the rare
+ * payload that has one.
+ */
+function hasMalformedString(value: unknown): boolean {
+  if (typeof value === 'string') return !value.isWellFormed();
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasMalformedString(v)) return true;
+    return false;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      if (!k.isWellFormed() || hasMalformedString((value as Record<string, unknown>)[k])) return true;
+    }
+  }
+  return false;
 }
 
 function malformedStrings(value: unknown, path: PropertyKey[]): PropertyKey[][] {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AllowedAddressPair, NovanetEvent, Scope } from '../../events/mod.js';
-import { childrenOf, deviceKey, resourcesIn, targetKey } from '../../projections/mod.js';
+import { childrenOf, commitTimeText, deviceKey, resourcesIn, targetKey } from '../../projections/mod.js';
 import type { View, Port, Subnet } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, isCommandError, notFound } from './errors.js';
@@ -16,17 +16,17 @@ import { findSubnet } from './subnet.js';
 
 /** Port: a VM's or namespace's attachment to a subnet, one OVN Logical_Switch_Port named by its id. */
 
-export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'primary' | 'macAddress' | 'ipAddress' | 'securityGroupIds' | 'allowedAddressPairs' | 'createdAt' | 'vnicType'>;
+export type PortFields = Pick<Port, 'id' | 'scope' | 'subnetId' | 'vpcId' | 'name' | 'deviceId' | 'primary' | 'macAddress' | 'ip' | 'securityGroupIds' | 'allowedAddressPairs' | 'created' | 'vnicType'>;
 
 export function presentPort(p: PortFields) {
   return {
     id: p.id, org: p.scope.org, project: p.scope.project, subnetId: p.subnetId, vpcId: p.vpcId,
     ...(p.name !== undefined && { name: p.name }),
     deviceId: p.deviceId ?? null, primary: p.primary,
-    macAddress: p.macAddress, ipAddress: p.ipAddress, securityGroupIds: p.securityGroupIds,
+    macAddress: p.macAddress, ipAddress: intToIp(p.ip), securityGroupIds: p.securityGroupIds,
     allowedAddressPairs: p.allowedAddressPairs,
     vnicType: p.vnicType ?? 'normal', ...(p.vnicType === 'baremetal' && { interface: p.macAddress }),
-    createdAt: p.createdAt,
+    createdAt: commitTimeText(p.created),
   };
 }
 
@@ -121,12 +121,12 @@ function createPort(view: View, input: PortInput, ctx: DecideContext, claims: Po
   const securityGroupIds = input.securityGroupIds !== undefined
     ? portSecurityGroups(view, ctx.scope, subnet.vpcId, input.securityGroupIds)
     : defaultSecurityGroups(view, subnet.vpcId);
-  const allowedAddressPairs = resolvePairs(view, subnet, input.allowedAddressPairs ?? [], { macAddress, ipAddress }, claims);
+  const allowedAddressPairs = resolvePairs(view, subnet, input.allowedAddressPairs ?? [], { macAddress, ip: ipToInt(ipAddress) }, claims);
   const port: PortFields = {
     id: ctx.newId(), scope: ctx.scope, subnetId: subnet.id, vpcId: subnet.vpcId,
     ...(input.name !== undefined && { name: input.name }),
     ...(input.deviceId !== undefined && { deviceId: input.deviceId }),
-    primary, macAddress, ipAddress, securityGroupIds, allowedAddressPairs, createdAt: ctx.now,
+    primary, macAddress, ip: ipToInt(ipAddress), securityGroupIds, allowedAddressPairs, created: ctx.now,
     ...(nic.vnicType && { vnicType: nic.vnicType }),
   };
   return {
@@ -158,7 +158,7 @@ function defaultSecurityGroups(view: View, vpcId: string): string[] {
  */
 function resolvePairs(
   view: View, subnet: Subnet, pairs: z.infer<typeof AllowedAddressPairs>,
-  port: Pick<Port, 'macAddress' | 'ipAddress'> & { allowedAddressPairs?: readonly AllowedAddressPair[] },
+  port: Pick<Port, 'macAddress' | 'ip'> & { allowedAddressPairs?: readonly AllowedAddressPair[] },
   claims?: PortClaims,
 ): AllowedAddressPair[] {
   const seen = new Set<string>();
@@ -188,7 +188,7 @@ function resolvePairs(
       throw new CommandError(ErrorCode.MAC_ALREADY_ALLOCATED, `allowedAddressPairs[${index}]: ${macAddress} is already in use`, { index, macAddress });
     }
     const key = `${macAddress} ${ipAddress}`;
-    if (key === `${port.macAddress} ${port.ipAddress}` || seen.has(key)) {
+    if (key === `${port.macAddress} ${intToIp(port.ip)}` || seen.has(key)) {
       throw new CommandError(ErrorCode.VALIDATION_FAILED, `allowedAddressPairs[${index}] repeats the port's own address or another pair`, { index });
     }
     seen.add(key);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DhcpSettings, EventOf, HostRoute, Scope } from '../../events/mod.js';
-import { resourcesIn } from '../../projections/mod.js';
+import { resourcesIn, subnetPortIds } from '../../projections/mod.js';
 import type { View, Subnet, Vpc } from '../../projections/mod.js';
 import type { DecideContext } from './context.js';
 import { CommandError, ErrorCode, notFound } from './errors.js';
@@ -190,8 +190,9 @@ export const DeleteSubnet = commandPayload({ subnetId: ResourceId });
 
 function deleteSubnet(view: View, input: z.infer<typeof DeleteSubnet>, ctx: DecideContext) {
   const subnet = findSubnet(view, ctx.scope, input.subnetId);
-  if (subnet.portIds.size > 0) {
-    throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds: [...subnet.portIds] });
+  const portIds = subnetPortIds(view, subnet);
+  if (portIds.length > 0) {
+    throw new CommandError(ErrorCode.IN_USE, `subnet ${subnet.id} still has ports`, { portIds });
   }
   const loadBalancerIds = [...view.vpcs.get(subnet.vpcId)?.loadBalancerIds ?? []].filter((id) => view.loadBalancers.get(id)?.subnetId === subnet.id);
   if (loadBalancerIds.length > 0) {

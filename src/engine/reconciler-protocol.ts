@@ -78,6 +78,12 @@ export interface ErrorData {
 
 export type ObservedEvent = { [K in keyof ReconcilerObserver]: { readonly type: 'observed'; readonly event: K; readonly args: Parameters<ReconcilerObserver[K]> } }[keyof ReconcilerObserver];
 
+/**
+ * The thread's name on Linux (`top -H`, `/proc/<pid>/task/<tid>/comm`, set by the thread itself):
+ * every thread of Node's is `node`, so which one is the reconciler, and its CPU, would be a guess.
+ */
+export const RECONCILER_THREAD_NAME = 'reconciler';
+
 /** How often the reconciler's thread says it is alive, whatever it is doing between its turns. */
 export const HEARTBEAT_MS = 1000;
 

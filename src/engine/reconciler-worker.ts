@@ -6,6 +6,7 @@
  * this thread when it takes over and stands down), so a stall here does not cost it. The engine (reconciler-thread.ts) starts it with plain data
  * (ReconcilerWorkerData) and talks to it by the messages of reconciler-protocol.ts.
  */
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -20,8 +21,14 @@ import { Reconciler } from '../reconcile/reconciler.js';
 import type { CommitSource, ReconcilerObserver, ReconcilerRead } from '../reconcile/reconciler.js';
 import { natsOptions, ovnNbSsl } from './config.js';
 import { viewDigest } from './digest.js';
-import { errorData, HEARTBEAT_MS } from './reconciler-protocol.js';
+import { errorData, HEARTBEAT_MS, RECONCILER_THREAD_NAME } from './reconciler-protocol.js';
 import type { FromReconciler, ReconcilerCall, ReconcilerCalls, ReconcilerHook, ReconcilerStart, ReconcilerState, ReconcilerWorkerData } from './reconciler-protocol.js';
+
+try {
+  writeFileSync('/proc/thread-self/comm', RECONCILER_THREAD_NAME);
+} catch {
+  // Not Linux, or no /proc: the thread keeps Node's name.
+}
 
 const port = parentPort!;
 const data = workerData as ReconcilerWorkerData;

@@ -1,4 +1,4 @@
-import { childrenOf, ipToInt, resourcesIn, targetKey } from '../../projections/mod.js';
+import { childrenOf, ipToInt, resourcesIn, subnetPortIds, targetKey } from '../../projections/mod.js';
 import type { AttachmentTarget, EventOf, EventType, NovanetEvent, ResourceKind, ResourceRef } from '../../events/mod.js';
 import type { View } from '../../projections/mod.js';
 import { attachmentVpc } from './desired.js';
@@ -96,7 +96,7 @@ const dependants: Dependants = {
   // A port's row points at its subnet's DHCP options, which exist only while DHCP is on.
   SubnetUpdated: (view, e, add) => {
     const subnet = view.subnets.get(e.data.subnetId);
-    if (subnet && subnet.dhcp.enabled !== e.data.dhcp.enabled) for (const portId of subnet.portIds) add('port', portId);
+    if (subnet && subnet.dhcp.enabled !== e.data.dhcp.enabled) for (const portId of subnetPortIds(view, subnet)) add('port', portId);
   },
   PortCreated: (view, e, add) => portDependants(view, e.data.portId, add),
   PortDeleted: (view, e, add) => portDependants(view, e.data.portId, add),

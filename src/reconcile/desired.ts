@@ -1,5 +1,5 @@
 import { sameScope } from '../../events/mod.js';
-import { deviceKey, endpointKey, ipToInt } from '../../projections/mod.js';
+import { deviceKey, endpointKey } from '../../projections/mod.js';
 import type { ExternalIpAttachment, LoadBalancer, Port, Subnet, View } from '../../projections/mod.js';
 import type { DesiredRow } from './desired-row.js';
 import type { RowOwner } from './names.js';
@@ -72,5 +72,5 @@ export function attachmentVpc(view: View, attachment: ExternalIpAttachment): str
  */
 export function vipHolders(subnet: Subnet, port: Port): string[] {
   if (port.deviceId !== undefined) return [];
-  return [...subnet.pairHolders.get(ipToInt(port.ipAddress)) ?? []].filter((id) => id !== port.id).sort();
+  return [...subnet.pairHolders.get(port.ip) ?? []].filter((id) => id !== port.id).sort();
 }

@@ -1,5 +1,5 @@
 import { sameScope } from '../../events/mod.js';
-import { capabilitiesOf } from '../../projections/mod.js';
+import { capabilitiesOf, intToIp, subnetPortIds } from '../../projections/mod.js';
 import type { NetworkClass, Port, Subnet, View } from '../../projections/mod.js';
 import type { Row } from '../ovsdb/mod.js';
 import { attachmentBinding, pending, realisable, resource, vipHolders } from './desired.js';
@@ -82,7 +82,7 @@ export const rowKinds = {
       const subnets = [...view.vpcs.get(id)?.subnetIds ?? []].flatMap((s) => view.subnets.get(s) ?? []);
       return subnets.flatMap((subnet) => [
         ...(subnet.vlanId !== undefined ? [{ kind: 'subnet' as const, id: subnet.id }] : []),
-        ...[...subnet.portIds].map((p) => ({ kind: 'port' as const, id: p })),
+        ...subnetPortIds(view, subnet).map((p) => ({ kind: 'port' as const, id: p })),
       ]);
     },
   },
@@ -126,7 +126,7 @@ export const rowKinds = {
       const up = lsp?.up;
       const bound = up === true || (Array.isArray(up) && up[0] === true);
       return {
-        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: port.ipAddress, macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
+        subnetId: port.subnetId, vpcId: port.vpcId, ipAddress: intToIp(port.ip), macAddress: port.macAddress, securityGroupIds: port.securityGroupIds,
         deviceId: port.deviceId ?? null, primary: port.primary, bound,
         vnicType: port.vnicType ?? 'normal', ...(port.vnicType === 'baremetal' && { vlanId: view.subnets.get(port.subnetId)?.vlanId ?? null }),
       };

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +9,7 @@ import { Phase } from '../../events/mod.js';
 import type { Scope } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
 import { EngineConfig } from '../../src/engine/config.js';
+import { RECONCILER_THREAD_NAME } from '../../src/engine/reconciler-protocol.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import { startDaemon } from '../../src/sandbox/mod.js';
 import type { Daemon, Northbound } from '../../src/sandbox/mod.js';
@@ -39,6 +40,8 @@ interface AtSize {
   readonly fillCpuMs: number;
   readonly fillNbCpuMs: number;
   readonly fillNatsCpuMs: number;
+  /** The engine's over the fill, a port: by thread, and what it wrote to its sockets. */
+  readonly fillEngine: EngineUsage;
   /** Median command → Ready of one more port, one at a time (ms). */
   readonly marginalMs: number;
   readonly rssBytes: number;
@@ -79,23 +82,26 @@ export async function benchScale(env: BenchEnv): Promise<Row[]> {
   for (const size of sizes) {
     const pids = [engine.daemon.pid, nb.pid, env.nats.pid];
     const cpuBefore = await Promise.all(pids.map(cpuMs));
+    const engineBefore = await engineUsage(engine.daemon.pid);
     phases.mark(`fill to ${size}`);
     const fill = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: size - ports, inFlight: APPEND_WINDOW, untilReady: true });
     phases.mark(`marginal at ${size}`);
     const cpuAfter = await Promise.all(pids.map(cpuMs));
+    const fillEngine = perPort(engineBefore, await engineUsage(engine.daemon.pid), size - ports);
     const [fillCpuMs, fillNbCpuMs, fillNatsCpuMs] = cpuAfter.map((ms, i) => (ms - cpuBefore[i]!) / (size - ports)) as [number, number, number];
     ports = size;
     const marginal = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: MARGINAL, inFlight: 1, untilReady: true });
     ports += MARGINAL;
     phases.mark(`idle at ${size}`);
     const at: AtSize = {
-      ports: size, fillRate: perSecond(fill.latencies.length, fill.totalMs), fillCpuMs, fillNbCpuMs, fillNatsCpuMs, marginalMs: median(marginal.latencies),
+      ports: size, fillRate: perSecond(fill.latencies.length, fill.totalMs), fillCpuMs, fillNbCpuMs, fillNatsCpuMs, fillEngine, marginalMs: median(marginal.latencies),
       rssBytes: await rss(engine.daemon.pid), idleCpu: await cpuShare(engine.daemon.pid, resyncMs),
     };
     measured.push(at);
     section(`scale: ${fmt(size)} ports in ${TENANTS} tenants`, [
       `fill: ${fmt(at.fillRate)} ports/s command → Ready, ${APPEND_WINDOW} in flight`,
       `CPU a port over the fill: engine ${fmt(at.fillCpuMs)} ms, Northbound ovsdb-server ${fmt(at.fillNbCpuMs)} ms, nats-server ${fmt(at.fillNatsCpuMs)} ms`,
+      `the engine's a port over the fill: ${usageWords(at.fillEngine)}`,
       `one more port, command → Ready: median ${fmt(at.marginalMs)} ms of ${MARGINAL}`,
       `engine RSS ${fmt(at.rssBytes / 2 ** 20)} MiB; idle CPU over ${fmt(resyncMs / 1000)} s (one tick of the paced resync): ${fmt(at.idleCpu * 100)}% of a core`,
     ]);
@@ -127,6 +133,7 @@ export async function benchScale(env: BenchEnv): Promise<Row[]> {
     `after the restarted engine's full resync: ${fmt(startResync / 1000)} s after the first new port was Ready`,
     `command → every port Ready: ${fmt(bulk.rate)} ports/s; a command's median ${fmt(bulk.medianMs)} ms`,
     `CPU a port: engine ${fmt(bulk.cpuMs)} ms, Northbound ovsdb-server ${fmt(bulk.nbCpuMs)} ms, nats-server ${fmt(bulk.natsCpuMs)} ms`,
+    `the engine's a port: ${usageWords(bulk.engine)}`,
   ]);
   phases.mark('end');
   await engine.daemon.stop();
@@ -155,6 +162,7 @@ interface Bulk {
   readonly cpuMs: number;
   readonly nbCpuMs: number;
   readonly natsCpuMs: number;
+  readonly engine: EngineUsage;
 }
 
 /**
@@ -174,10 +182,12 @@ async function bulkCreation(env: BenchEnv, client: NovanetClient, pids: readonly
     }
   }
   const before = await Promise.all(pids.map(cpuMs));
+  const engineBefore = await engineUsage(pids[0]!);
   const sent = await inWorker({ natsUrl: env.nats.url, prefix, targets, count: BULK_COMMANDS, inFlight: BULK_COMMANDS, untilReady: true, portsPerCommand: BULK_PORTS });
   const after = await Promise.all(pids.map(cpuMs));
+  const engine = perPort(engineBefore, await engineUsage(pids[0]!), BULK_COMMANDS * BULK_PORTS);
   const [cpu, nbCpu, natsCpu] = after.map((ms, i) => (ms - before[i]!) / (BULK_COMMANDS * BULK_PORTS)) as [number, number, number];
-  return { rate: perSecond(BULK_COMMANDS * BULK_PORTS, sent.totalMs), medianMs: median(sent.latencies), cpuMs: cpu, nbCpuMs: nbCpu, natsCpuMs: natsCpu };
+  return { rate: perSecond(BULK_COMMANDS * BULK_PORTS, sent.totalMs), medianMs: median(sent.latencies), cpuMs: cpu, nbCpuMs: nbCpu, natsCpuMs: natsCpu, engine };
 }
 
 function scaleSizes(): number[] {
@@ -265,7 +275,10 @@ async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: numbe
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
   // --trace-gc puts the heap after each collection into the engine's log, to tell live heap from RSS.
   // One directory an engine: Node names each thread's profile (thread 0 the command path, 1 the reconciler); a fixed name would keep one.
-  const nodeFlags = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'];
+  const nodeFlags = [
+    ...profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, name)}`, '--trace-gc'],
+    ...(process.env.NOVANET_BENCH_ENGINE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+  ];
   const nc = client ? undefined : await connect({ servers: env.nats.url });
   const metricsAt = `127.0.0.1:${await freePort()}`;
   const reader = client ?? new NovanetClient(nc!, prefix, 2000);
@@ -397,11 +410,58 @@ async function rss(pid: number): Promise<number> {
   return Number(kib) * 1024;
 }
 
-/** CPU time (user + system, ms) a process has used, from /proc (USER_HZ is 100 on Linux). */
-async function cpuMs(pid: number): Promise<number> {
+/** CPU time (user + system, ms) a process (or `<pid>/task/<tid>`, a thread) has used, from /proc (USER_HZ is 100 on Linux). */
+async function cpuMs(pid: number | string): Promise<number> {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
   const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * What the engine process has used: CPU (ms) of its main thread (the command path), of its
+ * reconciler's thread (by its name) and of all its other threads (V8's background threads: GC
+ * marking and sweeping, compilation; libuv's pool), and the write syscalls and the bytes they
+ * wrote (sockets: it writes no files) of the command path's thread and the reconciler's.
+ */
+interface EngineUsage {
+  readonly mainMs: number;
+  readonly reconcilerMs: number;
+  readonly otherMs: number;
+  readonly mainWrites: number;
+  readonly mainBytes: number;
+  readonly reconcilerWrites: number;
+  readonly reconcilerBytes: number;
+}
+
+async function engineUsage(pid: number): Promise<EngineUsage> {
+  const usage = { mainMs: 0, reconcilerMs: 0, otherMs: 0, mainWrites: 0, mainBytes: 0, reconcilerWrites: 0, reconcilerBytes: 0 };
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const task = `/proc/${pid}/task/${tid}`;
+    // A thread may end between the listing and the read (a GC helper, a pool thread).
+    const [comm, ms, io] = await Promise.all([readFile(`${task}/comm`, 'utf8'), cpuMs(`${pid}/task/${tid}`), readFile(`${task}/io`, 'utf8')]).catch(() => ['', 0, ''] as const);
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? 0);
+    if (tid === String(pid)) {
+      usage.mainMs += ms;
+      usage.mainWrites += field('syscw');
+      usage.mainBytes += field('wchar');
+    } else if (comm.trim() === RECONCILER_THREAD_NAME) {
+      usage.reconcilerMs += ms;
+      usage.reconcilerWrites += field('syscw');
+      usage.reconcilerBytes += field('wchar');
+    } else {
+      usage.otherMs += ms;
+    }
+  }
+  return usage;
+}
+
+function perPort(before: EngineUsage, after: EngineUsage, ports: number): EngineUsage {
+  return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, (value - before[key as keyof EngineUsage]) / ports])) as unknown as EngineUsage;
+}
+
+function usageWords(u: EngineUsage): string {
+  return `CPU of the command path's thread ${fmt(u.mainMs)} ms, the reconciler's ${fmt(u.reconcilerMs)} ms, the other threads' (V8's GC and compiler, libuv) ${fmt(u.otherMs)} ms; `
+    + `written by the command path ${fmt(u.mainWrites)} write syscalls, ${fmt(u.mainBytes)} bytes, by the reconciler ${fmt(u.reconcilerWrites)}, ${fmt(u.reconcilerBytes)} bytes`;
 }
 
 /** Share of one core a process used over the next `ms`. */

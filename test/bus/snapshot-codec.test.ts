@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import test from 'ava';
 import type { CommitRecord, EventOf, NovanetEvent, Scope } from '../../events/mod.js';
 import { evolve, evolveCommands, initialCommandView, initialView } from '../../projections/mod.js';
@@ -120,4 +123,47 @@ test('snapshot codec - released bytes give their memory back at once; bytes in a
   releaseBytes(pooled);
   t.is(pooled.toString(), 'a small buffer in Node\'s pool');
   t.is(neighbour.toString(), 'its neighbour');
+});
+
+/**
+ * Run in a process of its own, so that its heap holds little but the decoded views: folds a
+ * tenant's 50 ports, encodes the views, drops them, decodes the bytes and counts, in a heap
+ * snapshot, the strings that hold a port's id and its MAC (made when the port was: nothing
+ * but the views holds them) and its subnet's id (also held by the test's support module).
+ */
+const countCopies = `
+  import { getHeapSnapshot } from 'node:v8';
+  import { text } from 'node:stream/consumers';
+  const { evolve, evolveCommands, initialCommandView, initialView } = await import(process.argv[1] + '/projections/mod.js');
+  const { decodeSnapshot, encodeSnapshot } = await import(process.argv[1] + '/src/bus/snapshot.js');
+  const { commit, portCreated, vpcWithSubnet, acme, id, DEFAULT_GROUP } = await import(process.argv[1] + '/test/support/decider.js');
+  let view = initialView();
+  let commands = initialCommandView();
+  const records = [commit(1, acme, vpcWithSubnet().events), ...Array.from({ length: 50 }, (_, n) => commit(n + 2, acme, [portCreated(100 + n, '10.0.1.' + (n + 2), id(2), [DEFAULT_GROUP])]))];
+  for (const record of records) { evolve(view, structuredClone(record)); evolveCommands(commands, record); }
+  const bytes = encodeSnapshot({ view, commands, quarantined: [] }, { seq: records.length, log: 'l' });
+  view = commands = undefined;
+  records.length = 0;
+  const decoded = decodeSnapshot(bytes);
+  const port = decoded.view.ports.get(id(120));
+  const heap = JSON.parse(await text(getHeapSnapshot()));
+  const { node_fields: fields, node_types: [types] } = heap.snapshot.meta;
+  const copies = (value) => {
+    let n = 0;
+    for (let i = 0; i < heap.nodes.length; i += fields.length) {
+      if (types[heap.nodes[i + fields.indexOf('type')]] === 'string' && heap.strings[heap.nodes[i + fields.indexOf('name')]] === value) n++;
+    }
+    return n;
+  };
+  console.log(JSON.stringify({ port: copies(port.id), subnet: copies(port.subnetId), mac: copies(port.macAddress) }));
+`;
+
+test('snapshot codec - a decoded view holds one string for each id and MAC, as the fold does, not a copy for every use of it', async (t) => {
+  const dist = fileURLToPath(new URL('../..', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', countCopies, dist]);
+  // Each use its own copy, the id was in 5 strings (the map key, the port, its group's and its
+  // tenant's sets, its address's holder), the MAC in 2, the subnet's id in 56 (in each port).
+  const { port, mac, subnet } = JSON.parse(stdout) as Record<string, number>;
+  t.deepEqual({ port, mac }, { port: 1, mac: 1 });
+  t.true(subnet! <= 3, `the subnet's id in ${subnet} strings`);
 });

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { streamNames } from '../../events/mod.js';
+import { ipToInt } from '../../projections/mod.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { nbRows, startStack } from '../support/stack.js';
 import type { Stack } from '../support/stack.js';
@@ -58,7 +59,7 @@ test.serial('history, at and diff: a resource\'s commits, the view after a commi
 
   const changes = (await json('diff', String(subnetCommit.seq), String(created.seq), ...tenant)).changes as { change: string; kind: string; id: string; fields?: string[] }[];
   t.deepEqual(changes.map((c) => [c.change, c.kind]).sort(), [['changed', 'securitygroup'], ['changed', 'subnet'], ['created', 'port']]);
-  t.true(changes.find((c) => c.kind === 'subnet')!.fields!.includes('portIds'));
+  t.true(changes.find((c) => c.kind === 'subnet')!.fields!.includes('allocated'));
   const overall = (await json('diff', String(vpcCommit.seq), String(deleted.seq), ...tenant)).changes as { change: string; kind: string }[];
   t.false(overall.some((c) => c.kind === 'port'), 'created and deleted in between: no change');
 
@@ -81,16 +82,16 @@ test.serial('verify: a fresh fold equals both engine views and the Northbound; a
   t.log(`folded to seq ${report.seq} in ${report.foldSeconds} s`);
 
   // A view that drifted from the log, as a bug in a fold would leave it.
-  const held = stack.engine.intake.view.ports.get(port.id)! as { ipAddress: string };
-  const ip = held.ipAddress;
-  held.ipAddress = '10.0.0.250';
+  const held = stack.engine.intake.view.ports.get(port.id)! as { ip: number };
+  const ip = held.ip;
+  held.ip = ipToInt('10.0.0.250');
   try {
     const err = await t.throwsAsync(novanet('-o', 'table', 'verify', '--no-northbound')) as Failed;
     t.is(err.code, 1);
     t.regex(err.stdout, /intake\s+view at seq \d+: DIFFERS \(first: port\//);
     t.regex(err.stderr, new RegExp(`VERIFY_FAILED: the engine's intake view differs from a fresh fold of the log at seq \\d+: first at port/${port.id}`));
   } finally {
-    held.ipAddress = ip;
+    held.ip = ip;
   }
   t.true((await json('verify', '--no-northbound')).views.intake.equal, 'positive control: repaired, equal again');
 });

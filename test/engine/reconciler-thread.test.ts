@@ -1,8 +1,9 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { pino } from 'pino';
 import { startNorthbound } from '../../src/sandbox/mod.js';
-import { UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
+import { RECONCILER_THREAD_NAME, UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
 import { leaseHolder } from '../support/processes.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
@@ -43,6 +44,24 @@ test('reconciler thread - while the reconciler\'s loop is held for 2 s, commands
     await client.waitFor(scope, 'port', port.id, (s) => s.phase === 'Ready' && s.observedSeq >= port.seq);
   }
 });
+
+test.serial('reconciler thread - on Linux the thread is named, so /proc and top -H tell its CPU from the command path\'s', async (t) => {
+  // Serial: no other test's engine starts or stops meanwhile.
+  const before = await threadNames();
+  const stack = await startStack();
+  t.teardown(() => stack.stop());
+  const names = await threadNames();
+  t.is(names.filter((name) => name === RECONCILER_THREAD_NAME).length, before.filter((name) => name === RECONCILER_THREAD_NAME).length + 1);
+  // The process's own (main) thread keeps its name.
+  t.is((await readFile('/proc/self/comm', 'utf8')).trim(), before[0] ?? '');
+});
+
+/** The names of this process's threads, its main thread's first. */
+async function threadNames(): Promise<string[]> {
+  const tids = (await readdir('/proc/self/task')).sort((a, b) => (a === String(process.pid) ? -1 : b === String(process.pid) ? 1 : 0));
+  // A thread may end between the listing and the read.
+  return Promise.all(tids.map((tid) => readFile(`/proc/self/task/${tid}/comm`, 'utf8').then((name) => name.trim(), () => '')));
+}
 
 test('reconciler thread - an error thrown for a request comes back as an Error with its name and message', async (t) => {
   const stack = await startStack();

@@ -3,7 +3,7 @@ import type { NovanetEvent, Scope } from '../../events/mod.js';
 import { desiredRows } from '../../src/reconcile/kinds.js';
 import type { DesiredResource } from '../../src/reconcile/desired.js';
 import type { DesiredRow } from '../../src/reconcile/desired-row.js';
-import { rowUuid } from '../../src/reconcile/names.js';
+import { derivedUuid, rowUuid } from '../../src/reconcile/names.js';
 import type { Ownership, RowOwner } from '../../src/reconcile/names.js';
 import { acme, DEFAULT_GROUP, externalIpAllocated, externalNetworkCreated, given, globex, groupCreated, id, mac, outside, portCreated, provider, vpc, vpcWithSubnet } from '../support/decider.js';
 import type { Given } from '../support/decider.js';
@@ -510,4 +510,15 @@ test('desired - pure: the same view gives the same rows, and rendering leaves th
   ];
   t.deepEqual(refs.map((ref) => desiredRows(view, ref, own)), refs.map((ref) => desiredRows(view, ref, own)));
   t.deepEqual(view, before);
+});
+
+test('derived UUIDs - the same UUID for the same resource and role, computed or remembered, also past the memo\'s size', (t) => {
+  // As every release before the memo computed them: rows already in the Northbound keep their UUIDs.
+  t.is(derivedUuid('novanet', 'drop-port-group'), '0343133b-c303-50dc-a9dd-4aec916dcf2b');
+  t.is(derivedUuid('f1bbcd88-0000-4000-8000-000000000008', 'dhcp-options'), '5ae2cbad-51e5-5491-9768-0dfefe60f9b9');
+  const first = Array.from({ length: 10_000 }, (_, i) => derivedUuid(`subnet-${i}`, 'dhcp-options'));
+  t.is(new Set(first).size, first.length);
+  t.deepEqual(Array.from({ length: 10_000 }, (_, i) => derivedUuid(`subnet-${i}`, 'dhcp-options')), first);
+  t.is(derivedUuid('f1bbcd88-0000-4000-8000-000000000008', 'dhcp-options'), '5ae2cbad-51e5-5491-9768-0dfefe60f9b9');
+  t.regex(first[0]!, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });

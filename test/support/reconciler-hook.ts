@@ -1,3 +1,4 @@
+import { intToIp, ipToInt } from '../../projections/mod.js';
 import type { ReconcilerHookParts } from '../../src/engine/reconciler-protocol.js';
 import type { Operation } from '../../src/ovsdb/mod.js';
 
@@ -50,9 +51,9 @@ export default function hook({ reconciler, ovsdb, config }: ReconcilerHookParts)
         return undefined;
       }
       case 'setPortAddress': {
-        const port = reconciler.renderedView.ports.get(request.portId) as { ipAddress: string };
-        const was = port.ipAddress;
-        port.ipAddress = request.ipAddress;
+        const port = reconciler.renderedView.ports.get(request.portId) as { ip: number };
+        const was = intToIp(port.ip);
+        port.ip = ipToInt(request.ipAddress);
         return was;
       }
       case 'holdTransaction':

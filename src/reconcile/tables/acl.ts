@@ -1,4 +1,5 @@
 import type { Scope, SecurityGroupRule } from '../../../events/mod.js';
+import { intToIp } from '../../../projections/mod.js';
 import type { Port, SecurityGroup, Subnet, Vpc } from '../../../projections/mod.js';
 import type { DesiredRow, Reference } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
@@ -123,7 +124,7 @@ export function gatewayAcl(own: Ownership, subnet: Subnet): DesiredRow {
 export function baremetalPortAcls(own: Ownership, port: Port, subnet: Subnet, groups: readonly SecurityGroup[]): DesiredRow[] {
   const ln = rowName.subnetLocalnetPort(subnet.id);
   const toHost = `outport == {"${ln}", "${rowName.switchPort(port.id)}"} && eth.dst == ${port.macAddress}`;
-  const fromHost = `inport == "${ln}" && eth.src == ${port.macAddress} && ip4.src == ${port.ipAddress}`;
+  const fromHost = `inport == "${ln}" && eth.src == ${port.macAddress} && ip4.src == ${intToIp(port.ip)}`;
   const attachedTo: Reference = { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'acls' };
   return groups.flatMap((group) => [
     ...group.ingressRules.map((rule) => ({ rule, direction: 'to-lport' as const, match: ruleMatch(toHost, 'src', rule) })),

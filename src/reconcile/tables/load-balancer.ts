@@ -1,3 +1,4 @@
+import { intToIp } from '../../../projections/mod.js';
 import type { ExternalIp, ExternalIpAttachment, LoadBalancer, Port, PortForward, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
@@ -18,7 +19,7 @@ export function loadBalancerRow(own: Ownership, lb: LoadBalancer, members: reado
     columns: {
       name: rowName.loadBalancer(lb.id),
       protocol: [lb.protocol],
-      vips: Object.fromEntries(lb.listeners.map((l) => [`${lb.vipAddress}:${l.port}`, members.map((m) => `${m.ipAddress}:${l.targetPort}`).join(',')])),
+      vips: Object.fromEntries(lb.listeners.map((l) => [`${lb.vipAddress}:${l.port}`, members.map((m) => `${intToIp(m.ip)}:${l.targetPort}`).join(',')])),
       options: { reject: 'true' },
       external_ids: externalIds(own, { kind: 'loadbalancer', id: lb.id }, lb.scope, lb.seq, lb.name),
     },
@@ -38,7 +39,7 @@ export function portForwardLoadBalancer(own: Ownership, forward: PortForward, ip
     columns: {
       name: rowName.portForward(forward.id),
       protocol: [forward.protocol],
-      vips: { [`${ip.address}:${forward.externalPort}`]: `${port.ipAddress}:${forward.internalPort}` },
+      vips: { [`${ip.address}:${forward.externalPort}`]: `${intToIp(port.ip)}:${forward.internalPort}` },
       external_ids: externalIds(own, { kind: 'portforward', id: forward.id }, forward.scope, forward.seq),
     },
     referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(port.vpcId), column: 'load_balancer' }],
@@ -58,7 +59,7 @@ export function attachmentLoadBalancer(own: Ownership, attachment: ExternalIpAtt
     columns: {
       name: rowName.attachmentLoadBalancer(attachment.id),
       protocol: [lb.protocol],
-      vips: Object.fromEntries(lb.listeners.map((l) => [`${ip.address}:${l.port}`, members.map((m) => `${m.ipAddress}:${l.targetPort}`).join(',')])),
+      vips: Object.fromEntries(lb.listeners.map((l) => [`${ip.address}:${l.port}`, members.map((m) => `${intToIp(m.ip)}:${l.targetPort}`).join(',')])),
       options: { reject: 'true' },
       external_ids: externalIds(own, { kind: 'externalipattachment', id: attachment.id }, attachment.scope, attachment.seq),
     },

@@ -1,4 +1,5 @@
 import { PROVIDER_SCOPE } from '../../../events/mod.js';
+import { intToIp } from '../../../projections/mod.js';
 import type { ExternalNetwork, NatGateway, Port, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
@@ -45,8 +46,9 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
  * Its DHCP options are the subnet's, without a router unless it is its device's primary.
  */
 export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHolders: readonly string[]): DesiredRow {
-  const address = `${port.macAddress} ${port.ipAddress}`;
-  const allowed = new Map<string, string[]>([[port.macAddress, [port.ipAddress]]]);
+  const ipAddress = intToIp(port.ip);
+  const address = `${port.macAddress} ${ipAddress}`;
+  const allowed = new Map<string, string[]>([[port.macAddress, [ipAddress]]]);
   for (const pair of port.allowedAddressPairs) allowed.set(pair.macAddress, [...allowed.get(pair.macAddress) ?? [], pair.ipAddress]);
   const otherMacs = [...allowed.keys()].filter((mac) => mac !== port.macAddress);
   return {
@@ -57,7 +59,7 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
       name: rowName.switchPort(port.id),
       type: vipHolders.length > 0 ? 'virtual' : '',
       options: vipHolders.length > 0
-        ? { 'virtual-ip': port.ipAddress, 'virtual-parents': vipHolders.map(rowName.switchPort).join(',') }
+        ? { 'virtual-ip': ipAddress, 'virtual-parents': vipHolders.map(rowName.switchPort).join(',') }
         : { [IFACE_ID_VER]: port.deviceId ?? UNATTACHED },
       addresses: [address, ...otherMacs],
       port_security: [...allowed].map(([mac, ips]) => [mac, ...ips].join(' ')),

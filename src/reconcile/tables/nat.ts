@@ -1,3 +1,4 @@
+import { intToIp } from '../../../projections/mod.js';
 import type { ExternalIp, ExternalIpAttachment, NatGateway, Port, Subnet } from '../../../projections/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowUuid } from '../names.js';
@@ -21,7 +22,7 @@ export function attachmentNat(own: Ownership, attachment: ExternalIpAttachment, 
     uuid: rowUuid.attachmentNat(attachment.id),
     role: 'nat',
     columns: {
-      type: 'dnat_and_snat', external_ip: ip.address, logical_ip: port.ipAddress, logical_port: [port.id],
+      type: 'dnat_and_snat', external_ip: ip.address, logical_ip: intToIp(port.ip), logical_port: [port.id],
       external_ids: externalIds(own, { kind: 'externalipattachment', id: attachment.id }, attachment.scope, attachment.seq),
     },
     referencedBy: [{ table: 'Logical_Router', uuid: rowUuid.logicalRouter(port.vpcId), column: 'nat' }],
