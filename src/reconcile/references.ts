@@ -17,6 +17,9 @@ export class ReferenceIndex {
   private readonly byTarget = new Map<string, readonly Reference[]>();
   /** The shared `Reference` of each referencing row's column of several targets, by row UUID; dropped with the row. */
   private readonly shared = new Map<string, Reference[]>();
+  /** Every `Reference` `shared` has held: only lists of these are made one (`ReferenceLists`). */
+  private readonly sharedRefs = new WeakSet<Reference>();
+  private readonly lists = new ReferenceLists();
 
   constructor(private readonly owns: (row: Row) => boolean) {}
 
@@ -37,18 +40,19 @@ export class ReferenceIndex {
       const stillOwned = u.setChanges && owned && this.owns(u.new!);
       for (const column of columns) {
         const ref = this.reference(u.table, u.uuid, column, (u.new?.[column] as readonly unknown[] | undefined)?.length ?? 0);
+        const shared = this.sharedRefs.has(ref);
         if (stillOwned) {
           // A modify of a row that stays owned: only the elements it changed.
           const change = u.setChanges![column];
           for (const target of change?.removed ?? []) this.remove(String(target), ref);
-          for (const target of change?.added ?? []) this.add(String(target), ref);
+          for (const target of change?.added ?? []) this.add(String(target), ref, shared);
           continue;
         }
         const before = new Set(owned ? targets(u.old!, column) : []);
         const after = new Set(u.new && this.owns(u.new) ? targets(u.new, column) : []);
         // An insert, a delete, a change of owner or a full dump: only the difference touches the index.
         for (const target of before) if (!after.has(target)) this.remove(target, ref);
-        for (const target of after) if (!before.has(target)) this.add(target, ref);
+        for (const target of after) if (!before.has(target)) this.add(target, ref, shared);
       }
       if (!u.new) this.shared.delete(u.uuid);
     }
@@ -67,16 +71,17 @@ export class ReferenceIndex {
     if (targets <= 1) return fresh;
     if (!refs) this.shared.set(uuid, (refs = []));
     refs.push(fresh);
+    this.sharedRefs.add(fresh);
     return fresh;
   }
 
   // Arrays replaced, not grown, and by `concat` and `slice`, which allocate exactly what they
   // hold: a pushed array keeps room for 16 more, and so does one built by spread (`[...refs,
   // ref]`) or `filter` (a port's three references then took 20 slots: ~0.14 KiB a port).
-  private add(target: string, ref: Reference): void {
-    const refs = this.byTarget.get(target);
-    if (!refs) this.byTarget.set(target, [ref]);
-    else if (!refs.some((r) => sameReference(r, ref))) this.byTarget.set(target, refs.concat(ref));
+  private add(target: string, ref: Reference, shared: boolean): void {
+    const refs = this.byTarget.get(target) ?? NONE;
+    if (refs.some((r) => sameReference(r, ref))) return;
+    this.byTarget.set(target, shared ? this.lists.with(refs, ref) : refs.concat(ref));
   }
 
   private remove(target: string, ref: Reference): void {
@@ -84,7 +89,52 @@ export class ReferenceIndex {
     const at = refs?.findIndex((r) => sameReference(r, ref)) ?? -1;
     if (at < 0) return;
     if (refs!.length === 1) this.byTarget.delete(target);
-    else this.byTarget.set(target, refs!.slice(0, at).concat(refs!.slice(at + 1)));
+    else {
+      const rest = refs!.slice(0, at).concat(refs!.slice(at + 1));
+      this.byTarget.set(target, rest.every((r) => this.sharedRefs.has(r)) ? this.lists.of(rest) : rest);
+    }
+  }
+}
+
+const NONE: readonly Reference[] = Object.freeze([]);
+
+interface ListNode {
+  readonly list: readonly Reference[];
+  readonly next: WeakMap<Reference, ListNode>;
+}
+
+/**
+ * One frozen array for each list of shared references in the same order: every port of a
+ * switch in the same groups is referenced by the same three (an array each was ~72 B a port).
+ * A trie by the references themselves, weakly: a list goes with any row it names. A list one
+ * reference longer than a list of the trie is one step from it, so a target joining a group is
+ * two WeakMap reads.
+ */
+class ReferenceLists {
+  private readonly root: ListNode = { list: NONE, next: new WeakMap() };
+  private readonly nodes = new WeakMap<readonly Reference[], ListNode>([[NONE, this.root]]);
+
+  /** `refs` and then the shared `ref`: the trie's list if `refs` is one, else a copy. */
+  with(refs: readonly Reference[], ref: Reference): readonly Reference[] {
+    const node = this.nodes.get(refs);
+    return node ? this.step(node, ref, () => refs.concat(ref)).list : refs.concat(ref);
+  }
+
+  /** The trie's list equal to `refs`, all of them shared. */
+  of(refs: readonly Reference[]): readonly Reference[] {
+    let node = this.root;
+    for (let i = 0; i < refs.length; i++) node = this.step(node, refs[i]!, () => refs.slice(0, i + 1));
+    return node.list;
+  }
+
+  private step(node: ListNode, ref: Reference, list: () => Reference[]): ListNode {
+    let next = node.next.get(ref);
+    if (!next) {
+      next = { list: Object.freeze(list()), next: new WeakMap() };
+      node.next.set(ref, next);
+      this.nodes.set(next.list, next);
+    }
+    return next;
   }
 }
 

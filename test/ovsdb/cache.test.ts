@@ -177,3 +177,20 @@ test('cache - a large dump is compared in slices that hand the event loop back, 
   t.is(updates.length, 2001, 'every dumped row inserted, the seeded one deleted');
   t.is(cache.table('Logical_Switch').size, 2000);
 });
+
+test('cache - an index finds a row keyed by its own UUID (held by the table, not the index) beside rows of the same key, through changes', (t) => {
+  const withPorts = new Map([['Logical_Switch_Port', ['name', 'external_ids']]]);
+  const cache = new CacheImpl(schema);
+  cache.addIndex('Logical_Switch_Port', 'owner', (row) => (row['external_ids'] as Record<string, string>)['id']);
+  const port = (id: string) => ({ insert: { name: id, external_ids: ['map', [['id', id]]] } });
+  cache.applyUpdate2({ Logical_Switch_Port: { [P1]: port(P1), [P2]: port(P1), [P3]: port('other') } }, withPorts);
+  const found = (key: string): string[] => cache.lookup('Logical_Switch_Port', 'owner', key).map((r) => r._uuid).sort();
+  t.deepEqual(found(P1), [P1, P2], 'its own row and another of its key');
+  t.deepEqual(found(P3), [], 'a row at a UUID is found by its key, not its UUID');
+  cache.applyUpdate2({ Logical_Switch_Port: { [P1]: { modify: { external_ids: ['map', [['id', 'moved']]] } } } }, withPorts);
+  t.deepEqual([found(P1), found('moved')], [[P2], [P1]], 'keyed away from its UUID');
+  cache.applyUpdate2({ Logical_Switch_Port: { [P3]: { modify: { external_ids: ['map', [['id', P3]]] } } } }, withPorts);
+  t.deepEqual([found(P3), found('other')], [[P3], []], 'keyed to its UUID');
+  cache.applyUpdate2({ Logical_Switch_Port: { [P3]: { delete: null }, [P2]: { delete: null } } }, withPorts);
+  t.deepEqual([found(P3), found(P1)], [[], []], 'deleted');
+});
