@@ -60,7 +60,7 @@ export class OvsdbClient {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #nextMonitorId = 1;
   readonly #monitors = new Map<string, Monitor>();
-  /** Dumps being read in slices; while any is, notifications wait in #held, in arrival order. */
+  /** Monitor requests whose dump is not in the cache yet; while any is, notifications wait in #held, in arrival order. */
   #dumpsRead = 0;
   readonly #held: { conn: RpcConnection; method: string; params: Json }[] = [];
   readonly #updateListeners = new Set<(updates: readonly RowUpdate[]) => void>();
@@ -262,18 +262,32 @@ export class OvsdbClient {
       if (failure) throw failure.error;
     };
     this.#dumpsRead++;
-    let swap: () => RowUpdate[];
+    let updates: RowUpdate[] = [];
     try {
-      await conn.request('monitor_cond', [this.#settings.database, id, monitor.request], rest, rows);
-      swap = await reader.done();
+      try {
+        await conn.request('monitor_cond', [this.#settings.database, id, monitor.request], rest, rows);
+        const swap = await reader.done();
+        if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
+        updates = swap();
+      } finally {
+        this.#dumpsRead--;
+      }
     } finally {
-      this.#dumpsRead--;
+      // Also when the request failed: what the other monitors were sent meanwhile is not lost.
+      await this.#applyHeld(conn, updates);
     }
-    if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
-    const updates = swap();
-    if (this.#dumpsRead > 0) return this.#emit(updates);
-    // The notifications that followed the reply are applied in the same step, and listeners told of
-    // it all at once: of the cache as the server has it now, never of a dump that is behind it.
+  }
+
+  /**
+   * Once no dump is being read, the notifications that followed are applied in the same step as
+   * `updates` (a dump's), and listeners told of it all at once: of the cache as the server has it
+   * now, never of a dump that is behind it. Those of a connection lost meanwhile are dropped.
+   */
+  async #applyHeld(conn: RpcConnection, updates: RowUpdate[]): Promise<void> {
+    if (this.#dumpsRead > 0) {
+      if (updates.length > 0) this.#emit(updates);
+      return;
+    }
     try {
       for (const held of this.#held.splice(0)) {
         if (held.conn === this.#conn) for (const update of this.#updatesOf(held.method, held.params)) updates.push(update);

@@ -140,3 +140,24 @@ test('dump stream - ovsdb-server\'s own reply bytes, split at every offset, hand
 });
 
 const bigints = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? `${value}n` : value);
+
+test('dump stream - a notification that came while a monitor request failed is applied, not lost with it', async (t) => {
+  const nb = await startNb(t);
+  const relay = await startRelay(t, nb);
+  const client = await connect(t, { remote: relay.remote });
+  await nb.nbctl('ls-add', 'one');
+  await client.monitor({ Logical_Switch: { columns: ['name'] } });
+  relay.held = true;
+  // Behind the relay: the switch's update2, then the refusal of a monitor whose condition the
+  // server does not take ('<' on a string), so the client reads the update while that request is open.
+  await nb.nbctl('ls-add', 'two');
+  await waitFor(() => relay.notifications === 1, 'the notification held in the relay');
+  const refused = client.monitor({ Port_Group: { columns: ['name'], where: [['name', '<', 'x']] } });
+  refused.catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  relay.held = false;
+  await t.throwsAsync(refused);
+  await nb.nbctl('ls-add', 'three');
+  await waitFor(() => client.cache.table('Logical_Switch').size === 3, 'the live switch after the refusal', 5000).catch(() => undefined);
+  t.deepEqual([...client.cache.table('Logical_Switch').values()].map((r) => String(r['name'])).sort(), ['one', 'three', 'two']);
+});
