@@ -127,17 +127,20 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     const intakeFrom = snapshot?.intake;
     // Held on this loop, whose turns are short, not on the reconciler's, which the Northbound's
     // dump or a large collection holds for seconds (longer than the lease's margin); a thread
-    // that stops turning for UNRESPONSIVE_MS lets the lease run out to a standby. The
+    // that stops turning for UNRESPONSIVE_MS, or whose own NATS connection is down (it can follow
+    // no commit and publish no status), lets the lease run out to a standby. The
     // Northbound's fence keeps a writer told too late from interleaving with the next one.
+    // The start ends once a lease taken at once is the thread's too: the engine is then writing.
+    let tookOver: Promise<void> = Promise.resolve();
     const writerLease = new Lease(nc, {
       bucket: streams.lease, holder, ttlMs: WRITER_LEASE_TTL_MS, replicas: config.replicas, logger: logger.child({ component: 'lease' }),
-      eligible: () => thread.responsive,
+      eligible: () => thread.responsive && thread.natsConnected,
       // A call rejects only once the thread has ended, which `died` reports.
-      onAcquired: (token) => { thread.takeOver({ token, holder }).catch(() => undefined); },
+      onAcquired: (token) => { tookOver = thread.takeOver({ token, holder }).catch(() => undefined); },
       onLost: () => { thread.standDown().catch(() => undefined); },
     });
     lease = writerLease;
-    const reconcilerStarted = thread.start({ head, ...(snapshot && { snapshot: snapshot.bytes }) }).then(() => writerLease.start());
+    const reconcilerStarted = thread.start({ head, ...(snapshot && { snapshot: snapshot.bytes }) }).then(() => writerLease.start()).then(() => tookOver);
     // Awaited below with the intake's start; until then a failure must not count as unhandled.
     reconcilerStarted.catch(() => undefined);
     const endpoint = new CommandEndpoint({

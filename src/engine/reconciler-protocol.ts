@@ -67,6 +67,8 @@ export interface ReconcilerState {
   /** Records of the log that are not commits (QuarantineReport). */
   readonly quarantined: number;
   readonly northbound: { readonly connected: boolean; readonly remote: string | undefined };
+  /** The thread's own NATS connection is up: it follows the log and publishes statuses. */
+  readonly nats: boolean;
 }
 
 /** An Error across the boundary: its name and message (and stack, for the log). */

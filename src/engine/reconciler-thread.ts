@@ -36,7 +36,7 @@ export class ReconcilerThread {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
   private nextId = 0;
-  private state: ReconcilerState = { observedSeq: 0, writing: false, quarantined: 0, northbound: { connected: false, remote: undefined } };
+  private state: ReconcilerState = { observedSeq: 0, writing: false, quarantined: 0, northbound: { connected: false, remote: undefined }, nats: false };
   private readonly connectionListeners = new Set<(state: 'connected' | 'disconnected') => void>();
   private stopping = false;
   private exit: Error | undefined;
@@ -92,6 +92,11 @@ export class ReconcilerThread {
   /** The reconciler's Northbound session: connected (every monitor in place), and to which remote. */
   get northbound(): ReconcilerState['northbound'] {
     return this.state.northbound;
+  }
+
+  /** Whether the thread's own NATS connection is up (it follows the log and publishes statuses). */
+  get natsConnected(): boolean {
+    return this.state.nats;
   }
 
   /** False once the thread has sent nothing for UNRESPONSIVE_MS: its loop is held (wedged, or a stall far past any measured). */

@@ -54,7 +54,8 @@ function flushState(): void {
   const state = current?.();
   if (!state) return;
   if (lastState && state.observedSeq === lastState.observedSeq && state.writing === lastState.writing && state.quarantined === lastState.quarantined
-    && state.northbound.connected === lastState.northbound.connected && state.northbound.remote === lastState.northbound.remote) return;
+    && state.northbound.connected === lastState.northbound.connected && state.northbound.remote === lastState.northbound.remote
+    && state.nats === lastState.nats) return;
   lastState = state;
   send({ type: 'state', state });
 }
@@ -82,6 +83,15 @@ async function build() {
   const { config } = data;
   const nc = await connect({ ...natsOptions(config, 'novanet-reconciler'), maxReconnectAttempts: -1, noAsyncTraces: true });
   let ovsdb: OvsdbClient | undefined;
+  let natsUp = true;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') natsUp = false;
+      else if (status.type === 'reconnect') natsUp = true;
+      else continue;
+      stateChanged();
+    }
+  })();
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
@@ -118,7 +128,7 @@ async function build() {
     });
     current = () => ({
       observedSeq: reconciler.observedSeq, writing: reconciler.writing, quarantined: reconciler.quarantine.count,
-      northbound: { connected: client.connected, remote: client.remote },
+      northbound: { connected: client.connected, remote: client.remote }, nats: natsUp,
     });
     if (data.hook !== undefined) await ((await import(data.hook)) as { default: ReconcilerHook }).default({ reconciler, ovsdb, config });
     const running = reconciler.start(started.then((read) => reading(log, read)));
