@@ -65,8 +65,8 @@ function fold(upTo: number, view: View = initialView(), commands: CommandView = 
   return { view, commands };
 }
 
-const decoded = (bytes: Uint8Array): Snapshot => {
-  const snapshot = decodeSnapshot(bytes);
+const decoded = (bytes: Uint8Array, shareStrings = false): Snapshot => {
+  const snapshot = decodeSnapshot(bytes, { shareStrings });
   if ('reason' in snapshot) throw new Error(snapshot.reason);
   return snapshot;
 };
@@ -77,8 +77,10 @@ test('snapshot codec - decoded views deep-equal the fold after every prefix of a
   for (let k = 0; k <= records.length; k++) {
     const at = fold(k);
     const quarantined = k > 2 ? [{ seq: 2, subject: 'novanet.evt.x', reason: 'garbage' }] : [];
-    const snapshot = decoded(encodeSnapshot({ ...at, quarantined }, { seq: k, log: 'log-1' }));
+    const bytes = encodeSnapshot({ ...at, quarantined }, { seq: k, log: 'log-1' });
+    const snapshot = decoded(bytes);
     t.deepEqual(snapshot.view, at.view, `view after ${k}`);
+    t.deepEqual(decoded(bytes, true), snapshot, `with its strings shared, after ${k}`);
     t.deepEqual(snapshot.commands, at.commands, `commands after ${k}`);
     t.deepEqual(snapshot.quarantined, quarantined);
     t.is(snapshot.seq, k);
@@ -144,7 +146,7 @@ const countCopies = `
   const bytes = encodeSnapshot({ view, commands, quarantined: [] }, { seq: records.length, log: 'l' });
   view = commands = undefined;
   records.length = 0;
-  const decoded = decodeSnapshot(bytes);
+  const decoded = decodeSnapshot(bytes, { shareStrings: true });
   const port = decoded.view.ports.get(id(120));
   const heap = JSON.parse(await text(getHeapSnapshot()));
   const { node_fields: fields, node_types: [types] } = heap.snapshot.meta;
@@ -158,7 +160,7 @@ const countCopies = `
   console.log(JSON.stringify({ port: copies(port.id), subnet: copies(port.subnetId), mac: copies(port.macAddress) }));
 `;
 
-test('snapshot codec - a decoded view holds one string for each id and MAC, as the fold does, not a copy for every use of it', async (t) => {
+test('snapshot codec - a view decoded with its strings shared (the reconciler thread\'s) holds one string for each id and MAC, as the fold does, not a copy for every use of it', async (t) => {
   const dist = fileURLToPath(new URL('../..', import.meta.url));
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', countCopies, dist]);
   // Each use its own copy, the id was in 5 strings (the map key, the port, its group's and its
