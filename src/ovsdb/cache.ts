@@ -87,8 +87,8 @@ export class CacheImpl implements Cache {
 
   /**
    * Reads a monitor reply's full dump of the given tables a row at a time, as OvsdbClient hands
-   * each over while the reply streams in (a row is decoded and compacted at once: nothing of the
-   * reply outlives its row). `done` compares what was read with the cache, handing the event
+   * each over while the reply streams in (a row is decoded and compacted at once; only a row that
+   * refers to rows not read yet, a switch before its ports, is kept decoded until the end). `done` compares what was read with the cache, handing the event
    * loop back every DUMP_SLICE rows, and resolves to the step that swaps it in: synchronous,
    * O(the difference), returning the difference (inserts, modifications, deletions) so derived
    * state can follow a resync. Until the swap the cache is as it was, never half of a dump; the
