@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { streamNames, subjects } from '../../events/mod.js';
 import { CommandEndpoint } from '../bus/command-endpoint.js';
+import { trackConnected } from '../bus/connection.js';
 import { Intake } from '../intake/intake.js';
 import type { IntakeObserver } from '../intake/intake.js';
 import { EventLog } from '../bus/log.js';
@@ -85,13 +86,7 @@ export const STOP_DEADLINE_MS = 4000;
 export async function startEngine(config: EngineConfig, logger: Logger = pino({ level: config.logLevel }), observers: EngineObservers = {}, seams: EngineSeams = {}): Promise<Engine> {
   // Stack traces for every request's error object cost ~5% of engine CPU (test/bench): off.
   const nc = await connect({ ...natsOptions(config, 'novanet-engine'), maxReconnectAttempts: -1, noAsyncTraces: true });
-  let natsConnected = true;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') natsConnected = false;
-      else if (status.type === 'reconnect') natsConnected = true;
-    }
-  })();
+  const natsConnected = trackConnected(nc);
   let reconciler: ReconcilerThread | undefined;
   let lease: Lease | undefined;
   try {
@@ -164,7 +159,7 @@ export async function startEngine(config: EngineConfig, logger: Logger = pino({ 
     void thread.died.then(() => { reconcilerAlive = false; });
     return {
       intake, endpoint, reconciler: thread, nc, startedFrom: intakeFrom?.seq ?? 0, reconcilerDied: thread.died,
-      connected: () => ({ nats: natsConnected && !nc.isClosed(), northbound: thread.northbound.connected, reconciler: reconcilerAlive, reconcilerResponsive: thread.responsive }),
+      connected: () => ({ nats: natsConnected() && !nc.isClosed(), northbound: thread.northbound.connected, reconciler: reconcilerAlive, reconcilerResponsive: thread.responsive }),
       async logHead() {
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), 1000); });

@@ -13,6 +13,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
+import { trackConnected } from '../bus/connection.js';
 import { EventLog } from '../bus/log.js';
 import { decodeSnapshot, releaseBytes } from '../bus/snapshot.js';
 import { StatusPublisher } from '../bus/status.js';
@@ -83,15 +84,7 @@ async function build() {
   const { config } = data;
   const nc = await connect({ ...natsOptions(config, 'novanet-reconciler'), maxReconnectAttempts: -1, noAsyncTraces: true });
   let ovsdb: OvsdbClient | undefined;
-  let natsUp = true;
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'disconnect') natsUp = false;
-      else if (status.type === 'reconnect') natsUp = true;
-      else continue;
-      stateChanged();
-    }
-  })();
+  const natsUp = trackConnected(nc, stateChanged);
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
@@ -128,7 +121,7 @@ async function build() {
     });
     current = () => ({
       observedSeq: reconciler.observedSeq, writing: reconciler.writing, quarantined: reconciler.quarantine.count,
-      northbound: { connected: client.connected, remote: client.remote }, nats: natsUp,
+      northbound: { connected: client.connected, remote: client.remote }, nats: natsUp(),
     });
     if (data.hook !== undefined) await ((await import(data.hook)) as { default: ReconcilerHook }).default({ reconciler, ovsdb, config });
     const running = reconciler.start(started.then((read) => reading(log, read)));
