@@ -62,6 +62,9 @@ function keyText(key: string): string {
   return text;
 }
 
+/** A character JSON.stringify writes otherwise than as itself: a quote, a backslash, a control character, a surrogate (paired or not). */
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 /**
  * canonicalJson's text for plain data (objects of Object's prototype or none, arrays, strings,
  * finite or not numbers, booleans, null), built in one walk: the general path's replacer copies
@@ -71,8 +74,10 @@ function keyText(key: string): string {
 function plainCanonical(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
+      return ESCAPED.test(value) ? JSON.stringify(value) : `"${value}"`;
     case 'number':
-      return JSON.stringify(value);
+      // JSON.stringify's text of a number; a call of it a string or number was half of a status's digest.
+      return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
       return value ? 'true' : 'false';
     case 'undefined':
