@@ -62,8 +62,11 @@ function keyText(key: string): string {
   return text;
 }
 
-/** A character JSON.stringify writes otherwise than as itself: a quote, a backslash, a control character, a surrogate (paired or not). */
-const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+/**
+ * A character JSON.stringify may write otherwise than as itself: a quote, a backslash, a control
+ * character (C0, which it escapes, or DEL and C1, which it does not), a lone surrogate.
+ */
+const ESCAPED = /["\\\p{Cc}\p{Cs}]/u;
 
 /**
  * canonicalJson's text for plain data (objects of Object's prototype or none, arrays, strings,
