@@ -33,9 +33,12 @@ export class CacheImpl implements Cache {
   readonly #indexes = new Map<string, Map<string, Index>>();
   readonly #strings = new Strings();
   readonly #maps = new MapLayouts();
+  /** A row's UUID as the caller holds it (OvsdbClientOptions.sharedUuid). */
+  readonly #sharedUuid: (uuid: Uuid) => Uuid;
 
-  constructor(schema: DatabaseSchema) {
+  constructor(schema: DatabaseSchema, sharedUuid: (uuid: Uuid) => Uuid = (uuid) => uuid) {
     this.#schema = schema;
+    this.#sharedUuid = sharedUuid;
   }
 
   table(name: string): ReadonlyMap<Uuid, Row> {
@@ -110,11 +113,12 @@ export class CacheImpl implements Cache {
       return referenced?._uuid ?? uuid;
     };
     const waiting: [TableSchema, Row][] = [];
-    const row = (table: string, uuid: Uuid, change: Json): void => {
+    const row = (table: string, parsed: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
-      const initial = asObject(change, `${table} row ${uuid}`)['initial'];
+      const initial = asObject(change, `${table} row ${parsed}`)['initial'];
       if (initial === undefined) return;
+      const uuid = this.#sharedUuid(parsed);
       const ts = tableSchema(this.#schema, table);
       const decoded = decodeRow(ts, initial, uuid);
       missed = false;
@@ -159,10 +163,11 @@ export class CacheImpl implements Cache {
     const table = ts.name;
     const inserted = c['initial'] ?? c['insert'];
     if (inserted !== undefined) {
-      const decoded = decodeRow(ts, inserted, uuid);
+      const own = old?._uuid ?? this.#sharedUuid(uuid);
+      const decoded = decodeRow(ts, inserted, own);
       shareReferences(ts, decoded, this.#canonical);
       const row = this.#compact(ts, decoded, cols ?? []);
-      return old ? { table, uuid, old, new: row } : { table, uuid, new: row };
+      return old ? { table, uuid: own, old, new: row } : { table, uuid: own, new: row };
     }
     if (c['modify'] !== undefined) {
       // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.

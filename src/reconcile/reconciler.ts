@@ -251,6 +251,15 @@ export class Reconciler {
   }
 
   /**
+   * The view's own string for a Northbound row's UUID that is a port's id (its switch port's,
+   * `rowUuid.switchPort`), else `uuid`: the monitor cache keeps the view's string instead of a
+   * copy of its own (OvsdbClientOptions.sharedUuid), 56 B a port.
+   */
+  sharedUuid(uuid: string): string {
+    return this.view.ports.get(uuid)?.id ?? uuid;
+  }
+
+  /**
    * Monitors the Northbound and folds the log, side by side (ovsdb-server builds its dump
    * while the log is read), then follows the log. `reading`, if given, is the log read once
    * for the intake and the reconciler (src/engine); without it the reconciler reads it itself.
