@@ -275,7 +275,11 @@ export class Reconciler {
     // The monitor request goes out first: ovsdb-server builds its dump while a snapshot loads.
     const started = performance.now();
     const since = () => Math.round(performance.now() - started);
-    const monitored = ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => {
+    const requests = tableNames.map((table) => {
+      const columns = (Tables as Record<string, TableSpec>)[table]!.columns;
+      return [table, columns ? { columns } : {}] as const;
+    });
+    const monitored = ovsdb.monitor(Object.fromEntries(requests)).then(() => {
       this.opts.logger.info({ ms: since() }, 'the Northbound dump is in the cache');
       return this.fence.start();
     });
