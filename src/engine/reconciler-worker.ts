@@ -91,10 +91,13 @@ async function build() {
     const subs = subjects(config.prefix);
     const log = new EventLog(nc, js, jsm, data.streams.events, subs, config.natsInboxPrefix);
     const ssl = ovnNbSsl(config);
+    // The reconciler's once it exists (before its monitor request, so before any row arrives).
+    let sharedUuid = (uuid: string): string => uuid;
     ovsdb = await OvsdbClient.connect({
       remote: config.ovnNb, database: 'OVN_Northbound', ...(ssl && { ssl }), logger: logger.child({ component: 'ovsdb' }),
       // A clustered Northbound elects a new leader within a couple of seconds: look for it at least every second.
       reconnectDelayMs: { min: 100, max: 1000 },
+      sharedUuid: (uuid) => sharedUuid(uuid),
     });
     const client = ovsdb;
     client.onConnection((state) => {
@@ -119,6 +122,7 @@ async function build() {
       resyncIntervalMs: config.resyncIntervalMs,
       resyncSlice: config.resyncSlice,
     });
+    sharedUuid = (uuid) => reconciler.sharedUuid(uuid);
     current = () => ({
       observedSeq: reconciler.observedSeq, writing: reconciler.writing, quarantined: reconciler.quarantine.count,
       northbound: { connected: client.connected, remote: client.remote }, nats: natsUp(),

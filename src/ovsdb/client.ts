@@ -16,6 +16,7 @@ import type {
   OvsdbClientOptions,
   OvsdbSslOptions,
   RowUpdate,
+  Uuid,
 } from './types.js';
 
 /** The monitor id of the `_Server` database's row for our database (its raft role). */
@@ -31,6 +32,7 @@ interface Settings {
   readonly reconnectDelayMs: { readonly min: number; readonly max: number };
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  readonly sharedUuid: ((uuid: Uuid) => Uuid) | undefined;
 }
 
 interface Monitor {
@@ -82,6 +84,7 @@ export class OvsdbClient {
       reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5000 },
       requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
       logger: options.logger ?? silent,
+      sharedUuid: options.sharedUuid,
     });
     await client.#start();
     return client;
@@ -159,7 +162,7 @@ export class OvsdbClient {
       await conn.close();
       throw err;
     }
-    this.#cache = new CacheImpl(this.#schema);
+    this.#cache = new CacheImpl(this.#schema, this.#settings.sharedUuid);
     // Lost already? Then #onClose has scheduled a reconnect, which will set connected.
     if (this.#conn === conn) this.#setConnected(true);
   }
