@@ -195,11 +195,12 @@ export class Reconciler {
   /** Rows the transaction in flight touches: their monitor updates are our own writes, not drift. */
   private readonly expecting = new Set<string>();
   /**
-   * The memberships the transaction in flight adds or drops (`holder/member`): a change to an
-   * expected holder's set is our own write only for those; any other member it gained or lost
-   * is someone else's edit, repaired like any drift.
+   * The memberships the transaction in flight adds or drops, by holder: a change to an expected
+   * holder's set is our own write only for those; any other member it gained or lost is someone
+   * else's edit, repaired like any drift. Sets by holder, not `holder/member` strings: a port is
+   * three memberships, and each string was built and hashed twice, here and at its update.
    */
-  private readonly expectingMembers = new Set<string>();
+  private readonly expectingMembers = new Map<string, Set<string>>();
   private pass: Promise<void> | undefined;
   private follower: { stop(): Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -630,14 +631,15 @@ export class Reconciler {
    * ports, a switch's ports), with their resources: O(the change) for a modify, O(the sets) for
    * an insert or a delete.
    */
-  private *membersChanged(u: RowUpdate, ownWrites?: ReadonlySet<string>): Generator<Dirty> {
+  private *membersChanged(u: RowUpdate, ownWrites?: ReadonlyMap<string, ReadonlySet<string>>): Generator<Dirty> {
+    const written = ownWrites?.get(u.uuid);
     const columns = (Tables as Record<string, TableSpec>)[u.table]?.references ?? [];
     for (const column of columns) {
       const refTable = this.opts.ovsdb.schema.tables.get(u.table)?.columns.get(column)?.key.refTable;
       if (!refTable) continue;
       const change = u.setChanges ? u.setChanges[column] : symmetricDifference(u.old?.[column], u.new?.[column]);
       for (const atom of [...change?.added ?? [], ...change?.removed ?? []]) {
-        if (ownWrites?.has(`${u.uuid}/${String(atom)}`)) continue;
+        if (written?.has(String(atom))) continue;
         const row = this.opts.ovsdb.cache.get(refTable, String(atom));
         const owned = row && this.ownedResource(row);
         if (owned) yield owned;
@@ -771,8 +773,13 @@ export class Reconciler {
       }
       for (const op of ops) {
         if (op.op !== 'mutate') continue;
-        const holder = op.where[0]?.[2];
-        for (const [, , members] of op.mutations) if (Array.isArray(members)) for (const m of members) this.expectingMembers.add(`${String(holder)}/${String(m)}`);
+        const holder = String(op.where[0]?.[2]);
+        for (const [, , members] of op.mutations) {
+          if (!Array.isArray(members)) continue;
+          let expected = this.expectingMembers.get(holder);
+          if (!expected) this.expectingMembers.set(holder, (expected = new Set()));
+          for (const m of members) expected.add(String(m));
+        }
       }
       const sent = performance.now();
       const took = () => (performance.now() - sent) / 1000;

@@ -41,8 +41,7 @@ export function statusOf(
   failure: string | undefined,
   membership: Membership,
 ): ResourceStatus {
-  const base = { kind: ref.kind, id: ref.id, scope, observedSeq };
-  if (!desired) return { ...base, phase: Phase.Deleted };
+  if (!desired) return { kind: ref.kind, id: ref.id, scope, observedSeq, phase: Phase.Deleted };
   const ovn: Record<string, string> = {};
   for (const d of desired.rows) if (d.role !== undefined) ovn[d.role] = d.uuid;
   const missing = desired.rows.filter((d) => !present(d));
@@ -51,7 +50,12 @@ export function statusOf(
     ?? (missing.length > 0 ? `waiting for ${missing.map(rowWords).join(', ')} rows in the Northbound` : membershipWait(desired.rows, membership, 'out'));
   const phase = failure !== undefined ? Phase.Failed : desired.pending !== undefined || waiting !== undefined ? Phase.Pending : Phase.Ready;
   const message = failure ?? desired.pending ?? waiting;
-  return { ...base, phase, ...(message !== undefined && { message }), ovn, ...statusDetails(view, ref, desired.rows, present) };
+  // Built field by field, in the wire's order: as one literal spreading the common fields and then
+  // the kind's details, V8 copied them through its runtime, ~15 µs and ~5 KiB of garbage a status.
+  const status: Record<string, unknown> = { kind: ref.kind, id: ref.id, scope, observedSeq, phase };
+  if (message !== undefined) status.message = message;
+  status.ovn = ovn;
+  return Object.assign(status, statusDetails(view, ref, desired.rows, present)) as ResourceStatus;
 }
 
 function rowWords(row: DesiredRow): string {

@@ -6,7 +6,7 @@ const sortedStringify = (value: unknown): string => JSON.stringify(value, (_key,
   ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
   : v);
 
-test('canonicalJson - the text of JSON.stringify with sorted keys, for statuses, escapes, holes, absent members and more keys than it remembers', (t) => {
+test('canonicalJson - the text of JSON.stringify with sorted keys, for statuses, escapes, surrogates, numbers, holes, absent members and more keys than it remembers', (t) => {
   const status = {
     kind: 'port', id: 'p-1', scope: { project: 'web', org: 'acme' }, observedSeq: 7, phase: 'Ready', ovn: { logicalSwitchPort: 'p-1' },
     securityGroupIds: ['b', 'a'], deviceId: null, primary: true, bound: false, message: undefined,
@@ -16,6 +16,9 @@ test('canonicalJson - the text of JSON.stringify with sorted keys, for statuses,
   const values: unknown[] = [
     status, { ...status, observedSeq: 8 }, { 'a "quoted" key': 'a\nline', 'é': '\u2028', '': 0 }, { b: { d: [{ f: 1, e: 2 }], c: -0 }, a: 1e21 },
     holes, [undefined, () => 1], 'text', 12.5, true, null, { nested: { nested: { nested: {} } } }, { x: Number.NaN, y: Number.POSITIVE_INFINITY },
+    // Strings written as they are unless JSON.stringify escapes them; numbers as it writes them.
+    ['plain', 'a "quote"', 'back\\slash', '\u0000\u001f\u007f', 'pair \ud83d\ude00', 'lone \ud800 high', 'lone \udc00 low', '\u2028 é'],
+    [-0, 0.1, 1e-7, 5e-324, 2 ** 53, -1.5e300, Number.NEGATIVE_INFINITY],
     // More distinct keys than the key texts kept: each still quoted right.
     Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`key-${i}"\\`, i])),
   ];
