@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { OvsdbError, OvsdbProtocolError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
+import type { SavedTable } from './saved-cache.js';
 import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
 /**
@@ -18,9 +19,10 @@ interface Index {
 /** Monitored columns per table: update2 leaves out columns at their default, the cache fills them in. */
 export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
 
-/** A dump being read (CacheImpl.readDump): its row updates in server order, then `done`. */
+/** A dump being read (CacheImpl.readDump): its row updates in server order, or rows saved before (`saved`), then `done`. */
 export interface DumpReader {
   row(table: string, uuid: Uuid, change: Json): void;
+  saved(table: SavedTable): void;
   done(): Promise<() => RowUpdate[]>;
 }
 
@@ -109,17 +111,30 @@ export class CacheImpl implements Cache {
       return referenced?._uuid ?? uuid;
     };
     const waiting: [TableSchema, Row][] = [];
+    const take = (ts: TableSchema, decoded: Row, fresh: Map<Uuid, Row>): void => {
+      missed = false;
+      shareReferences(ts, decoded, canonical);
+      if (missed) waiting.push([ts, decoded]);
+      else fresh.set(decoded._uuid, this.#compact(ts, decoded, columns.get(ts.name)!));
+    };
     const row = (table: string, uuid: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
       const initial = asObject(change, `${table} row ${uuid}`)['initial'];
       if (initial === undefined) return;
       const ts = tableSchema(this.#schema, table);
-      const decoded = decodeRow(ts, initial, uuid);
-      missed = false;
-      shareReferences(ts, decoded, canonical);
-      if (missed) waiting.push([ts, decoded]);
-      else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
+      take(ts, decodeRow(ts, initial, uuid), fresh);
+    };
+    // Rows saved by `saved` below, compacted as a dump's: the same layouts, strings and references.
+    const saved = ({ table, columns: names, rows }: SavedTable): void => {
+      const fresh = dumped.get(table);
+      if (!fresh) return;
+      const ts = tableSchema(this.#schema, table);
+      for (const values of rows) {
+        const decoded: Record<string, Value> = {};
+        for (let i = 0; i < names.length; i++) decoded[names[i]!] = values[i]!;
+        take(ts, decoded as Row, fresh);
+      }
     };
     const done = async (): Promise<() => RowUpdate[]> => {
       // A row each turn of the event loop: a switch's thousand references are a few ms.
@@ -130,7 +145,32 @@ export class CacheImpl implements Cache {
       }
       return this.#compare(dumped);
     };
-    return { row, done };
+    return { row, saved, done };
+  }
+
+  /** The monitored tables' rows as `readDump`'s `saved` takes them back. */
+  saved(columns: MonitoredColumns): SavedTable[] {
+    return [...columns].map(([table, cols]) => {
+      const names = ['_uuid', ...cols];
+      return { table, columns: names, rows: [...this.table(table).values()].map((row) => names.map((c) => row[c]!)) };
+    });
+  }
+
+  /** Whether every row a since-reply's updates modify is in the cache (or in `base`, the rows about to replace it): else they are not changes of what it holds. */
+  holdsModified(json: Json, base?: readonly SavedTable[]): boolean {
+    const baseRows = new Map<string, Set<Atom>>();
+    const held = (table: string, uuid: Uuid): boolean => {
+      if (!base) return this.get(table, uuid) !== undefined;
+      let uuids = baseRows.get(table);
+      if (!uuids) baseRows.set(table, (uuids = new Set(base.find((t) => t.table === table)?.rows.map((values) => values[0] as Atom))));
+      return uuids.has(uuid);
+    };
+    for (const [table, rows] of entries(json, 'table-updates2')) {
+      for (const [uuid, change] of entries(rows, `${table} updates`)) {
+        if (asObject(change, `${table} row ${uuid}`)['modify'] !== undefined && !held(table, uuid)) return false;
+      }
+    }
+    return true;
   }
 
   async #compare(dumped: ReadonlyMap<string, ReadonlyMap<Uuid, Row>>): Promise<() => RowUpdate[]> {
