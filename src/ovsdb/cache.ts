@@ -132,7 +132,12 @@ export class CacheImpl implements Cache {
       const ts = tableSchema(this.#schema, table);
       for (const values of rows) {
         const decoded: Record<string, Value> = {};
-        for (let i = 0; i < names.length; i++) decoded[names[i]!] = values[i]!;
+        for (let i = 0; i < names.length; i++) {
+          // Values the cache shared between rows (a recurring set or map) were saved once: each
+          // row takes a copy, as a dump's row has its own, and compaction shares them again.
+          const value = values[i]!;
+          decoded[names[i]!] = typeof value !== 'object' ? value : Array.isArray(value) ? value.slice() : { ...value };
+        }
         take(ts, decoded as Row, fresh);
       }
     };

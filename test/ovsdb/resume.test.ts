@@ -87,6 +87,13 @@ test('since - a cache saved and restored resumes with found=true: rows changed, 
   t.deepEqual(contents(resumed.client.cache), contents(fresh.client.cache));
   t.is(resumed.client.cache.table('Logical_Switch_Port').size, 44);
   t.deepEqual([...resumed.client.cache.table('Logical_Switch_Port').values()].find((row) => row['name'] === 'p1')?.['external_ids'], { edited: 'yes' });
+  // Laid out as a dump's rows: every monitored column, in the same order; the group's members are rows the cache holds.
+  for (const table of Object.keys(TABLES)) {
+    for (const [uuid, row] of resumed.client.cache.table(table)) t.deepEqual(Object.keys(row), Object.keys(fresh.client.cache.get(table, uuid)!));
+  }
+  const group = [...resumed.client.cache.table('Port_Group').values()][0]!;
+  t.is((group['ports'] as string[]).length, 2);
+  for (const member of group['ports'] as string[]) t.true(member === resumed.client.cache.get('Logical_Switch_Port', member)!._uuid);
   // Listeners heard of every row as a dump's reader does: the restored rows and the changes, in one batch.
   const rows = new Map<string, Row | undefined>();
   for (const u of resumed.heard) rows.set(`${u.table}/${u.uuid}`, u.new);
