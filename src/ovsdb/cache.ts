@@ -22,7 +22,7 @@ export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
 /** A dump being read (CacheImpl.readDump): its row updates in server order, or rows saved before (`saved`), then `done`. */
 export interface DumpReader {
   row(table: string, uuid: Uuid, change: Json): void;
-  saved(table: SavedTable): void;
+  saved(table: SavedTable): Promise<void>;
   done(): Promise<() => RowUpdate[]>;
 }
 
@@ -125,12 +125,15 @@ export class CacheImpl implements Cache {
       const ts = tableSchema(this.#schema, table);
       take(ts, decodeRow(ts, initial, uuid), fresh);
     };
-    // Rows saved by `saved` below, compacted as a dump's: the same layouts, strings and references.
-    const saved = ({ table, columns: names, rows }: SavedTable): void => {
+    // Rows saved by `saved` below, compacted as a dump's: the same layouts, strings and references,
+    // handing the event loop back every DUMP_SLICE rows (a dump's are handed over as the socket reads them).
+    const saved = async ({ table, columns: names, rows }: SavedTable): Promise<void> => {
       const fresh = dumped.get(table);
       if (!fresh) return;
       const ts = tableSchema(this.#schema, table);
+      let read = 0;
       for (const values of rows) {
+        if (++read % DUMP_SLICE === 0) await setImmediate();
         const decoded: Record<string, Value> = {};
         for (let i = 0; i < names.length; i++) {
           // Values the cache shared between rows (a recurring set or map) were saved once: each

@@ -339,9 +339,11 @@ export class OvsdbClient {
       this.#settings.logger.warn({ monitor: id }, 'ovsdb: the changes since the cache\'s transaction modify rows it does not hold; asking for the full dump');
       monitor.lastTxnId = undefined;
       await conn.request('monitor_cancel', [id], () => undefined);
+      // What the cancelled monitor was sent after its reply is in the dump asked for next.
+      this.#held.splice(0, this.#held.length, ...this.#held.filter((held) => !(Array.isArray(held.params) && held.params[0] === id)));
       return this.#readMonitor(conn, id, monitor);
     }
-    for (const table of base ?? []) reader.saved(table);
+    for (const table of base ?? []) await reader.saved(table);
     // A reconnect's found=true keeps the cache as it is: only the changes apply.
     const swap = reply.found && !base ? undefined : await reader.done();
     if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
