@@ -2,8 +2,9 @@ import { setImmediate } from 'node:timers/promises';
 import { OvsdbError, OvsdbProtocolError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
-import type { SavedTable } from './saved-cache.js';
-import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
+import type { ColumnKind } from './schema.js';
+import type { SavedRows, SavedValue } from './saved-cache.js';
+import type { Atom, AtomicType, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
 /**
  * A key's rows: most keys (a resource's id) have one row in a table, held as it is; a second
@@ -22,7 +23,7 @@ export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
 /** A dump being read (CacheImpl.readDump): its row updates in server order, or rows saved before (`saved`), then `done`. */
 export interface DumpReader {
   row(table: string, uuid: Uuid, change: Json): void;
-  saved(table: SavedTable): Promise<void>;
+  saved(rows: SavedRows): Promise<void>;
   done(): Promise<() => RowUpdate[]>;
 }
 
@@ -111,37 +112,37 @@ export class CacheImpl implements Cache {
       return referenced?._uuid ?? uuid;
     };
     const waiting: [TableSchema, Row][] = [];
-    const take = (ts: TableSchema, decoded: Row, fresh: Map<Uuid, Row>): void => {
-      missed = false;
-      shareReferences(ts, decoded, canonical);
-      if (missed) waiting.push([ts, decoded]);
-      else fresh.set(decoded._uuid, this.#compact(ts, decoded, columns.get(ts.name)!));
-    };
     const row = (table: string, uuid: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
       const initial = asObject(change, `${table} row ${uuid}`)['initial'];
       if (initial === undefined) return;
       const ts = tableSchema(this.#schema, table);
-      take(ts, decodeRow(ts, initial, uuid), fresh);
+      const decoded = decodeRow(ts, initial, uuid);
+      missed = false;
+      shareReferences(ts, decoded, canonical);
+      if (missed) waiting.push([ts, decoded]);
+      else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
     };
-    // Rows saved by `saved` below, compacted as a dump's: the same layouts, strings and references,
-    // handing the event loop back every DUMP_SLICE rows (a dump's are handed over as the socket reads them).
-    const saved = async ({ table, columns: names, rows }: SavedTable): Promise<void> => {
-      const fresh = dumped.get(table);
-      if (!fresh) return;
-      const ts = tableSchema(this.#schema, table);
+    // Rows `saved` (below) wrote, rebuilt as #compact lays a dump's out, handing the event loop
+    // back every DUMP_SLICE rows: their strings come shared already (one a distinct value, a
+    // reference the referenced row's own UUID), so no interning or UUID lookup a value.
+    const saved = async ({ strings, tables }: SavedRows): Promise<void> => {
+      const shared = new Map<readonly Atom[], Value>();
       let read = 0;
-      for (const values of rows) {
-        if (++read % DUMP_SLICE === 0) await setImmediate();
-        const decoded: Record<string, Value> = {};
-        for (let i = 0; i < names.length; i++) {
-          // Values the cache shared between rows (a recurring set or map) were saved once: each
-          // row takes a copy, as a dump's row has its own, and compaction shares them again.
-          const value = values[i]!;
-          decoded[names[i]!] = typeof value !== 'object' ? value : Array.isArray(value) ? value.slice() : { ...value };
+      for (const { table, columns: names, rows } of tables) {
+        const fresh = dumped.get(table);
+        if (!fresh) continue;
+        const ts = tableSchema(this.#schema, table);
+        const layout = this.#layout(ts, columns.get(table)!);
+        const codecs = names.map((c) => savedCodec(ts, c));
+        const record: Record<string, Value> = {};
+        for (const values of rows) {
+          if (++read % DUMP_SLICE === 0) await setImmediate();
+          for (let i = 0; i < names.length; i++) record[names[i]!] = this.#fromSaved(ts.name, names[i]!, codecs[i]!, values[i]!, strings, shared);
+          const row = layout.copy(record) as Row;
+          fresh.set(row._uuid, row);
         }
-        take(ts, decoded as Row, fresh);
       }
     };
     const done = async (): Promise<() => RowUpdate[]> => {
@@ -156,21 +157,63 @@ export class CacheImpl implements Cache {
     return { row, saved, done };
   }
 
-  /** The monitored tables' rows as `readDump`'s `saved` takes them back. */
-  saved(columns: MonitoredColumns): SavedTable[] {
-    return [...columns].map(([table, cols]) => {
+  /** The monitored tables' rows as `readDump`'s `saved` takes them back (SavedRows). */
+  saved(columns: MonitoredColumns): SavedRows {
+    const strings: string[] = [];
+    const indexes = new Map<string, number>();
+    const str = (atom: Atom): Atom => {
+      if (typeof atom !== 'string') return atom;
+      let at = indexes.get(atom);
+      if (at === undefined) indexes.set(atom, (at = strings.push(atom) - 1));
+      return at;
+    };
+    // A value the cache shares between rows (a recurring set or map) is saved once.
+    const saved = new Map<object, SavedValue>();
+    const tables = [...columns].map(([table, cols]) => {
+      const ts = tableSchema(this.#schema, table);
       const names = ['_uuid', ...cols];
-      return { table, columns: names, rows: [...this.table(table).values()].map((row) => names.map((c) => row[c]!)) };
+      const codecs = names.map((c) => savedCodec(ts, c));
+      const toSaved = (value: Value, codec: SavedCodec): SavedValue => {
+        if (codec.kind === 'scalar') return codec.strings ? str(value as Atom) : value as Atom;
+        const known = saved.get(value as object);
+        if (known !== undefined) return known;
+        const out = codec.kind === 'set'
+          ? (value as readonly Atom[]).map(codec.strings ? str : (atom) => atom)
+          : Object.entries(value as Readonly<Record<string, Atom>>).flatMap(([key, atom]) => [str(key), codec.values ? str(atom) : atom]);
+        saved.set(value as object, out);
+        return out;
+      };
+      return { table, columns: names, rows: [...this.table(table).values()].map((row) => names.map((c, i) => toSaved(row[c]!, codecs[i]!))) };
     });
+    return { strings, tables };
+  }
+
+  /** A saved value as the cache holds it: strings from the table; a set or map saved once for many rows one value again, frozen. */
+  #fromSaved(table: string, column: string, codec: SavedCodec, value: SavedValue, strings: readonly string[], shared: Map<readonly Atom[], Value>): Value {
+    const atom = (a: Atom, isString: boolean): Atom => (isString ? strings[a as number]! : a);
+    if (codec.kind === 'scalar') return atom(value as Atom, codec.strings);
+    const list = value as readonly Atom[];
+    if (list.length === 0) return codec.kind === 'set' ? EMPTY_SET : EMPTY_MAP;
+    const known = shared.get(list);
+    if (known !== undefined) return Object.freeze(known);
+    let out: Value;
+    if (codec.kind === 'set') out = list.map((a) => atom(a, codec.strings));
+    else {
+      const map: Record<string, Atom> = {};
+      for (let i = 0; i < list.length; i += 2) setKey(map, strings[list[i] as number]!, atom(list[i + 1]!, codec.values));
+      out = this.#maps.laidOut(table, column, map);
+    }
+    shared.set(list, out);
+    return out;
   }
 
   /** Whether every row a since-reply's updates modify is in the cache (or in `base`, the rows about to replace it): else they are not changes of what it holds. */
-  holdsModified(json: Json, base?: readonly SavedTable[]): boolean {
-    const baseRows = new Map<string, Set<Atom>>();
+  holdsModified(json: Json, base?: SavedRows): boolean {
+    const baseRows = new Map<string, Set<string>>();
     const held = (table: string, uuid: Uuid): boolean => {
       if (!base) return this.get(table, uuid) !== undefined;
       let uuids = baseRows.get(table);
-      if (!uuids) baseRows.set(table, (uuids = new Set(base.find((t) => t.table === table)?.rows.map((values) => values[0] as Atom))));
+      if (!uuids) baseRows.set(table, (uuids = new Set(base.tables.find((t) => t.table === table)?.rows.map((values) => base.strings[values[0] as number]!))));
       return uuids.has(uuid);
     };
     for (const [table, rows] of entries(json, 'table-updates2')) {
@@ -320,6 +363,20 @@ function copier<V>(keys: readonly string[]): ((from: Readonly<Record<string, V>>
   if (keys.includes('__proto__')) return undefined;
   const fields = keys.map((k) => `${JSON.stringify(k)}: from[${JSON.stringify(k)}]`);
   return new Function('from', `return { ${fields.join(', ')} };`) as (from: Readonly<Record<string, V>>) => Record<string, V>;
+}
+
+/** How a column's values are saved: which of its atoms are strings (string and uuid atoms; a map's keys always are). */
+interface SavedCodec {
+  readonly kind: ColumnKind;
+  readonly strings: boolean;
+  readonly values: boolean;
+}
+
+function savedCodec(ts: TableSchema, column: string): SavedCodec {
+  if (column === '_uuid') return { kind: 'scalar', strings: true, values: false };
+  const type = ts.columns.get(column)!;
+  const isString = (t: AtomicType | undefined) => t === 'string' || t === 'uuid';
+  return { kind: columnKind(type), strings: isString(type.key.type), values: isString(type.value?.type) };
 }
 
 /** Rows of a dump compared between two hand-backs of the event loop. */

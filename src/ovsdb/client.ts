@@ -182,7 +182,7 @@ export class OvsdbClient {
     const identity = this.#identity();
     const monitors = [...this.#monitors.values()];
     if (!identity || monitors.length === 0 || monitors.some((m) => m.lastTxnId === undefined || m.restored)) return undefined;
-    return encodeSavedCache(identity, monitors.map((m) => ({ request: m.digest, lastTxnId: m.lastTxnId!, tables: this.#cache!.saved(m.columns) })));
+    return encodeSavedCache(identity, monitors.map((m) => ({ request: m.digest, lastTxnId: m.lastTxnId!, ...this.#cache!.saved(m.columns) })));
   }
 
   /**
@@ -333,7 +333,7 @@ export class OvsdbClient {
     const restored = monitor.restored;
     monitor.restored = undefined;
     const { reply, reader, changes } = await this.#askMonitor(conn, id, monitor);
-    const base = reply.found ? restored?.tables : undefined;
+    const base = reply.found ? restored : undefined;
     if (reply.found && !this.#cache!.holdsModified(changes, base)) {
       // Changes of rows neither the cache nor the restored rows hold: not a history of these rows.
       this.#settings.logger.warn({ monitor: id }, 'ovsdb: the changes since the cache\'s transaction modify rows it does not hold; asking for the full dump');
@@ -343,7 +343,7 @@ export class OvsdbClient {
       this.#held.splice(0, this.#held.length, ...this.#held.filter((held) => !(Array.isArray(held.params) && held.params[0] === id)));
       return this.#readMonitor(conn, id, monitor);
     }
-    for (const table of base ?? []) await reader.saved(table);
+    if (base) await reader.saved(base);
     // A reconnect's found=true keeps the cache as it is: only the changes apply.
     const swap = reply.found && !base ? undefined : await reader.done();
     if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');

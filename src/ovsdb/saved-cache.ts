@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deserialize, serialize } from 'node:v8';
-import type { Uuid, Value } from './types.js';
+import type { Atom, Uuid } from './types.js';
 
 /**
  * What a saved cache depends on; a cache saved under any other value is not used. The txn ids
@@ -17,22 +17,34 @@ export interface CacheIdentity {
 }
 
 /** One monitor's rows as of `lastTxnId`, and the request they answer. */
-export interface SavedMonitor {
+export interface SavedMonitor extends SavedRows {
   /** A sha256 of the monitor request (its tables, columns and conditions). */
   readonly request: string;
   readonly lastTxnId: Uuid;
+}
+
+/**
+ * Rows as CacheImpl.saved writes them: every distinct string once, in `strings`, and each
+ * string atom of a row its index there, so the decode gives every use of a string (an owner
+ * mark, a referenced row's UUID) one string, as the cache shares them.
+ */
+export interface SavedRows {
+  readonly strings: readonly string[];
   readonly tables: readonly SavedTable[];
 }
 
 /**
  * A table's rows as value lists in the order of `columns` (`_uuid` first): no column name a
- * row, smaller and faster to decode than one object a row.
+ * row. A scalar is its atom, a set an array of atoms, a map a flat array of keys and values;
+ * a value the cache shares between rows is one array (V8's serialization keeps it one).
  */
 export interface SavedTable {
   readonly table: string;
   readonly columns: readonly string[];
-  readonly rows: readonly (readonly Value[])[];
+  readonly rows: readonly (readonly SavedValue[])[];
 }
+
+export type SavedValue = Atom | readonly Atom[];
 
 const MAGIC = 'novanet-ovsdb-cache';
 /** A change of this encoding bumps it: a cache of another version is not used (a full dump instead). */
@@ -59,7 +71,7 @@ export function decodeSavedCache(bytes: Uint8Array, identity: CacheIdentity): re
   if (createHash('sha256').update(body).digest('hex') !== checksum) return { reason: 'checksum mismatch' };
   try {
     const monitors = deserialize(body) as readonly SavedMonitor[];
-    if (!Array.isArray(monitors)) return { reason: 'body does not hold monitors' };
+    if (!Array.isArray(monitors) || !monitors.every((m) => Array.isArray(m?.strings) && Array.isArray(m.tables))) return { reason: 'body does not hold monitors' };
     return monitors;
   } catch (err) {
     return { reason: `body does not decode: ${String(err)}` };

@@ -94,6 +94,10 @@ test('since - a cache saved and restored resumes with found=true: rows changed, 
   for (const table of Object.keys(TABLES)) {
     for (const [uuid, row] of resumed.client.cache.table(table)) t.deepEqual(Object.keys(row), Object.keys(fresh.client.cache.get(table, uuid)!));
   }
+  // Values the cache shares are shared again: a port's addresses and port security are one array in both.
+  for (const [uuid, row] of resumed.client.cache.table('Logical_Switch_Port')) {
+    t.is(row['addresses'] === row['port_security'], fresh.client.cache.get('Logical_Switch_Port', uuid)!['addresses'] === fresh.client.cache.get('Logical_Switch_Port', uuid)!['port_security']);
+  }
   const group = [...resumed.client.cache.table('Port_Group').values()][0]!;
   t.is((group['ports'] as string[]).length, 2);
   for (const member of group['ports'] as string[]) t.true(member === resumed.client.cache.get('Logical_Switch_Port', member)!._uuid);
@@ -181,7 +185,7 @@ test('since - a restored cache the changes since its transaction do not fit (a r
   const header = Buffer.from(saved).toString('utf8', 0, Buffer.from(saved).indexOf(0x0a)).split(' ');
   const monitors = deserialize(Buffer.from(saved).subarray(Buffer.from(saved).indexOf(0x0a) + 1)) as SavedMonitor[];
   const p1 = [...first.client.cache.table('Logical_Switch_Port').values()].find((row) => row['name'] === 'p1')!._uuid;
-  const lacking = monitors.map((m) => ({ ...m, tables: m.tables.map((table) => ({ ...table, rows: table.rows.filter((values) => values[0] !== p1) })) }));
+  const lacking = monitors.map((m) => ({ ...m, tables: m.tables.map((table) => ({ ...table, rows: table.rows.filter((values) => m.strings[values[0] as number] !== p1) })) }));
   const bytes = encodeSavedCache({ database: header[2]!, cluster: header[3]!, schema: header[4]! }, lacking);
   await nb.nbctl('set', 'Logical_Switch_Port', 'p1', 'external_ids:edited=yes');
   const resumed = await monitored(t, { remote: nb.remote }, bytes);
