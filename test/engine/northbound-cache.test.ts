@@ -95,7 +95,8 @@ async function assertRepaired(t: ExecutionContext, s: Setup, nb: NorthboundClust
   t.is((await nbRows(nb as never, 'Logical_Switch_Port', ['name'], [`name=${next!}`])).length, 1);
 }
 
-test('northbound cache - a restart resumes from the saved cache (found=true); rows an operator changed and deleted while the engine was down are repaired', async (t) => {
+/** An engine on a one-member cluster with three ports, stopped (its cache saved), and the Northbound edited while it is down. */
+async function stoppedAndEdited(t: ExecutionContext) {
   const s = await setup(t);
   const nb = await s.cluster('nb');
   const engine = await s.start(nb);
@@ -105,6 +106,11 @@ test('northbound cache - a restart resumes from the saved cache (found=true); ro
   t.true(s.lines.includes('Northbound cache saved'));
   await editWhileDown(nb, ids);
   s.lines.length = 0;
+  return { s, nb, subnetId, before };
+}
+
+test('northbound cache - a restart resumes from the saved cache (found=true); rows an operator changed and deleted while the engine was down are repaired', async (t) => {
+  const { s, nb, subnetId, before } = await stoppedAndEdited(t);
   await s.start(nb);
   t.true(s.lines.includes('saved Northbound cache restored; asking for what changed since'));
   t.true(s.lines.includes('ovsdb: the restored cache resumed from its transaction'), s.lines.join('\n'));
@@ -112,16 +118,9 @@ test('northbound cache - a restart resumes from the saved cache (found=true); ro
 });
 
 test('northbound cache - a saved transaction the server no longer has (found=false) and a cache of another cluster are not used: the full dump, the same repair', async (t) => {
-  const s = await setup(t);
-  const nb = await s.cluster('nb');
-  const engine = await s.start(nb);
-  const { subnetId, ids } = await ports(s.client, 3);
-  const before = await switchPorts(nb);
-  await engine.stop();
-  await editWhileDown(nb, ids);
+  const { s, nb, subnetId, before } = await stoppedAndEdited(t);
   // Past the server's history (~100 transactions): the saved transaction is forgotten.
   for (let i = 0; i < 120; i++) await nb.nbctl('set', 'Logical_Switch', 'operators-own', `external_ids:n=${i}`);
-  s.lines.length = 0;
   const second = await s.start(nb);
   t.true(s.lines.includes('ovsdb: the restored cache\'s transaction is not in the server\'s history; read the full dump instead'), s.lines.join('\n'));
   await assertRepaired(t, s, nb, before, subnetId);
