@@ -97,10 +97,13 @@ async function build() {
     const cacheLogger = logger.child({ component: 'northbound-cache' });
     // Read beside the Northbound's connect, handed to the client before the monitor request.
     const savedCache = cacheStore && loadNorthboundCache(cacheStore, cacheLogger);
+    // The reconciler's once it exists (before its monitor request, so before any row arrives).
+    let sharedUuid = (uuid: string): string => uuid;
     ovsdb = await OvsdbClient.connect({
       remote: config.ovnNb, database: 'OVN_Northbound', ...(ssl && { ssl }), logger: logger.child({ component: 'ovsdb' }),
       // A clustered Northbound elects a new leader within a couple of seconds: look for it at least every second.
       reconnectDelayMs: { min: 100, max: 1000 },
+      sharedUuid: (uuid) => sharedUuid(uuid),
     });
     const client = ovsdb;
     const saved = await savedCache;
@@ -127,6 +130,7 @@ async function build() {
       resyncIntervalMs: config.resyncIntervalMs,
       resyncSlice: config.resyncSlice,
     });
+    sharedUuid = (uuid) => reconciler.sharedUuid(uuid);
     current = () => ({
       observedSeq: reconciler.observedSeq, writing: reconciler.writing, quarantined: reconciler.quarantine.count,
       northbound: { connected: client.connected, remote: client.remote }, nats: natsUp(),

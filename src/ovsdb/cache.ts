@@ -4,6 +4,7 @@ import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
 import type { ColumnKind } from './schema.js';
 import type { SavedRows, SavedValue } from './saved-cache.js';
+import { SetPositions } from './set-positions.js';
 import type { Atom, AtomicType, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
 /**
@@ -35,9 +36,12 @@ export class CacheImpl implements Cache {
   readonly #indexes = new Map<string, Map<string, Index>>();
   readonly #strings = new Strings();
   readonly #maps = new MapLayouts();
+  /** A row's UUID as the caller holds it (OvsdbClientOptions.sharedUuid). */
+  readonly #sharedUuid: (uuid: Uuid) => Uuid;
 
-  constructor(schema: DatabaseSchema) {
+  constructor(schema: DatabaseSchema, sharedUuid: (uuid: Uuid) => Uuid = (uuid) => uuid) {
     this.#schema = schema;
+    this.#sharedUuid = sharedUuid;
   }
 
   table(name: string): ReadonlyMap<Uuid, Row> {
@@ -112,11 +116,12 @@ export class CacheImpl implements Cache {
       return referenced?._uuid ?? uuid;
     };
     const waiting: [TableSchema, Row][] = [];
-    const row = (table: string, uuid: Uuid, change: Json): void => {
+    const row = (table: string, parsed: Uuid, change: Json): void => {
       const fresh = dumped.get(table);
       if (!fresh) return;
-      const initial = asObject(change, `${table} row ${uuid}`)['initial'];
+      const initial = asObject(change, `${table} row ${parsed}`)['initial'];
       if (initial === undefined) return;
+      const uuid = this.#sharedUuid(parsed);
       const ts = tableSchema(this.#schema, table);
       const decoded = decodeRow(ts, initial, uuid);
       missed = false;
@@ -127,17 +132,19 @@ export class CacheImpl implements Cache {
     // Rows `saved` (below) wrote, rebuilt as #compact lays a dump's out, handing the event loop
     // back every DUMP_SLICE rows: their strings come shared already (one a distinct value, a
     // reference the referenced row's own UUID), so no interning or UUID lookup a value.
-    const saved = async ({ strings, tables }: SavedRows): Promise<void> => {
+    const saved = async (rows: SavedRows): Promise<void> => {
+      // A UUID the caller holds is its string, here too: the row's and every reference to it.
+      const strings = rows.strings.map((s) => this.#sharedUuid(s));
       const shared = new Map<readonly Atom[], Value>();
       let read = 0;
-      for (const { table, columns: names, rows } of tables) {
+      for (const { table, columns: names, rows: saved } of rows.tables) {
         const fresh = dumped.get(table);
         if (!fresh) continue;
         const ts = tableSchema(this.#schema, table);
         const layout = this.#layout(ts, columns.get(table)!);
         const codecs = names.map((c) => savedCodec(ts, c));
         const record: Record<string, Value> = {};
-        for (const values of rows) {
+        for (const values of saved) {
           if (++read % DUMP_SLICE === 0) await setImmediate();
           for (let i = 0; i < names.length; i++) record[names[i]!] = this.#fromSaved(ts.name, names[i]!, codecs[i]!, values[i]!, strings, shared);
           const row = layout.copy(record) as Row;
@@ -249,10 +256,11 @@ export class CacheImpl implements Cache {
     const table = ts.name;
     const inserted = c['initial'] ?? c['insert'];
     if (inserted !== undefined) {
-      const decoded = decodeRow(ts, inserted, uuid);
+      const own = old?._uuid ?? this.#sharedUuid(uuid);
+      const decoded = decodeRow(ts, inserted, own);
       shareReferences(ts, decoded, this.#canonical);
       const row = this.#compact(ts, decoded, cols ?? []);
-      return old ? { table, uuid, old, new: row } : { table, uuid, new: row };
+      return old ? { table, uuid: own, old, new: row } : { table, uuid: own, new: row };
     }
     if (c['modify'] !== undefined) {
       // A modify for a row we do not hold means the cache lost track: reconnecting resyncs it.
@@ -397,7 +405,7 @@ interface SetStep {
 
 /** A set changed in place: where each element is (removal swaps the last one in), and its latest step. */
 interface InPlaceSet {
-  readonly positions: Map<Atom, number>;
+  readonly positions: SetPositions;
   latest?: SetStep;
 }
 
@@ -433,7 +441,7 @@ function applyModify(ts: TableSchema, prev: Row, diff: Row, layout: Layout): Row
         const current = (prev[column] as readonly Atom[] | undefined) ?? [];
         const state = inPlace.get(current) ?? (current.length >= IN_PLACE_AT ? track(current) : undefined);
         if (state) {
-          const step = toggleInPlace(current as Atom[], state, change as readonly Atom[]);
+          const step = toggleInPlace(state, change as readonly Atom[]);
           defineOld(old, column, current, step);
           setChanges[column] = { added: step.added, removed: step.removed };
         } else {
@@ -458,36 +466,21 @@ function applyModify(ts: TableSchema, prev: Row, diff: Row, layout: Layout): Row
   // A large set this modify left alone is still changed in place by later ones: `old` keeps it as it is now.
   for (const [column, value] of Object.entries(prev)) {
     const state = !(column in diff) && Array.isArray(value) ? inPlace.get(value) : undefined;
-    if (state) defineOld(old, column, value as readonly Atom[], toggleInPlace(value as Atom[], state, []));
+    if (state) defineOld(old, column, value as readonly Atom[], toggleInPlace(state, []));
   }
   return { table: ts.name, uuid: prev._uuid, old: old as Row, new: row as Row, setChanges };
 }
 
 function track(set: readonly Atom[]): InPlaceSet {
-  const state: InPlaceSet = { positions: new Map(set.map((atom, i) => [atom, i])) };
+  const state: InPlaceSet = { positions: new SetPositions(set as Atom[]) };
   inPlace.set(set, state);
   return state;
 }
 
-function toggleInPlace(set: Atom[], state: InPlaceSet, change: readonly Atom[]): SetStep {
+function toggleInPlace(state: InPlaceSet, change: readonly Atom[]): SetStep {
   const added: Atom[] = [];
   const removed: Atom[] = [];
-  for (const atom of change) {
-    const at = state.positions.get(atom);
-    if (at === undefined) {
-      state.positions.set(atom, set.length);
-      set.push(atom);
-      added.push(atom);
-      continue;
-    }
-    const last = set.pop()!;
-    if (at < set.length) {
-      set[at] = last;
-      state.positions.set(last, at);
-    }
-    state.positions.delete(atom);
-    removed.push(atom);
-  }
+  for (const atom of change) (state.positions.toggle(atom) ? added : removed).push(atom);
   const step: SetStep = { added, removed };
   if (state.latest) state.latest.next = step;
   state.latest = step;

@@ -36,6 +36,7 @@ interface Settings {
   readonly reconnectDelayMs: { readonly min: number; readonly max: number };
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
+  readonly sharedUuid: ((uuid: Uuid) => Uuid) | undefined;
 }
 
 interface Monitor {
@@ -108,6 +109,7 @@ export class OvsdbClient {
       reconnectDelayMs: options.reconnectDelayMs ?? { min: 100, max: 5000 },
       requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
       logger: options.logger ?? silent,
+      sharedUuid: options.sharedUuid,
     });
     await client.#start();
     return client;
@@ -223,7 +225,7 @@ export class OvsdbClient {
       await conn.close();
       throw err;
     }
-    this.#cache = new CacheImpl(this.#schema);
+    this.#cache = new CacheImpl(this.#schema, this.#settings.sharedUuid);
     // Lost already? Then #onClose has scheduled a reconnect, which will set connected.
     if (this.#conn === conn) this.#setConnected(true);
   }

@@ -108,6 +108,13 @@ export interface OvsdbClientOptions {
   /** Default 60000. */
   requestTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * A row's UUID as a string the caller already holds (e.g. the reconciler's view: a port's id
+   * is its switch port's UUID), so the cache keeps that one instead of a copy of its own (56 B a
+   * row); `uuid` itself when the caller holds none. Called for each row a notification inserts
+   * and each row of a dump.
+   */
+  sharedUuid?: (uuid: Uuid) => Uuid;
 }
 
 export type ConnectionState = 'connected' | 'disconnected';

@@ -251,6 +251,15 @@ export class Reconciler {
   }
 
   /**
+   * The view's own string for a Northbound row's UUID that is a port's id (its switch port's,
+   * `rowUuid.switchPort`), else `uuid`: the monitor cache keeps the view's string instead of a
+   * copy of its own (OvsdbClientOptions.sharedUuid), 56 B a port.
+   */
+  sharedUuid(uuid: string): string {
+    return this.view.ports.get(uuid)?.id ?? uuid;
+  }
+
+  /**
    * Monitors the Northbound and folds the log, side by side (ovsdb-server builds its dump
    * while the log is read), then follows the log. `reading`, if given, is the log read once
    * for the intake and the reconciler (src/engine); without it the reconciler reads it itself.
@@ -266,7 +275,11 @@ export class Reconciler {
     // The monitor request goes out first: ovsdb-server builds its dump while a snapshot loads.
     const started = performance.now();
     const since = () => Math.round(performance.now() - started);
-    const monitored = ovsdb.monitor(Object.fromEntries(tableNames.map((t) => [t, {}]))).then(() => {
+    const requests = tableNames.map((table) => {
+      const columns = (Tables as Record<string, TableSpec>)[table]!.columns;
+      return [table, columns ? { columns } : {}] as const;
+    });
+    const monitored = ovsdb.monitor(Object.fromEntries(requests)).then(() => {
       this.opts.logger.info({ ms: since() }, 'the Northbound dump is in the cache');
       return this.fence.start();
     });

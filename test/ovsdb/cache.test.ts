@@ -194,3 +194,25 @@ test('cache - an index finds a row keyed by its own UUID (held by the table, not
   cache.applyUpdate2({ Logical_Switch_Port: { [P3]: { delete: null }, [P2]: { delete: null } } }, withPorts);
   t.deepEqual([found(P3), found(P1)], [[], []], 'deleted');
 });
+
+test('cache - a row\'s UUID is asked of sharedUuid for each row inserted or dumped, and the rows are what they are without it', async (t) => {
+  const asked: string[] = [];
+  // An equal string of the caller's own, as the reconciler's view holds a port's id.
+  const shared = new CacheImpl(schema, (uuid) => {
+    asked.push(uuid);
+    return [...uuid].join('');
+  });
+  const plain = new CacheImpl(schema);
+  const notification = { Logical_Switch: { [A]: { insert: { name: A, ports: ['set', [['uuid', P1]]] } } } };
+  t.deepEqual(shared.applyUpdate2(notification, columns), plain.applyUpdate2(notification, columns));
+  const modify = { Logical_Switch: { [A]: { modify: { name: 'a2', ports: ['uuid', P2] } } } };
+  t.deepEqual(shared.applyUpdate2(modify, columns), plain.applyUpdate2(modify, columns));
+  t.deepEqual(asked, [A], 'an insert asks; a modify keeps the row\'s own string');
+  const dump = { Logical_Switch: { [A]: { initial: { name: 'a3' } }, [B]: { initial: { name: B } } } };
+  t.deepEqual((await readDump(shared, dump, columns))(), (await readDump(plain, dump, columns))());
+  t.deepEqual(asked, [A, A, B], 'each dumped row asks');
+  t.deepEqual([...shared.table('Logical_Switch')], [...plain.table('Logical_Switch')]);
+  const gone = { Logical_Switch: { [B]: { delete: null } } };
+  t.deepEqual(shared.applyUpdate2(gone, columns), plain.applyUpdate2(gone, columns));
+  t.is(shared.get('Logical_Switch', B), undefined);
+});

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import test from 'ava';
 import type { Atom, RowUpdate } from '../../src/ovsdb/mod.js';
-import { connect, startNb } from './fixture.js';
+import { connect, startNb, waitFor } from './fixture.js';
 
 /**
  * A port group of hundreds of ports, changed a few ports at a time as the reconciler changes
@@ -89,4 +91,62 @@ test('cache - a small set is copied on change: its old is the previous array', a
   const modify = updates.find((u) => u.table === 'Logical_Switch')!;
   t.is(modify.old!['ports'], before);
   t.deepEqual(sorted(modify.new!['ports']), sorted([p1, p2]));
+});
+
+test('cache - a large set changed in place through many adds and removes, and again after a reconnect\'s dump, holds what the server holds', async (t) => {
+  const nb = await startNb(t);
+  const client = await connect(t, { remote: nb.remote, reconnectDelayMs: { min: 10, max: 50 } });
+  await client.monitor({ Port_Group: {}, Logical_Switch: {}, Logical_Switch_Port: {} });
+  const ports = Array.from({ length: 400 }, () => randomUUID());
+  // A switch holds the ports (a group's references are weak: ports no switch holds are deleted).
+  await client.transact([
+    ...ports.map((uuid, i) => ({ op: 'insert' as const, table: 'Logical_Switch_Port', uuid, row: { name: `p${i}` } })),
+    { op: 'insert', table: 'Logical_Switch', row: { name: 'ls', ports } },
+  ]);
+  const [pg] = await client.transact([{ op: 'insert', table: 'Port_Group', row: { name: 'big', ports: ports.slice(0, 150) } }]);
+  const group = pg!.uuid!;
+  const where = [['_uuid', '==', group]] as const;
+  const held = (): readonly Atom[] => client.cache.get('Port_Group', group)!['ports'] as readonly Atom[];
+  const served = async (): Promise<string[]> => {
+    const [selected] = await client.transact([{ op: 'select', table: 'Port_Group', where, columns: ['ports'] }]);
+    return sorted(selected!.rows![0]!['ports']);
+  };
+  // A fixed walk over the ports: each transaction adds a few absent ones and removes a few present ones.
+  let cursor = 0;
+  const churn = async (rounds: number): Promise<void> => {
+    for (let round = 0; round < rounds; round++) {
+      const present = new Set(held());
+      const add: string[] = [];
+      const remove: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const port = ports[(cursor = (cursor * 31 + 17) % ports.length)]!;
+        if (add.includes(port) || remove.includes(port)) continue;
+        (present.has(port) ? remove : add).push(port);
+      }
+      await client.transact([
+        ...(add.length > 0 ? [{ op: 'mutate' as const, table: 'Port_Group', where, mutations: [['ports', 'insert', add] as const] }] : []),
+        ...(remove.length > 0 ? [{ op: 'mutate' as const, table: 'Port_Group', where, mutations: [['ports', 'delete', remove] as const] }] : []),
+      ]);
+    }
+  };
+  await churn(60);
+  const live = held();
+  t.true(live.length > 100);
+  t.deepEqual(sorted(live), await served(), 'after adds and removes in place');
+  t.is(new Set(live).size, live.length, 'no element twice');
+
+  // Changed while the client is away, so the reconnect's dump replaces the row: its set is a new
+  // array, indexed afresh at its first change.
+  await nb.stop();
+  await waitFor(() => !client.connected, 'the client to notice');
+  const away = ports.filter((port) => !live.includes(port)).slice(0, 5);
+  await promisify(execFile)('ovsdb-tool', ['transact', nb.db, JSON.stringify(['OVN_Northbound',
+    { op: 'mutate', table: 'Port_Group', where: [['name', '==', 'big']], mutations: [['ports', 'insert', ['set', away.map((port) => ['uuid', port])]], ['ports', 'delete', ['set', [['uuid', String(live[3])]]]]] }])]);
+  await nb.restart();
+  await waitFor(() => client.connected, 'the reconnect');
+  t.deepEqual(sorted(held()), await served(), 'after the dump');
+  await churn(60);
+  t.not(held(), live, 'the dump\'s array, not the one changed before it');
+  t.deepEqual(sorted(held()), await served(), 'after adds and removes in place on the dump\'s set');
+  t.is(new Set(held()).size, held().length, 'no element twice');
 });

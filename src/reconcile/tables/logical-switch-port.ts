@@ -1,9 +1,20 @@
 import { PROVIDER_SCOPE } from '../../../events/mod.js';
 import { intToIp } from '../../../projections/mod.js';
 import type { ExternalNetwork, NatGateway, Port, Subnet } from '../../../projections/mod.js';
+import type { Value } from '../../ovsdb/mod.js';
 import type { DesiredRow } from '../desired-row.js';
 import { externalIds, rowName, rowUuid } from '../names.js';
 import type { Ownership } from '../names.js';
+
+/**
+ * The switch-port columns novanet writes (every builder below checks its columns against them)
+ * or reads (`up`, a port's `bound`): the reconciler monitors only these. A cached row holds a
+ * slot for each monitored column, and 6 of the table's 16 are never written nor read here
+ * (`enabled`, `dynamic_addresses`, `parent_name`, `tag_request`, `dhcpv6_options`,
+ * `mirror_rules`): 48 B a port, and no notification when ovn-northd or an operator sets them.
+ */
+export const SWITCH_PORT_COLUMNS = ['name', 'type', 'addresses', 'port_security', 'options', 'external_ids', 'dhcpv4_options', 'tag', 'ha_chassis_group', 'up'] as const;
+type SwitchPortColumns = Readonly<Partial<Record<(typeof SWITCH_PORT_COLUMNS)[number], Value>>>;
 
 /** The LSP option (and OVS Interface external id) that pins a VIF to one plug. */
 const IFACE_ID_VER = 'iface-id-ver';
@@ -25,7 +36,7 @@ export function subnetSwitchRouterPort(own: Ownership, subnet: Subnet): DesiredR
       addresses: ['router'],
       options: { 'router-port': rowName.routerPort(subnet.id) },
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
-    },
+    } satisfies SwitchPortColumns,
     referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' }],
   };
 }
@@ -68,7 +79,7 @@ export function portSwitchPort(own: Ownership, port: Port, subnet: Subnet, vipHo
         ...externalIds(own, { kind: 'port', id: port.id }, port.scope, port.seq, port.name),
         ...(port.deviceId !== undefined && { 'novanet:device-id': port.deviceId }),
       },
-    },
+    } satisfies SwitchPortColumns,
     referencedBy: [
       { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
       { table: 'Port_Group', uuid: rowUuid.dropPortGroup(port.vpcId), column: 'ports' },
@@ -90,7 +101,7 @@ export function localnetPort(own: Ownership, network: ExternalNetwork): DesiredR
       options: { network_name: network.physicalNetwork },
       tag: network.vlanId !== undefined ? [network.vlanId] : [],
       external_ids: externalIds(own, { kind: 'externalnetwork', id: network.id }, PROVIDER_SCOPE, network.seq, network.name),
-    },
+    } satisfies SwitchPortColumns,
     referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.externalSwitch(network.id), column: 'ports' }],
   };
 }
@@ -108,7 +119,7 @@ export function gatewaySwitchPort(own: Ownership, gateway: NatGateway, network: 
       // nat-addresses=router: the gateway chassis answers ARP and sends GARPs for the NAT IPs and VIPs.
       options: { 'router-port': rowName.gatewayRouterPort(gateway.id), 'nat-addresses': 'router' },
       external_ids: externalIds(own, { kind: 'natgateway', id: gateway.id }, gateway.scope, gateway.seq),
-    },
+    } satisfies SwitchPortColumns,
     referencedBy: [{ table: 'Logical_Switch', uuid: rowUuid.externalSwitch(network.id), column: 'ports' }],
   };
 }
@@ -120,7 +131,7 @@ export function gatewaySwitchPort(own: Ownership, gateway: NatGateway, network: 
  */
 export function baremetalSwitchPort(own: Ownership, port: Port, subnet: Subnet, networkClassId: string): DesiredRow {
   const row = portSwitchPort(own, port, subnet, []);
-  return { ...row, columns: { ...row.columns, type: 'external', options: {}, ha_chassis_group: [rowUuid.haChassisGroup(networkClassId)] } };
+  return { ...row, columns: { ...row.columns, type: 'external', options: {}, ha_chassis_group: [rowUuid.haChassisGroup(networkClassId)] } satisfies SwitchPortColumns };
 }
 
 /**
@@ -140,7 +151,7 @@ export function subnetLocalnetPort(own: Ownership, subnet: Subnet, physicalNetwo
       options: { network_name: physicalNetwork },
       tag: [vlanId],
       external_ids: externalIds(own, { kind: 'subnet', id: subnet.id }, subnet.scope, subnet.seq, subnet.name),
-    },
+    } satisfies SwitchPortColumns,
     referencedBy: [
       { table: 'Logical_Switch', uuid: rowUuid.logicalSwitch(subnet.id), column: 'ports' },
       { table: 'Port_Group', uuid: rowUuid.dropPortGroup(subnet.vpcId), column: 'ports' },

@@ -1,3 +1,5 @@
+import { SWITCH_PORT_COLUMNS } from './logical-switch-port.js';
+
 /**
  * The Northbound tables novanet writes. Root rows are deleted explicitly; non-root
  * rows disappear when the last strong reference to them is removed (the server
@@ -8,6 +10,8 @@
 export interface TableSpec {
   readonly root: boolean;
   readonly references: readonly string[];
+  /** The columns the reconciler monitors, where not every column: a cached row holds each. */
+  readonly columns?: readonly string[];
 }
 
 export const Tables = {
@@ -18,7 +22,7 @@ export const Tables = {
   Gateway_Chassis: { root: false, references: [] },
   Load_Balancer: { root: true, references: [] },
   Logical_Switch: { root: true, references: ['ports', 'acls', 'load_balancer'] },
-  Logical_Switch_Port: { root: false, references: [] },
+  Logical_Switch_Port: { root: false, references: [], columns: SWITCH_PORT_COLUMNS },
   DHCP_Options: { root: true, references: [] },
   Port_Group: { root: true, references: ['ports', 'acls'] },
   ACL: { root: false, references: [] },
