@@ -66,6 +66,16 @@ export function subjects(prefix: string = DEFAULT_PREFIX) {
     snapshotChunk: (seq: number, n: number) => `${prefix}.snapshot.${seq}.${n}`,
     snapshotChunks: (seq: number) => `${prefix}.snapshot.${seq}.>`,
     snapshotWildcard: `${prefix}.snapshot.>`,
+    /**
+     * The reconciler's saved Northbound cache (src/ovsdb's saveCache), stored as a snapshot is:
+     * `<prefix>.snapshot.northbound.head` names the newest, in chunks
+     * `<prefix>.snapshot.northbound.<generation>.<n>`.
+     */
+    northboundCache: {
+      snapshotHead: `${prefix}.snapshot.northbound.head`,
+      snapshotChunk: (generation: number, n: number) => `${prefix}.snapshot.northbound.${generation}.${n}`,
+      snapshotChunks: (generation: number) => `${prefix}.snapshot.northbound.${generation}.>`,
+    },
     /** JetStream direct get of the latest message on a status subject: a plain subject, so NATS can scope it per tenant. */
     statusDirectGet: (statusSubject: string) => `$JS.API.DIRECT.GET.${streams.status}.${statusSubject}`,
     /** The resource a status subject is about; undefined for a subject of another shape. */

@@ -182,7 +182,8 @@ export class SnapshotStore {
     private readonly nc: NatsConnection,
     private readonly jsm: JetStreamManager,
     private readonly stream: string,
-    private readonly subjects: Pick<Subjects, 'snapshotHead' | 'snapshotChunk' | 'snapshotChunks'>,
+    /** Subjects' own: the views' snapshot's, or the reconciler's saved Northbound cache's (`northboundCache`). */
+    private readonly subjects: Pick<Subjects, 'snapshotChunk' | 'snapshotChunks'> & { readonly snapshotHead: string },
   ) {}
 
   /** Stores `bytes` as the newest snapshot, taken at `seq`, and drops the one it replaces. */

@@ -15,13 +15,14 @@ import { pino } from 'pino';
 import { subjects } from '../../events/mod.js';
 import { trackConnected } from '../bus/connection.js';
 import { EventLog } from '../bus/log.js';
-import { decodeSnapshot, releaseBytes } from '../bus/snapshot.js';
+import { decodeSnapshot, releaseBytes, SnapshotStore } from '../bus/snapshot.js';
 import { StatusPublisher } from '../bus/status.js';
 import { OvsdbClient } from '../ovsdb/mod.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import type { CommitSource, ReconcilerObserver, ReconcilerRead } from '../reconcile/reconciler.js';
 import { natsOptions, ovnNbSsl } from './config.js';
 import { viewDigest } from './digest.js';
+import { loadNorthboundCache, restoreNorthboundCache, saveNorthboundCache } from './northbound-cache.js';
 import { errorData, HEARTBEAT_MS, RECONCILER_THREAD_NAME } from './reconciler-protocol.js';
 import type { FromReconciler, ReconcilerCall, ReconcilerCalls, ReconcilerHook, ReconcilerStart, ReconcilerState, ReconcilerWorkerData } from './reconciler-protocol.js';
 
@@ -89,8 +90,13 @@ async function build() {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const subs = subjects(config.prefix);
+    // Kept and restored as the views' snapshots are: not at all with snapshots off.
+    const cacheStore = config.snapshotEvery > 0 ? new SnapshotStore(nc, jsm, data.streams.snapshot, subs.northboundCache) : undefined;
     const log = new EventLog(nc, js, jsm, data.streams.events, subs, config.natsInboxPrefix);
     const ssl = ovnNbSsl(config);
+    const cacheLogger = logger.child({ component: 'northbound-cache' });
+    // Read beside the Northbound's connect, handed to the client before the monitor request.
+    const savedCache = cacheStore && loadNorthboundCache(cacheStore, cacheLogger);
     // The reconciler's once it exists (before its monitor request, so before any row arrives).
     let sharedUuid = (uuid: string): string => uuid;
     ovsdb = await OvsdbClient.connect({
@@ -100,6 +106,8 @@ async function build() {
       sharedUuid: (uuid) => sharedUuid(uuid),
     });
     const client = ovsdb;
+    const saved = await savedCache;
+    if (saved) restoreNorthboundCache(client, saved, cacheLogger);
     client.onConnection((state) => {
       // The state first: whoever the engine tells of the change reads the state as of it (readiness).
       flushState();
@@ -130,7 +138,7 @@ async function build() {
     if (data.hook !== undefined) await ((await import(data.hook)) as { default: ReconcilerHook }).default({ reconciler, ovsdb, config });
     const running = reconciler.start(started.then((read) => reading(log, read)));
     running.catch(() => undefined);
-    return { nc, ovsdb: client, reconciler, running };
+    return { nc, ovsdb: client, reconciler, running, cacheStore, cacheLogger };
   } catch (err) {
     await ovsdb?.close();
     await nc.close();
@@ -179,9 +187,11 @@ const calls: Handlers = {
     return answer;
   },
   async stop() {
-    const { reconciler, ovsdb, nc } = await parts;
+    const { reconciler, ovsdb, nc, cacheStore, cacheLogger } = await parts;
     reconciler.standDown();
     await reconciler.stop();
+    // Nothing writes any more: the cache is as of its last transaction, and the next start resumes from it.
+    if (cacheStore) await saveNorthboundCache(cacheStore, ovsdb, cacheLogger);
     await ovsdb.close();
     await nc.drain();
   },

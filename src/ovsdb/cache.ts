@@ -2,8 +2,10 @@ import { setImmediate } from 'node:timers/promises';
 import { OvsdbError, OvsdbProtocolError } from './errors.js';
 import type { Json } from './json-stream.js';
 import { asObject, columnKind, decodeRow, defaultValue, setKey, tableSchema } from './schema.js';
+import type { ColumnKind } from './schema.js';
+import type { SavedRows, SavedValue } from './saved-cache.js';
 import { SetPositions } from './set-positions.js';
-import type { Atom, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
+import type { Atom, AtomicType, Cache, DatabaseSchema, Row, RowUpdate, SetChange, TableSchema, Uuid, Value } from './types.js';
 
 /**
  * A key's rows: most keys (a resource's id) have one row in a table, held as it is; a second
@@ -19,9 +21,10 @@ interface Index {
 /** Monitored columns per table: update2 leaves out columns at their default, the cache fills them in. */
 export type MonitoredColumns = ReadonlyMap<string, readonly string[]>;
 
-/** A dump being read (CacheImpl.readDump): its row updates in server order, then `done`. */
+/** A dump being read (CacheImpl.readDump): its row updates in server order, or rows saved before (`saved`), then `done`. */
 export interface DumpReader {
   row(table: string, uuid: Uuid, change: Json): void;
+  saved(rows: SavedRows): Promise<void>;
   done(): Promise<() => RowUpdate[]>;
 }
 
@@ -126,6 +129,29 @@ export class CacheImpl implements Cache {
       if (missed) waiting.push([ts, decoded]);
       else fresh.set(uuid, this.#compact(ts, decoded, columns.get(table)!));
     };
+    // Rows `saved` (below) wrote, rebuilt as #compact lays a dump's out, handing the event loop
+    // back every DUMP_SLICE rows: their strings come shared already (one a distinct value, a
+    // reference the referenced row's own UUID), so no interning or UUID lookup a value.
+    const saved = async (rows: SavedRows): Promise<void> => {
+      // A UUID the caller holds is its string, here too: the row's and every reference to it.
+      const strings = rows.strings.map((s) => this.#sharedUuid(s));
+      const shared = new Map<readonly Atom[], Value>();
+      let read = 0;
+      for (const { table, columns: names, rows: saved } of rows.tables) {
+        const fresh = dumped.get(table);
+        if (!fresh) continue;
+        const ts = tableSchema(this.#schema, table);
+        const layout = this.#layout(ts, columns.get(table)!);
+        const codecs = names.map((c) => savedCodec(ts, c));
+        const record: Record<string, Value> = {};
+        for (const values of saved) {
+          if (++read % DUMP_SLICE === 0) await setImmediate();
+          for (let i = 0; i < names.length; i++) record[names[i]!] = this.#fromSaved(ts.name, names[i]!, codecs[i]!, values[i]!, strings, shared);
+          const row = layout.copy(record) as Row;
+          fresh.set(row._uuid, row);
+        }
+      }
+    };
     const done = async (): Promise<() => RowUpdate[]> => {
       // A row each turn of the event loop: a switch's thousand references are a few ms.
       for (const [ts, decoded] of waiting.splice(0)) {
@@ -135,7 +161,74 @@ export class CacheImpl implements Cache {
       }
       return this.#compare(dumped);
     };
-    return { row, done };
+    return { row, saved, done };
+  }
+
+  /** The monitored tables' rows as `readDump`'s `saved` takes them back (SavedRows). */
+  saved(columns: MonitoredColumns): SavedRows {
+    const strings: string[] = [];
+    const indexes = new Map<string, number>();
+    const str = (atom: Atom): Atom => {
+      if (typeof atom !== 'string') return atom;
+      let at = indexes.get(atom);
+      if (at === undefined) indexes.set(atom, (at = strings.push(atom) - 1));
+      return at;
+    };
+    // A value the cache shares between rows (a recurring set or map) is saved once.
+    const saved = new Map<object, SavedValue>();
+    const tables = [...columns].map(([table, cols]) => {
+      const ts = tableSchema(this.#schema, table);
+      const names = ['_uuid', ...cols];
+      const codecs = names.map((c) => savedCodec(ts, c));
+      const toSaved = (value: Value, codec: SavedCodec): SavedValue => {
+        if (codec.kind === 'scalar') return codec.strings ? str(value as Atom) : value as Atom;
+        const known = saved.get(value as object);
+        if (known !== undefined) return known;
+        const out = codec.kind === 'set'
+          ? (value as readonly Atom[]).map(codec.strings ? str : (atom) => atom)
+          : Object.entries(value as Readonly<Record<string, Atom>>).flatMap(([key, atom]) => [str(key), codec.values ? str(atom) : atom]);
+        saved.set(value as object, out);
+        return out;
+      };
+      return { table, columns: names, rows: [...this.table(table).values()].map((row) => names.map((c, i) => toSaved(row[c]!, codecs[i]!))) };
+    });
+    return { strings, tables };
+  }
+
+  /** A saved value as the cache holds it: strings from the table; a set or map saved once for many rows one value again, frozen. */
+  #fromSaved(table: string, column: string, codec: SavedCodec, value: SavedValue, strings: readonly string[], shared: Map<readonly Atom[], Value>): Value {
+    const atom = (a: Atom, isString: boolean): Atom => (isString ? strings[a as number]! : a);
+    if (codec.kind === 'scalar') return atom(value as Atom, codec.strings);
+    const list = value as readonly Atom[];
+    if (list.length === 0) return codec.kind === 'set' ? EMPTY_SET : EMPTY_MAP;
+    const known = shared.get(list);
+    if (known !== undefined) return Object.freeze(known);
+    let out: Value;
+    if (codec.kind === 'set') out = list.map((a) => atom(a, codec.strings));
+    else {
+      const map: Record<string, Atom> = {};
+      for (let i = 0; i < list.length; i += 2) setKey(map, strings[list[i] as number]!, atom(list[i + 1]!, codec.values));
+      out = this.#maps.laidOut(table, column, map);
+    }
+    shared.set(list, out);
+    return out;
+  }
+
+  /** Whether every row a since-reply's updates modify is in the cache (or in `base`, the rows about to replace it): else they are not changes of what it holds. */
+  holdsModified(json: Json, base?: SavedRows): boolean {
+    const baseRows = new Map<string, Set<string>>();
+    const held = (table: string, uuid: Uuid): boolean => {
+      if (!base) return this.get(table, uuid) !== undefined;
+      let uuids = baseRows.get(table);
+      if (!uuids) baseRows.set(table, (uuids = new Set(base.tables.find((t) => t.table === table)?.rows.map((values) => base.strings[values[0] as number]!))));
+      return uuids.has(uuid);
+    };
+    for (const [table, rows] of entries(json, 'table-updates2')) {
+      for (const [uuid, change] of entries(rows, `${table} updates`)) {
+        if (asObject(change, `${table} row ${uuid}`)['modify'] !== undefined && !held(table, uuid)) return false;
+      }
+    }
+    return true;
   }
 
   async #compare(dumped: ReadonlyMap<string, ReadonlyMap<Uuid, Row>>): Promise<() => RowUpdate[]> {
@@ -278,6 +371,20 @@ function copier<V>(keys: readonly string[]): ((from: Readonly<Record<string, V>>
   if (keys.includes('__proto__')) return undefined;
   const fields = keys.map((k) => `${JSON.stringify(k)}: from[${JSON.stringify(k)}]`);
   return new Function('from', `return { ${fields.join(', ')} };`) as (from: Readonly<Record<string, V>>) => Record<string, V>;
+}
+
+/** How a column's values are saved: which of its atoms are strings (string and uuid atoms; a map's keys always are). */
+interface SavedCodec {
+  readonly kind: ColumnKind;
+  readonly strings: boolean;
+  readonly values: boolean;
+}
+
+function savedCodec(ts: TableSchema, column: string): SavedCodec {
+  if (column === '_uuid') return { kind: 'scalar', strings: true, values: false };
+  const type = ts.columns.get(column)!;
+  const isString = (t: AtomicType | undefined) => t === 'string' || t === 'uuid';
+  return { kind: columnKind(type), strings: isString(type.key.type), values: isString(type.value?.type) };
 }
 
 /** Rows of a dump compared between two hand-backs of the event loop. */

@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
 import { CacheImpl } from './cache.js';
 import type { MonitoredColumns } from './cache.js';
 import { RpcConnection, openSocket } from './connection.js';
-import { OvsdbDisconnectedError, OvsdbError } from './errors.js';
+import { OvsdbDisconnectedError, OvsdbError, OvsdbProtocolError } from './errors.js';
+import { stringifyJson } from './json-stream.js';
 import type { Json, RowSink } from './json-stream.js';
 import { decodeResults, encodeMonitorRequests, encodeOperation } from './operations.js';
+import { decodeSavedCache, encodeSavedCache } from './saved-cache.js';
+import type { CacheIdentity, SavedMonitor } from './saved-cache.js';
 import { asObject, parseSchema } from './schema.js';
 import type {
   Cache,
@@ -38,6 +42,21 @@ interface Settings {
 interface Monitor {
   readonly request: Json;
   readonly columns: MonitoredColumns;
+  /** A sha256 of `request`: a saved cache answers only the same request. */
+  readonly digest: string;
+  /** The transaction the cache's rows of this monitor are as of (a clustered database's): monitor_cond_since resumes from it. */
+  lastTxnId?: Uuid;
+  /** Rows saved as of `lastTxnId` (restoreCache), not yet in the cache: the base a found=true reply's changes apply to. */
+  restored?: SavedMonitor;
+}
+
+/** monitor_cond_since from no transaction: a full dump. */
+const NO_TXN = '00000000-0000-0000-0000-000000000000';
+
+/** A monitor_cond_since reply's result: found, the last transaction's id, then table updates. */
+function sinceReply(result: Json): { readonly found: boolean; readonly lastTxnId: Uuid; readonly updates: Json } {
+  if (!Array.isArray(result) || typeof result[0] !== 'boolean' || typeof result[1] !== 'string') throw new OvsdbProtocolError('malformed monitor_cond_since reply');
+  return { found: result[0], lastTxnId: result[1], updates: result[2] ?? null };
 }
 
 const noop = (): void => {};
@@ -51,6 +70,12 @@ const silent: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 export class OvsdbClient {
   readonly #settings: Settings;
   #schema: DatabaseSchema | undefined;
+  /** A sha256 of the schema as the server sent it: a cache saved under another one is not used. */
+  #schemaDigest = '';
+  /** The raft cluster's id of the database, if it is clustered (and `_Server` is read: leaderOnly). */
+  #cluster: Uuid | undefined;
+  /** Monitors of a saved cache (restoreCache), each taken by the first monitor() of the same request. */
+  #restored: readonly SavedMonitor[] = [];
   #cache: CacheImpl | undefined;
   #conn: RpcConnection | undefined;
   /** The remote the connection is to, and the one the next attempt starts with. */
@@ -125,7 +150,10 @@ export class OvsdbClient {
     }
     const conn = this.#requireConnection();
     const id = `m${this.#nextMonitorId++}`;
-    const monitor: Monitor = { request: json, columns };
+    const digest = createHash('sha256').update(stringifyJson(json)).digest('hex');
+    const restored = this.#restored.find((saved) => saved.request === digest);
+    this.#restored = this.#restored.filter((saved) => saved !== restored);
+    const monitor: Monitor = { request: json, columns, digest, ...(restored && { lastTxnId: restored.lastTxnId, restored }) };
     // Registered before the reply: notifications for it may follow the reply within the same chunk.
     this.#monitors.set(id, monitor);
     try {
@@ -147,6 +175,39 @@ export class OvsdbClient {
     return () => this.#connectionListeners.delete(listener);
   }
 
+  /**
+   * The monitored rows with the transaction each monitor's are as of, as bytes `restoreCache`
+   * takes back; undefined for a standalone database (its server keeps no transaction history:
+   * monitor_cond_since always answers with the full dump) or a monitor not yet resumable.
+   */
+  saveCache(): Uint8Array | undefined {
+    const identity = this.#identity();
+    const monitors = [...this.#monitors.values()];
+    if (!identity || monitors.length === 0 || monitors.some((m) => m.lastTxnId === undefined || m.restored)) return undefined;
+    return encodeSavedCache(identity, monitors.map((m) => ({ request: m.digest, lastTxnId: m.lastTxnId!, ...this.#cache!.saved(m.columns) })));
+  }
+
+  /**
+   * Takes a cache `saveCache` made, for the monitors asked for next with the same requests:
+   * each asks the server for what changed since its transaction, and a found=true reply's
+   * changes apply to these rows; found=false (the transaction left the server's history) is
+   * a full dump, as without them. Before monitor(). Returns the rows taken, or why none is
+   * (another database or cluster, schema or encoding, a standalone database, a bad checksum).
+   */
+  restoreCache(bytes: Uint8Array): { readonly rows: number } | { readonly reason: string } {
+    if (this.#monitors.size > 0) return { reason: 'monitors are already established' };
+    const identity = this.#identity();
+    if (!identity) return { reason: 'the database is not clustered (or its cluster is not known: leaderOnly is off)' };
+    const monitors = decodeSavedCache(bytes, identity);
+    if ('reason' in monitors) return monitors;
+    this.#restored = monitors;
+    return { rows: monitors.reduce((n, m) => n + m.tables.reduce((t, table) => t + table.rows.length, 0), 0) };
+  }
+
+  #identity(): CacheIdentity | undefined {
+    return this.#cluster === undefined ? undefined : { database: this.#settings.database, cluster: this.#cluster, schema: this.#schemaDigest };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#reconnectTimer);
@@ -156,7 +217,9 @@ export class OvsdbClient {
   async #start(): Promise<void> {
     const conn = await this.#open();
     try {
-      this.#schema = parseSchema(await conn.request('get_schema', [this.#settings.database], (schema) => schema));
+      const schema = await conn.request('get_schema', [this.#settings.database], (json) => json);
+      this.#schema = parseSchema(schema);
+      this.#schemaDigest = createHash('sha256').update(stringifyJson(schema)).digest('hex');
     } catch (err) {
       this.#closed = true;
       await conn.close();
@@ -215,7 +278,7 @@ export class OvsdbClient {
     if (this.#settings.leaderOnly) {
       try {
         await conn.request('monitor_cond', ['_Server', SERVER_MONITOR, {
-          Database: [{ columns: ['name', 'model', 'connected', 'leader'], where: [['name', '==', this.#settings.database]] }],
+          Database: [{ columns: ['name', 'model', 'connected', 'leader', 'cid'], where: [['name', '==', this.#settings.database]] }],
         }], (dump) => role.apply(dump));
       } catch (err) {
         await conn.close();
@@ -227,6 +290,9 @@ export class OvsdbClient {
       }
     }
     if (conn.closed) throw new OvsdbDisconnectedError(`connection to ${remote} lost`);
+    // Another cluster (the database made again) knows none of the transactions the cache is as of.
+    if (role.cluster !== this.#cluster) for (const monitor of this.#monitors.values()) monitor.lastTxnId = undefined;
+    this.#cluster = role.cluster;
     this.#conn = conn;
     return conn;
   }
@@ -244,34 +310,17 @@ export class OvsdbClient {
    * dropped with what it held: the reconnect's dump covers it. (One request a table would let
    * ovsdb-server compose a table while the last is read, but it would also split each
    * transaction's update2 into one a table, and a reader could see half a transaction.)
+   *
+   * A clustered database is asked with monitor_cond_since from the transaction the monitor's rows
+   * are as of (none: a full dump). found=true answers with what changed since: applied to the
+   * cache (a reconnect) or to the restored rows, which the same swap as a dump's puts in first.
    */
   async #startMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<void> {
-    const reader = this.#cache!.readDump(monitor.columns);
-    // A row that does not decode fails its request, not the connection (the parser would drop it).
-    let failure: { readonly error: unknown } | undefined;
-    const rows: RowSink = (table, uuid, change) => {
-      if (failure) return;
-      try {
-        reader.row(table, uuid, change);
-      } catch (error) {
-        failure = { error };
-      }
-    };
-    // The reply's rows came through `rows` as they were read; only another server's come here.
-    const rest = (result: Json): void => {
-      for (const [table, updates] of Object.entries(asObject(result, 'table-updates2'))) {
-        for (const [uuid, change] of Object.entries(asObject(updates, `${table} updates`))) rows(table, uuid, change);
-      }
-      if (failure) throw failure.error;
-    };
     this.#dumpsRead++;
     let updates: RowUpdate[] = [];
     try {
       try {
-        await conn.request('monitor_cond', [this.#settings.database, id, monitor.request], rest, rows);
-        const swap = await reader.done();
-        if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
-        updates = swap();
+        updates = await this.#readMonitor(conn, id, monitor);
       } finally {
         this.#dumpsRead--;
       }
@@ -279,6 +328,71 @@ export class OvsdbClient {
       // Also when the request failed: what the other monitors were sent meanwhile is not lost.
       await this.#applyHeld(conn, updates);
     }
+  }
+
+  /** Asks for the monitor's rows and swaps them in; returns what changed. */
+  async #readMonitor(conn: RpcConnection, id: string, monitor: Monitor): Promise<RowUpdate[]> {
+    const restored = monitor.restored;
+    monitor.restored = undefined;
+    const { reply, reader, changes } = await this.#askMonitor(conn, id, monitor);
+    const base = reply.found ? restored : undefined;
+    if (reply.found && !this.#cache!.holdsModified(changes, base)) {
+      // Changes of rows neither the cache nor the restored rows hold: not a history of these rows.
+      this.#settings.logger.warn({ monitor: id }, 'ovsdb: the changes since the cache\'s transaction modify rows it does not hold; asking for the full dump');
+      monitor.lastTxnId = undefined;
+      await conn.request('monitor_cancel', [id], () => undefined);
+      // What the cancelled monitor was sent after its reply is in the dump asked for next.
+      this.#held.splice(0, this.#held.length, ...this.#held.filter((held) => !(Array.isArray(held.params) && held.params[0] === id)));
+      return this.#readMonitor(conn, id, monitor);
+    }
+    if (base) await reader.saved(base);
+    // A reconnect's found=true keeps the cache as it is: only the changes apply.
+    const swap = reply.found && !base ? undefined : await reader.done();
+    if (conn !== this.#conn) throw new OvsdbDisconnectedError('connection lost while reading the dump');
+    const updates = swap?.() ?? [];
+    for (const update of this.#cache!.applyUpdate2(changes, monitor.columns)) updates.push(update);
+    monitor.lastTxnId = reply.lastTxnId;
+    if (restored) {
+      this.#settings.logger.info({ monitor: id, found: reply.found }, reply.found
+        ? 'ovsdb: the restored cache resumed from its transaction'
+        : 'ovsdb: the restored cache\'s transaction is not in the server\'s history; read the full dump instead');
+    }
+    return updates;
+  }
+
+  /**
+   * Sends the monitor request: monitor_cond_since from the monitor's transaction to a clustered
+   * database (no transaction: the full dump), monitor_cond to a standalone one, whose server
+   * keeps no history. A dump's rows go to the reader as they are read; a found=true reply's
+   * (insert, modify, delete of what the monitor holds) are returned as table updates.
+   */
+  async #askMonitor(conn: RpcConnection, id: string, monitor: Monitor) {
+    const resuming = this.#cluster !== undefined;
+    const reader = this.#cache!.readDump(monitor.columns);
+    const changes: { [table: string]: { [uuid: string]: Json } } = {};
+    // A row that does not decode fails its request, not the connection (the parser would drop it).
+    let failure: { readonly error: unknown } | undefined;
+    const rows: RowSink = (table, uuid, change) => {
+      if (failure) return;
+      try {
+        if (isInitial(change)) reader.row(table, uuid, change);
+        else (changes[table] ??= {})[uuid] = change;
+      } catch (error) {
+        failure = { error };
+      }
+    };
+    // The reply's rows came through `rows` as they were read; only another server's come here.
+    const rest = (result: Json) => {
+      const reply = resuming ? sinceReply(result) : { found: false, lastTxnId: undefined, updates: result };
+      for (const [table, updates] of Object.entries(asObject(reply.updates, 'table-updates2'))) {
+        for (const [uuid, change] of Object.entries(asObject(updates, `${table} updates`))) rows(table, uuid, change);
+      }
+      if (failure) throw failure.error;
+      return reply;
+    };
+    const params = [this.#settings.database, id, monitor.request, ...(resuming ? [monitor.lastTxnId ?? NO_TXN] : [])];
+    const reply = await conn.request(resuming ? 'monitor_cond_since' : 'monitor_cond', params, rest, rows);
+    return { reply, reader, changes };
   }
 
   /**
@@ -313,13 +427,17 @@ export class OvsdbClient {
     this.#emit(this.#updatesOf(method, params));
   }
 
+  /** update2 (monitor_cond), or update3 (monitor_cond_since), which names the transaction the cache is then as of. */
   #updatesOf(method: string, params: Json): RowUpdate[] {
-    if (method !== 'update2' || !Array.isArray(params)) {
+    if ((method !== 'update2' && method !== 'update3') || !Array.isArray(params)) {
       this.#settings.logger.debug({ method }, 'ovsdb: ignored notification');
       return [];
     }
     const monitor = this.#monitors.get(String(params[0]));
-    return monitor ? this.#cache!.applyUpdate2(params[1] ?? null, monitor.columns) : [];
+    if (!monitor) return [];
+    const updates = this.#cache!.applyUpdate2((method === 'update3' ? params[2] : params[1]) ?? null, monitor.columns);
+    if (method === 'update3' && typeof params[1] === 'string') monitor.lastTxnId = params[1];
+    return updates;
   }
 
   #onClose(conn: RpcConnection, error: Error | undefined): void {
@@ -402,9 +520,19 @@ class ServerRole {
     }
   }
 
+  /** The database's raft cluster id; undefined for a standalone one. */
+  get cluster(): Uuid | undefined {
+    const cid = this.#row['cid'];
+    return this.#row['model'] === 'clustered' && Array.isArray(cid) && cid[0] === 'uuid' && typeof cid[1] === 'string' ? cid[1] : undefined;
+  }
+
   get usable(): boolean {
     // A standalone (or older) server has no raft role; the row is missing only before the database is loaded.
     if (this.#row['model'] !== 'clustered') return this.#row['name'] !== undefined;
     return this.#row['leader'] === true && this.#row['connected'] === true;
   }
+}
+
+function isInitial(change: Json): boolean {
+  return typeof change === 'object' && change !== null && !Array.isArray(change) && change['initial'] !== undefined;
 }

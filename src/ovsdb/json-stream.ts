@@ -22,8 +22,8 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 export type RowSink = (table: string, uuid: string, change: Json) => void;
 
 /**
- * A streamed reply's table-updates object, as the scanner walks it: at depth 2 (tables) and 3
- * (a table's rows) a member is a key, a colon and an object, members apart by commas.
+ * A streamed reply's table-updates object, as the scanner walks it: one level below the result
+ * (tables) and two (a table's rows) a member is a key, a colon and an object, members apart by commas.
  */
 const enum Member {
   /** Just after '{': a key or the '}' of an empty object. */
@@ -34,8 +34,12 @@ const enum Member {
   Next,
 }
 
-/** `{"id":<n>,"result":` before a reply's result object: ovsdb-server writes the id first. */
-const REPLY_PREFIX = /^\{\s*"id"\s*:\s*(\d+)\s*,\s*"result"\s*:\s*$/;
+/**
+ * `{"id":<n>,"result":` before a reply's table updates: ovsdb-server writes the id first. A
+ * monitor_cond_since reply's result is `[<found>,"<last-txn-id>",<table-updates>]`: its table
+ * updates are the array's third element, one level deeper.
+ */
+const REPLY_PREFIX = /^\{\s*"id"\s*:\s*(\d+)\s*,\s*"result"\s*:\s*(\[\s*(?:true|false)\s*,\s*"[^"\\]*"\s*,\s*)?$/;
 
 /**
  * Splits a byte stream of concatenated JSON texts (objects or arrays, no delimiter) into messages.
@@ -68,6 +72,8 @@ export class JsonStreamParser {
   /** Set while a streamed reply's result is read: the sink, and the message's text before the result. */
   #rows: RowSink | undefined;
   #prefix = '';
+  /** The depth the streamed table updates object is entered from: 1, or 2 inside a monitor_cond_since result. */
+  #resultDepth = 1;
   #member = Member.Key;
   /** Where the table name being read started in the current chunk (-1: none), and its earlier chunks' bytes. */
   #keyStart = -1;
@@ -111,10 +117,10 @@ export class JsonStreamParser {
         }
         this.#endNumber();
       }
-      if (this.#depth <= 3 && this.#rows !== undefined) {
+      if (this.#rows !== undefined && this.#depth <= this.#resultDepth + 2) {
         // Between the rows of a streamed result: only its keys, colons, commas and braces.
         this.#walkMember(i, b);
-        if (this.#depth === 1) start = i + 1;
+        if (this.#depth === this.#resultDepth) start = i + 1;
         continue;
       }
       if (b === QUOTE) {
@@ -123,7 +129,7 @@ export class JsonStreamParser {
         if (this.#depth === 0) {
           start = i;
           this.#prefixSeen = false;
-        } else if (this.#depth === 1 && b === OPEN_BRACE && !this.#prefixSeen) {
+        } else if ((this.#depth === 1 || this.#depth === 2) && b === OPEN_BRACE && !this.#prefixSeen) {
           this.#prefixSeen = true;
           if (this.#streamResult(chunk.subarray(start, i))) {
             this.#depth++;
@@ -134,7 +140,7 @@ export class JsonStreamParser {
       } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
         if (this.#depth === 0) throw new OvsdbProtocolError(`unexpected '${String.fromCharCode(b)}' between messages`);
         if (--this.#depth === 0) this.#emit(chunk.subarray(start, i + 1));
-        else if (this.#depth === 3 && this.#rows !== undefined) this.#endRow(chunk, i);
+        else if (this.#rows !== undefined && this.#depth === this.#resultDepth + 2) this.#endRow(chunk, i);
       } else if (this.#depth === 0) {
         if (!isWhitespace(b)) throw new OvsdbProtocolError(`unexpected byte 0x${b.toString(16)} between messages`);
       } else if (b === MINUS || isDigit(b)) {
@@ -144,7 +150,7 @@ export class JsonStreamParser {
       }
     }
     if (this.#depth === 0) return;
-    if (this.#rows === undefined || this.#depth === 1) this.#pieces.push(chunk.subarray(start));
+    if (this.#rows === undefined || this.#depth === this.#resultDepth) this.#pieces.push(chunk.subarray(start));
     if (this.#rowStart >= 0) {
       this.#rowPieces.push(chunk.subarray(this.#rowStart));
       this.#rowStart = 0;
@@ -158,34 +164,37 @@ export class JsonStreamParser {
   /** At a reply's result object: streams it if the message so far is `{"id":<n>,"result":` and n has a sink. */
   #streamResult(last: Buffer): boolean {
     const before = this.#pieces.length === 0 ? last.toString('utf8') : Buffer.concat([...this.#pieces, last]).toString('utf8');
-    const id = REPLY_PREFIX.exec(before)?.[1];
-    const rows = id === undefined ? undefined : this.#rowsOf(Number(id));
+    const match = REPLY_PREFIX.exec(before);
+    // The array's '[' is the only depth between the message and a monitor_cond_since result's updates.
+    if (match === null || (match[2] !== undefined) !== (this.#depth === 2)) return false;
+    const rows = this.#rowsOf(Number(match[1]));
     if (rows === undefined) return false;
     this.#rows = rows;
+    this.#resultDepth = this.#depth;
     this.#prefix = before;
     this.#pieces = [];
     this.#member = Member.First;
     return true;
   }
 
-  /** One structural byte of a streamed result at depth 1 (its end) to 3; a row starts at the '{' that enters depth 4. */
+  /** One structural byte of a streamed result, from its end to a table's rows; a row starts at the '{' that enters the row's depth. */
   #walkMember(i: number, b: number): void {
     if (isWhitespace(b)) return;
     const expected = this.#member;
     if (b === QUOTE && (expected === Member.Key || expected === Member.First)) {
       this.#inString = true;
-      if (this.#depth === 2) this.#keyStart = i;
+      if (this.#depth === this.#resultDepth + 1) this.#keyStart = i;
       else this.#rowStart = i;
       this.#member = Member.Colon;
     } else if (b === 0x3a && expected === Member.Colon) {
       this.#member = Member.Value;
     } else if (b === OPEN_BRACE && expected === Member.Value) {
-      if (++this.#depth === 4) this.#beginRow();
+      if (++this.#depth === this.#resultDepth + 3) this.#beginRow();
       else this.#member = Member.First;
     } else if (b === 0x2c && expected === Member.Next) {
       this.#member = Member.Key;
     } else if (b === CLOSE_BRACE && (expected === Member.Next || expected === Member.First)) {
-      if (--this.#depth === 1) {
+      if (--this.#depth === this.#resultDepth) {
         // The result is read: the rest of the message comes out as usual, its result `{}`.
         this.#rows = undefined;
         this.#prefix += '{}';

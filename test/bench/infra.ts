@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
@@ -6,8 +8,8 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Commit } from '../../events/mod.js';
 import type { EventLog } from '../../src/bus/log.js';
-import { startNorthbound } from '../../src/sandbox/mod.js';
-import type { NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import { startNorthbound, startNorthboundCluster } from '../../src/sandbox/mod.js';
+import type { NatsServer } from '../../src/sandbox/mod.js';
 import type { SendJob, Sent } from './sender.js';
 
 /** Undo steps, run newest first; every step runs even if an earlier one fails. */
@@ -40,9 +42,38 @@ export interface BenchEnv {
   readonly cleanup: Cleanup;
 }
 
+/**
+ * A Northbound of the benchmarks: a standalone ovsdb-server, or with NOVANET_BENCH_NB=clustered
+ * a one-member raft cluster, the shape OVN runs in production, whose server keeps a transaction
+ * history: a restarted engine resumes its saved cache with monitor_cond_since (a standalone one
+ * always answers with the full dump). Every benchmark of a run, the raw baseline too, gets the same kind.
+ */
+export interface BenchNorthbound {
+  readonly remote: string;
+  readonly pid: number;
+  readonly clustered: boolean;
+  /** ovs-appctl to the server. */
+  appctl(...args: string[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const CLUSTERED_NORTHBOUND = process.env.NOVANET_BENCH_NB === 'clustered';
+
+/** A Northbound in `dir` (its database kept there: started again on it, it holds what it held). */
+export async function startBenchNorthbound(dir: string): Promise<BenchNorthbound> {
+  if (CLUSTERED_NORTHBOUND) {
+    const cluster = await startNorthboundCluster({ dir, members: 1 });
+    const member = cluster.members[0]!;
+    return { remote: member.remote, pid: member.pid, clustered: true, appctl: (...args) => member.appctl(...args), stop: () => cluster.stop() };
+  }
+  const nb = await startNorthbound({ dir });
+  const appctl = async (...args: string[]) => (await promisify(execFile)('ovs-appctl', ['-t', join(nb.dir, 'ovnnb_db.ctl'), ...args])).stdout;
+  return { remote: nb.remote, pid: nb.pid, clustered: false, appctl, stop: () => nb.stop() };
+}
+
 /** A fresh, empty Northbound; each measurement gets its own so none inherits another's rows. */
-export async function freshNorthbound(env: BenchEnv, name: string): Promise<Northbound> {
-  const nb = await startNorthbound({ dir: join(env.dir, name) });
+export async function freshNorthbound(env: BenchEnv, name: string): Promise<BenchNorthbound> {
+  const nb = await startBenchNorthbound(join(env.dir, name));
   return { ...nb, stop: env.cleanup.adopt(() => nb.stop()) };
 }
 

@@ -9,11 +9,11 @@ import type { Scope } from '../../events/mod.js';
 import { NovanetClient } from '../../src/bus/client.js';
 import { EventLog } from '../../src/bus/log.js';
 import { ensureStreams } from '../../src/bus/streams.js';
-import { startDaemon, startNatsServer, startNorthbound } from '../../src/sandbox/mod.js';
-import type { NatsServer, Northbound } from '../../src/sandbox/mod.js';
+import { startDaemon, startNatsServer } from '../../src/sandbox/mod.js';
+import type { NatsServer } from '../../src/sandbox/mod.js';
 import { History } from './history.js';
-import { appendPipelined } from './infra.js';
-import type { BenchEnv } from './infra.js';
+import { appendPipelined, CLUSTERED_NORTHBOUND, startBenchNorthbound } from './infra.js';
+import type { BenchEnv, BenchNorthbound } from './infra.js';
 import { fmt, median } from './report.js';
 import type { Row } from './report.js';
 
@@ -31,15 +31,17 @@ const SUBNETS_PER_TENANT = 4;
  * NOVANET_BENCH_RESTART_ROUNDS (3); NOVANET_BENCH_RESTART_DIR keeps NATS's store and the
  * Northbound there, so a later run at the same size skips the fill; NOVANET_BENCH_PROFILE=DIR
  * runs each engine with --cpu-prof into DIR/<engine> (one profile per thread, named by Node
- * with the thread's id: 0 the command path, 1 the reconciler) and --trace-gc.
+ * with the thread's id: 0 the command path, 1 the reconciler) and --trace-gc. NOVANET_BENCH_NB=clustered:
+ * a one-member raft Northbound (infra.ts), whose restarts resume the reconciler's saved cache.
  */
 export async function benchRestart(env: BenchEnv): Promise<Row[]> {
   const ports = Number(process.env.NOVANET_BENCH_RESTART_PORTS ?? 10_000);
   const rounds = Number(process.env.NOVANET_BENCH_RESTART_ROUNDS ?? 3);
-  const dir = process.env.NOVANET_BENCH_RESTART_DIR ?? join(env.dir, 'restart');
+  // A clustered Northbound's run keeps its state apart: the log is filled for one Northbound.
+  const dir = join(process.env.NOVANET_BENCH_RESTART_DIR ?? join(env.dir, 'restart'), CLUSTERED_NORTHBOUND ? 'clustered' : '');
   const nats = await startNatsServer({ dir: join(dir, 'nats') });
   env.cleanup.adopt(() => nats.stop());
-  const nb = await startNorthbound({ dir: join(dir, 'nb') });
+  const nb = await startBenchNorthbound(join(dir, 'nb'));
   env.cleanup.adopt(() => nb.stop());
   const nc = await connect({ servers: nats.url });
   env.cleanup.defer(() => nc.close());
@@ -84,7 +86,7 @@ export async function benchRestart(env: BenchEnv): Promise<Row[]> {
 }
 
 /** Decides `ports` port.create commands in-process, appends them to the log, and lets an engine reconcile them all once. */
-async function fill(nats: NatsServer, nb: Northbound, client: NovanetClient, dir: string, ports: number): Promise<{ scope: Scope; subnetId: string }> {
+async function fill(nats: NatsServer, nb: BenchNorthbound, client: NovanetClient, dir: string, ports: number): Promise<{ scope: Scope; subnetId: string }> {
   const history = new History();
   const targets: { scope: Scope; subnetId: string }[] = [];
   for (let t = 0; t < TENANTS; t++) {
@@ -119,7 +121,7 @@ async function fill(nats: NatsServer, nb: Northbound, client: NovanetClient, dir
 }
 
 /** `novanet serve` on the bench's NATS and Northbound, ready once it answers a read; stopped by SIGTERM (its snapshot). */
-async function engineProcess(nats: NatsServer, nb: Northbound, dir: string, name: string, client: NovanetClient): Promise<{ pid: number; stop(): Promise<void> }> {
+async function engineProcess(nats: NatsServer, nb: BenchNorthbound, dir: string, name: string, client: NovanetClient): Promise<{ pid: number; stop(): Promise<void> }> {
   const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
   // No --cpu-prof-name: every thread would write that one file, the last to exit overwriting the others.

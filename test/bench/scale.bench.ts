@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -12,10 +11,11 @@ import { EngineConfig } from '../../src/engine/config.js';
 import { RECONCILER_THREAD_NAME } from '../../src/engine/reconciler-protocol.js';
 import { OvsdbClient } from '../../src/ovsdb/mod.js';
 import { startDaemon } from '../../src/sandbox/mod.js';
-import type { Daemon, Northbound } from '../../src/sandbox/mod.js';
+import type { Daemon } from '../../src/sandbox/mod.js';
 import type { RowOwner } from '../../src/reconcile/names.js';
 import { History } from './history.js';
 import { APPEND_WINDOW, freshNorthbound, inWorker } from './infra.js';
+import type { BenchNorthbound } from './infra.js';
 import type { BenchEnv } from './infra.js';
 import { insertOps } from './reconcile.bench.js';
 import { fmt, median, perSecond, section, timed } from './report.js';
@@ -270,7 +270,7 @@ interface EngineProcess {
 }
 
 /** `novanet serve` as a process of its own, ready once it answers a read. */
-async function startEngineProcess(env: BenchEnv, nb: Northbound, resyncMs: number, name: string, client?: NovanetClient): Promise<EngineProcess> {
+async function startEngineProcess(env: BenchEnv, nb: BenchNorthbound, resyncMs: number, name: string, client?: NovanetClient): Promise<EngineProcess> {
   const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
   const profileDir = process.env.NOVANET_BENCH_PROFILE;
   // --trace-gc puts the heap after each collection into the engine's log, to tell live heap from RSS.
@@ -319,7 +319,7 @@ interface Restart {
 }
 
 /** A new engine on the same log and Northbound: from its start to the first read, and to a new port Ready. */
-async function restartedEngine(env: BenchEnv, nb: Northbound, resyncMs: number, client: NovanetClient, target: PortTarget): Promise<Restart> {
+async function restartedEngine(env: BenchEnv, nb: BenchNorthbound, resyncMs: number, client: NovanetClient, target: PortTarget): Promise<Restart> {
   const start = performance.now();
   const engine = await startEngineProcess(env, nb, resyncMs, 'engine-2', new NovanetClient(client.nc, prefix, 1000));
   const readMs = performance.now() - start;
@@ -384,10 +384,10 @@ async function untilResynced(engine: EngineProcess, before: { readonly resyncs: 
   }
 }
 
-async function fullResyncLag(engine: EngineProcess, nb: Northbound): Promise<ResyncLag> {
+async function fullResyncLag(engine: EngineProcess, nb: BenchNorthbound): Promise<ResyncLag> {
   const before = await scrape(engine);
   const start = performance.now();
-  await new Promise<void>((resolve, reject) => execFile('ovs-appctl', ['-t', join(nb.dir, 'ovnnb_db.ctl'), 'ovsdb-server/reconnect'], (err) => (err ? reject(err) : resolve())));
+  await nb.appctl('ovsdb-server/reconnect');
   const windows: number[] = [];
   const reconcilerWindows: number[] = [];
   let reconcilerMax = 0;

@@ -133,6 +133,29 @@ test('json-stream - a monitor reply streams its rows one at a time, bigints incl
   t.is(failures, 0);
 });
 
+test('json-stream - a monitor_cond_since reply streams the rows of its third element, at every split into three chunks', (t) => {
+  const reply = '{"id":7,"result":[ false , "c9d70483-d08c-4e45-ab27-cb3bd45a1992",{"A":{"u1":{"initial":{"n":1}}},"B":{"u2":{"modify":{"s":"]}"}}}}],"error":null}'
+    + '{"id":null,"method":"update3","params":["m","bc6ca620-0232-47cd-bf0e-2693fe65c204",{"A":{"u1":{"delete":null}}}]}'
+    // A transact reply's array of results is not table updates: it comes out whole.
+    + '{"id":7,"result":[{"uuid":["uuid","u3"]}],"error":null}';
+  const expected: [string, ...Json[]][] = [
+    ['row', 'A', 'u1', { initial: { n: 1 } }],
+    ['row', 'B', 'u2', { modify: { s: ']}' } }],
+    ['message', { id: 7, result: [false, 'c9d70483-d08c-4e45-ab27-cb3bd45a1992', {}], error: null }],
+    ['message', { id: null, method: 'update3', params: ['m', 'bc6ca620-0232-47cd-bf0e-2693fe65c204', { A: { u1: { delete: null } } }] }],
+    ['message', { id: 7, result: [{ uuid: ['uuid', 'u3'] }], error: null }],
+  ];
+  const buf = Buffer.from(reply);
+  let failures = 0;
+  for (let i = 0; i <= buf.length; i += 3) {
+    for (let j = i; j <= buf.length; j += 2) {
+      if (JSON.stringify(streamChunks([buf.subarray(0, i), buf.subarray(i, j), buf.subarray(j)])) !== JSON.stringify(expected)) failures++;
+    }
+  }
+  t.is(failures, 0);
+  t.deepEqual(streamChunks([buf]), expected);
+});
+
 test('json-stream - a reply that does not begin with its id comes out whole', (t) => {
   const reply = { result: { A: { u1: { initial: { n: 1 } } } }, error: null, id: 7 };
   t.deepEqual(streamChunks([Buffer.from(JSON.stringify(reply))]), [['message', reply]]);
