@@ -56,3 +56,22 @@ test('set positions - a removal moves the last element into its place, as the Ma
   t.false(positions.toggle('d'));
   t.deepEqual(set, []);
 });
+
+test('set positions - a small table kept near half full, whose runs wrap past its last slot, finds every element after each removal', (t) => {
+  const next = random(11);
+  // ~30 elements of a thousand distinct atoms in the least table (64 slots): runs are long and
+  // some cross from the last slot to the first, the backward shift's wrapped case.
+  const pool: Atom[] = Array.from({ length: 1000 }, (_, i) => `p-${i}`);
+  const set: Atom[] = pool.slice(0, 16);
+  const model = new Set(set);
+  const positions = new SetPositions(set);
+  let wrong = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const atom = set.length >= 30 && next() < 0.7 ? set[Math.floor(next() * set.length)]! : pool[Math.floor(next() * pool.length)]!;
+    if (positions.toggle(atom) !== !model.has(atom)) wrong++;
+    if (model.has(atom)) model.delete(atom);
+    else model.add(atom);
+  }
+  t.is(wrong, 0, 'each toggle added exactly the absent atoms');
+  t.true(set.length === model.size && set.every((atom) => model.has(atom)), 'the array is the set');
+});
