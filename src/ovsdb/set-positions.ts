@@ -3,7 +3,7 @@ import type { Atom } from './types.js';
 /**
  * A large set's array changed in place, with where each element is: an open-addressing hash
  * table (linear probing, at most half full) of each element's index + 1 in an Int32Array, 8–16
- * B an element. A `Map` of element → index took ~54 B an element, and a port is in three such
+ * B an element as it grows (up to 32 after removals, before it shrinks). A `Map` of element → index took ~54 B an element, and a port is in three such
  * sets (its switch, its VPC's drop group, its security group): 0.16 KiB a port. A removal moves
  * the array's last element into the freed place, so every change is O(1) and the array keeps
  * the order a Map-indexed one had.
@@ -105,14 +105,15 @@ function capacity(n: number): number {
 
 /**
  * FNV-1a of the atom's text, then murmur3's finaliser so the low bits (the slot) spread. A
- * long text is hashed by its first and last eight characters: a UUID's are random (its middle
- * holds the version), and hashing all 36 made a change ~3× a Map's.
+ * UUID is hashed by its first and last eight characters: they are random (its middle holds the
+ * version), and hashing all 36 made a change ~3× a Map's. Any other text is hashed whole: texts
+ * sharing their ends (`net-00000123-external`) would all fall into one probe run.
  */
 function hash(atom: Atom): number {
   const text = typeof atom === 'string' ? atom : `${typeof atom}:${String(atom)}`;
   const n = text.length;
   let h = Math.imul(0x811c9dc5 ^ n, 0x01000193);
-  if (n <= 16) for (let i = 0; i < n; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  if (!looksLikeUuid(text)) for (let i = 0; i < n; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   else {
     for (let i = 0; i < 8; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     for (let i = n - 8; i < n; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
@@ -122,4 +123,8 @@ function hash(atom: Atom): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   return h ^ (h >>> 16);
+}
+
+function looksLikeUuid(text: string): boolean {
+  return text.length === 36 && text.charCodeAt(8) === 45 && text.charCodeAt(13) === 45 && text.charCodeAt(18) === 45 && text.charCodeAt(23) === 45;
 }
