@@ -85,6 +85,8 @@ export type ObservedEvent = { [K in keyof ReconcilerObserver]: { readonly type: 
  * every thread of Node's is `node`, so which one is the reconciler, and its CPU, would be a guess.
  */
 export const RECONCILER_THREAD_NAME = 'reconciler';
+/** How much lower the reconciler's thread runs than the engine's (a nice value's difference; reconciler-worker.ts). */
+export const RECONCILER_NICE = 5;
 
 /** How often the reconciler's thread says it is alive, whatever it is doing between its turns. */
 export const HEARTBEAT_MS = 1000;

@@ -1,9 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import test from 'ava';
 import { pino } from 'pino';
 import { startNorthbound } from '../../src/sandbox/mod.js';
-import { RECONCILER_THREAD_NAME, UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
+import { RECONCILER_NICE, RECONCILER_THREAD_NAME, UNRESPONSIVE_MS } from '../../src/engine/reconciler-protocol.js';
 import { leaseHolder } from '../support/processes.js';
 import { reconcilerHook } from '../support/reconciler-hook.js';
 import { eventually, startStack } from '../support/stack.js';
@@ -45,22 +46,33 @@ test('reconciler thread - while the reconciler\'s loop is held for 2 s, commands
   }
 });
 
-test.serial('reconciler thread - on Linux the thread is named, so /proc and top -H tell its CPU from the command path\'s', async (t) => {
+test.serial('reconciler thread - on Linux the thread is named, so /proc and top -H tell its CPU from the command path\'s, and it runs at a lower priority than the command path', async (t) => {
   // Serial: no other test's engine starts or stops meanwhile.
-  const before = await threadNames();
+  const before = await threads();
   const stack = await startStack();
   t.teardown(() => stack.stop());
-  const names = await threadNames();
-  t.is(names.filter((name) => name === RECONCILER_THREAD_NAME).length, before.filter((name) => name === RECONCILER_THREAD_NAME).length + 1);
-  // The process's own (main) thread keeps its name.
-  t.is((await readFile('/proc/self/comm', 'utf8')).trim(), before[0] ?? '');
+  const after = await threads();
+  const reconcilers = (list: readonly Thread[]) => list.filter((thread) => thread.name === RECONCILER_THREAD_NAME);
+  t.is(reconcilers(after).length, reconcilers(before).length + 1);
+  // The process's own (main) thread keeps its name and its priority; the reconciler's is lower.
+  const main = after[0]!;
+  t.is(main.name, before[0]!.name);
+  t.is(main.nice, getPriority(process.pid));
+  const started = reconcilers(after).find((thread) => !reconcilers(before).some((b) => b.tid === thread.tid))!;
+  t.is(started.nice, Math.min(19, main.nice + RECONCILER_NICE));
 });
 
-/** The names of this process's threads, its main thread's first. */
-async function threadNames(): Promise<string[]> {
+interface Thread { readonly tid: string; readonly name: string; readonly nice: number }
+
+/** This process's threads, its main thread's first. */
+async function threads(): Promise<Thread[]> {
   const tids = (await readdir('/proc/self/task')).sort((a, b) => (a === String(process.pid) ? -1 : b === String(process.pid) ? 1 : 0));
-  // A thread may end between the listing and the read.
-  return Promise.all(tids.map((tid) => readFile(`/proc/self/task/${tid}/comm`, 'utf8').then((name) => name.trim(), () => '')));
+  // A thread may end between the listing and the read. stat's 19th field is the nice value (proc(5)).
+  const read = async (tid: string): Promise<Thread> => {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8');
+    return { tid, name: (await readFile(`/proc/self/task/${tid}/comm`, 'utf8')).trim(), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) };
+  };
+  return (await Promise.all(tids.map((tid) => read(tid).catch(() => undefined)))).filter((thread) => thread !== undefined);
 }
 
 test('reconciler thread - an error thrown for a request comes back as an Error with its name and message', async (t) => {
