@@ -52,10 +52,10 @@ export function statusOf(
   const message = failure ?? desired.pending ?? waiting;
   // Built field by field, in the wire's order: as one literal spreading the common fields and then
   // the kind's details, V8 copied them through its runtime, ~15 µs and ~5 KiB of garbage a status.
-  const status: Record<string, unknown> = { kind: ref.kind, id: ref.id, scope, observedSeq, phase };
+  const status: { -readonly [K in keyof ResourceStatus]: ResourceStatus[K] } = { kind: ref.kind, id: ref.id, scope, observedSeq, phase };
   if (message !== undefined) status.message = message;
   status.ovn = ovn;
-  return Object.assign(status, statusDetails(view, ref, desired.rows, present)) as ResourceStatus;
+  return Object.assign(status, statusDetails(view, ref, desired.rows, present));
 }
 
 function rowWords(row: DesiredRow): string {
